@@ -1,0 +1,407 @@
+//! The command line: clap derive structs only. Parsing of values lives in
+//! small `value_parser` functions here; resolving them into settings lives in
+//! `settings`.
+//!
+//! Must not: touch Redis, print, or hold logic beyond argument shapes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit status: 0 success/nothing found, 1 findings, 2 usage, 3 runtime failure,
+4 partial, 5 declined, 6 drain timeout, 7 drain stalled, 75 reap lock held,
+130 interrupted. See `man jobq` or the README.";
+
+/// Administer and repair popoto job queues stored in Redis.
+///
+/// jobq reads the popoto layout (a hash per job, a class set, one index set
+/// per status) and finds and repairs every way these drift apart, safely on a
+/// live queue: every write is a guarded, atomic step that does nothing when
+/// the state changed since it was planned.
+#[derive(Debug, Parser)]
+#[command(name = "jobq", version, propagate_version = true, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Redis URL (redis://, rediss:// for TLS, unix://); user:password work
+    ///
+    /// The password is never printed. Examples: redis://127.0.0.1:6379/0,
+    /// rediss://app:secret@redis.internal:6380/2, unix:///run/redis.sock?db=1
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/0",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub url: String,
+
+    /// TOML file describing the popoto model [default: RedisJob]
+    #[arg(long, env = "JOBQ_SCHEMA", global = true, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// Prefix of jobq's own keys (audit stream, locks, reaper state)
+    #[arg(long, default_value = "jobq", global = true, value_name = "PREFIX")]
+    pub namespace: String,
+
+    /// Print one JSON object on stdout instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colour (NO_COLOR is honoured with auto)
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Print nothing on stderr but errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail on stderr (repeat for more)
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Give up connecting to Redis after this long
+    #[arg(long, default_value = "5s", value_parser = parse_duration, global = true, value_name = "DURATION")]
+    pub connect_timeout: Duration,
+
+    /// Give up waiting for one Redis reply after this long
+    ///
+    /// A write whose reply did not arrive in time has an unknown outcome:
+    /// jobq re-reads the state instead of sending it again.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, global = true, value_name = "DURATION")]
+    pub response_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create jobs exactly as popoto's create() does
+    #[command(long_about = ENQUEUE_ABOUT)]
+    Enqueue(EnqueueArgs),
+    /// Show the queue at a glance, list jobs, or examine one job
+    #[command(long_about = INSPECT_ABOUT)]
+    Inspect(InspectArgs),
+    /// Find jobs and index entries that have drifted apart
+    #[command(subcommand)]
+    Orphans(OrphansCommand),
+    /// Repair what `orphans scan` finds, member by member, while workers run
+    #[command(long_about = REINDEX_ABOUT)]
+    Reindex(ReindexArgs),
+    /// Move stale running jobs back to pending (or to failed)
+    #[command(long_about = REAP_ABOUT)]
+    Reap(ReapArgs),
+    /// Wait until the queue has no pending and no running jobs
+    #[command(long_about = DRAIN_ABOUT)]
+    Drain(DrainArgs),
+    /// Write shell completions and man pages (for packagers)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+const ENQUEUE_ABOUT: &str = "\
+Create jobs exactly as popoto's create() does: one MULTI/EXEC per job with an
+HSET of every declared field, SADD to the class set and every key-field index,
+and ZADD to every sorted-field zset. Prints the job ids, one per line.
+
+Examples:
+  jobq enqueue --project billing --message 'rebuild invoices'
+  jobq enqueue --project ci --set created_at=1767225600.5 --idempotency-key ci-run-42
+  jobq enqueue --file fixtures.jsonl --json";
+
+const INSPECT_ABOUT: &str = "\
+Without arguments: the class-set size and each status index's size (O(1)
+reads), the oldest pending job, and a health line. With --status/--project:
+a list of jobs. With a JOB_ID (or a full key): that job's records, every set
+it is a member of, and a verdict.
+
+Examples:
+  jobq inspect
+  jobq inspect --status running --project billing --limit 20
+  jobq inspect 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e";
+
+const REINDEX_ABOUT: &str = "\
+Run the consistency scan, turn its confirmed findings into a plan, show it,
+ask, and apply each action as a guarded Lua script that does nothing when the
+state it was planned from has changed. Never deletes and rebuilds an index.
+
+Examples:
+  jobq reindex --dry-run
+  jobq reindex --yes --prefer key --duplicates keep-latest
+  jobq orphans scan --plan-out plan.json && jobq reindex --plan plan.json --yes";
+
+const REAP_ABOUT: &str = "\
+Find running jobs whose worker is gone and move them back to pending (priority
+high), or to failed after --max-attempts reaps, the way popoto moves a job.
+A lock keeps reapers on several hosts from overlapping.
+
+Examples:
+  jobq reap --once --lease 30m
+  jobq reap --once --heartbeat-key 'worker:{project_key}:alive'
+  */5 * * * * jobq reap --once -q || [ $? -eq 75 ]";
+
+const DRAIN_ABOUT: &str = "\
+Wait until the queue (or one project) has no pending and no running jobs,
+confirmed by two reads --settle apart. Detects a queue nobody is working on.
+
+Examples:
+  jobq drain --timeout 10m
+  jobq drain --project ci-42 --timeout 5m --stall-timeout 2m";
+
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// The job's project (project_key)
+    #[arg(long, value_name = "KEY")]
+    pub project: Option<String>,
+    /// The job's message (message_text)
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+    /// The job's priority: high, normal or low
+    #[arg(long, value_name = "PRIORITY")]
+    pub priority: Option<String>,
+    /// The job's status [default: the model's pending status]
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Set any declared field, typed by the schema (repeatable)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Use this job_id instead of a new uuid4 hex (refused if it exists)
+    #[arg(long, value_name = "ID")]
+    pub job_id: Option<String>,
+    /// Create the job only once for this key; a repeat reports the existing job
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// How long an idempotency key is remembered
+    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    pub idempotency_ttl: Duration,
+    /// Read jobs from a JSON Lines file (- for stdin), one object of fields per line
+    ///
+    /// Each line may carry "idempotency_key". The whole file is validated
+    /// before anything is written; a bad line is reported with its number.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["project", "message", "priority", "status", "set", "job_id", "idempotency_key"])]
+    pub file: Option<PathBuf>,
+    /// Jobs per pipelined round trip with --file
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10000), value_name = "N")]
+    pub batch: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A job_id or a full record key: show that job
+    #[arg(value_name = "JOB_ID")]
+    pub job: Option<String>,
+    /// List jobs with this status
+    #[arg(long, value_name = "STATUS", conflicts_with = "job")]
+    pub status: Option<String>,
+    /// List jobs of this project
+    #[arg(long, value_name = "KEY", conflicts_with = "job")]
+    pub project: Option<String>,
+    /// How many jobs to list
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    /// Redraw the overview every SECONDS until Ctrl-C
+    #[arg(long, value_name = "SECONDS", conflicts_with_all = ["job", "status", "project"])]
+    pub watch: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrphansCommand {
+    /// Read-only consistency scan: classify every kind of damage
+    #[command(long_about = SCAN_ABOUT)]
+    Scan(ScanCommandArgs),
+}
+
+const SCAN_ABOUT: &str = "\
+One non-blocking pass (SSCAN + pipelined SMISMEMBER, never a whole-set read)
+over the class set and every index, classifying each inconsistency. A finding
+is confirmed only if it still holds on a re-check after --grace. Exit 1 when
+confirmed findings exist.
+
+Examples:
+  jobq orphans scan
+  jobq orphans scan --deep --json > scan.json
+  jobq orphans scan --plan-out plan.json";
+
+#[derive(Debug, Args)]
+pub struct ScanCommandArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Write the repair plan (JSON) for `jobq reindex --plan`
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+}
+
+/// Flags shared by `orphans scan` and `reindex`.
+#[derive(Debug, Args, Clone)]
+pub struct ScanArgs {
+    /// Re-check candidates after this long; only what still holds is reported (0 disables)
+    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
+    pub grace: Duration,
+    /// Also walk the keyspace (SCAN MATCH <Model>:*) to find records missing from the class set
+    #[arg(long)]
+    pub deep: bool,
+    /// Members per SSCAN/SCAN step
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=100000), value_name = "N")]
+    pub batch: u32,
+    /// Findings shown per kind in the table
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Prefer {
+    /// Trust the key: rewrite the hash's status field from the key
+    Key,
+    /// Trust the hash field: move the record to the key its field names
+    Field,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DuplicatePolicy {
+    /// Keep the record furthest along (pending < running < completed/failed)
+    KeepLatest,
+}
+
+/// Confirmation flags for commands that write.
+#[derive(Debug, Args, Clone)]
+pub struct ConfirmArgs {
+    /// Do not ask; apply the plan
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Show the plan and stop (exit 1 when there is something to do)
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    /// Apply a plan written by `orphans scan --plan-out` instead of scanning
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Repair field_mismatch findings, trusting the key or the hash field
+    #[arg(long, value_enum, value_name = "SIDE")]
+    pub prefer: Option<Prefer>,
+    /// Repair duplicate findings with this policy
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub duplicates: Option<DuplicatePolicy>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    /// A job running longer than this is stale
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub lease: Duration,
+    /// Timestamp field saying when the job started running [default: the schema's since_field]
+    #[arg(long, value_name = "FIELD")]
+    pub since_field: Option<String>,
+    /// Stale only while this key is absent; {field} is replaced by the job's field
+    #[arg(long, value_name = "TEMPLATE")]
+    pub heartbeat_key: Option<String>,
+    /// Every running job is stale (recovery after all workers crashed)
+    #[arg(long)]
+    pub all: bool,
+    /// Priority given to a requeued job
+    #[arg(long, default_value = "high", value_name = "PRIORITY")]
+    pub requeue_priority: String,
+    /// After this many reaps a job goes to failed instead of pending
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub max_attempts: u32,
+    /// One sweep, then exit (for cron)
+    #[arg(long, conflicts_with = "interval")]
+    pub once: bool,
+    /// Sweep every DURATION until Ctrl-C
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Option<Duration>,
+    /// Wait for another reaper's lock instead of exiting 75
+    #[arg(long)]
+    pub wait_lock: bool,
+    /// Skip the sweep if one finished less than DURATION ago
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub min_interval: Option<Duration>,
+    /// Move at most N jobs per sweep
+    #[arg(long, value_name = "N")]
+    pub max_jobs: Option<u64>,
+    /// Stop a sweep after this long
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub max_duration: Option<Duration>,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// Wait only for this project's jobs
+    #[arg(long, value_name = "KEY")]
+    pub project: Option<String>,
+    /// Give up after this long (exit 6)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Two empty reads this far apart mean drained
+    #[arg(long, default_value = "200ms", value_parser = parse_duration, value_name = "DURATION")]
+    pub settle: Duration,
+    /// Pending jobs, nothing running and no change for this long: stalled (exit 7)
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub stall_timeout: Duration,
+    /// Treat a database with no keys of the model as drained
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write completions/ and man/ into
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+}
+
+/// `30m`, `2s`, `500ms`, `1h 30m`, or a bare number of seconds (`2`, `0.5`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("{s:?} is not a duration"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("{s:?} is not a duration ({e}); try 500ms, 2s, 30m, 1h"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_debug_assert() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

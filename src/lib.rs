@@ -1,0 +1,83 @@
+//! jobq: administer and repair popoto job queues stored in Redis.
+//!
+//! Data flows one way: `cli` args → `settings` → `store` reads → `diagnose`
+//! (pure) → `plan` (pure) → guarded apply in `store` → a typed report from
+//! `cmd` → `output`. `schema` alone builds keys, `store` alone talks to
+//! Redis, `output` alone prints.
+
+pub mod bytes;
+pub mod cli;
+pub mod cmd;
+pub mod exit;
+pub mod output;
+pub mod schema;
+pub mod settings;
+pub mod store;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::output::Ui;
+use crate::settings::Settings;
+
+/// Run jobq with these arguments; the process exit code.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            output::print_clap(&e);
+            // --help and --version are successes; everything else is usage.
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    let out = settings::output_settings(&cli.global);
+    let settings = match Settings::from_args(&cli.global) {
+        Ok(s) => s,
+        Err(e) => {
+            output::print_error(&e, None, out.color_stderr);
+            return exit::code_of(&e);
+        }
+    };
+    let ui = Ui::new(settings.output.clone());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::print_error(
+                &anyhow::Error::new(e).context("cannot start the runtime"),
+                None,
+                out.color_stderr,
+            );
+            return exit::RUNTIME;
+        }
+    };
+    let result = runtime.block_on(async {
+        if cmd::handles_interrupt(&cli.command) {
+            cmd::dispatch(&settings, &ui, &cli.command).await
+        } else {
+            // Every write is one atomic step, so stopping between steps
+            // leaves nothing half-applied.
+            tokio::select! {
+                r = cmd::dispatch(&settings, &ui, &cli.command) => r,
+                _ = tokio::signal::ctrl_c() => Err(exit::with_code(exit::INTERRUPTED, "interrupted")),
+            }
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            output::print_error(&e, settings.connect.secret.as_deref(), out.color_stderr);
+            exit::code_of(&e)
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The only module that prints, prompts or draws progress. Data goes to
+//! stdout (a table, or one JSON object per report with `--json`); progress,
+//! warnings, prompts and errors go to stderr.
+//!
+//! Owns: [`Ui`] (handed to commands for progress, warnings and prompts), the
+//! [`Render`] trait and each report's text form. Must not: talk to Redis or
+//! decide anything about the data.
+
+mod enqueue;
+pub mod man;
+
+use std::fmt::Display;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::exit;
+use crate::settings::OutputSettings;
+
+/// Version of the JSON output format; bumped on incompatible changes.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// A typed report a command returns, printable as text or JSON.
+pub trait Render: Serialize {
+    /// The `"command"` of the JSON envelope.
+    fn command(&self) -> &'static str;
+    /// The text form for stdout.
+    fn text(&self, style: &Style) -> String;
+}
+
+/// Colour decisions for text rendering.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn bold(&self, s: impl Display) -> String {
+        if self.color {
+            console::style(s.to_string())
+                .bold()
+                .force_styling(true)
+                .to_string()
+        } else {
+            s.to_string()
+        }
+    }
+    pub fn good(&self, s: impl Display) -> String {
+        self.paint(s, console::Color::Green)
+    }
+    pub fn bad(&self, s: impl Display) -> String {
+        self.paint(s, console::Color::Red)
+    }
+    pub fn warn(&self, s: impl Display) -> String {
+        self.paint(s, console::Color::Yellow)
+    }
+    fn paint(&self, s: impl Display, c: console::Color) -> String {
+        if self.color {
+            console::style(s.to_string())
+                .fg(c)
+                .force_styling(true)
+                .to_string()
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// A table with the project's look.
+    pub fn table(&self, header: &[&str]) -> comfy_table::Table {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::NOTHING);
+        t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        if self.color {
+            t.enforce_styling();
+        }
+        t.set_header(header.iter().map(|h| comfy_table::Cell::new(self.bold(h))));
+        t
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, R: Serialize> {
+    schema: u32,
+    command: &'static str,
+    #[serde(flatten)]
+    body: &'a R,
+}
+
+/// The user interface handed to commands.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub settings: OutputSettings,
+}
+
+impl Ui {
+    pub fn new(settings: OutputSettings) -> Ui {
+        Ui { settings }
+    }
+
+    /// Print a report on stdout: one line of JSON with `--json`, else its text.
+    pub fn emit<R: Render>(&self, report: &R) -> Result<()> {
+        let mut out = io::stdout().lock();
+        if self.settings.json {
+            let env = Envelope {
+                schema: JSON_SCHEMA_VERSION,
+                command: report.command(),
+                body: report,
+            };
+            serde_json::to_writer(&mut out, &env).context("cannot write JSON")?;
+            out.write_all(b"\n")?;
+        } else {
+            let text = report.text(&Style {
+                color: self.settings.color_stdout,
+            });
+            out.write_all(text.as_bytes())?;
+            if !text.is_empty() && !text.ends_with('\n') {
+                out.write_all(b"\n")?;
+            }
+        }
+        // A closed pipe (`jobq ... | head`) is not a failure worth a message.
+        match out.flush() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.context("cannot write to stdout"),
+        }
+    }
+
+    fn err_style(&self) -> Style {
+        Style {
+            color: self.settings.color_stderr,
+        }
+    }
+
+    /// A warning on stderr (unless `-q`).
+    pub fn warn(&self, msg: impl Display) {
+        if !self.settings.quiet {
+            eprintln!("{} {msg}", self.err_style().warn("warning:"));
+        }
+    }
+
+    /// A note on stderr (unless `-q`).
+    pub fn info(&self, msg: impl Display) {
+        if !self.settings.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Detail on stderr with `-v`.
+    pub fn debug(&self, msg: impl Display) {
+        if self.settings.verbose > 0 && !self.settings.quiet {
+            eprintln!("{} {msg}", self.err_style().bold("jobq:"));
+        }
+    }
+
+    /// A progress bar on stderr; hidden when stderr is not a terminal, with
+    /// `--json`, `-q`, or when `CI` is set.
+    pub fn progress(&self, len: Option<u64>, what: &str) -> Progress {
+        if !self.settings.progress {
+            return Progress(ProgressBar::hidden());
+        }
+        let bar = match len {
+            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+        };
+        let tmpl = if len.is_some() {
+            "{prefix:.bold} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}"
+        } else {
+            "{prefix:.bold} {spinner} {pos} {per_sec} {elapsed} {msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(tmpl) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress(bar)
+    }
+
+    /// Ask a yes/no question. Without a terminal this is a usage error
+    /// (exit 2): the caller must pass `--yes`.
+    pub fn confirm(&self, prompt: &str) -> Result<bool> {
+        if !self.settings.interactive {
+            return Err(exit::usage(format!(
+                "{prompt}: confirmation needed but there is no terminal; pass --yes to proceed"
+            )));
+        }
+        dialoguer::Confirm::new()
+            .with_prompt(prompt)
+            .default(false)
+            .interact()
+            .context("cannot read the answer")
+    }
+}
+
+/// A progress handle; all methods are no-ops when hidden. Dropping it clears
+/// the bar so that what follows starts on a clean line.
+#[derive(Debug)]
+pub struct Progress(ProgressBar);
+
+impl Progress {
+    pub fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    pub fn set_position(&self, n: u64) {
+        self.0.set_position(n);
+    }
+    pub fn set_length(&self, n: u64) {
+        self.0.set_length(n);
+    }
+    pub fn set_message(&self, m: impl Into<String>) {
+        self.0.set_message(m.into());
+    }
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if !self.0.is_finished() {
+            self.0.finish_and_clear();
+        }
+    }
+}
+
+/// Print a fatal error: one line, `jobq: error: ...`, with the password (if
+/// any) scrubbed from every part of it.
+pub fn print_error(err: &anyhow::Error, secret: Option<&str>, color: bool) {
+    let mut msg = format!("{err:#}");
+    if let Some(s) = secret.filter(|s| s.len() >= 3) {
+        msg = msg.replace(s, "***");
+    }
+    let msg = msg.replace('\n', " ");
+    let style = Style { color };
+    eprintln!("{} {msg}", style.bad("jobq: error:"));
+}
+
+/// Print an already-formatted clap error or help text.
+pub fn print_clap(err: &clap::Error) {
+    let _ = err.print();
+}
+
+/// Interrupted by Ctrl-C.
+pub fn print_interrupted() {
+    eprintln!("jobq: interrupted");
+}

@@ -1,0 +1,325 @@
+//! Every Redis key and MATCH pattern jobq uses is formatted here, and nowhere
+//! else: popoto's record keys and index names (LAYOUT.md, "Keys"), and jobq's
+//! own keys under `--namespace`.
+//!
+//! Owns: building and parsing keys. Must not: talk to Redis.
+
+use super::escape::{escape, glob_escape, unescape};
+use super::model::{FieldRole, Model};
+
+/// The text popoto writes for a None key value.
+pub const NONE_TEXT: &str = "None";
+
+/// A record key taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedKey {
+    /// Unescaped key-field values, in the model's declaration order of the
+    /// key fields (not segment order); see [`Model::key_fields`].
+    values: Vec<(String, String)>,
+}
+
+impl ParsedKey {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| n == field)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn values(&self) -> &[(String, String)] {
+        &self.values
+    }
+}
+
+/// Why a key or member is not a record key of the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("does not start with {0:?}")]
+    Prefix(String),
+    #[error("has {found} key segment(s), the model has {want}")]
+    Segments { found: usize, want: usize },
+    #[error("a key segment is not valid UTF-8")]
+    Utf8,
+}
+
+impl Model {
+    /// `RedisJob:{esc(job_id)}:{esc(project_key)}:{esc(status)}`: the values
+    /// of all key fields, in alphabetical order of field name. `value(name)`
+    /// gives each key field's value; None renders as `None`.
+    pub fn record_key<'a>(&self, value: impl Fn(&str) -> Option<&'a str>) -> Vec<u8> {
+        let mut key = self.class.as_bytes().to_vec();
+        for f in self.key_fields() {
+            key.push(b':');
+            key.extend(escape(value(&f.name).unwrap_or(NONE_TEXT).as_bytes()));
+        }
+        key
+    }
+
+    /// The key of the same record with one key field changed (a status move).
+    pub fn rekey(&self, parsed: &ParsedKey, field: &str, new_value: &str) -> Vec<u8> {
+        self.record_key(|name| {
+            if name == field {
+                Some(new_value)
+            } else {
+                parsed.get(name)
+            }
+        })
+    }
+
+    pub fn parse_key(&self, key: &[u8]) -> Result<ParsedKey, KeyError> {
+        let prefix = self.class.len() + 1;
+        if key.len() < prefix
+            || &key[..prefix - 1] != self.class.as_bytes()
+            || key[prefix - 1] != b':'
+        {
+            return Err(KeyError::Prefix(format!("{}:", self.class)));
+        }
+        let segments: Vec<&[u8]> = key[prefix..].split(|&b| b == b':').collect();
+        if segments.len() != self.key_field_count() {
+            return Err(KeyError::Segments {
+                found: segments.len(),
+                want: self.key_field_count(),
+            });
+        }
+        let mut values = Vec::with_capacity(segments.len());
+        for (f, seg) in self.key_fields().zip(segments) {
+            let v = String::from_utf8(unescape(seg)).map_err(|_| KeyError::Utf8)?;
+            values.push((f.name.clone(), v));
+        }
+        Ok(ParsedKey { values })
+    }
+
+    /// The job_id (auto key) of a parsed key.
+    pub fn job_id<'a>(&self, parsed: &'a ParsedKey) -> &'a str {
+        parsed.get(&self.auto_field().name).unwrap_or(NONE_TEXT)
+    }
+
+    /// The status named by a parsed key's segment.
+    pub fn key_status<'a>(&self, parsed: &'a ParsedKey) -> &'a str {
+        parsed.get(&self.status.field).unwrap_or(NONE_TEXT)
+    }
+
+    /// `$Class:{Model}`: every record key.
+    pub fn class_set(&self) -> Vec<u8> {
+        format!("$Class:{}", self.class).into_bytes()
+    }
+
+    /// `$KeyF:{Model}:{field}:{esc(value)}`.
+    pub fn index_key(&self, field: &str, value: Option<&str>) -> Vec<u8> {
+        let mut k = format!("$KeyF:{}:{}:", self.class, field).into_bytes();
+        k.extend(escape(value.unwrap_or(NONE_TEXT).as_bytes()));
+        k
+    }
+
+    pub fn status_index(&self, status: &str) -> Vec<u8> {
+        self.index_key(&self.status.field, Some(status))
+    }
+
+    /// The prefix of every index set of one field, for recognising (and
+    /// decoding) index names found with SCAN.
+    pub fn index_prefix(&self, field: &str) -> Vec<u8> {
+        format!("$KeyF:{}:{}:", self.class, field).into_bytes()
+    }
+
+    /// The value an index name stands for, if `key` is an index of `field`.
+    pub fn index_value(&self, field: &str, key: &[u8]) -> Option<Vec<u8>> {
+        let prefix = self.index_prefix(field);
+        key.strip_prefix(prefix.as_slice()).map(unescape)
+    }
+
+    /// MATCH pattern for every index set of one field.
+    pub fn index_pattern(&self, field: &str) -> Vec<u8> {
+        let mut p = glob_escape(&self.index_prefix(field));
+        p.push(b'*');
+        p
+    }
+
+    /// `$SortF:{Model}:{field}` (`$SortF`, not `$SortedF`).
+    pub fn sorted_key(&self, field: &str) -> Vec<u8> {
+        format!("$SortF:{}:{}", self.class, field).into_bytes()
+    }
+
+    /// MATCH pattern for every record key of the model (`--deep`).
+    pub fn record_pattern(&self) -> Vec<u8> {
+        let mut p = glob_escape(self.class.as_bytes());
+        p.extend_from_slice(b":*");
+        p
+    }
+
+    /// MATCH pattern for the records of one job_id, matched literally: the
+    /// job_id is user input. Other segments are `*`, so callers must parse
+    /// what comes back.
+    pub fn job_pattern(&self, job_id: &[u8]) -> Vec<u8> {
+        let mut p = glob_escape(self.class.as_bytes());
+        for f in self.key_fields() {
+            p.push(b':');
+            if f.role == FieldRole::Auto {
+                p.extend(glob_escape(&escape(job_id)));
+            } else {
+                p.push(b'*');
+            }
+        }
+        p
+    }
+}
+
+/// jobq's own keys, all under `--namespace` (default `jobq`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    prefix: String,
+}
+
+impl Namespace {
+    pub fn new(prefix: &str) -> Namespace {
+        Namespace {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn key(&self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut k = self.prefix.as_bytes().to_vec();
+        for p in parts {
+            k.push(b':');
+            k.extend_from_slice(p);
+        }
+        k
+    }
+
+    /// The audit stream of every mutation.
+    pub fn audit(&self) -> Vec<u8> {
+        self.key(&[b"audit"])
+    }
+
+    /// An `enqueue --idempotency-key` claim.
+    pub fn idempotency(&self, class: &str, key: &str) -> Vec<u8> {
+        self.key(&[b"idem", class.as_bytes(), key.as_bytes()])
+    }
+
+    /// The reaper's lock, per model.
+    pub fn reap_lock(&self, class: &str) -> Vec<u8> {
+        self.key(&[b"reap", class.as_bytes(), b"lock"])
+    }
+
+    /// Hash: running key -> server time it was first seen running.
+    pub fn reap_seen(&self, class: &str) -> Vec<u8> {
+        self.key(&[b"reap", class.as_bytes(), b"seen"])
+    }
+
+    /// Hash: job_id -> number of times reaped.
+    pub fn reap_attempts(&self, class: &str) -> Vec<u8> {
+        self.key(&[b"reap", class.as_bytes(), b"attempts"])
+    }
+
+    /// String: server time of the last completed sweep.
+    pub fn reap_last(&self, class: &str) -> Vec<u8> {
+        self.key(&[b"reap", class.as_bytes(), b"last"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> Model {
+        Model::redis_job()
+    }
+
+    fn s(b: Vec<u8>) -> String {
+        String::from_utf8(b).expect("utf8")
+    }
+
+    #[test]
+    fn record_key_has_alphabetical_segments() {
+        let k = m().record_key(|n| match n {
+            "job_id" => Some("abc"),
+            "project_key" => Some("team:ops-1"),
+            "status" => Some("pending"),
+            _ => None,
+        });
+        assert_eq!(s(k), "RedisJob:abc:team{&#58;}ops/-1:pending");
+        let k = m().record_key(|n| if n == "job_id" { Some("x") } else { None });
+        assert_eq!(s(k), "RedisJob:x:None:None");
+    }
+
+    #[test]
+    fn parse_round_trip() {
+        let model = m();
+        let key = b"RedisJob:abc:team{&#58;}ops/-1:pending";
+        let p = model.parse_key(key).expect("parses");
+        assert_eq!(p.get("project_key"), Some("team:ops-1"));
+        assert_eq!(model.job_id(&p), "abc");
+        assert_eq!(model.key_status(&p), "pending");
+        assert_eq!(model.record_key(|n| p.get(n)), key.to_vec());
+        assert_eq!(
+            s(model.rekey(&p, "status", "running")),
+            "RedisJob:abc:team{&#58;}ops/-1:running"
+        );
+    }
+
+    #[test]
+    fn parse_errors() {
+        let model = m();
+        assert!(matches!(
+            model.parse_key(b"Other:a:b:c"),
+            Err(KeyError::Prefix(_))
+        ));
+        assert!(matches!(
+            model.parse_key(b"RedisJob"),
+            Err(KeyError::Prefix(_))
+        ));
+        assert_eq!(
+            model.parse_key(b"RedisJob:a:b"),
+            Err(KeyError::Segments { found: 2, want: 3 })
+        );
+        assert_eq!(model.parse_key(b"RedisJob:a:b\xff:c"), Err(KeyError::Utf8));
+    }
+
+    #[test]
+    fn index_names() {
+        let model = m();
+        assert_eq!(s(model.class_set()), "$Class:RedisJob");
+        assert_eq!(
+            s(model.status_index("pending")),
+            "$KeyF:RedisJob:status:pending"
+        );
+        assert_eq!(
+            s(model.index_key("project_key", Some("2026-01-01"))),
+            "$KeyF:RedisJob:project_key:2026/-01/-01"
+        );
+        assert_eq!(
+            s(model.sorted_key("created_at")),
+            "$SortF:RedisJob:created_at"
+        );
+        assert_eq!(
+            model.index_value("status", b"$KeyF:RedisJob:status:a/-b"),
+            Some(b"a-b".to_vec())
+        );
+        assert_eq!(
+            model.index_value("status", b"$KeyF:RedisJob:project_key:x"),
+            None
+        );
+    }
+
+    #[test]
+    fn patterns_are_literal() {
+        let model = m();
+        assert_eq!(s(model.job_pattern(b"a*b")), "RedisJob:a/\\*b:*:*");
+        assert_eq!(s(model.record_pattern()), "RedisJob:*");
+        assert_eq!(s(model.index_pattern("status")), "$KeyF:RedisJob:status:*");
+    }
+
+    #[test]
+    fn namespace_keys() {
+        let ns = Namespace::new("jobq");
+        assert_eq!(s(ns.audit()), "jobq:audit");
+        assert_eq!(
+            s(ns.idempotency("RedisJob", "ci-1")),
+            "jobq:idem:RedisJob:ci-1"
+        );
+        assert_eq!(s(ns.reap_lock("RedisJob")), "jobq:reap:RedisJob:lock");
+    }
+}

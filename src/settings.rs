@@ -1,0 +1,179 @@
+//! Resolved, validated settings: what the command line and environment mean
+//! once defaults are applied. Built once, before any I/O on Redis.
+//!
+//! Owns: URL masking, output mode decisions, loading the schema. Must not:
+//! talk to Redis or print.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::{ColorWhen, GlobalArgs};
+use crate::exit;
+use crate::schema::{self, Model, Namespace};
+
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    /// The URL as given: may hold a password, never print it.
+    pub url: String,
+    /// The URL with any password replaced by `***`: safe to print.
+    pub display_url: String,
+    /// The password, so that error text can be scrubbed of it.
+    pub secret: Option<String>,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub color_stdout: bool,
+    pub color_stderr: bool,
+    /// Draw progress bars on stderr.
+    pub progress: bool,
+    /// Whether a confirmation prompt can be shown.
+    pub interactive: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub connect: ConnectSettings,
+    pub model: Model,
+    pub ns: Namespace,
+    pub output: OutputSettings,
+}
+
+impl Settings {
+    pub fn from_args(g: &GlobalArgs) -> Result<Settings> {
+        let output = output_settings(g);
+        let connect = connect_settings(g)?;
+        let model = schema::load(g.schema.as_deref()).map_err(|e| exit::usage(format!("{e:#}")))?;
+        if g.namespace.is_empty() || g.namespace.contains(['*', '?', '[', ' ']) {
+            return Err(exit::usage(format!(
+                "--namespace {:?} must be non-empty, without spaces or glob characters",
+                g.namespace
+            )));
+        }
+        Ok(Settings {
+            connect,
+            model,
+            ns: Namespace::new(&g.namespace),
+            output,
+        })
+    }
+}
+
+/// Output decisions that need no Redis and no schema, so that errors met
+/// while resolving the rest can already be shown the right way.
+pub fn output_settings(g: &GlobalArgs) -> OutputSettings {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = |tty: bool| match g.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => tty && !no_color,
+    };
+    let stderr_tty = std::io::stderr().is_terminal();
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    OutputSettings {
+        json: g.json,
+        quiet: g.quiet,
+        verbose: g.verbose,
+        color_stdout: color(std::io::stdout().is_terminal()),
+        color_stderr: color(stderr_tty),
+        progress: stderr_tty && !g.json && !g.quiet && !ci,
+        interactive: std::io::stdin().is_terminal() && stderr_tty,
+    }
+}
+
+fn connect_settings(g: &GlobalArgs) -> Result<ConnectSettings> {
+    let url = g.url.trim().to_owned();
+    let (display_url, secret) = mask_url(&url);
+    let scheme_ok = ["redis://", "rediss://", "unix://", "redis+unix://"]
+        .iter()
+        .any(|s| url.starts_with(s));
+    if !scheme_ok {
+        return Err(exit::usage(format!(
+            "--url {display_url:?} must start with redis://, rediss:// or unix://"
+        )));
+    }
+    if g.connect_timeout.is_zero() || g.response_timeout.is_zero() {
+        return Err(exit::usage(
+            "--connect-timeout and --response-timeout must be above zero",
+        ));
+    }
+    Ok(ConnectSettings {
+        url,
+        display_url,
+        secret,
+        connect_timeout: g.connect_timeout,
+        response_timeout: g.response_timeout,
+    })
+}
+
+/// Replace the password of `scheme://user:password@host` (and a `pass=`
+/// query parameter of unix URLs) with `***`.
+pub fn mask_url(url: &str) -> (String, Option<String>) {
+    let mut secret = None;
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            let masked = match userinfo.find(':') {
+                Some(c) => {
+                    secret = Some(userinfo[c + 1..].to_owned());
+                    format!("{}:***", &userinfo[..c])
+                }
+                // redis://password@host: a lone userinfo is the password.
+                None => {
+                    secret = Some(userinfo.to_owned());
+                    "***".to_owned()
+                }
+            };
+            out = format!("{}{}{}", &url[..scheme_end + 3], masked, &rest[at..]);
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some(("pass" | "password", v)) => {
+                    secret = Some(v.to_owned());
+                    format!("{}=***", p.split('=').next().unwrap_or("pass"))
+                }
+                _ => p.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", parts.join("&"));
+    }
+    let secret = secret.filter(|s| !s.is_empty());
+    (out, secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords() {
+        let (d, s) = mask_url("redis://app:s3cret@host:6379/0");
+        assert_eq!(d, "redis://app:***@host:6379/0");
+        assert_eq!(s.as_deref(), Some("s3cret"));
+        let (d, s) = mask_url("rediss://:pw@host/2");
+        assert_eq!(d, "rediss://:***@host/2");
+        assert_eq!(s.as_deref(), Some("pw"));
+        let (d, _) = mask_url("unix:///tmp/r.sock?db=1&pass=pw");
+        assert_eq!(d, "unix:///tmp/r.sock?db=1&pass=***");
+        let (d, s) = mask_url("redis://127.0.0.1:6379/0");
+        assert_eq!(d, "redis://127.0.0.1:6379/0");
+        assert_eq!(s, None);
+        let (d, _) = mask_url("redis://a:b@c@host/0");
+        assert_eq!(d, "redis://a:***@host/0");
+    }
+}

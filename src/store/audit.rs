@@ -1,0 +1,58 @@
+//! Who is writing: the fields every audit-stream entry carries. The entries
+//! themselves are written inside each guarded step (the MULTI or Lua script
+//! that makes the change), so a change and its record are one atomic step.
+//!
+//! Owns: the audit header. Must not: choose the stream's key (see `schema`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Entries kept in the stream (`XADD ... MAXLEN ~`).
+pub const DEFAULT_MAXLEN: u64 = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub stream: Vec<u8>,
+    pub command: String,
+    pub host: String,
+    pub pid: u32,
+    pub maxlen: u64,
+}
+
+impl Audit {
+    pub fn new(stream: Vec<u8>, command: &str) -> Audit {
+        let host = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Audit {
+            stream,
+            command: command.to_owned(),
+            host,
+            pid: std::process::id(),
+            maxlen: DEFAULT_MAXLEN,
+        }
+    }
+
+    /// Flat field/value list for XADD: command, host, pid, time, then the
+    /// given pairs (job, action, key, ...).
+    pub fn entry(&self, pairs: &[(&str, &[u8])]) -> Vec<Vec<u8>> {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let mut out: Vec<Vec<u8>> = Vec::with_capacity(8 + pairs.len() * 2);
+        for (k, v) in [
+            ("command", self.command.as_bytes()),
+            ("host", self.host.as_bytes()),
+            ("pid", self.pid.to_string().as_bytes()),
+            ("time_ms", ms.to_string().as_bytes()),
+        ] {
+            out.push(k.as_bytes().to_vec());
+            out.push(v.to_vec());
+        }
+        for (k, v) in pairs {
+            out.push(k.as_bytes().to_vec());
+            out.push(v.to_vec());
+        }
+        out
+    }
+}

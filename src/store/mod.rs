@@ -1,0 +1,245 @@
+//! The only module that talks to Redis: the connection, batched reads, and
+//! the guarded Lua scripts (`store/scripts/*.lua`, one per operation).
+//!
+//! Owns: commands, pipelines, scripts, and turning Redis replies into plain
+//! Rust values. Must not: format keys (it receives them from `schema`),
+//! decide what is damaged (that is `diagnose`), or print.
+
+pub mod audit;
+pub mod enqueue;
+pub mod script;
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, Pipeline, Value};
+
+use crate::exit;
+use crate::settings::ConnectSettings;
+
+/// One command's reply in a pipeline: the value, or the server's error text.
+pub type Reply = std::result::Result<Value, String>;
+
+/// The name jobq gives its connections (`CLIENT LIST` shows it).
+pub const CLIENT_NAME: &str = "jobq";
+
+/// A connection to one Redis server.
+#[derive(Clone)]
+pub struct Store {
+    con: MultiplexedConnection,
+    display_url: String,
+    /// `run_id` of the server at connect time: a scan cursor means nothing on
+    /// another run of the server.
+    pub run_id: String,
+    /// `master` or `slave`, from `ROLE`.
+    pub role: String,
+}
+
+impl Store {
+    /// Connect, name the connection, and learn the server's identity.
+    pub async fn connect(cfg: &ConnectSettings) -> Result<Store> {
+        let where_ = &cfg.display_url;
+        let client = Client::open(cfg.url.as_str())
+            .map_err(|e| exit::usage(format!("--url {where_}: {}", scrub(&e.to_string(), cfg))))?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(cfg.connect_timeout))
+            .set_response_timeout(Some(cfg.response_timeout));
+        let con = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| anyhow!(describe(&e, cfg)))
+            .with_context(|| format!("cannot connect to Redis at {where_}"))?;
+        let mut store = Store {
+            con,
+            display_url: where_.clone(),
+            run_id: String::new(),
+            role: String::new(),
+        };
+        // An ACL user may lack CLIENT; the name is a courtesy, not a need.
+        let _: Result<Value, _> = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(CLIENT_NAME)
+            .query_async(&mut store.con)
+            .await;
+        let info: String = store
+            .query(redis::cmd("INFO").arg("server"))
+            .await
+            .with_context(|| format!("cannot read INFO from Redis at {where_}"))?;
+        store.run_id = info_field(&info, "run_id").unwrap_or_default();
+        let role: Result<Vec<Value>> = store.query(&redis::cmd("ROLE")).await;
+        store.role = match role {
+            Ok(v) => v
+                .first()
+                .and_then(|r| String::from_redis_value(r.clone()).ok())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        Ok(store)
+    }
+
+    pub fn display_url(&self) -> &str {
+        &self.display_url
+    }
+
+    /// Refuse, before anything is written, to write to a replica.
+    pub fn require_writable(&self) -> Result<()> {
+        if self.role == "slave" || self.role == "replica" {
+            bail!(
+                "Redis at {} is a read-only replica; point --url at the primary to make changes",
+                self.display_url
+            );
+        }
+        Ok(())
+    }
+
+    /// Run one command.
+    pub async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> Result<T> {
+        cmd.query_async(&mut self.con)
+            .await
+            .map_err(|e| anyhow!(describe_plain(&e)))
+    }
+
+    /// Run a pipeline; one reply per command, a command's error kept in its
+    /// reply so that one wrong-type key does not fail a batch.
+    pub async fn pipeline(&mut self, pipe: &mut Pipeline) -> Result<Vec<Reply>> {
+        pipe.ignore_errors();
+        let replies: Vec<redis::RedisResult<Value>> = pipe
+            .query_async(&mut self.con)
+            .await
+            .map_err(|e| anyhow!(describe_plain(&e)))?;
+        Ok(replies
+            .into_iter()
+            .map(|r| r.map_err(|e| describe_plain(&e)))
+            .collect())
+    }
+
+    /// Server time in seconds (`TIME`): one clock for every host.
+    pub async fn server_time(&mut self) -> Result<f64> {
+        let (s, us): (i64, i64) = self.query(&redis::cmd("TIME")).await.context("TIME")?;
+        Ok(s as f64 + us as f64 / 1e6)
+    }
+
+    /// The server's current run_id (changes on restart).
+    pub async fn current_run_id(&mut self) -> Result<String> {
+        let info: String = self.query(redis::cmd("INFO").arg("server")).await?;
+        Ok(info_field(&info, "run_id").unwrap_or_default())
+    }
+}
+
+fn info_field(info: &str, name: &str) -> Option<String> {
+    info.lines().find_map(|l| {
+        l.strip_prefix(name)?
+            .strip_prefix(':')
+            .map(|v| v.trim().to_owned())
+    })
+}
+
+/// One-line description of a connection error, with a hint.
+fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
+    let text = scrub(&describe_plain(e), cfg);
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("wrongpass")
+        || lower.contains("invalid password")
+        || lower.contains("invalid username")
+    {
+        format!("authentication failed ({text}); check the user and password in --url / REDIS_URL")
+    } else if lower.contains("noauth") {
+        format!(
+            "the server needs a password ({text}); put it in --url as redis://user:password@host"
+        )
+    } else if e.is_timeout() {
+        format!("timed out after {:?} ({text})", cfg.connect_timeout)
+    } else if e.is_connection_refusal() || e.is_io_error() {
+        format!("{text}; is redis-server running there?")
+    } else {
+        text
+    }
+}
+
+fn describe_plain(e: &redis::RedisError) -> String {
+    e.to_string().replace('\n', " ")
+}
+
+fn scrub(text: &str, cfg: &ConnectSettings) -> String {
+    match &cfg.secret {
+        Some(s) if s.len() >= 3 => text.replace(s.as_str(), "***"),
+        _ => text.to_owned(),
+    }
+}
+
+/// Reply helpers: turn `redis::Value`s into plain values without panicking
+/// on unexpected shapes.
+pub mod reply {
+    use redis::Value;
+
+    pub fn is_error(v: &Value) -> Option<String> {
+        match v {
+            Value::ServerError(e) => {
+                Some(format!("{} {}", e.code(), e.details().unwrap_or_default()))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn int(v: &Value) -> Option<i64> {
+        match v {
+            Value::Int(i) => Some(*i),
+            Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+            Value::SimpleString(s) => s.parse().ok(),
+            Value::Boolean(b) => Some(i64::from(*b)),
+            _ => None,
+        }
+    }
+
+    pub fn bytes(v: &Value) -> Option<Vec<u8>> {
+        match v {
+            Value::BulkString(b) => Some(b.clone()),
+            Value::SimpleString(s) => Some(s.as_bytes().to_vec()),
+            Value::Okay => Some(b"OK".to_vec()),
+            _ => None,
+        }
+    }
+
+    pub fn text(v: &Value) -> Option<String> {
+        bytes(v).and_then(|b| String::from_utf8(b).ok())
+    }
+
+    pub fn array(v: &Value) -> Option<&[Value]> {
+        match v {
+            Value::Array(a) | Value::Set(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn float(v: &Value) -> Option<f64> {
+        match v {
+            Value::Double(d) => Some(*d),
+            Value::Int(i) => Some(*i as f64),
+            _ => text(v)?.parse().ok(),
+        }
+    }
+}
+
+/// How long to wait before retry `attempt` (0-based): 50 ms doubling to 1 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((50u64 << attempt.min(5)).min(1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_parsing() {
+        let info = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\n";
+        assert_eq!(info_field(info, "run_id").as_deref(), Some("abc123"));
+        assert_eq!(info_field(info, "missing"), None);
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        assert_eq!(backoff(0), Duration::from_millis(50));
+        assert_eq!(backoff(10), Duration::from_millis(1000));
+    }
+}

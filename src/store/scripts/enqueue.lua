@@ -1,0 +1,52 @@
+-- enqueue.lua: create one job the way popoto create() does, guarded.
+--
+-- KEYS[1]            the record key (hash)
+-- KEYS[2]            the audit stream
+-- KEYS[3]            the idempotency key (ignored unless ARGV[1] == '1')
+-- KEYS[4..]          nsets sets to SADD the record key to (class set, key-field
+--                    indexes), then nz zsets to ZADD it to, then nguard keys
+--                    that must not exist (the same job_id under another status)
+-- ARGV[1]            '1' when an idempotency key is claimed
+-- ARGV[2]            idempotency TTL in seconds
+-- ARGV[3]            audit stream MAXLEN (approximate)
+-- ARGV[4..7]         nsets, nz, nguard, nfields
+-- ARGV[8..]          nfields field/value pairs (HSET, declaration order), then
+--                    nz scores, then the audit entry's field/value pairs
+-- Guard:  the idempotency key is unclaimed, the record key and every guard
+--         key do not exist, and every target set/zset has the right type.
+--         All checks come before the first write.
+-- Returns {1, key} created; {0, existing key} idempotency key already
+--         claimed; {2, key} a record for this job_id exists; {3, key} a
+--         target has the wrong type.
+local has_idem = ARGV[1] == '1'
+local nsets, nz, nguard, nfields = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+
+if has_idem then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then return {0, existing} end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {2, KEYS[1]} end
+local g0 = 4 + nsets + nz
+for i = g0, g0 + nguard - 1 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return {2, KEYS[i]} end
+end
+for i = 4, 3 + nsets do
+  local t = redis.call('TYPE', KEYS[i])['ok']
+  if t ~= 'set' and t ~= 'none' then return {3, KEYS[i]} end
+end
+for i = 4 + nsets, 3 + nsets + nz do
+  local t = redis.call('TYPE', KEYS[i])['ok']
+  if t ~= 'zset' and t ~= 'none' then return {3, KEYS[i]} end
+end
+
+if has_idem then redis.call('SET', KEYS[3], KEYS[1], 'EX', ARGV[2]) end
+local h = {}
+for i = 8, 7 + 2 * nfields do h[#h + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(h))
+for i = 4, 3 + nsets do redis.call('SADD', KEYS[i], KEYS[1]) end
+local s0 = 8 + 2 * nfields
+for j = 0, nz - 1 do redis.call('ZADD', KEYS[4 + nsets + j], ARGV[s0 + j], KEYS[1]) end
+local a = {}
+for i = s0 + nz, #ARGV do a[#a + 1] = ARGV[i] end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(a))
+return {1, KEYS[1]}

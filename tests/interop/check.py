@@ -1,0 +1,594 @@
+"""Interop checks between the jobq binary and the real popoto 1.10.1.
+
+  a. popoto reads what jobq wrote: jobq enqueues jobs with tricky values
+     (single enqueue and --file JSON Lines) into db 1; popoto's query.get /
+     query.filter / query.count return them with identical field values and
+     check_indexes() reports nothing; popoto's reads change nothing in db 1.
+  b. byte-level equality: popoto create()s the same jobs (same job_id, same
+     field values) into db 2; both whole key spaces are dumped raw (SCAN, TYPE,
+     HGETALL / SMEMBERS / ZRANGE WITHSCORES with a bytes client) and must be
+     identical: keys, every hash field's bytes, every set and zset membership
+     and score.  popoto accepts an explicit job_id (32 chars), so no job_id
+     normalisation is needed.  Keys in jobq's own namespace ("jobq:", e.g. an
+     audit stream) are reported as a note and left out of the comparison.
+  c. jobq reads what popoto wrote: popoto creates jobs in db 3 and moves some
+     the popoto way (job.status = X; job.save(migrate_key=True)); `jobq
+     inspect JOB_ID --json` must show exactly one record, under popoto's key,
+     with the same field values, and verdict kind "healthy".
+
+Every check prints `ok: <name>` or `FAIL: <name>: <details>`; the last line
+is `N passed, M failed`; the exit code is 1 if anything failed.
+
+Usage (run.sh does all this; the Redis must be a throwaway one you started):
+    python check.py --jobq /path/to/jobq --url-base redis://127.0.0.1:PORT
+`--jobq` is split like a shell command line, so `--jobq "python fake_jobq.py"`
+works (that is run.sh --self-test).
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import msgpack
+
+DB_JOBQ, DB_POPOTO, DB_INSPECT = 1, 2, 3
+JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def db_url(base: str, db: int) -> str:
+    """redis://host:port + db -> redis://host:port/db; unix:///p -> unix:///p?db=N."""
+    if base.startswith("unix://"):
+        return f"{base}?db={db}"
+    return f"{base.rstrip('/')}/{db}"
+
+
+# Point model.py (popoto) at our server before it is imported.
+_args_probe = argparse.ArgumentParser(add_help=False)
+_args_probe.add_argument("--url-base")
+_known, _ = _args_probe.parse_known_args()
+if _known.url_base:
+    os.environ["JOBQ_INTEROP_URL"] = db_url(_known.url_base, DB_POPOTO)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model  # noqa: E402
+from model import FIELDS, RedisJob  # noqa: E402
+
+
+# ---------------------------------------------------------------- reporting
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, name):
+        self.passed += 1
+        print(f"ok: {name}", flush=True)
+
+    def fail(self, name, details):
+        self.failed += 1
+        details = str(details).replace("\n", "\n    ")
+        print(f"FAIL: {name}: {details}", flush=True)
+
+    def check(self, name, problems):
+        """problems: list of strings; empty means ok."""
+        if problems:
+            self.fail(name, "; ".join(problems) if len(problems) < 4
+                      else "\n" + "\n".join(problems))
+        else:
+            self.ok(name)
+
+    def note(self, text):
+        print(f"note: {text}", flush=True)
+
+
+def guarded(report, name, fn, *args):
+    """Run fn; an unexpected exception is a FAIL of `name`, not a crash."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001
+        tb = traceback.format_exc(limit=3).strip().splitlines()
+        report.fail(name, f"{type(exc).__name__}: {exc} ({' | '.join(tb[-3:])})")
+        return None
+
+
+# ---------------------------------------------------------------- layout helpers
+# Written from LAYOUT.md, independently of popoto and jobq.
+
+def esc(value: str) -> str:
+    value = value.replace("/", "//")
+    for ch in "'?*^[]-":
+        value = value.replace(ch, "/" + ch)
+    value = value.replace("{&#58;}", "/{&#58;}")
+    return value.replace(":", "{&#58;}")
+
+
+def record_key(job_id, project_key, status) -> str:
+    return f"RedisJob:{esc(job_id)}:{esc(project_key)}:{esc(status)}"
+
+
+def show(b) -> str:
+    """Bytes for a human: text if printable UTF-8, else hex."""
+    if isinstance(b, (bytes, bytearray)):
+        try:
+            s = b.decode("utf-8")
+            if s.isprintable():
+                return repr(s)
+        except UnicodeDecodeError:
+            pass
+        return "hex:" + b.hex()
+    return repr(b)
+
+
+# ---------------------------------------------------------------- key space dump
+
+def dump_keyspace(client) -> dict:
+    """{key: (type, content)} for every key: hash -> dict of raw bytes (and the
+    field order under '__order__' is not kept here), set -> frozenset,
+    zset -> {member: score}, string -> bytes, list -> list, stream -> entries."""
+    out = {}
+    for key in client.scan_iter(count=1000):
+        typ = client.type(key).decode()
+        if typ == "hash":
+            content = client.hgetall(key)
+        elif typ == "set":
+            content = frozenset(client.smembers(key))
+        elif typ == "zset":
+            content = dict(client.zrange(key, 0, -1, withscores=True))
+        elif typ == "string":
+            content = client.get(key)
+        elif typ == "list":
+            content = client.lrange(key, 0, -1)
+        elif typ == "stream":
+            content = [fields for _id, fields in client.xrange(key)]
+        else:
+            content = None
+        out[key] = (typ, content)
+    return out
+
+
+def hash_field_order(client, key) -> list:
+    return list(client.hgetall(key).keys())
+
+
+def diff_keyspaces(left: dict, right: dict, lname: str, rname: str) -> list:
+    """Human-readable differences between two dumps (empty list if equal)."""
+    problems = []
+    for key in sorted(set(left) | set(right)):
+        if key not in right:
+            problems.append(f"key {show(key)} ({left[key][0]}) only in {lname}")
+            continue
+        if key not in left:
+            problems.append(f"key {show(key)} ({right[key][0]}) only in {rname}")
+            continue
+        (lt, lc), (rt, rc) = left[key], right[key]
+        if lt != rt:
+            problems.append(f"key {show(key)}: type {lt} in {lname}, {rt} in {rname}")
+            continue
+        if lc == rc:
+            continue
+        if lt == "hash":
+            for f in sorted(set(lc) | set(rc)):
+                lv, rv = lc.get(f), rc.get(f)
+                if lv != rv:
+                    problems.append(
+                        f"hash {show(key)} field {show(f)}: {lname}="
+                        f"{'missing' if lv is None else 'hex:' + lv.hex()} "
+                        f"{rname}={'missing' if rv is None else 'hex:' + rv.hex()}")
+        elif lt == "set":
+            for m in sorted(lc - rc):
+                problems.append(f"set {show(key)}: member {show(m)} only in {lname}")
+            for m in sorted(rc - lc):
+                problems.append(f"set {show(key)}: member {show(m)} only in {rname}")
+        elif lt == "zset":
+            for m in sorted(set(lc) | set(rc)):
+                if lc.get(m) != rc.get(m):
+                    problems.append(f"zset {show(key)} member {show(m)}: score "
+                                    f"{lname}={lc.get(m)!r} {rname}={rc.get(m)!r}")
+        else:
+            problems.append(f"{lt} {show(key)}: {lname}={lc!r} {rname}={rc!r}")
+    return problems
+
+
+# ---------------------------------------------------------------- jobq driver
+
+class Jobq:
+    def __init__(self, cmd: list):
+        self.cmd = cmd
+
+    def run(self, url: str, args: list) -> dict:
+        """Run jobq; return its stdout parsed as one JSON object, or raise."""
+        full = self.cmd + ["--url", url] + args
+        proc = subprocess.run(full, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"`{' '.join(shlex.quote(a) for a in full)}` exited "
+                f"{proc.returncode}; stderr: {proc.stderr.strip()[-800:]!r}; "
+                f"stdout: {proc.stdout.strip()[-400:]!r}")
+        try:
+            return json.loads(proc.stdout)
+        except json.JSONDecodeError as exc:
+            raise RuntimeError(f"stdout is not one JSON object ({exc}): "
+                               f"{proc.stdout[:400]!r}") from None
+
+
+# ---------------------------------------------------------------- the cases
+
+T0 = 1767225600.5  # 2026-01-01T00:00:00.5Z
+LONG = ("0123456789 abcdefghij ABCDEFGHIJ :*?[]^-/'{} " * 7)[:300]
+assert len(LONG) == 300
+
+# created_at: a float, an int, or None meaning "not given: jobq uses now".
+# priority None means "not given": jobq and popoto must both default to "normal".
+CASES = [
+    # via single enqueue
+    dict(name="colon-project", via="single", project_key="team:ops-1", status="pending",
+         priority="high", message_text="deploy: step 1/2", created_at=T0),
+    dict(name="date-project", via="single", project_key="2026-01-01", status="running",
+         priority="normal", message_text="", created_at=T0 + 1.25),
+    dict(name="glob-project", via="single", project_key="a*b?c", status="completed",
+         priority="low", message_text=LONG, created_at=T0 + 2),
+    dict(name="literal-escape", via="single", project_key="{&#58;}", status="failed",
+         priority="high", message_text="literal {&#58;} and a : colon", created_at=T0 + 3.75),
+    dict(name="slash-default-priority", via="single", project_key="x/y", status="pending",
+         priority=None, message_text="a/b//c", created_at=T0 + 4),
+    dict(name="unicode-now", via="single", project_key="café", status="pending",
+         priority="low", message_text="naïve ✓ 日本語 \U0001F680", created_at=None),
+    dict(name="explicit-job-id", via="single", project_key="team:ops-1", status="completed",
+         priority="normal", message_text="given id", created_at=1767225600,
+         job_id="0123456789abcdef0123456789abcdef"),
+    # via --file (JSON Lines)
+    dict(name="file-colon", via="file", project_key="team:ops-1", status="running",
+         priority="low", message_text="from file", created_at=T0 + 10.5),
+    dict(name="file-brackets", via="file", project_key="a'b^c[d]-e", status="failed",
+         priority="normal", message_text='quotes "x" \'y\' and\nnewline\ttab', created_at=T0 + 11),
+    dict(name="file-unicode", via="file", project_key="café", status="completed",
+         priority="high", message_text="", created_at=T0 + 12.125),
+    dict(name="file-int-time", via="file", project_key="x/y", status="pending",
+         priority="high", message_text="integral created_at", created_at=1767225700),
+]
+
+
+def enqueue_args(case) -> list:
+    args = ["enqueue", "--project", case["project_key"], "--message", case["message_text"],
+            "--status", case["status"]]
+    if case["priority"] is not None:
+        args += ["--priority", case["priority"]]
+    if case["created_at"] is not None:
+        args += ["--set", f"created_at={case['created_at']!r}"]
+    if case.get("job_id"):
+        args += ["--job-id", case["job_id"]]
+    return args + ["--json"]
+
+
+def file_line(case) -> str:
+    obj = {"project_key": case["project_key"], "message_text": case["message_text"],
+           "status": case["status"]}
+    if case["priority"] is not None:
+        obj["priority"] = case["priority"]
+    if case["created_at"] is not None:
+        obj["created_at"] = case["created_at"]
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def check_enqueue_entry(case, entry) -> list:
+    problems = []
+    job_id = entry.get("job_id")
+    if not isinstance(job_id, str) or not HEX32.match(job_id):
+        return [f"job_id {job_id!r} is not 32 lowercase hex chars"]
+    if case.get("job_id") and job_id != case["job_id"]:
+        problems.append(f"job_id {job_id} != --job-id {case['job_id']}")
+    want = record_key(job_id, case["project_key"], case["status"])
+    if entry.get("key") != want:
+        problems.append(f"key {entry.get('key')!r} != expected {want!r}")
+    if entry.get("created") is not True:
+        problems.append(f"created={entry.get('created')!r}, expected true")
+    return problems
+
+
+def check_envelope(out, command) -> list:
+    problems = []
+    if out.get("schema") != 1:
+        problems.append(f"schema={out.get('schema')!r}, expected 1")
+    if out.get("command") != command:
+        problems.append(f"command={out.get('command')!r}, expected {command!r}")
+    return problems
+
+
+def run_enqueues(report, jobq, url, tmpdir):
+    """Enqueue every case with jobq into `url`; fill case['id']. Returns (t_before, t_after)."""
+    t_before = time.time()
+    for case in [c for c in CASES if c["via"] == "single"]:
+        name = f"a.enqueue[{case['name']}]"
+        try:
+            out = jobq.run(url, enqueue_args(case))
+        except Exception as exc:  # noqa: BLE001
+            report.fail(name, exc)
+            continue
+        jobs = out.get("jobs")
+        problems = check_envelope(out, "enqueue")
+        if not isinstance(jobs, list) or len(jobs) != 1:
+            problems.append(f"expected jobs=[one entry], got {jobs!r}")
+        else:
+            problems += check_enqueue_entry(case, jobs[0])
+            if HEX32.match(str(jobs[0].get("job_id"))):
+                case["id"] = jobs[0]["job_id"]
+        report.check(name, problems)
+
+    file_cases = [c for c in CASES if c["via"] == "file"]
+    path = os.path.join(tmpdir, "jobs.jsonl")
+    with open(path, "w", encoding="utf-8") as fh:
+        for case in file_cases:
+            fh.write(file_line(case) + "\n")
+    name = f"a.enqueue-file[{len(file_cases)} lines]"
+    try:
+        out = jobq.run(url, ["enqueue", "--file", path, "--json"])
+        jobs = out.get("jobs")
+        problems = check_envelope(out, "enqueue")
+        if not isinstance(jobs, list) or len(jobs) != len(file_cases):
+            problems.append(f"expected {len(file_cases)} jobs entries, got {jobs!r}")
+        else:
+            for case, entry in zip(file_cases, jobs):
+                p = check_enqueue_entry(case, entry)
+                problems += [f"line for {case['name']}: {x}" for x in p]
+                if HEX32.match(str(entry.get("job_id"))):
+                    case["id"] = entry["job_id"]
+        report.check(name, problems)
+    except Exception as exc:  # noqa: BLE001
+        report.fail(name, exc)
+    return t_before, time.time()
+
+
+# ---------------------------------------------------------------- check a
+
+MISSING = object()
+
+
+def compare_fields(case, got: dict, t_window=None) -> list:
+    problems = []
+    want = {"job_id": case["id"], "project_key": case["project_key"], "status": case["status"],
+            "priority": case["priority"] or "normal", "message_text": case["message_text"]}
+    for f, v in want.items():
+        g = got.get(f, MISSING)
+        if g is MISSING or g != v:
+            problems.append(f"{f}: got {'nothing' if g is MISSING else repr(g)}, expected {v!r}")
+    ca = got.get("created_at")
+    if case["created_at"] is None:
+        lo, hi = t_window
+        if not isinstance(ca, (int, float)) or not (lo - 5 <= ca <= hi + 5):
+            problems.append(f"created_at {ca!r} is not the enqueue time ({lo:.1f}..{hi:.1f})")
+    elif not isinstance(ca, (int, float)) or isinstance(ca, bool) or ca != case["created_at"]:
+        problems.append(f"created_at: got {ca!r}, expected {float(case['created_at'])!r}")
+    return problems
+
+
+def check_a(report, cases, url, t_window):
+    """popoto reads what jobq wrote (db DB_JOBQ)."""
+    model.connect(url)
+    for case in cases:
+        def one(case=case):
+            job = RedisJob.query.get(job_id=case["id"])
+            if job is None:
+                return [f"query.get(job_id={case['id']}) returned None"]
+            problems = compare_fields(case, model.fields_of(job), t_window)
+            if not isinstance(job.created_at, float):
+                problems.append(f"created_at loads as {type(job.created_at).__name__}, not float")
+            return problems
+        res = guarded(report, f"a.get[{case['name']}]", one)
+        if res is not None:
+            report.check(f"a.get[{case['name']}]", res)
+
+    def filter_check(kind, value, expected_ids):
+        name = f"a.filter-{kind}[{value}]"
+        def run():
+            got = list(RedisJob.query.filter(**{kind: value}))
+            got_ids = sorted(j.job_id for j in got)
+            problems = []
+            if got_ids != sorted(expected_ids):
+                problems.append(f"filter({kind}={value!r}) -> {got_ids}, expected "
+                                f"{sorted(expected_ids)}")
+            for j in got:
+                if getattr(j, kind) != value:
+                    problems.append(f"{j.job_id}: {kind}={getattr(j, kind)!r}")
+            return problems
+        res = guarded(report, name, run)
+        if res is not None:
+            report.check(name, res)
+
+    for status in ("pending", "running", "completed", "failed"):
+        filter_check("status", status, [c["id"] for c in cases if c["status"] == status])
+    for project in sorted({c["project_key"] for c in cases}):
+        filter_check("project_key", project, [c["id"] for c in cases if c["project_key"] == project])
+
+    n = guarded(report, "a.count", RedisJob.query.count)
+    if n is not None:
+        report.check("a.count", [] if n == len(cases) else
+                     [f"query.count()={n}, expected {len(cases)}"])
+
+    res = guarded(report, "a.check_indexes", RedisJob.check_indexes)
+    if res is not None:
+        problems = []
+        if res.get("total") != 0:
+            problems.append(f"check_indexes() total={res.get('total')}: {res}")
+        if res.get("partial_writes"):
+            problems.append(f"partial_writes={res['partial_writes']}")
+        report.check("a.check_indexes", problems)
+
+
+# ---------------------------------------------------------------- check b
+
+def check_b(report, cases, url_jobq, url_popoto, raw_jobq, raw_popoto, dump_jobq):
+    """Same values through popoto create() into db DB_POPOTO; compare raw bytes."""
+    model.connect(url_popoto)
+    for case in cases:
+        kwargs = {"job_id": case["id"], "project_key": case["project_key"],
+                  "status": case["status"], "message_text": case["message_text"]}
+        if case["priority"] is not None:
+            kwargs["priority"] = case["priority"]
+        if case["created_at"] is not None:
+            kwargs["created_at"] = case["created_at"]
+        else:  # jobq chose "now": give popoto the value jobq stored
+            raw = raw_jobq.hget(case["key"], "created_at")
+            kwargs["created_at"] = msgpack.unpackb(raw) if raw is not None else time.time()
+        guarded(report, f"b.popoto-create[{case['name']}]", lambda kw=kwargs: RedisJob.create(**kw))
+
+    dump_popoto = dump_keyspace(raw_popoto)
+    own = {k: v for k, v in dump_jobq.items() if k.startswith(JOBQ_NAMESPACE_PREFIX)}
+    if own:
+        report.note(f"db {DB_JOBQ} also holds jobq's own keys, not compared: "
+                    + ", ".join(f"{show(k)} ({t})" for k, (t, _) in sorted(own.items())))
+    dump_j = {k: v for k, v in dump_jobq.items() if k not in own}
+
+    # per record: its hash and its memberships, for a focused message
+    for case in cases:
+        key = case["key"].encode()
+        lj = {k: v for k, v in dump_j.items() if k == key or
+              (v[0] in ("set", "zset") and key in v[1])}
+        lp = {k: v for k, v in dump_popoto.items() if k == key or
+              (v[0] in ("set", "zset") and key in v[1])}
+        # restrict the sets to this member so other jobs do not show up here
+        def only(d):
+            out = {}
+            for k, (t, c) in d.items():
+                if t == "set":
+                    out[k] = (t, frozenset([key]) & c)
+                elif t == "zset":
+                    out[k] = (t, {key: c[key]})
+                else:
+                    out[k] = (t, c)
+            return out
+        report.check(f"b.record[{case['name']}]",
+                     diff_keyspaces(only(lj), only(lp), "jobq", "popoto"))
+        # HGETALL order is the HSET order only while a hash is a listpack (a
+        # field over 64 bytes makes it a hashtable, whose order is arbitrary)
+        if (key in dump_j and key in dump_popoto and dump_j[key][0] == "hash"
+                and raw_jobq.object("encoding", key) == raw_popoto.object("encoding", key)
+                == b"listpack"):
+            oj, op = hash_field_order(raw_jobq, key), hash_field_order(raw_popoto, key)
+            if oj != op:
+                report.note(f"hash field order differs for {case['name']}: jobq "
+                            f"{[x.decode() for x in oj]} popoto {[x.decode() for x in op]} "
+                            "(harmless for popoto; LAYOUT.md says declaration order)")
+
+    report.check(f"b.keyspace[db{DB_JOBQ}-jobq == db{DB_POPOTO}-popoto]",
+                 diff_keyspaces(dump_j, dump_popoto, f"db{DB_JOBQ}(jobq)",
+                                f"db{DB_POPOTO}(popoto)"))
+
+
+# ---------------------------------------------------------------- check c
+
+C_CASES = [
+    dict(name="c-pending-colon", project_key="team:ops-1", status="pending", priority="high",
+         message_text="hello: world", created_at=T0),
+    dict(name="c-moved-running", project_key="2026-01-01", status="pending", priority="normal",
+         message_text="to be moved", created_at=T0 + 1, move_to="running", move_via="create"),
+    dict(name="c-moved-completed-loaded", project_key="a*b?c", status="running",
+         priority="low", message_text=LONG, created_at=T0 + 2, move_to="completed",
+         move_via="get"),
+    dict(name="c-literal-escape-none-message", project_key="{&#58;}", status="failed",
+         priority="low", message_text=None, created_at=1767225600),
+    dict(name="c-unicode-default-priority", project_key="café/x", status="pending",
+         priority=None, message_text="ünï ✓", created_at=T0 + 4.25),
+]
+
+
+def check_c(report, jobq, url):
+    """popoto writes (db DB_INSPECT), jobq inspect reads."""
+    model.connect(url)
+    for case in C_CASES:
+        kwargs = {k: case[k] for k in ("project_key", "status", "message_text", "created_at")}
+        if case["priority"] is not None:
+            kwargs["priority"] = case["priority"]
+        job = guarded(report, f"c.popoto-create[{case['name']}]",
+                      lambda kw=kwargs: RedisJob.create(**kw))
+        if job is None:
+            continue
+        case["id"] = job.job_id
+        if case.get("move_to"):
+            def move(job=job, case=case):
+                j = job if case["move_via"] == "create" else RedisJob.query.get(job_id=job.job_id)
+                j.status = case["move_to"]
+                j.save(migrate_key=True)  # plain save() raises KeyMutationError in 1.10.1
+                return True
+            if guarded(report, f"c.popoto-move[{case['name']}]", move):
+                case["status"] = case["move_to"]
+
+    res = guarded(report, "c.popoto-check_indexes", RedisJob.check_indexes)
+    if res is not None and res.get("total") != 0:
+        report.fail("c.popoto-check_indexes", f"popoto's own data is not clean: {res}")
+
+    for case in [c for c in C_CASES if "id" in c]:
+        name = f"c.inspect[{case['name']}]"
+        try:
+            out = jobq.run(url, ["inspect", case["id"], "--json"])
+        except Exception as exc:  # noqa: BLE001
+            report.fail(name, exc)
+            continue
+        problems = check_envelope(out, "inspect")
+        if out.get("job_id") != case["id"]:
+            problems.append(f"job_id={out.get('job_id')!r}, expected {case['id']!r}")
+        recs = out.get("records")
+        want_key = record_key(case["id"], case["project_key"], case["status"])
+        if not isinstance(recs, list) or len(recs) != 1:
+            problems.append(f"expected exactly 1 record, got {recs!r}")
+        else:
+            if recs[0].get("key") != want_key:
+                problems.append(f"record key {recs[0].get('key')!r} != {want_key!r}")
+            fields = recs[0].get("fields") or {}
+            problems += compare_fields(case, fields)
+            extra = set(fields) - set(FIELDS)
+            if extra:
+                problems.append(f"unexpected fields {sorted(extra)}")
+        verdict = out.get("verdict") or {}
+        if verdict.get("kind") != "healthy":
+            problems.append(f"verdict {verdict!r}, expected kind 'healthy'")
+        report.check(name, problems)
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobq", required=True, help="jobq command (shell-split)")
+    ap.add_argument("--url-base", required=True,
+                    help="redis://127.0.0.1:PORT or unix:///path/r.sock of a throwaway server")
+    args = ap.parse_args()
+    jobq = Jobq(shlex.split(args.jobq))
+    report = Report()
+
+    url_j, url_p, url_c = (db_url(args.url_base, n) for n in (DB_JOBQ, DB_POPOTO, DB_INSPECT))
+    raw_j, raw_p, raw_c = (model.raw_client(u) for u in (url_j, url_p, url_c))
+    for r in (raw_j, raw_p, raw_c):
+        r.flushdb()
+
+    with tempfile.TemporaryDirectory(prefix="jobq-interop-") as tmp:
+        t_window = run_enqueues(report, jobq, url_j, tmp)
+    done = [c for c in CASES if "id" in c]
+    for c in done:
+        c["key"] = record_key(c["id"], c["project_key"], c["status"])
+    if len(done) < len(CASES):
+        report.note(f"{len(CASES) - len(done)} case(s) not enqueued; a/b check the other {len(done)}")
+
+    # b first: popoto's reads in a may repair (popoto 1.9+ purges dangling members)
+    dump_before = dump_keyspace(raw_j)
+    if done:
+        check_b(report, done, url_j, url_p, raw_j, raw_p, dump_before)
+        check_a(report, done, url_j, t_window)
+        report.check(f"a.popoto-reads-changed-nothing[db{DB_JOBQ}]",
+                     diff_keyspaces(dump_before, dump_keyspace(raw_j), "before", "after"))
+    check_c(report, jobq, url_c)
+
+    print(f"{report.passed} passed, {report.failed} failed", flush=True)
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
