@@ -1,0 +1,298 @@
+//! Test harness: a real redis-server per test, started here (never the
+//! shared one on 6379), in a temp dir, `--save ""`, killed on drop; its log
+//! goes into every failure message. A missing redis-server is a failure with
+//! an install hint, never a skip.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Redis {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub sock: PathBuf,
+    pub port: Option<u16>,
+    extra: Vec<String>,
+}
+
+fn redis_server_bin() -> String {
+    std::env::var("JOBQ_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
+}
+
+fn require_redis_server() {
+    let ok = Command::new(redis_server_bin()).arg("--version").output().map(|o| o.status.success());
+    if !matches!(ok, Ok(true)) {
+        panic!(
+            "redis-server is not installed (or not on PATH); the integration tests need it.\n\
+             Install it with: sudo apt-get install redis-server   (Debian/Ubuntu)\n\
+             or: brew install redis   (macOS); or set JOBQ_TEST_REDIS_SERVER=/path/to/redis-server"
+        );
+    }
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Redis {
+    /// A fresh server on a unix socket.
+    pub fn start() -> Redis {
+        Redis::start_with(&[])
+    }
+
+    /// A fresh server with extra config arguments (e.g. `--requirepass x`).
+    pub fn start_with(extra: &[&str]) -> Redis {
+        Redis::launch(extra, false)
+    }
+
+    /// A fresh server that also listens on a TCP port of 127.0.0.1.
+    pub fn start_tcp(extra: &[&str]) -> Redis {
+        Redis::launch(extra, true)
+    }
+
+    fn launch(extra: &[&str], tcp: bool) -> Redis {
+        require_redis_server();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sock = dir.path().join("redis.sock");
+        let mut r = Redis {
+            child: None,
+            sock,
+            port: if tcp { Some(free_port()) } else { None },
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let log = self.dir.path().join("redis.log");
+        let port = self.port.map(|p| p.to_string()).unwrap_or_else(|| "0".into());
+        let mut cmd = Command::new(redis_server_bin());
+        cmd.args(["--port", &port, "--bind", "127.0.0.1", "--unixsocket"])
+            .arg(&self.sock)
+            .args(["--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir"])
+            .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(&log)
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("spawn redis-server");
+        self.child = Some(child);
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            if self.sock.exists() && self.try_con().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start within 10 s\n--- redis log ---\n{}", self.log());
+    }
+
+    /// Stop (SIGKILL) and start again with the same socket and data dir.
+    pub fn restart(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.sock);
+        self.spawn();
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    pub fn url(&self) -> String {
+        format!("unix://{}", self.sock.display())
+    }
+
+    pub fn url_db(&self, db: u32) -> String {
+        format!("unix://{}?db={db}", self.sock.display())
+    }
+
+    pub fn tcp_url(&self, userinfo: &str) -> String {
+        let port = self.port.expect("started with start_tcp");
+        format!("redis://{userinfo}127.0.0.1:{port}/0")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+
+    fn try_con(&self) -> Option<redis::Connection> {
+        let client = redis::Client::open(format!("unix://{}", self.sock.display())).ok()?;
+        let mut con = client.get_connection().ok()?;
+        let pass = self.extra.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].clone());
+        if let Some(p) = pass {
+            redis::cmd("AUTH").arg(p).query::<()>(&mut con).ok()?;
+        }
+        redis::cmd("PING").query::<String>(&mut con).ok()?;
+        Some(con)
+    }
+
+    /// A synchronous connection for setting up and checking state.
+    pub fn con(&self) -> redis::Connection {
+        self.try_con().unwrap_or_else(|| panic!("cannot connect to the test redis\n{}", self.log()))
+    }
+
+    /// Run jobq against this server: `--url` is added first.
+    pub fn jobq(&self, args: &[&str]) -> Run {
+        let mut full = vec!["--url".to_string(), self.url()];
+        full.extend(args.iter().map(|s| s.to_string()));
+        run_jobq(&full, None, self.log_path())
+    }
+
+    /// Run jobq with stdin.
+    pub fn jobq_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut full = vec!["--url".to_string(), self.url()];
+        full.extend(args.iter().map(|s| s.to_string()));
+        run_jobq(&full, Some(stdin), self.log_path())
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("redis.log")
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn jobq_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_jobq")
+}
+
+/// A finished jobq process.
+pub struct Run {
+    pub args: Vec<String>,
+    pub out: Output,
+    log: PathBuf,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.out.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e})\n{}", self.explain()))
+    }
+    /// Every line of stdout as JSON (JSON Lines).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}\n{}", self.explain())))
+            .collect()
+    }
+    pub fn explain(&self) -> String {
+        format!(
+            "jobq {:?}\nexit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- redis log (tail) ---\n{}",
+            self.args,
+            self.out.status.code(),
+            self.stdout(),
+            self.stderr(),
+            tail(&std::fs::read_to_string(&self.log).unwrap_or_default(), 30)
+        )
+    }
+    /// Assert the exit code, showing everything on failure.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code(), code, "unexpected exit code\n{}", self.explain());
+        self
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+pub fn run_jobq(args: &[String], stdin: Option<&[u8]>, log: PathBuf) -> Run {
+    let mut cmd = Command::new(jobq_bin());
+    cmd.args(args)
+        .env_remove("REDIS_URL")
+        .env_remove("JOBQ_SCHEMA")
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn jobq");
+    if let Some(input) = stdin {
+        let mut s = child.stdin.take().expect("stdin");
+        s.write_all(input).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait jobq");
+    Run { args: args.to_vec(), out, log }
+}
+
+/// Run jobq with no server at all (usage errors, help).
+pub fn jobq(args: &[&str]) -> Run {
+    run_jobq(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>(), None, PathBuf::new())
+}
+
+// ---- state helpers -------------------------------------------------------
+
+pub fn smembers(con: &mut redis::Connection, key: &str) -> Vec<String> {
+    let mut v: Vec<String> = redis::cmd("SMEMBERS").arg(key).query(con).expect("SMEMBERS");
+    v.sort();
+    v
+}
+
+pub fn keys(con: &mut redis::Connection) -> Vec<String> {
+    let mut v: Vec<String> = redis::cmd("KEYS").arg("*").query(con).expect("KEYS");
+    v.sort();
+    v
+}
+
+pub fn hgetall_raw(con: &mut redis::Connection, key: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    redis::cmd("HGETALL").arg(key).query(con).expect("HGETALL")
+}
+
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write file");
+    p
+}
+
+/// Raw popoto-style create of one RedisJob, as LAYOUT.md's MULTI does.
+pub fn popoto_create(con: &mut redis::Connection, job_id: &str, project: &str, status: &str, created_at: f64) -> String {
+    let esc = |s: &str| jobq::schema::escape::escape_str(s);
+    let key = format!("RedisJob:{}:{}:{}", esc(job_id), esc(project), esc(status));
+    let pack = |v: &jobq::schema::Value| jobq::schema::msgpack::encode(v);
+    use jobq::schema::Value as V;
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("HSET")
+        .arg(&key)
+        .arg("job_id").arg(pack(&V::Str(job_id.into())))
+        .arg("project_key").arg(pack(&V::Str(project.into())))
+        .arg("status").arg(pack(&V::Str(status.into())))
+        .arg("priority").arg(pack(&V::Str("normal".into())))
+        .arg("message_text").arg(pack(&V::Str(format!("msg {job_id}"))))
+        .arg("created_at").arg(pack(&V::Float(created_at)))
+        .ignore()
+        .cmd("SADD").arg("$Class:RedisJob").arg(&key).ignore()
+        .cmd("SADD").arg(format!("$KeyF:RedisJob:project_key:{}", esc(project))).arg(&key).ignore()
+        .cmd("SADD").arg(format!("$KeyF:RedisJob:status:{}", esc(status))).arg(&key).ignore()
+        .cmd("ZADD").arg("$SortF:RedisJob:created_at").arg(created_at).arg(&key).ignore()
+        .query(con)
+        .expect("popoto-style create");
+    key
+}
