@@ -8,6 +8,7 @@
 pub mod bytes;
 pub mod cli;
 pub mod cmd;
+pub mod diagnose;
 pub mod exit;
 pub mod output;
 pub mod schema;

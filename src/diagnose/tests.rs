@@ -1,0 +1,267 @@
+//! Diagnosis of hand-built states, one per kind.
+
+use super::*;
+use crate::schema::msgpack::encode;
+
+fn m() -> Model {
+    Model::redis_job()
+}
+
+fn b(s: &str) -> Bytes {
+    Bytes::from(s)
+}
+
+fn key(id: &str, status: &str) -> String {
+    format!("RedisJob:{id}:projA:{status}")
+}
+
+/// A healthy pending job's observation; tests then break one thing.
+fn healthy(id: &str, status: &str) -> Observation {
+    let model = m();
+    let k = key(id, status);
+    Observation {
+        key: b(&k),
+        hash: HashState::Hash {
+            field_count: 6,
+            status: Some(Bytes(encode(&Value::Str(status.into())))),
+            sorted: vec![("created_at".into(), Some(Bytes(encode(&Value::Float(1767225600.5)))))],
+            missing: vec![],
+        },
+        class_set: Membership { set: b("$Class:RedisJob"), label: "class".into(), member: Some(true) },
+        status_sets: model
+            .status
+            .values
+            .iter()
+            .map(|s| Membership { set: Bytes(model.status_index(s)), label: s.clone(), member: Some(s == status) })
+            .collect(),
+        secondary_sets: vec![Membership {
+            set: b("$KeyF:RedisJob:project_key:projA"),
+            label: "project_key".into(),
+            member: Some(true),
+        }],
+        zsets: vec![ZMembership {
+            zset: b("$SortF:RedisJob:created_at"),
+            field: "created_at".into(),
+            score: Some(1767225600.5),
+            known: true,
+        }],
+        twins: Some(vec![]),
+        found_in: vec![],
+    }
+}
+
+fn set_member(o: &mut Observation, status: &str, member: bool) {
+    for m in &mut o.status_sets {
+        if m.label == status {
+            m.member = Some(member);
+        }
+    }
+}
+
+fn kind(o: &Observation) -> Option<Kind> {
+    classify(&m(), o).map(|f| f.kind)
+}
+
+#[test]
+fn healthy_is_none() {
+    assert_eq!(classify(&m(), &healthy("a", "pending")), None);
+    assert_eq!(classify(&m(), &healthy("a", "completed")), None);
+}
+
+#[test]
+fn orphan() {
+    let mut o = healthy("a", "pending");
+    set_member(&mut o, "pending", false);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::Orphan);
+    assert_eq!(f.job_id.as_deref(), Some("a"));
+    assert_eq!(f.sets, vec![b("$KeyF:RedisJob:status:pending")]);
+    assert!(f.repair.contains("add it to $KeyF:RedisJob:status:pending"), "{}", f.repair);
+}
+
+#[test]
+fn unknown_membership_is_not_an_orphan() {
+    let mut o = healthy("a", "pending");
+    set_member(&mut o, "pending", false);
+    o.status_sets[1].member = None;
+    assert_eq!(kind(&o), None);
+}
+
+#[test]
+fn unlisted() {
+    let mut o = healthy("a", "pending");
+    o.class_set.member = Some(false);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::Unlisted);
+    assert!(f.repair.contains("$Class:RedisJob"));
+}
+
+#[test]
+fn unlisted_orphan_is_one_finding() {
+    let mut o = healthy("a", "pending");
+    o.class_set.member = Some(false);
+    set_member(&mut o, "pending", false);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::Orphan);
+    assert_eq!(f.also, vec![Kind::Unlisted]);
+}
+
+#[test]
+fn multi_indexed() {
+    let mut o = healthy("a", "running");
+    set_member(&mut o, "pending", true);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::MultiIndexed);
+    assert!(f.repair.contains("remove it from $KeyF:RedisJob:status:pending"), "{}", f.repair);
+    assert!(!f.repair.contains("add it"), "{}", f.repair);
+    // Two wrong indexes and not the right one.
+    let mut o = healthy("a", "running");
+    set_member(&mut o, "running", false);
+    set_member(&mut o, "pending", true);
+    set_member(&mut o, "failed", true);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::MultiIndexed);
+    assert!(f.repair.contains("add it to $KeyF:RedisJob:status:running"), "{}", f.repair);
+}
+
+#[test]
+fn wrong_index() {
+    let mut o = healthy("a", "completed");
+    set_member(&mut o, "completed", false);
+    set_member(&mut o, "pending", true);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::WrongIndex);
+    assert!(f.repair.contains("SMOVE"));
+}
+
+#[test]
+fn field_mismatch_needs_policy() {
+    let mut o = healthy("a", "pending");
+    if let HashState::Hash { status, .. } = &mut o.hash {
+        *status = Some(Bytes(encode(&Value::Str("completed".into()))));
+    }
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::FieldMismatch);
+    assert!(f.kind.needs_policy());
+    assert!(f.repair.contains("--prefer key"));
+}
+
+#[test]
+fn dangling_lists_every_set_once() {
+    let mut o = healthy("a", "pending");
+    o.hash = HashState::Missing;
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::Dangling);
+    assert_eq!(
+        f.sets,
+        vec![
+            b("$Class:RedisJob"),
+            b("$KeyF:RedisJob:status:pending"),
+            b("$KeyF:RedisJob:project_key:projA"),
+            b("$SortF:RedisJob:created_at")
+        ]
+    );
+    // Gone from everywhere: nothing to report.
+    let mut o = healthy("a", "pending");
+    o.hash = HashState::Missing;
+    o.class_set.member = Some(false);
+    set_member(&mut o, "pending", false);
+    o.secondary_sets[0].member = Some(false);
+    o.zsets[0].score = None;
+    assert_eq!(kind(&o), None);
+}
+
+#[test]
+fn stale_key() {
+    let mut o = healthy("a", "pending");
+    o.hash = HashState::Missing;
+    o.twins = Some(vec![b(&key("a", "running"))]);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::StaleKey);
+    assert!(f.seen.contains("RedisJob:a:projA:running"));
+}
+
+#[test]
+fn duplicate_names_the_survivor() {
+    let mut o = healthy("a", "pending");
+    o.twins = Some(vec![b(&key("a", "completed"))]);
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::Duplicate);
+    assert!(f.repair.contains("keep RedisJob:a:projA:completed"), "{}", f.repair);
+}
+
+#[test]
+fn partial() {
+    let mut o = healthy("a", "pending");
+    o.hash = HashState::Hash {
+        field_count: 1,
+        status: Some(Bytes(encode(&Value::Str("pending".into())))),
+        sorted: vec![("created_at".into(), None)],
+        missing: vec!["job_id".into(), "project_key".into(), "priority".into(), "message_text".into(), "created_at".into()],
+    };
+    o.zsets[0].score = None;
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::Partial);
+    assert!(f.repair.contains("restore job_id, project_key from the key"), "{}", f.repair);
+    assert!(f.repair.contains("priority, message_text, created_at cannot be recovered"), "{}", f.repair);
+}
+
+#[test]
+fn secondary_gap() {
+    let mut o = healthy("a", "pending");
+    o.secondary_sets[0].member = Some(false);
+    o.zsets[0].score = None;
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::SecondaryGap);
+    assert!(f.repair.contains("with score 1767225600.5"), "{}", f.repair);
+    // A None sorted value has no zset entry to miss.
+    let mut o = healthy("a", "pending");
+    o.zsets[0].score = None;
+    if let HashState::Hash { sorted, .. } = &mut o.hash {
+        sorted[0].1 = Some(Bytes(encode(&Value::Nil)));
+    }
+    assert_eq!(kind(&o), None);
+}
+
+#[test]
+fn malformed_cases() {
+    let mut o = healthy("a", "pending");
+    o.key = b("RedisJob:only:two");
+    assert_eq!(kind(&o), Some(Kind::Malformed));
+    let mut o = healthy("a", "pending");
+    o.key = Bytes(b"RedisJob:a\xff:p:pending".to_vec());
+    assert_eq!(kind(&o), Some(Kind::Malformed));
+    let mut o = healthy("a", "pending");
+    o.hash = HashState::WrongType { redis_type: "string".into() };
+    assert_eq!(kind(&o), Some(Kind::Malformed));
+    let mut o = healthy("a", "pending");
+    if let HashState::Hash { status, .. } = &mut o.hash {
+        *status = Some(b("pending"));
+    }
+    let f = classify(&m(), &o).expect("finding");
+    assert_eq!(f.kind, Kind::Malformed);
+    assert!(f.seen.contains("msgpack"), "{}", f.seen);
+    let mut o = healthy("a", "archived");
+    o.status_sets.iter_mut().for_each(|s| s.member = Some(false));
+    assert_eq!(kind(&o), Some(Kind::Malformed));
+}
+
+#[test]
+fn survivor_is_furthest_along() {
+    let model = m();
+    let (p, r, c) = (b(&key("a", "pending")), b(&key("a", "running")), b(&key("a", "completed")));
+    assert_eq!(survivor(&model, &[&p, &r]), Some(&r));
+    assert_eq!(survivor(&model, &[&c, &p, &r]), Some(&c));
+}
+
+#[test]
+fn finding_json_shape() {
+    let mut o = healthy("a", "pending");
+    set_member(&mut o, "pending", false);
+    let f = classify(&m(), &o).expect("finding");
+    let j = serde_json::to_value(&f).expect("json");
+    assert_eq!(j["kind"], "orphan");
+    assert_eq!(j["job_id"], "a");
+    assert_eq!(j["key"], "RedisJob:a:projA:pending");
+    assert_eq!(j["observed"]["hash"]["state"], "hash");
+}
