@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod diagnose;
 pub mod exit;
 pub mod output;
+pub mod plan;
 pub mod schema;
 pub mod settings;
 pub mod store;

@@ -7,6 +7,7 @@
 
 pub mod enqueue;
 pub mod generate;
+pub mod scan;
 
 use anyhow::Result;
 
@@ -31,7 +32,11 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             Ok(code)
         }
         Command::Inspect(_) => not_yet("inspect"),
-        Command::Orphans(OrphansCommand::Scan(_)) => not_yet("orphans scan"),
+        Command::Orphans(OrphansCommand::Scan(args)) => {
+            let (report, code) = scan::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
         Command::Reindex(_) => not_yet("reindex"),
         Command::Reap(_) => not_yet("reap"),
         Command::Drain(_) => not_yet("drain"),

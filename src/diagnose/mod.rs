@@ -6,6 +6,8 @@
 //! Owns: [`Kind`], [`Observation`], [`Finding`], [`classify`]. Must not: talk
 //! to Redis, print, or decide how to repair (that is `plan`).
 
+pub mod probe;
+
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::{escape_bytes, Bytes};
@@ -152,7 +154,10 @@ impl Observation {
                 sets.push(b.clone());
             }
         };
-        for m in std::iter::once(&self.class_set).chain(&self.status_sets).chain(&self.secondary_sets) {
+        for m in std::iter::once(&self.class_set)
+            .chain(&self.status_sets)
+            .chain(&self.secondary_sets)
+        {
             if m.member == Some(true) {
                 push(&m.set);
             }
@@ -170,7 +175,11 @@ impl Observation {
 
     /// The statuses whose index holds the key.
     pub fn indexed_statuses(&self) -> Vec<&str> {
-        self.status_sets.iter().filter(|m| m.member == Some(true)).map(|m| m.label.as_str()).collect()
+        self.status_sets
+            .iter()
+            .filter(|m| m.member == Some(true))
+            .map(|m| m.label.as_str())
+            .collect()
     }
 }
 
@@ -205,7 +214,10 @@ pub fn field_status(raw: Option<&Bytes>) -> FieldStatus {
         None => FieldStatus::Absent,
         Some(b) => match msgpack::decode(b.as_slice()) {
             Ok(Value::Str(s)) => FieldStatus::Text(s),
-            Ok(other) => FieldStatus::Bad(format!("status field is not a string ({})", other.display())),
+            Ok(other) => FieldStatus::Bad(format!(
+                "status field is not a string ({})",
+                other.display()
+            )),
             Err(e) => FieldStatus::Bad(format!("status field is {e}")),
         },
     }
@@ -213,7 +225,9 @@ pub fn field_status(raw: Option<&Bytes>) -> FieldStatus {
 
 /// Decode a sorted field's raw value as a score.
 pub fn sorted_score(raw: &Bytes) -> Option<f64> {
-    msgpack::decode(raw.as_slice()).ok().and_then(|v| v.as_f64())
+    msgpack::decode(raw.as_slice())
+        .ok()
+        .and_then(|v| v.as_f64())
 }
 
 fn show(b: &Bytes) -> String {
@@ -236,7 +250,8 @@ pub fn classify(model: &Model, obs: &Observation) -> Option<Finding> {
                 obs,
                 obs.member_sets(),
                 format!("member {e}"),
-                "never touched: not a record key of the model; remove it by hand if it is garbage".into(),
+                "never touched: not a record key of the model; remove it by hand if it is garbage"
+                    .into(),
             ));
         }
     };
@@ -251,9 +266,20 @@ pub fn classify(model: &Model, obs: &Observation) -> Option<Finding> {
             "never touched: fix by hand".into(),
         )),
         HashState::Missing => ghost(obs, job_id),
-        HashState::Hash { status, sorted, missing, .. } => {
-            live(model, obs, &parsed, job_id, status.as_ref(), sorted, missing)
-        }
+        HashState::Hash {
+            status,
+            sorted,
+            missing,
+            ..
+        } => live(
+            model,
+            obs,
+            &parsed,
+            job_id,
+            status.as_ref(),
+            sorted,
+            missing,
+        ),
     }
 }
 
@@ -270,7 +296,10 @@ fn ghost(obs: &Observation, job_id: Option<String>) -> Option<Finding> {
             job_id,
             obs,
             sets.clone(),
-            format!("hash is gone but the key is in {names}; the job lives on as {}", show(live)),
+            format!(
+                "hash is gone but the key is in {names}; the job lives on as {}",
+                show(live)
+            ),
             repair,
         )),
         None => Some(Finding::new(
@@ -295,16 +324,27 @@ fn live(
 ) -> Option<Finding> {
     let key_status = model.key_status(parsed).to_owned();
     let malformed = |seen: String| {
-        Some(Finding::new(Kind::Malformed, job_id.clone(), obs, obs.member_sets(), seen, "never touched: fix by hand".into()))
+        Some(Finding::new(
+            Kind::Malformed,
+            job_id.clone(),
+            obs,
+            obs.member_sets(),
+            seen,
+            "never touched: fix by hand".into(),
+        ))
     };
     if !model.is_status(&key_status) {
-        return malformed(format!("key names status {key_status:?}, which the schema does not declare"));
+        return malformed(format!(
+            "key names status {key_status:?}, which the schema does not declare"
+        ));
     }
     let field = match field_status(status) {
         FieldStatus::Bad(why) => return malformed(why),
         FieldStatus::Absent => None,
         FieldStatus::Text(s) if !model.is_status(&s) => {
-            return malformed(format!("status field {s:?} is not a status the schema declares"));
+            return malformed(format!(
+                "status field {s:?} is not a status the schema declares"
+            ));
         }
         FieldStatus::Text(s) => Some(s),
     };
@@ -323,20 +363,26 @@ fn live(
 
     if !missing.is_empty() {
         kinds.push(Kind::Partial);
-        let recoverable: Vec<&String> = missing.iter().filter(|f| parsed.get(f).is_some()).collect();
+        let recoverable: Vec<&String> =
+            missing.iter().filter(|f| parsed.get(f).is_some()).collect();
         let lost: Vec<&String> = missing.iter().filter(|f| parsed.get(f).is_none()).collect();
         seen.push(format!("hash lacks {}", list(missing)));
         if !recoverable.is_empty() {
             repair.push(format!("restore {} from the key", list(&recoverable)));
         }
         if !lost.is_empty() {
-            repair.push(format!("{} cannot be recovered (reported, never invented)", list(&lost)));
+            repair.push(format!(
+                "{} cannot be recovered (reported, never invented)",
+                list(&lost)
+            ));
         }
     }
     let mismatch = matches!(&field, Some(f) if *f != key_status);
     if let Some(f) = field.as_ref().filter(|_| mismatch) {
         kinds.push(Kind::FieldMismatch);
-        seen.push(format!("key says {key_status:?}, the status field says {f:?}"));
+        seen.push(format!(
+            "key says {key_status:?}, the status field says {f:?}"
+        ));
         repair.push(format!(
             "needs a choice: --prefer key (set the field to {key_status:?}) or --prefer field (move the record to the {f:?} key)"
         ));
@@ -358,20 +404,36 @@ fn live(
     // With a field mismatch the right index is a policy question; leave the
     // index kinds to that choice rather than call one side right.
     if !mismatch {
-        let indexed: Vec<&Membership> = obs.status_sets.iter().filter(|m| m.member == Some(true)).collect();
-        let in_right = indexed.iter().any(|m| m.set.as_slice() == right_index.as_slice());
-        let wrong: Vec<Bytes> = indexed.iter().filter(|m| m.set.as_slice() != right_index.as_slice()).map(|m| m.set.clone()).collect();
+        let indexed: Vec<&Membership> = obs
+            .status_sets
+            .iter()
+            .filter(|m| m.member == Some(true))
+            .collect();
+        let in_right = indexed
+            .iter()
+            .any(|m| m.set.as_slice() == right_index.as_slice());
+        let wrong: Vec<Bytes> = indexed
+            .iter()
+            .filter(|m| m.set.as_slice() != right_index.as_slice())
+            .map(|m| m.set.clone())
+            .collect();
         let unknown = obs.status_sets.iter().any(|m| m.member.is_none());
         let right = Bytes(right_index.clone());
         if indexed.is_empty() && !unknown {
             kinds.push(Kind::Orphan);
-            seen.push(format!("in no status index (key and field say {key_status:?})"));
+            seen.push(format!(
+                "in no status index (key and field say {key_status:?})"
+            ));
             repair.push(format!("add it to {}", show(&right)));
             add_set(&mut sets, &right);
         } else if !in_right && wrong.len() == 1 {
             kinds.push(Kind::WrongIndex);
             seen.push(format!("{key_status:?} job only in {}", show(&wrong[0])));
-            repair.push(format!("move it from {} to {} (SMOVE)", show(&wrong[0]), show(&right)));
+            repair.push(format!(
+                "move it from {} to {} (SMOVE)",
+                show(&wrong[0]),
+                show(&right)
+            ));
             add_set(&mut sets, &wrong[0]);
             add_set(&mut sets, &right);
         } else if !wrong.is_empty() {
@@ -406,15 +468,28 @@ fn live(
         }
     }
     for z in obs.zsets.iter().filter(|z| z.known && z.score.is_none()) {
-        let value = sorted.iter().find(|(f, _)| *f == z.field).and_then(|(_, v)| v.as_ref());
+        let value = sorted
+            .iter()
+            .find(|(f, _)| *f == z.field)
+            .and_then(|(_, v)| v.as_ref());
         if let Some(score) = value.and_then(sorted_score) {
-            gaps.push(format!("add it to {} with score {}", show(&z.zset), msgpack::format_float(score)));
+            gaps.push(format!(
+                "add it to {} with score {}",
+                show(&z.zset),
+                msgpack::format_float(score)
+            ));
             add_set(&mut sets, &z.zset);
         }
     }
     if !gaps.is_empty() {
         kinds.push(Kind::SecondaryGap);
-        seen.push(format!("missing from {}", gaps.iter().map(|g| g.trim_start_matches("add it to ")).collect::<Vec<_>>().join(", ")));
+        seen.push(format!(
+            "missing from {}",
+            gaps.iter()
+                .map(|g| g.trim_start_matches("add it to "))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         repair.extend(gaps);
     }
     let kind = *kinds.first()?;
@@ -428,11 +503,16 @@ fn live(
 /// that every run picks the same one.
 pub fn survivor<'a>(model: &Model, keys: &[&'a Bytes]) -> Option<&'a Bytes> {
     let rank = |k: &Bytes| {
-        model.parse_key(k.as_slice()).map(|p| model.status.progress_rank(model.key_status(&p))).unwrap_or(0)
+        model
+            .parse_key(k.as_slice())
+            .map(|p| model.status.progress_rank(model.key_status(&p)))
+            .unwrap_or(0)
     };
     let mut best: Option<&'a Bytes> = None;
     for k in keys {
-        if best.is_none_or(|b| rank(k) > rank(b) || (rank(k) == rank(b) && k.as_slice() < b.as_slice())) {
+        if best.is_none_or(|b| {
+            rank(k) > rank(b) || (rank(k) == rank(b) && k.as_slice() < b.as_slice())
+        }) {
             best = Some(k);
         }
     }
@@ -440,12 +520,32 @@ pub fn survivor<'a>(model: &Model, keys: &[&'a Bytes]) -> Option<&'a Bytes> {
 }
 
 fn list<S: AsRef<str>>(items: &[S]) -> String {
-    items.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| s.as_ref())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Finding {
-    fn new(kind: Kind, job_id: Option<String>, obs: &Observation, sets: Vec<Bytes>, seen: String, repair: String) -> Finding {
-        Finding { kind, also: Vec::new(), job_id, key: obs.key.clone(), sets, seen, repair, observed: obs.clone() }
+    fn new(
+        kind: Kind,
+        job_id: Option<String>,
+        obs: &Observation,
+        sets: Vec<Bytes>,
+        seen: String,
+        repair: String,
+    ) -> Finding {
+        Finding {
+            kind,
+            also: Vec::new(),
+            job_id,
+            key: obs.key.clone(),
+            sets,
+            seen,
+            repair,
+            observed: obs.clone(),
+        }
     }
 
     /// Whether a re-check shows the same damage (same kind and same facts
@@ -455,5 +555,7 @@ impl Finding {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

@@ -1,62 +1,9 @@
 //! Diagnosis of hand-built states, one per kind.
 
 use super::*;
+
+use super::testkit::*;
 use crate::schema::msgpack::encode;
-
-fn m() -> Model {
-    Model::redis_job()
-}
-
-fn b(s: &str) -> Bytes {
-    Bytes::from(s)
-}
-
-fn key(id: &str, status: &str) -> String {
-    format!("RedisJob:{id}:projA:{status}")
-}
-
-/// A healthy pending job's observation; tests then break one thing.
-fn healthy(id: &str, status: &str) -> Observation {
-    let model = m();
-    let k = key(id, status);
-    Observation {
-        key: b(&k),
-        hash: HashState::Hash {
-            field_count: 6,
-            status: Some(Bytes(encode(&Value::Str(status.into())))),
-            sorted: vec![("created_at".into(), Some(Bytes(encode(&Value::Float(1767225600.5)))))],
-            missing: vec![],
-        },
-        class_set: Membership { set: b("$Class:RedisJob"), label: "class".into(), member: Some(true) },
-        status_sets: model
-            .status
-            .values
-            .iter()
-            .map(|s| Membership { set: Bytes(model.status_index(s)), label: s.clone(), member: Some(s == status) })
-            .collect(),
-        secondary_sets: vec![Membership {
-            set: b("$KeyF:RedisJob:project_key:projA"),
-            label: "project_key".into(),
-            member: Some(true),
-        }],
-        zsets: vec![ZMembership {
-            zset: b("$SortF:RedisJob:created_at"),
-            field: "created_at".into(),
-            score: Some(1767225600.5),
-            known: true,
-        }],
-        twins: Some(vec![]),
-        found_in: vec![],
-    }
-}
-
-fn set_member(o: &mut Observation, status: &str, member: bool) {
-    for m in &mut o.status_sets {
-        if m.label == status {
-            m.member = Some(member);
-        }
-    }
-}
 
 fn kind(o: &Observation) -> Option<Kind> {
     classify(&m(), o).map(|f| f.kind)
@@ -76,7 +23,11 @@ fn orphan() {
     assert_eq!(f.kind, Kind::Orphan);
     assert_eq!(f.job_id.as_deref(), Some("a"));
     assert_eq!(f.sets, vec![b("$KeyF:RedisJob:status:pending")]);
-    assert!(f.repair.contains("add it to $KeyF:RedisJob:status:pending"), "{}", f.repair);
+    assert!(
+        f.repair.contains("add it to $KeyF:RedisJob:status:pending"),
+        "{}",
+        f.repair
+    );
 }
 
 #[test]
@@ -112,7 +63,12 @@ fn multi_indexed() {
     set_member(&mut o, "pending", true);
     let f = classify(&m(), &o).expect("finding");
     assert_eq!(f.kind, Kind::MultiIndexed);
-    assert!(f.repair.contains("remove it from $KeyF:RedisJob:status:pending"), "{}", f.repair);
+    assert!(
+        f.repair
+            .contains("remove it from $KeyF:RedisJob:status:pending"),
+        "{}",
+        f.repair
+    );
     assert!(!f.repair.contains("add it"), "{}", f.repair);
     // Two wrong indexes and not the right one.
     let mut o = healthy("a", "running");
@@ -121,7 +77,11 @@ fn multi_indexed() {
     set_member(&mut o, "failed", true);
     let f = classify(&m(), &o).expect("finding");
     assert_eq!(f.kind, Kind::MultiIndexed);
-    assert!(f.repair.contains("add it to $KeyF:RedisJob:status:running"), "{}", f.repair);
+    assert!(
+        f.repair.contains("add it to $KeyF:RedisJob:status:running"),
+        "{}",
+        f.repair
+    );
 }
 
 #[test]
@@ -187,7 +147,11 @@ fn duplicate_names_the_survivor() {
     o.twins = Some(vec![b(&key("a", "completed"))]);
     let f = classify(&m(), &o).expect("finding");
     assert_eq!(f.kind, Kind::Duplicate);
-    assert!(f.repair.contains("keep RedisJob:a:projA:completed"), "{}", f.repair);
+    assert!(
+        f.repair.contains("keep RedisJob:a:projA:completed"),
+        "{}",
+        f.repair
+    );
 }
 
 #[test]
@@ -197,13 +161,29 @@ fn partial() {
         field_count: 1,
         status: Some(Bytes(encode(&Value::Str("pending".into())))),
         sorted: vec![("created_at".into(), None)],
-        missing: vec!["job_id".into(), "project_key".into(), "priority".into(), "message_text".into(), "created_at".into()],
+        missing: vec![
+            "job_id".into(),
+            "project_key".into(),
+            "priority".into(),
+            "message_text".into(),
+            "created_at".into(),
+        ],
     };
     o.zsets[0].score = None;
     let f = classify(&m(), &o).expect("finding");
     assert_eq!(f.kind, Kind::Partial);
-    assert!(f.repair.contains("restore job_id, project_key from the key"), "{}", f.repair);
-    assert!(f.repair.contains("priority, message_text, created_at cannot be recovered"), "{}", f.repair);
+    assert!(
+        f.repair
+            .contains("restore job_id, project_key from the key"),
+        "{}",
+        f.repair
+    );
+    assert!(
+        f.repair
+            .contains("priority, message_text, created_at cannot be recovered"),
+        "{}",
+        f.repair
+    );
 }
 
 #[test]
@@ -232,7 +212,9 @@ fn malformed_cases() {
     o.key = Bytes(b"RedisJob:a\xff:p:pending".to_vec());
     assert_eq!(kind(&o), Some(Kind::Malformed));
     let mut o = healthy("a", "pending");
-    o.hash = HashState::WrongType { redis_type: "string".into() };
+    o.hash = HashState::WrongType {
+        redis_type: "string".into(),
+    };
     assert_eq!(kind(&o), Some(Kind::Malformed));
     let mut o = healthy("a", "pending");
     if let HashState::Hash { status, .. } = &mut o.hash {
@@ -242,14 +224,20 @@ fn malformed_cases() {
     assert_eq!(f.kind, Kind::Malformed);
     assert!(f.seen.contains("msgpack"), "{}", f.seen);
     let mut o = healthy("a", "archived");
-    o.status_sets.iter_mut().for_each(|s| s.member = Some(false));
+    o.status_sets
+        .iter_mut()
+        .for_each(|s| s.member = Some(false));
     assert_eq!(kind(&o), Some(Kind::Malformed));
 }
 
 #[test]
 fn survivor_is_furthest_along() {
     let model = m();
-    let (p, r, c) = (b(&key("a", "pending")), b(&key("a", "running")), b(&key("a", "completed")));
+    let (p, r, c) = (
+        b(&key("a", "pending")),
+        b(&key("a", "running")),
+        b(&key("a", "completed")),
+    );
     assert_eq!(survivor(&model, &[&p, &r]), Some(&r));
     assert_eq!(survivor(&model, &[&c, &p, &r]), Some(&c));
 }
