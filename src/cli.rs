@@ -294,8 +294,11 @@ pub struct ReindexArgs {
     #[command(flatten)]
     pub confirm: ConfirmArgs,
     /// Apply a plan written by `orphans scan --plan-out` instead of scanning
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "plan_out")]
     pub plan: Option<PathBuf>,
+    /// Write the plan (with the policies given) to FILE, for `--plan` later
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
     /// Repair field_mismatch findings, trusting the key or the hash field
     #[arg(long, value_enum, value_name = "SIDE")]
     pub prefer: Option<Prefer>,

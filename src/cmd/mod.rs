@@ -7,6 +7,7 @@
 
 pub mod enqueue;
 pub mod generate;
+pub mod reindex;
 pub mod scan;
 
 use anyhow::Result;
@@ -37,7 +38,11 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Reindex(_) => not_yet("reindex"),
+        Command::Reindex(args) => {
+            let (report, code) = reindex::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
         Command::Reap(_) => not_yet("reap"),
         Command::Drain(_) => not_yet("drain"),
         Command::Generate(args) => {

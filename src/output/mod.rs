@@ -8,6 +8,7 @@
 
 mod enqueue;
 pub mod man;
+mod reindex;
 mod scan;
 
 use std::fmt::Display;

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod enqueue;
 pub mod observe;
+pub mod repair;
 pub mod script;
 
 use std::time::Duration;

@@ -477,3 +477,70 @@ pub fn cmd(con: &mut redis::Connection, args: &[&[u8]]) -> redis::Value {
     c.query(con)
         .unwrap_or_else(|e| panic!("{:?}: {e}", String::from_utf8_lossy(args[0])))
 }
+
+/// Everything in the database but jobq's own keys, in a comparable form.
+pub fn snapshot(con: &mut redis::Connection) -> std::collections::BTreeMap<Vec<u8>, String> {
+    let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(con).expect("KEYS");
+    let mut out = std::collections::BTreeMap::new();
+    for k in keys {
+        if k.starts_with(b"jobq:") {
+            continue;
+        }
+        let t: String = redis::cmd("TYPE").arg(&k).query(con).expect("TYPE");
+        let v = match t.as_str() {
+            "hash" => {
+                let mut f: Vec<(Vec<u8>, Vec<u8>)> =
+                    redis::cmd("HGETALL").arg(&k).query(con).expect("HGETALL");
+                f.sort();
+                format!("hash {f:?}")
+            }
+            "set" => {
+                let mut m: Vec<Vec<u8>> =
+                    redis::cmd("SMEMBERS").arg(&k).query(con).expect("SMEMBERS");
+                m.sort();
+                format!("set {m:?}")
+            }
+            "zset" => {
+                let m: Vec<(Vec<u8>, f64)> = redis::cmd("ZRANGE")
+                    .arg(&k)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query(con)
+                    .expect("ZRANGE");
+                format!("zset {m:?}")
+            }
+            other => format!("{other}"),
+        };
+        out.insert(k, v);
+    }
+    out
+}
+
+/// Differences between two snapshots, for assertion messages.
+pub fn diff(
+    a: &std::collections::BTreeMap<Vec<u8>, String>,
+    b: &std::collections::BTreeMap<Vec<u8>, String>,
+) -> String {
+    let mut s = String::new();
+    for (k, v) in a {
+        match b.get(k) {
+            None => s.push_str(&format!("- {}: {v}\n", String::from_utf8_lossy(k))),
+            Some(w) if w != v => s.push_str(&format!(
+                "~ {}:\n    {v}\n    {w}\n",
+                String::from_utf8_lossy(k)
+            )),
+            _ => {}
+        }
+    }
+    for (k, v) in b {
+        if !a.contains_key(k) {
+            s.push_str(&format!("+ {}: {v}\n", String::from_utf8_lossy(k)));
+        }
+    }
+    s
+}
+
+pub fn xlen(con: &mut redis::Connection, key: &str) -> i64 {
+    redis::cmd("XLEN").arg(key).query(con).expect("XLEN")
+}
