@@ -510,7 +510,7 @@ pub fn snapshot(con: &mut redis::Connection) -> std::collections::BTreeMap<Vec<u
                     .expect("ZRANGE");
                 format!("zset {m:?}")
             }
-            other => format!("{other}"),
+            other => other.to_string(),
         };
         out.insert(k, v);
     }
@@ -539,6 +539,19 @@ pub fn diff(
         }
     }
     s
+}
+
+/// Entries of a stream: (id, field/value pairs).
+pub type StreamEntries = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+pub fn xrange(con: &mut redis::Connection, key: &str) -> StreamEntries {
+    let v: redis::Value = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query(con)
+        .expect("XRANGE");
+    redis::FromRedisValue::from_redis_value(v).expect("stream entries")
 }
 
 pub fn xlen(con: &mut redis::Connection, key: &str) -> i64 {
