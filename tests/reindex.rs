@@ -310,15 +310,7 @@ fn duplicates_keep_the_latest_with_a_before_image() {
     );
     assert!(!smembers(&mut con, "$KeyF:RedisJob:status:pending").contains(&k[0]));
     // The removed record's before-image is in the audit stream.
-    let entries: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> = {
-        let v: redis::Value = redis::cmd("XRANGE")
-            .arg("jobq:audit")
-            .arg("-")
-            .arg("+")
-            .query(&mut con)
-            .expect("xrange");
-        redis::FromRedisValue::from_redis_value(v).expect("entries")
-    };
+    let entries = xrange(&mut con, "jobq:audit");
     let e = entries
         .iter()
         .find(|(_, f)| {
