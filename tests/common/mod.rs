@@ -557,3 +557,135 @@ pub fn xrange(con: &mut redis::Connection, key: &str) -> StreamEntries {
 pub fn xlen(con: &mut redis::Connection, key: &str) -> i64 {
     redis::cmd("XLEN").arg(key).query(con).expect("XLEN")
 }
+
+/// Seeds `n` pending jobs fast (one pipeline), popoto's bytes; their keys.
+pub fn seed_fast(con: &mut redis::Connection, n: usize, proj: &str) -> Vec<String> {
+    use jobq::schema::msgpack::encode;
+    use jobq::schema::Value as V;
+    let mut keys = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let mut pipe = redis::pipe();
+        for &i in chunk {
+            let id = job_id(i + 1);
+            let key = format!("RedisJob:{id}:{proj}:pending");
+            pipe.cmd("HSET")
+                .arg(&key)
+                .arg("job_id")
+                .arg(encode(&V::Str(id.clone())))
+                .arg("project_key")
+                .arg(encode(&V::Str(proj.into())))
+                .arg("status")
+                .arg(encode(&V::Str("pending".into())))
+                .arg("priority")
+                .arg(encode(&V::Str("normal".into())))
+                .arg("message_text")
+                .arg(encode(&V::Nil))
+                .arg("created_at")
+                .arg(encode(&V::Float(1767225600.0 + i as f64)))
+                .ignore()
+                .cmd("SADD")
+                .arg("$Class:RedisJob")
+                .arg(&key)
+                .ignore()
+                .cmd("SADD")
+                .arg(format!("$KeyF:RedisJob:project_key:{proj}"))
+                .arg(&key)
+                .ignore()
+                .cmd("SADD")
+                .arg("$KeyF:RedisJob:status:pending")
+                .arg(&key)
+                .ignore()
+                .cmd("ZADD")
+                .arg("$SortF:RedisJob:created_at")
+                .arg(1767225600.0 + i as f64)
+                .arg(&key)
+                .ignore();
+            keys.push(key);
+        }
+        let _: () = pipe.query(con).expect("seed");
+    }
+    keys
+}
+
+/// A small deterministic random source for fault tests; print the seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_env(name: &str) -> Rng {
+        let seed = std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(7)
+            });
+        eprintln!("fault seed: {name}={seed} (set it to replay)");
+        Rng(seed | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Every record key of the model whose hash exists, by job_id (test-side
+/// KEYS is fine on these small databases).
+pub fn records_by_job(
+    con: &mut redis::Connection,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("RedisJob:*")
+        .query(con)
+        .expect("KEYS");
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for k in keys {
+        let id = k.split(':').nth(1).unwrap_or_default().to_string();
+        out.entry(id).or_default().push(k);
+    }
+    out
+}
+
+/// I1 and I2: every job in `ids` exists exactly once, in the class set, and
+/// in exactly the one status index its key and field name.
+pub fn assert_jobs_intact(con: &mut redis::Connection, ids: &[String], strict_index: bool) {
+    let by_job = records_by_job(con);
+    let class: std::collections::BTreeSet<String> =
+        smembers(con, "$Class:RedisJob").into_iter().collect();
+    let statuses = ["pending", "running", "completed", "failed"];
+    let idx: Vec<std::collections::BTreeSet<String>> = statuses
+        .iter()
+        .map(|s| {
+            smembers(con, &format!("$KeyF:RedisJob:status:{s}"))
+                .into_iter()
+                .collect()
+        })
+        .collect();
+    for id in ids {
+        let recs = by_job
+            .get(id)
+            .unwrap_or_else(|| panic!("job {id} was lost"));
+        assert_eq!(recs.len(), 1, "job {id} lives twice: {recs:?}");
+        let key = &recs[0];
+        assert!(
+            class.contains(key),
+            "job {id} ({key}) is not in the class set"
+        );
+        if strict_index {
+            let st = key.rsplit(':').next().unwrap_or_default();
+            let mut inside = vec![];
+            for (s, set) in statuses.iter().zip(&idx) {
+                if set.contains(key) {
+                    inside.push(*s);
+                }
+            }
+            assert_eq!(inside, vec![st], "job {id} ({key}) is in {inside:?}");
+        }
+    }
+}
