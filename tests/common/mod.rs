@@ -296,3 +296,47 @@ pub fn popoto_create(con: &mut redis::Connection, job_id: &str, project: &str, s
         .expect("popoto-style create");
     key
 }
+
+/// Raw popoto-style status change of one RedisJob, as LAYOUT.md's "status
+/// change" does in one MULTI/EXEC: the record is re-created under its new
+/// key, the old key leaves every index and is deleted, the new key joins
+/// them. Returns the new key.
+pub fn popoto_move(con: &mut redis::Connection, key: &str, new_status: &str) -> String {
+    let esc = |s: &str| jobq::schema::escape::escape_str(s);
+    let parts: Vec<&str> = key.split(':').collect();
+    assert_eq!(parts.len(), 4, "not a RedisJob key: {key}");
+    let (id, project, old) = (parts[1], parts[2], parts[3]);
+    let new_key = format!("RedisJob:{id}:{project}:{}", esc(new_status));
+    // popoto holds the loaded instance; the save is one transaction.
+    let fields = hgetall_raw(con, key);
+    assert!(!fields.is_empty(), "no record at {key}");
+    let score: f64 = redis::cmd("ZSCORE")
+        .arg("$SortF:RedisJob:created_at")
+        .arg(key)
+        .query(con)
+        .expect("ZSCORE");
+    let status = jobq::schema::msgpack::encode(&jobq::schema::Value::Str(new_status.into()));
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let hset = pipe.cmd("HSET").arg(&new_key);
+    for (name, value) in &fields {
+        if name.as_slice() == b"status" {
+            hset.arg(name).arg(&status);
+        } else {
+            hset.arg(name).arg(value);
+        }
+    }
+    hset.ignore();
+    let project_index = format!("$KeyF:RedisJob:project_key:{project}");
+    pipe.cmd("SADD").arg("$Class:RedisJob").arg(&new_key).ignore()
+        .cmd("SREM").arg(&project_index).arg(key).ignore()
+        .cmd("SREM").arg(format!("$KeyF:RedisJob:status:{old}")).arg(key).ignore()
+        .cmd("ZREM").arg("$SortF:RedisJob:created_at").arg(key).ignore()
+        .cmd("SREM").arg("$Class:RedisJob").arg(key).ignore()
+        .cmd("DEL").arg(key).ignore()
+        .cmd("SADD").arg(&project_index).arg(&new_key).ignore()
+        .cmd("SADD").arg(format!("$KeyF:RedisJob:status:{}", esc(new_status))).arg(&new_key).ignore()
+        .cmd("ZADD").arg("$SortF:RedisJob:created_at").arg(score).arg(&new_key).ignore();
+    let _: () = pipe.query(con).expect("popoto-style status change");
+    new_key
+}
