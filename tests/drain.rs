@@ -273,6 +273,34 @@ fn pending_jobs_and_no_worker_exit_7() {
 }
 
 #[test]
+fn oldest_pending_behind_a_long_history() {
+    let r = Redis::start();
+    // More finished jobs older than any pending one than the zset lookup
+    // pages through: the pending index is walked instead.
+    let mut text = String::new();
+    for i in 0..10_500 {
+        text.push_str(&format!(
+            "{{\"project_key\":\"p\",\"status\":\"completed\",\"created_at\":{i}}}\n"
+        ));
+    }
+    let f = write_file(r.dir.path(), "history.jsonl", &text);
+    r.jobq(&["-q", "enqueue", "--file", f.to_str().expect("path")])
+        .expect_code(0);
+    let mut con = r.con();
+    popoto_create(&mut con, &job_id(1), "p", "pending", 20_001.0);
+    popoto_create(&mut con, &job_id(2), "p", "pending", 20_000.0);
+    popoto_create(&mut con, &job_id(3), "q", "pending", 20_000.5);
+    let run = r.jobq(&["--json", "drain", "--stall-timeout", "1s"]);
+    run.expect_code(7);
+    let o = &run.json()["oldest_pending"];
+    assert_eq!(o["job_id"], job_id(2), "{}", run.explain());
+    assert_eq!(o["score"], 20_000.0);
+    let run = r.jobq(&["--json", "drain", "--project", "q", "--stall-timeout", "1s"]);
+    run.expect_code(7);
+    assert_eq!(run.json()["oldest_pending"]["job_id"], job_id(3));
+}
+
+#[test]
 fn an_empty_database_is_not_a_drained_queue() {
     let r = Redis::start();
     let run = r.jobq(&["--json", "drain"]);

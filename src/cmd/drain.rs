@@ -478,6 +478,33 @@ fn watch_stall(watch: &Watch) -> Duration {
     watch.policy().stall_timeout
 }
 
+/// Page through the lowest-scored records (of every status) for one that is
+/// pending; behind a long history of finished jobs that finds nothing within
+/// its bound, so then walk the pending index itself, if it is small enough.
+async fn find_oldest(
+    store: &mut Store,
+    target: &Target,
+    zset: &[u8],
+    within: &[Vec<u8>],
+) -> Result<Option<(Vec<u8>, f64)>> {
+    let found = store
+        .lowest_member_in(zset, within, OLDEST_PAGE, OLDEST_LIMIT)
+        .await?;
+    if found.is_some() {
+        return Ok(found);
+    }
+    let pending = store
+        .set_sizes(std::slice::from_ref(&target.pending))
+        .await?[0];
+    if pending as usize > OLDEST_LIMIT {
+        return Ok(None);
+    }
+    let in_project: Vec<Vec<u8>> = target.project.iter().map(|(_, k)| k.clone()).collect();
+    store
+        .lowest_scored_in(&target.pending, zset, &in_project, SCAN_BATCH, OLDEST_LIMIT)
+        .await
+}
+
 /// The pending job lowest in the model's first sorted field, if the model
 /// has one and the job is among the lowest few thousand records. A failure
 /// here loses only this detail.
@@ -492,14 +519,12 @@ async fn oldest_pending(
     if let Some((_, project)) = &target.project {
         within.push(project.clone());
     }
-    let found = store
-        .lowest_member_in(zset, &within, OLDEST_PAGE, OLDEST_LIMIT)
-        .await;
-    let (key, score) = match found {
+    let (key, score) = match find_oldest(store, target, zset, &within).await {
         Ok(Some(f)) => f,
         Ok(None) => {
             ui.debug(format!(
-                "no pending job among the {OLDEST_LIMIT} lowest members of {}",
+                "no pending job among the {OLDEST_LIMIT} lowest members of {}, \
+                 and too many pending jobs to walk",
                 Bytes(zset.clone())
             ));
             return None;

@@ -274,6 +274,76 @@ impl Store {
         }
         Ok(None)
     }
+
+    /// The member of `set` that is also in every set of `within` and has
+    /// the lowest score in `zset` (ZMSCORE), by walking `set` with SSCAN.
+    /// Exact, where paging the zset is bounded; None when no member
+    /// qualifies or the walk would pass `limit` members.
+    pub async fn lowest_scored_in(
+        &mut self,
+        set: &[u8],
+        zset: &[u8],
+        within: &[Vec<u8>],
+        batch: u32,
+        limit: usize,
+    ) -> Result<Option<(Vec<u8>, f64)>> {
+        let mut best: Option<(Vec<u8>, f64)> = None;
+        let mut cursor = 0u64;
+        let mut walked = 0usize;
+        loop {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SSCAN")
+                .arg(set)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(batch);
+            let page = self.read_pipe(&mut pipe).await?;
+            let page = page
+                .first()
+                .ok_or_else(|| anyhow!("SSCAN {}: no reply", escape_bytes(set)))?;
+            let (next, members) = sscan_page(set, page)?;
+            walked += members.len();
+            if walked > limit {
+                return Ok(None);
+            }
+            if !members.is_empty() {
+                let mut pipe = redis::pipe();
+                pipe.cmd("ZMSCORE").arg(zset).arg(&members);
+                for s in within {
+                    pipe.cmd("SMISMEMBER").arg(s.as_slice()).arg(&members);
+                }
+                let replies = self.read_pipe(&mut pipe).await?;
+                let scores = replies
+                    .first()
+                    .ok_or_else(|| anyhow!("ZMSCORE {}: no reply", escape_bytes(zset)))?
+                    .as_ref()
+                    .map_err(|e| reply_error("ZMSCORE", zset, e))?;
+                let scores: Vec<Option<f64>> = reply::array(scores)
+                    .filter(|a| a.len() == members.len())
+                    .ok_or_else(|| anyhow!("ZMSCORE {}: unexpected reply", escape_bytes(zset)))?
+                    .iter()
+                    .map(reply::float)
+                    .collect();
+                let mut ok = vec![true; members.len()];
+                for (s, r) in within.iter().zip(&replies[1..]) {
+                    for (a, f) in ok.iter_mut().zip(flags(s, r, members.len())?) {
+                        *a &= f;
+                    }
+                }
+                for ((m, score), ok) in members.into_iter().zip(scores).zip(ok) {
+                    match (score, &best) {
+                        (Some(sc), Some((_, b))) if ok && sc < *b => best = Some((m, sc)),
+                        (Some(sc), None) if ok => best = Some((m, sc)),
+                        _ => {}
+                    }
+                }
+            }
+            if next == 0 {
+                return Ok(best);
+            }
+            cursor = next;
+        }
+    }
 }
 
 /// `(member, score)` pairs of a ZRANGE WITHSCORES reply: a flat array
