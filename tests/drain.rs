@@ -347,6 +347,27 @@ fn an_empty_database_is_not_a_drained_queue() {
 }
 
 #[test]
+fn a_status_index_of_the_wrong_type_is_exit_3() {
+    let r = Redis::start();
+    let mut con = r.con();
+    popoto_create(&mut con, &job_id(1), "p", "running", 1.0);
+    let _: () = redis::cmd("SET")
+        .arg("$KeyF:RedisJob:status:pending")
+        .arg("oops")
+        .query(&mut con)
+        .expect("SET");
+    let run = r.jobq(&["--json", "drain", "--timeout", "5s"]);
+    run.expect_code(3);
+    assert!(run.stdout().is_empty(), "{}", run.explain());
+    assert!(
+        run.stderr().contains("WRONGTYPE")
+            && run.stderr().contains("$KeyF:RedisJob:status:pending"),
+        "{}",
+        run.explain()
+    );
+}
+
+#[test]
 fn redis_killed_mid_wait_exits_3_after_the_timeout() {
     let mut r = Redis::start();
     let mut con = r.con();

@@ -299,6 +299,18 @@ impl Session<'_> {
 }
 
 pub async fn run(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+    // drain only reads, so it can stop anywhere; dropping the future drops
+    // (and clears) the progress bar before the error is printed.
+    tokio::select! {
+        r = drain(settings, ui, args) => r,
+        _ = tokio::signal::ctrl_c() => Err(exit::with_code(
+            exit::INTERRUPTED,
+            "interrupted: the queue was not confirmed drained",
+        )),
+    }
+}
+
+async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
     let target = Target::new(&settings.model, args.project.as_deref())?;
     let policy = Policy {
         settle: args.settle,
@@ -330,16 +342,16 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(Drai
         allow_empty: args.allow_empty,
     };
     let first_step = watch.start(t0, t1);
-    let outcome = tokio::select! {
-        r = wait(ui, &target, &mut session, &mut watch, &progress, clock, first_step) => r?,
-        _ = tokio::signal::ctrl_c() => {
-            progress.finish();
-            return Err(exit::with_code(
-                exit::INTERRUPTED,
-                "interrupted: the queue was not confirmed drained",
-            ));
-        }
-    };
+    let outcome = wait(
+        ui,
+        &target,
+        &mut session,
+        &mut watch,
+        &progress,
+        clock,
+        first_step,
+    )
+    .await?;
     progress.finish();
     let last = watch.last();
     let oldest_pending = match outcome {

@@ -1,3 +1,6 @@
+//! The text form of `jobq drain`'s report: one line saying drained, timed
+//! out or stalled (and why), then the oldest pending job when there is one.
+
 use std::fmt::Write;
 use std::time::Duration;
 
