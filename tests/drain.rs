@@ -81,7 +81,7 @@ fn drains_to_zero_with_a_worker_and_reports_every_field() {
         .collect();
     // Finished jobs from before are neither waited for nor counted.
     popoto_create(&mut con, &job_id(99), "p", "completed", 1.0);
-    let done = worker(r.con(), keys, ms(25));
+    let done = worker(r.con(), keys, ms(50));
     let run = r.jobq(&["--json", "drain", "--timeout", "120s"]);
     let drain_end = Instant::now();
     let last_completed = done.join().expect("worker");
@@ -531,6 +531,69 @@ fn project_waits_only_for_its_project() {
         run.json()["end"],
         serde_json::json!({"pending": 50, "running": 0})
     );
+}
+
+#[test]
+fn large_projects_are_walked_while_workers_move_them() {
+    let r = Redis::start();
+    // Both sides of each intersection above 1000 members: counted by
+    // walking the smaller side with SSCAN + SMISMEMBER. "w" (1200 pending)
+    // is walked itself; "h" (3000 finished, 1100 pending) through the
+    // status indexes.
+    let mut text = String::new();
+    for _ in 0..1200 {
+        text.push_str("{\"project_key\":\"w\"}\n");
+    }
+    for _ in 0..3000 {
+        text.push_str("{\"project_key\":\"h\",\"status\":\"completed\"}\n");
+    }
+    for _ in 0..1100 {
+        text.push_str("{\"project_key\":\"h\"}\n");
+    }
+    let f = write_file(r.dir.path(), "jobs.jsonl", &text);
+    r.jobq(&["-q", "enqueue", "--file", f.to_str().expect("path")])
+        .expect_code(0);
+    for (project, pending) in [("w", 1200), ("h", 1100)] {
+        let run = r.jobq(&[
+            "--json",
+            "drain",
+            "--project",
+            project,
+            "--timeout",
+            "300ms",
+        ]);
+        run.expect_code(6);
+        assert_eq!(
+            run.json()["end"],
+            serde_json::json!({"pending": pending, "running": 0}),
+            "{project}"
+        );
+    }
+
+    // A worker moves all of w's jobs as fast as it can, while drain walks.
+    let mut con = r.con();
+    let keys: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("$KeyF:RedisJob:project_key:w")
+        .query(&mut con)
+        .expect("SMEMBERS");
+    let done = worker(r.con(), keys, Duration::ZERO);
+    let run = r.jobq(&["--json", "drain", "--project", "w", "--timeout", "120s"]);
+    let drain_end = Instant::now();
+    let last = done.join().expect("worker");
+    run.expect_code(0);
+    assert!(last <= drain_end, "{}", run.explain());
+    let j = run.json();
+    assert_eq!(j["end"], serde_json::json!({"pending": 0, "running": 0}));
+    // Every job seen finished (how many were seen depends on how many the
+    // worker moved before drain's first read).
+    let seen = j["jobs_seen"].as_u64().expect("seen");
+    assert!(
+        seen >= j["start"]["pending"].as_u64().expect("start"),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(j["jobs_finished"].as_u64(), Some(seen), "{}", run.explain());
+    assert_eq!(scard(&mut con, "$KeyF:RedisJob:status:pending"), 1100);
 }
 
 #[test]

@@ -219,19 +219,29 @@ async fn read_counts(store: &mut Store, target: &Target) -> Result<Counts> {
             done: Some(sizes[2..].iter().sum()),
         });
     };
-    let sizes = store
-        .set_sizes(&[
-            project.clone(),
-            target.pending.clone(),
-            target.running.clone(),
-        ])
-        .await?;
-    match pick_walk(sizes[0], sizes[1], sizes[2]) {
+    let mut keys = vec![
+        project.clone(),
+        target.pending.clone(),
+        target.running.clone(),
+    ];
+    keys.extend(target.others.iter().cloned());
+    let sizes = store.set_sizes(&keys).await?;
+    let statuses = &keys[1..];
+    match pick_walk(sizes[0], sizes[1], sizes[2], &sizes[3..]) {
         Walk::None => Ok(Counts::default()),
+        Walk::Exact { done } => {
+            let n = if done { statuses } else { &statuses[..2] };
+            let n = store.intersection_sizes(project, n).await?;
+            Ok(Counts {
+                pending: n[0],
+                running: n[1],
+                done: done.then(|| n[2..].iter().sum()),
+            })
+        }
         Walk::Project => {
-            let mut check = vec![target.pending.clone(), target.running.clone()];
-            check.extend(target.others.iter().cloned());
-            let n = store.count_members_in(project, &check, SCAN_BATCH).await?;
+            let n = store
+                .count_members_in(project, statuses, SCAN_BATCH)
+                .await?;
             Ok(Counts {
                 pending: n[0],
                 running: n[1],

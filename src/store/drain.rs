@@ -1,7 +1,8 @@
 //! The reads `drain` polls with: cheap, bounded, read-only. Set sizes in one
-//! MULTI/EXEC, set intersections counted by walking one set with SSCAN and
-//! checking membership in the others with pipelined SMISMEMBER, and the
-//! lowest-scored zset member that is in given sets, looked for page by page.
+//! MULTI/EXEC; set intersections counted either server-side (SINTERCARD,
+//! when the caller knows one side is small) or by walking one set with
+//! SSCAN and checking membership in the others with pipelined SMISMEMBER;
+//! and the lowest-scored zset member that is in given sets.
 //!
 //! Owns: telling "Redis did not answer" ([`Unavailable`]: worth a reconnect)
 //! from "Redis answered with an error" (a wrong-type key: retrying cannot
@@ -158,6 +159,39 @@ impl Store {
                 reply::int(v)
                     .and_then(|n| u64::try_from(n).ok())
                     .ok_or_else(|| anyhow!("SCARD {}: unexpected reply", escape_bytes(k)))
+            })
+            .collect()
+    }
+
+    /// SINTERCARD of `base` with each of `others`, all in one MULTI/EXEC.
+    /// Redis iterates the smaller set of each pair: callers must know one
+    /// side is small (see `cmd::drain`'s `EXACT_LIMIT`).
+    pub async fn intersection_sizes(
+        &mut self,
+        base: &[u8],
+        others: &[Vec<u8>],
+    ) -> Result<Vec<u64>> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for o in others {
+            pipe.cmd("SINTERCARD").arg(2).arg(base).arg(o.as_slice());
+        }
+        let replies = self.read_pipe(&mut pipe).await?;
+        if replies.len() != others.len() {
+            return Err(anyhow!(
+                "MULTI/EXEC of {} SINTERCARD: {} replies",
+                others.len(),
+                replies.len()
+            ));
+        }
+        others
+            .iter()
+            .zip(&replies)
+            .map(|(k, r)| {
+                let v = r.as_ref().map_err(|e| reply_error("SINTERCARD", k, e))?;
+                reply::int(v)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or_else(|| anyhow!("SINTERCARD {}: unexpected reply", escape_bytes(k)))
             })
             .collect()
     }

@@ -328,15 +328,23 @@ pub fn popoto_move(con: &mut redis::Connection, key: &str, new_status: &str) -> 
     }
     hset.ignore();
     let project_index = format!("$KeyF:RedisJob:project_key:{project}");
-    pipe.cmd("SADD").arg("$Class:RedisJob").arg(&new_key).ignore()
-        .cmd("SREM").arg(&project_index).arg(key).ignore()
-        .cmd("SREM").arg(format!("$KeyF:RedisJob:status:{old}")).arg(key).ignore()
-        .cmd("ZREM").arg("$SortF:RedisJob:created_at").arg(key).ignore()
-        .cmd("SREM").arg("$Class:RedisJob").arg(key).ignore()
-        .cmd("DEL").arg(key).ignore()
-        .cmd("SADD").arg(&project_index).arg(&new_key).ignore()
-        .cmd("SADD").arg(format!("$KeyF:RedisJob:status:{}", esc(new_status))).arg(&new_key).ignore()
-        .cmd("ZADD").arg("$SortF:RedisJob:created_at").arg(score).arg(&new_key).ignore();
+    let old_index = format!("$KeyF:RedisJob:status:{old}");
+    let new_index = format!("$KeyF:RedisJob:status:{}", esc(new_status));
+    let zset = "$SortF:RedisJob:created_at";
+    pipe.cmd("SADD")
+        .arg("$Class:RedisJob")
+        .arg(&new_key)
+        .ignore();
+    for set in [&project_index, &old_index] {
+        pipe.cmd("SREM").arg(set).arg(key).ignore();
+    }
+    pipe.cmd("ZREM").arg(zset).arg(key).ignore();
+    pipe.cmd("SREM").arg("$Class:RedisJob").arg(key).ignore();
+    pipe.cmd("DEL").arg(key).ignore();
+    for set in [&project_index, &new_index] {
+        pipe.cmd("SADD").arg(set).arg(&new_key).ignore();
+    }
+    pipe.cmd("ZADD").arg(zset).arg(score).arg(&new_key).ignore();
     let _: () = pipe.query(con).expect("popoto-style status change");
     new_key
 }

@@ -233,23 +233,39 @@ impl Watch {
     }
 }
 
-/// Which set to walk to count one project's pending and running jobs: the
-/// smaller side of the intersection.
+/// The largest set SINTERCARD may iterate. It walks the smaller of its two
+/// sets server-side in one step, so this bounds that step like one SSCAN
+/// page with its SMISMEMBER.
+pub const EXACT_LIMIT: u64 = 1000;
+
+/// How to count one project's pending and running jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Walk {
-    /// Nothing is pending or running anywhere: nothing to walk.
+    /// Nothing is pending or running anywhere, or the project is empty.
     None,
+    /// Every intersection has a small side: SINTERCARD each in one
+    /// MULTI/EXEC, exact and atomic (a job moving between two statuses is
+    /// counted once). `done`: the other statuses' intersections too.
+    Exact { done: bool },
     /// Walk the project index, checking the status indexes.
     Project,
     /// Walk the pending and running indexes, checking the project index.
     Statuses,
 }
 
-pub fn pick_walk(project_size: u64, pending: u64, running: u64) -> Walk {
+/// Pick the cheapest way, from the sizes of the project index and of the
+/// pending, running and other status indexes. A walk is the fallback for
+/// large intersections: bounded steps, but not a snapshot.
+pub fn pick_walk(project: u64, pending: u64, running: u64, others: &[u64]) -> Walk {
+    let small = |n: u64| project.min(n) <= EXACT_LIMIT;
     let active = pending.saturating_add(running);
-    if active == 0 || project_size == 0 {
+    if active == 0 || project == 0 {
         Walk::None
-    } else if project_size <= active {
+    } else if small(pending) && small(running) {
+        Walk::Exact {
+            done: others.iter().all(|&n| small(n)),
+        }
+    } else if project <= active {
         Walk::Project
     } else {
         Walk::Statuses
@@ -520,10 +536,18 @@ mod tests {
 
     #[test]
     fn walk_the_smaller_side() {
-        assert_eq!(pick_walk(1_000_000, 3, 1), Walk::Statuses);
-        assert_eq!(pick_walk(10, 500, 0), Walk::Project);
-        assert_eq!(pick_walk(4, 3, 1), Walk::Project);
-        assert_eq!(pick_walk(10, 0, 0), Walk::None);
-        assert_eq!(pick_walk(0, 3, 0), Walk::None);
+        // A small side anywhere: counted exactly, server-side.
+        assert_eq!(
+            pick_walk(1_000_000, 3, 1, &[999_000]),
+            Walk::Exact { done: false }
+        );
+        assert_eq!(pick_walk(10, 500_000, 0, &[20]), Walk::Exact { done: true });
+        assert_eq!(pick_walk(1000, 5000, 5000, &[]), Walk::Exact { done: true });
+        // Both sides large: walk the smaller.
+        assert_eq!(pick_walk(1_000_000, 3000, 1, &[]), Walk::Statuses);
+        assert_eq!(pick_walk(2000, 1500, 1500, &[]), Walk::Project);
+        assert_eq!(pick_walk(2000, 0, 2000, &[]), Walk::Project);
+        assert_eq!(pick_walk(10, 0, 0, &[]), Walk::None);
+        assert_eq!(pick_walk(0, 3, 0, &[]), Walk::None);
     }
 }
