@@ -24,7 +24,7 @@ use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::schema::{FieldRole, Model};
 use crate::settings::Settings;
-use crate::store::drain::is_unavailable;
+use crate::store::drain::{is_unavailable, Unavailable};
 use crate::store::Store;
 
 use watch::{pick_walk, Counts, Next, Outcome, Policy, Walk, Watch};
@@ -35,6 +35,8 @@ const SCAN_BATCH: u32 = 1000;
 /// the oldest pending job among records of every status.
 const OLDEST_PAGE: usize = 500;
 const OLDEST_LIMIT: usize = 10_000;
+/// How long the oldest-pending lookup may take.
+const OLDEST_BUDGET: Duration = Duration::from_secs(5);
 /// A sorted-field score this close to the server's clock is taken for unix
 /// seconds, and shown as an age.
 const PLAUSIBLE_AGE: f64 = 10.0 * 365.0 * 86_400.0;
@@ -271,40 +273,48 @@ struct Session<'a> {
     store: Store,
     /// The connection failed: reconnect before the next read.
     broken: bool,
+    /// The server restarted (new run_id) and its keys were not checked yet.
+    restarted: bool,
     reconnects: u32,
     allow_empty: bool,
 }
 
 impl Session<'_> {
-    /// A read, reconnecting first if the last one failed. A server that
-    /// restarted (new run_id) is checked again for the model's keys: a
-    /// restart without persistence loses the queue, which is not draining it.
+    /// A read, reconnecting first if the last one failed.
     async fn read(&mut self, target: &Target) -> Result<Counts> {
-        if self.broken {
-            let store = Store::connect(&self.settings.connect)
-                .await
-                .map_err(|e| crate::store::drain::Unavailable(format!("{e:#}")))?;
-            let restarted = store.run_id != self.store.run_id;
-            self.store = store;
-            self.broken = false;
-            self.reconnects += 1;
-            if restarted && !self.allow_empty {
-                let what = absent(&mut self.store, target).await?;
-                if what != Absent::Nothing {
-                    return Err(absent_error(
-                        what,
-                        target,
-                        self.store.display_url(),
-                        "Redis restarted while waiting (its run_id changed) and now: ",
-                    ));
-                }
-            }
-        }
-        let r = read_counts(&mut self.store, target).await;
+        let r = self.try_read(target).await;
         if matches!(&r, Err(e) if is_unavailable(e)) {
             self.broken = true;
         }
         r
+    }
+
+    /// A server that restarted is checked again for the model's keys before
+    /// its counts are believed: a restart without persistence loses the
+    /// queue, which is not draining it.
+    async fn try_read(&mut self, target: &Target) -> Result<Counts> {
+        if self.broken {
+            let store = Store::connect(&self.settings.connect)
+                .await
+                .map_err(|e| Unavailable(format!("{e:#}")))?;
+            self.restarted |= store.run_id != self.store.run_id;
+            self.store = store;
+            self.broken = false;
+            self.reconnects += 1;
+        }
+        if self.restarted && !self.allow_empty {
+            let what = absent(&mut self.store, target).await?;
+            self.restarted = false;
+            if what != Absent::Nothing {
+                return Err(absent_error(
+                    what,
+                    target,
+                    self.store.display_url(),
+                    "Redis restarted while waiting (its run_id changed) and now: ",
+                ));
+            }
+        }
+        read_counts(&mut self.store, target).await
     }
 }
 
@@ -348,6 +358,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
         settings,
         store,
         broken: false,
+        restarted: false,
         reconnects: 0,
         allow_empty: args.allow_empty,
     };
@@ -366,7 +377,11 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
     let last = watch.last();
     let oldest_pending = match outcome {
         Outcome::Timeout | Outcome::Stalled if last.pending > 0 => {
-            oldest_pending(ui, &mut session.store, &settings.model, &target).await
+            // A detail of the report: not worth waiting on a hung server.
+            let lookup = oldest_pending(ui, &mut session.store, &settings.model, &target);
+            tokio::time::timeout(OLDEST_BUDGET, lookup)
+                .await
+                .unwrap_or(None)
         }
         _ => None,
     };
@@ -437,10 +452,9 @@ async fn wait(
         let read = match watch_deadline(watch, clock) {
             Some(deadline) => match tokio::time::timeout_at(deadline, session.read(target)).await {
                 Ok(r) => r,
-                Err(_) if watch.in_outage() => Err(crate::store::drain::Unavailable(
-                    "no answer before the timeout".into(),
-                )
-                .into()),
+                Err(_) if watch.in_outage() => {
+                    Err(Unavailable("no answer before the timeout".into()).into())
+                }
                 Err(_) => return Ok(Outcome::Timeout),
             },
             None => session.read(target).await,
