@@ -158,6 +158,11 @@ const DRAIN_ABOUT: &str = "\
 Wait until the queue (or one project) has no pending and no running jobs,
 confirmed by two reads --settle apart. Detects a queue nobody is working on.
 
+Exit 0 when drained, 6 at --timeout, 7 when jobs are pending with nothing
+running and no change for --stall-timeout, 3 when the database has no keys
+of the model at all (unless --allow-empty) or Redis stops answering: a read
+that failed is never taken for an empty queue.
+
 Examples:
   jobq drain --timeout 10m
   jobq drain --project ci-42 --timeout 5m --stall-timeout 2m";

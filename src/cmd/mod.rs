@@ -5,6 +5,7 @@
 //! Must not: print (use the `Ui` handed in), format keys, or call Redis
 //! directly.
 
+pub mod drain;
 pub mod enqueue;
 pub mod generate;
 pub mod reindex;
@@ -44,7 +45,11 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             Ok(code)
         }
         Command::Reap(_) => not_yet("reap"),
-        Command::Drain(_) => not_yet("drain"),
+        Command::Drain(args) => {
+            let (report, code) = drain::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
         Command::Generate(args) => {
             generate::run(&args.out_dir)?;
             Ok(exit::OK)
