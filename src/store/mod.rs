@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod enqueue;
+pub mod inspect;
 pub mod script;
 
 use std::time::Duration;
