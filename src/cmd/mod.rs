@@ -7,6 +7,7 @@
 
 pub mod enqueue;
 pub mod generate;
+pub mod inspect;
 
 use anyhow::Result;
 
@@ -30,7 +31,17 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Inspect(_) => not_yet("inspect"),
+        Command::Inspect(args) if args.watch.is_some() => {
+            let mut frames = crate::output::inspect::Frames::new(ui);
+            let code = inspect::watch(settings, ui, args, |r| frames.show(r)).await;
+            frames.finish();
+            code
+        }
+        Command::Inspect(args) => {
+            let (report, code) = inspect::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
         Command::Orphans(OrphansCommand::Scan(_)) => not_yet("orphans scan"),
         Command::Reindex(_) => not_yet("reindex"),
         Command::Reap(_) => not_yet("reap"),

@@ -7,6 +7,7 @@
 //! decide anything about the data.
 
 mod enqueue;
+pub mod inspect;
 pub mod man;
 
 use std::fmt::Display;
