@@ -254,7 +254,13 @@ fn job(j: &JobReport, style: &Style) -> String {
     let _ = writeln!(s, "{} {kind}: {}", style.bold("verdict"), v.detail);
     let _ = writeln!(s, "  repair: {}", v.repair);
     for f in v.findings.iter().skip(1) {
-        let _ = writeln!(s, "  also {}: {}", style.warn(&f.kind), f.detail);
+        // With several records, say which one each finding is about.
+        let on = if j.records.len() > 1 {
+            format!(" ({})", f.key)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, "  also {}{on}: {}", style.warn(&f.kind), f.detail);
         let _ = writeln!(s, "    repair: {}", f.repair);
     }
     for r in &j.records {

@@ -450,7 +450,7 @@ fn partial(model: &Model, r: &RecordFacts) -> Finding {
             join(&lost)
         ),
         _ => format!(
-            "reindex leaves it as it is: {} cannot be recovered from the key (set it with HSET by hand)",
+            "reindex leaves it as it is: {} cannot be recovered from the key (set them with HSET by hand)",
             join(&lost)
         ),
     };
