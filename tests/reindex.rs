@@ -7,10 +7,6 @@ mod common;
 use common::*;
 use serde_json::Value as J;
 
-fn pack(s: &str) -> Vec<u8> {
-    jobq::schema::msgpack::encode(&jobq::schema::Value::Str(s.into()))
-}
-
 fn reindex(r: &Redis, extra: &[&str]) -> (Run, J) {
     let mut args = vec!["--json", "reindex", "--yes", "--grace", "0"];
     args.extend_from_slice(extra);

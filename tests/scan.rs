@@ -24,10 +24,6 @@ fn findings_of<'a>(j: &'a J, kind: &str) -> Vec<&'a J> {
         .collect()
 }
 
-fn pack(s: &str) -> Vec<u8> {
-    jobq::schema::msgpack::encode(&jobq::schema::Value::Str(s.into()))
-}
-
 #[test]
 fn healthy_queue_is_clean() {
     let r = Redis::start();
@@ -484,7 +480,7 @@ fn plan_out_writes_a_plan() {
 fn restart_mid_scan_is_not_reported_complete() {
     let mut r = Redis::start();
     let mut con = r.con();
-    seed(&mut con, 2000, "p");
+    seed_fast(&mut con, 30_000, "p");
     drop(con);
     let url = r.url();
     let child = std::process::Command::new(jobq_bin())
@@ -495,7 +491,12 @@ fn restart_mid_scan_is_not_reported_complete() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
+    let mut child = child;
     std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the scan must still be running at the restart"
+    );
     r.restart();
     let out = child.wait_with_output().expect("wait");
     assert_eq!(

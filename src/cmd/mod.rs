@@ -8,6 +8,7 @@
 pub mod drain;
 pub mod enqueue;
 pub mod generate;
+pub mod inspect;
 pub mod reindex;
 pub mod scan;
 
@@ -33,7 +34,17 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Inspect(_) => not_yet("inspect"),
+        Command::Inspect(args) if args.watch.is_some() => {
+            let mut frames = crate::output::inspect::Frames::new(ui);
+            let code = inspect::watch(settings, ui, args, |r| frames.show(r)).await;
+            frames.finish();
+            code
+        }
+        Command::Inspect(args) => {
+            let (report, code) = inspect::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
         Command::Orphans(OrphansCommand::Scan(args)) => {
             let (report, code) = scan::run(settings, ui, args).await?;
             ui.emit(&report)?;

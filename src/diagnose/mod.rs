@@ -79,6 +79,24 @@ impl Kind {
         }
     }
 
+    /// How much a kind matters when a job shows several (higher first):
+    /// what decides whether anything can be repaired comes first.
+    pub fn severity(self) -> u8 {
+        match self {
+            Kind::Malformed => 12,
+            Kind::Partial => 11,
+            Kind::FieldMismatch => 10,
+            Kind::Duplicate => 9,
+            Kind::Orphan => 8,
+            Kind::WrongIndex => 7,
+            Kind::MultiIndexed => 6,
+            Kind::Unlisted => 5,
+            Kind::SecondaryGap => 4,
+            Kind::StaleKey => 3,
+            Kind::Dangling => 2,
+        }
+    }
+
     /// Kinds whose repair needs an explicit policy flag.
     pub fn needs_policy(self) -> bool {
         matches!(self, Kind::FieldMismatch | Kind::Duplicate)
@@ -350,7 +368,8 @@ fn live(
     };
     let right_index = model.status_index(&key_status);
 
-    // Every problem the key shows, most severe first; the first is the kind.
+    // Every problem the key shows, most severe first (see Kind::severity);
+    // the first is the kind.
     let mut kinds: Vec<Kind> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut repair: Vec<String> = Vec::new();

@@ -8,6 +8,7 @@
 
 mod drain;
 mod enqueue;
+pub mod inspect;
 pub mod man;
 mod reindex;
 mod scan;

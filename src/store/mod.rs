@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod drain;
 pub mod enqueue;
+pub mod inspect;
 pub mod observe;
 pub mod repair;
 pub mod script;

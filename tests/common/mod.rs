@@ -449,6 +449,11 @@ pub fn popoto_move(con: &mut redis::Connection, old_key: &str, new_status: &str)
     Some(new_key)
 }
 
+/// A string packed as popoto packs it.
+pub fn pack(s: &str) -> Vec<u8> {
+    jobq::schema::msgpack::encode(&jobq::schema::Value::Str(s.into()))
+}
+
 /// A fresh job id (32 lowercase hex chars) for tests.
 pub fn job_id(n: usize) -> String {
     format!("{n:032x}")

@@ -14,7 +14,12 @@
   c. jobq reads what popoto wrote: popoto creates jobs in db 3 and moves some
      the popoto way (job.status = X; job.save(migrate_key=True)); `jobq
      inspect JOB_ID --json` must show exactly one record, under popoto's key,
-     with the same field values, and verdict kind "healthy".
+     with the same field values, no missing field, membership of exactly the
+     four sets popoto wrote (class set, status index, project index, zset),
+     and verdict kind "healthy".  Then one popoto job is damaged by hand (an
+     orphan: removed from its status index, which popoto's check_indexes()
+     does not see): jobq must exit 1 with verdict "orphan"; an unknown
+     job_id must exit 1 with "found": false.
 b runs before a's popoto reads, since popoto 1.9+ readers repair dangling
 index members they meet (a then also checks that they changed nothing).
 
@@ -206,11 +211,12 @@ class Jobq:
     def __init__(self, cmd: list):
         self.cmd = cmd
 
-    def run(self, url: str, args: list) -> dict:
-        """Run jobq; return its stdout parsed as one JSON object, or raise."""
+    def run(self, url: str, args: list, codes=(0,)) -> dict:
+        """Run jobq; return its stdout parsed as one JSON object, or raise
+        (also when the exit code is not one of `codes`)."""
         full = self.cmd + ["--url", url] + args
         proc = subprocess.run(full, capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
+        if proc.returncode not in codes:
             raise RuntimeError(
                 f"`{' '.join(shlex.quote(a) for a in full)}` exited "
                 f"{proc.returncode}; stderr: {proc.stderr.strip()[-800:]!r}; "
@@ -502,7 +508,7 @@ C_CASES = [
 ]
 
 
-def check_c(report, jobq, url):
+def check_c(report, jobq, url, raw):
     """popoto writes (db DB_INSPECT), jobq inspect reads."""
     model.connect(url)
     for case in C_CASES:
@@ -550,10 +556,45 @@ def check_c(report, jobq, url):
             extra = set(fields) - set(FIELDS)
             if extra:
                 problems.append(f"unexpected fields {sorted(extra)}")
+            if recs[0].get("type") != "hash":
+                problems.append(f"type {recs[0].get('type')!r}, expected 'hash'")
+            if recs[0].get("missing_fields") != []:
+                problems.append(f"missing_fields {recs[0].get('missing_fields')!r}, expected []")
+            want_sets = {"$Class:RedisJob", f"$KeyF:RedisJob:status:{esc(case['status'])}",
+                         f"$KeyF:RedisJob:project_key:{esc(case['project_key'])}",
+                         "$SortF:RedisJob:created_at"}
+            got_sets = recs[0].get("member_of")
+            if not isinstance(got_sets, list) or set(got_sets) != want_sets:
+                problems.append(f"member_of {got_sets!r}, expected {sorted(want_sets)}")
+        if out.get("found") is not True:
+            problems.append(f"found={out.get('found')!r}, expected true")
         verdict = out.get("verdict") or {}
         if verdict.get("kind") != "healthy":
             problems.append(f"verdict {verdict!r}, expected kind 'healthy'")
         report.check(name, problems)
+
+    # Damage popoto's own check_indexes() cannot see: jobq must.
+    victim = next((c for c in C_CASES if "id" in c and c["status"] == "pending"), None)
+    if victim is not None:
+        name = "c.inspect-orphan"
+        key = record_key(victim["id"], victim["project_key"], victim["status"])
+        try:
+            raw.srem(f"$KeyF:RedisJob:status:{esc(victim['status'])}", key)
+            out = jobq.run(url, ["inspect", victim["id"], "--json"], codes=(1,))
+            verdict = out.get("verdict") or {}
+            report.check(name, [] if verdict.get("kind") == "orphan" else
+                         [f"verdict {verdict!r}, expected kind 'orphan' (and exit 1)"])
+        except Exception as exc:  # noqa: BLE001
+            report.fail(name, exc)
+    name = "c.inspect-unknown"
+    try:
+        out = jobq.run(url, ["inspect", "f" * 32, "--json"], codes=(1,))
+        problems = check_envelope(out, "inspect")
+        if out.get("found") is not False:
+            problems.append(f"found={out.get('found')!r}, expected false (and exit 1)")
+        report.check(name, problems)
+    except Exception as exc:  # noqa: BLE001
+        report.fail(name, exc)
 
 
 # ---------------------------------------------------------------- main
@@ -587,7 +628,7 @@ def main():
         check_a(report, done, url_j, t_window)
         report.check(f"a.popoto-reads-changed-nothing[db{DB_JOBQ}]",
                      diff_keyspaces(dump_before, dump_keyspace(raw_j), "before", "after"))
-    check_c(report, jobq, url_c)
+    check_c(report, jobq, url_c, raw_c)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0
