@@ -17,13 +17,14 @@ use serde::Serialize;
 
 use crate::bytes::Bytes;
 use crate::cli::{ScanArgs, ScanCommandArgs};
-use crate::diagnose::probe::{job_id_segment, Layout, Probe, SeenFilter};
-use crate::diagnose::{classify, Finding, HashState, Kind, Observation};
+use crate::diagnose::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
+use crate::diagnose::{classify, plainly_healthy, Finding, HashState, Kind, Observation};
 use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::plan::{self, Policy};
 use crate::schema::Model;
 use crate::settings::Settings;
+use crate::store::observe::parse_light;
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -104,26 +105,40 @@ pub async fn scan(
     w.pass_a(&progress)
         .await
         .context("scanning the class set")?;
-    let mut walks: Vec<(Vec<u8>, bool, Vec<Vec<u8>>)> = Vec::new();
-    walks.extend(
-        layout
-            .statuses
-            .iter()
-            .map(|(_, k)| (k.clone(), false, vec![])),
-    );
-    walks.extend(w.secondary.iter().map(|k| (k.clone(), false, vec![])));
-    walks.extend(layout.sorted.iter().map(|(_, k)| (k.clone(), true, vec![])));
+    let mut walks: Vec<Walk> = Vec::new();
+    for ((_, idx), esc) in layout.statuses.iter().zip(&layout.escaped_statuses) {
+        walks.push(Walk::index(
+            idx,
+            Some((model.status.field.clone(), esc.clone())),
+        ));
+    }
+    for set in &w.secondary {
+        walks.push(Walk::index(set, secondary_value(model, set)));
+    }
+    for (_, z) in &layout.sorted {
+        walks.push(Walk {
+            set: z.clone(),
+            zset: true,
+            value: None,
+            found_in: vec![],
+        });
+    }
     if opts.deep {
         progress.set_message("discovering indexes");
         for idx in w.discover_status_indexes().await? {
-            walks.push((idx.clone(), false, vec![idx]));
+            walks.push(Walk {
+                set: idx.clone(),
+                zset: false,
+                value: None,
+                found_in: vec![idx],
+            });
         }
     }
     progress.set_length(total + w.secondary_total().await?);
-    for (set, zset, found_in) in &walks {
-        w.pass_b(set, *zset, found_in, &progress)
+    for walk in &walks {
+        w.pass_b(walk, &progress)
             .await
-            .with_context(|| format!("scanning {}", crate::bytes::escape_bytes(set)))?;
+            .with_context(|| format!("scanning {}", crate::bytes::escape_bytes(&walk.set)))?;
     }
     if opts.deep {
         progress.set_message("walking the keyspace (--deep)");
@@ -166,6 +181,67 @@ pub async fn scan(
         candidates,
         elapsed: started.elapsed(),
     })
+}
+
+/// One set or zset pass B walks.
+struct Walk {
+    set: Vec<u8>,
+    zset: bool,
+    /// For a key-field index: the field and the (escaped) value it stands
+    /// for, so that members naming another value are caught.
+    value: Option<(String, Vec<u8>)>,
+    /// Sets to list in a finding that the observation does not cover.
+    found_in: Vec<Vec<u8>>,
+}
+
+impl Walk {
+    fn index(set: &[u8], value: Option<(String, Vec<u8>)>) -> Walk {
+        Walk {
+            set: set.to_vec(),
+            zset: false,
+            value,
+            found_in: vec![],
+        }
+    }
+}
+
+/// One page of a pass B walk.
+async fn fetch(
+    store: &mut Store,
+    walk: &Walk,
+    cursor: u64,
+    batch: u32,
+) -> Result<crate::store::observe::Page> {
+    if walk.zset {
+        store.zscan(&walk.set, cursor, batch).await
+    } else {
+        store.sscan(&walk.set, cursor, batch).await
+    }
+}
+
+/// The field and escaped value a secondary index stands for.
+fn secondary_value(model: &Model, set: &[u8]) -> Option<(String, Vec<u8>)> {
+    model.secondary_key_fields().find_map(|f| {
+        let prefix = model.index_prefix(&f.name);
+        set.strip_prefix(prefix.as_slice())
+            .map(|v| (f.name.clone(), v.to_vec()))
+    })
+}
+
+/// Sort a page read by [`Store::read_light`] into suspects; plainly healthy
+/// keys are done with.
+fn suspects_of(
+    layout: &Layout,
+    probes: Vec<Probe>,
+    replies: Vec<crate::store::Reply>,
+) -> Vec<Probe> {
+    let light = parse_light(layout, &probes, replies);
+    probes
+        .into_iter()
+        .zip(light)
+        .filter(|(p, l)| !plainly_healthy(layout, p, l))
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// Keys per atomic re-check transaction.
@@ -226,13 +302,28 @@ impl Walker<'_> {
         self.candidates.entry(key).or_insert(f);
     }
 
+    /// Full observations (every status index, twins) of suspect keys, then
+    /// their classification. Suspects are few: this is the slow path.
+    async fn examine(&mut self, suspects: Vec<Probe>) -> Result<()> {
+        for chunk in suspects.chunks(self.batch as usize) {
+            let probes: Vec<Probe> = chunk.iter().map(|p| p.clone().with_twins()).collect();
+            let obs = self.store.observe(self.layout, &probes, false).await?;
+            self.note(obs);
+        }
+        Ok(())
+    }
+
+    /// Pass A: stream the class set; read each page lightly, and while the
+    /// server reads the next page, sort the previous one into plainly
+    /// healthy keys and suspects.
     async fn pass_a(&mut self, progress: &Progress) -> Result<()> {
         let class = self.layout.class_set.clone();
         let mut page = self.ahead.sscan(&class, 0, self.batch).await?;
+        let mut prev: Option<(Vec<Probe>, Vec<crate::store::Reply>)> = None;
         loop {
             if let Some(why) = page.wrong_type.take() {
                 self.note_set_problem(&class, &why);
-                return Ok(());
+                break;
             }
             let probes: Vec<Probe> = page
                 .items
@@ -251,23 +342,39 @@ impl Walker<'_> {
                 .collect();
             let n = probes.len() as u64;
             let cursor = page.cursor;
-            let obs = if cursor != 0 {
-                let (next, obs) = tokio::join!(
-                    self.ahead.sscan(&class, cursor, self.batch),
-                    self.store.observe(self.layout, &probes, false)
-                );
-                page = next?;
-                obs?
-            } else {
-                self.store.observe(self.layout, &probes, false).await?
-            };
-            self.note(obs);
+            let layout = self.layout;
+            let (replies, next, suspects) = tokio::join!(
+                self.store.read_light(layout, &probes),
+                async {
+                    if cursor == 0 {
+                        None
+                    } else {
+                        Some(self.ahead.sscan(&class, cursor, self.batch).await)
+                    }
+                },
+                async {
+                    // Let the connection send both requests before this
+                    // CPU work, so that the server works meanwhile.
+                    tokio::task::yield_now().await;
+                    prev.take().map(|(p, r)| suspects_of(layout, p, r))
+                },
+            );
+            if let Some(s) = suspects {
+                self.examine(s).await?;
+            }
+            prev = Some((probes, replies?));
             self.scanned.class_members += n;
             progress.inc(n);
-            if cursor == 0 {
-                return Ok(());
+            match next {
+                Some(p) => page = p?,
+                None => break,
             }
         }
+        if let Some((p, r)) = prev.take() {
+            let s = suspects_of(self.layout, p, r);
+            self.examine(s).await?;
+        }
+        Ok(())
     }
 
     async fn secondary_total(&mut self) -> Result<u64> {
@@ -282,53 +389,63 @@ impl Walker<'_> {
             .sum())
     }
 
-    /// Walk one index or zset; observe the members missing from the class set.
-    async fn pass_b(
-        &mut self,
-        set: &[u8],
-        zset: bool,
-        found_in: &[Vec<u8>],
-        progress: &Progress,
-    ) -> Result<()> {
+    /// Pass B: walk one index or zset. A member whose key names another
+    /// value than the index stands for is a suspect (pass A checked only the
+    /// index its key names); so is one missing from the class set (pass A
+    /// never saw it).
+    async fn pass_b(&mut self, walk: &Walk, progress: &Progress) -> Result<()> {
         self.scanned.indexes += 1;
-        let mut cursor = 0;
+        let set = walk.set.as_slice();
+        let mut page = fetch(&mut self.ahead, walk, 0, self.batch).await?;
         loop {
-            let mut page = if zset {
-                self.store.zscan(set, cursor, self.batch).await?
-            } else {
-                self.store.sscan(set, cursor, self.batch).await?
-            };
             if let Some(why) = page.wrong_type.take() {
                 self.note_set_problem(set, &why);
                 return Ok(());
             }
             let n = page.items.len() as u64;
-            let fresh: Vec<Vec<u8>> = page
-                .items
-                .into_iter()
-                .filter(|k| !self.candidates.contains_key(k))
-                .collect();
-            let in_class = self
-                .store
-                .members_of(&self.layout.class_set, &fresh)
-                .await?;
-            let probes: Vec<Probe> = fresh
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| in_class.as_ref().is_none_or(|f| !f[*i]))
-                .map(|(_, k)| {
-                    let mut p = Probe::new(self.model, k).with_twins();
-                    p.found_in = found_in.to_vec();
-                    p
-                })
-                .collect();
-            let obs = self.store.observe(self.layout, &probes, false).await?;
-            self.note(obs);
+            let mut suspects: Vec<Probe> = Vec::new();
+            let mut check: Vec<Vec<u8>> = Vec::new();
+            for k in page.items.drain(..) {
+                if self.candidates.contains_key(&k) {
+                    continue;
+                }
+                let names_this = match &walk.value {
+                    Some((field, value)) => {
+                        key_segment(self.model, &k, field) == Some(value.as_slice())
+                    }
+                    None => true,
+                };
+                if names_this {
+                    check.push(k);
+                } else {
+                    let mut p = Probe::new(self.model, &k);
+                    p.found_in = walk.found_in.clone();
+                    suspects.push(p);
+                }
+            }
+            let cursor = page.cursor;
+            let class = self.layout.class_set.clone();
+            let (in_class, next) = tokio::join!(self.store.members_of(&class, &check), async {
+                if cursor == 0 {
+                    None
+                } else {
+                    Some(fetch(&mut self.ahead, walk, cursor, self.batch).await)
+                }
+            });
+            let in_class = in_class?;
+            for (i, k) in check.iter().enumerate() {
+                if in_class.as_ref().is_none_or(|f| !f[i]) {
+                    let mut p = Probe::new(self.model, k);
+                    p.found_in = walk.found_in.clone();
+                    suspects.push(p);
+                }
+            }
+            self.examine(suspects).await?;
             self.scanned.index_members += n;
             progress.inc(n);
-            cursor = page.cursor;
-            if cursor == 0 {
-                return Ok(());
+            match next {
+                Some(p) => page = p?,
+                None => return Ok(()),
             }
         }
     }
@@ -380,10 +497,9 @@ impl Walker<'_> {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| in_class.as_ref().is_none_or(|f| !f[*i]))
-                .map(|(_, k)| Probe::new(self.model, k).with_twins())
+                .map(|(_, k)| Probe::new(self.model, k))
                 .collect();
-            let obs = self.store.observe(self.layout, &probes, false).await?;
-            self.note(obs);
+            self.examine(probes).await?;
             progress.inc(0);
             cursor = page.cursor;
             if cursor == 0 {

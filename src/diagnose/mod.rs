@@ -241,6 +241,45 @@ pub fn field_status(raw: Option<&Bytes>) -> FieldStatus {
     }
 }
 
+/// The first, light read of a key during the walk: enough to tell a
+/// plainly healthy record (the common case) without building an
+/// [`Observation`]. Only the status index the key names was checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LightObs {
+    /// `HLEN`; `None` when the key is not a hash.
+    pub field_count: Option<u64>,
+    pub status: Option<Vec<u8>>,
+    pub in_class: Option<bool>,
+    /// Membership in the status index the key names.
+    pub in_own_status: Option<bool>,
+    pub secondary: Vec<Option<bool>>,
+    /// Per sorted field: the raw value and whether the zset holds the key.
+    pub sorted: Vec<(Option<Vec<u8>>, Option<bool>)>,
+}
+
+/// True only when `classify` would surely find nothing: a hash with every
+/// declared field (by count), its status field saying what its key says,
+/// in the class set, its own status index, its other indexes and every
+/// zset. Anything else gets a full observation. Memberships in the other
+/// status indexes are not known here; walking those indexes (pass B) finds
+/// members whose key names another status.
+pub fn plainly_healthy(layout: &probe::Layout, probe: &probe::Probe, light: &LightObs) -> bool {
+    let Some(own) = probe.own_status else {
+        return false;
+    };
+    let Some(count) = light.field_count else {
+        return false;
+    };
+    count as usize >= layout.fields.len()
+        && light.status.as_deref() == layout.packed_statuses.get(own).map(Vec::as_slice)
+        && light.in_class == Some(true)
+        && light.in_own_status == Some(true)
+        && light.secondary.len() == probe.secondary.len()
+        && light.secondary.iter().all(|m| *m == Some(true))
+        && light.sorted.iter().all(|(_, member)| *member == Some(true))
+        && !probe.probe_twins
+}
+
 /// Decode a sorted field's raw value as a score.
 pub fn sorted_score(raw: &Bytes) -> Option<f64> {
     msgpack::decode(raw.as_slice())

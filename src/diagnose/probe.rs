@@ -17,11 +17,24 @@ pub struct Layout {
     pub status_field: String,
     /// (field, zset key) for each sorted field.
     pub sorted: Vec<(String, Vec<u8>)>,
+    /// Each status as popoto packs it in the hash (same order as `statuses`).
+    pub packed_statuses: Vec<Vec<u8>>,
+    /// Each status as escaped in a key segment (same order as `statuses`).
+    pub escaped_statuses: Vec<Vec<u8>>,
 }
 
 impl Layout {
     pub fn of(model: &Model) -> Layout {
+        let packed =
+            |s: &str| crate::schema::msgpack::encode(&crate::schema::Value::Str(s.to_owned()));
         Layout {
+            packed_statuses: model.status.values.iter().map(|s| packed(s)).collect(),
+            escaped_statuses: model
+                .status
+                .values
+                .iter()
+                .map(|s| crate::schema::escape::escape(s.as_bytes()))
+                .collect(),
             class_set: model.class_set(),
             statuses: model
                 .status
@@ -53,10 +66,14 @@ pub struct Probe {
     pub probe_twins: bool,
     /// Sets the key was found in that the layout does not cover.
     pub found_in: Vec<Vec<u8>>,
+    /// Position in [`Layout::statuses`] of the status the key names, when
+    /// the key parses and the status is declared.
+    pub own_status: Option<usize>,
 }
 
 impl Probe {
     pub fn new(model: &Model, key: &[u8]) -> Probe {
+        let mut own_status = None;
         let (secondary, twins) = match model.parse_key(key) {
             Ok(p) => {
                 let secondary = model
@@ -64,6 +81,7 @@ impl Probe {
                     .map(|f| (f.name.clone(), model.index_key(&f.name, p.get(&f.name))))
                     .collect();
                 let own = model.key_status(&p).to_owned();
+                own_status = model.status.values.iter().position(|s| *s == own);
                 let twins = model
                     .status
                     .values
@@ -81,6 +99,7 @@ impl Probe {
             twins,
             probe_twins: false,
             found_in: Vec::new(),
+            own_status,
         }
     }
 
@@ -88,6 +107,23 @@ impl Probe {
         self.probe_twins = true;
         self
     }
+}
+
+/// The raw (still escaped) segment of key field `field` in a record key,
+/// without parsing the rest: for telling cheaply whether an index member
+/// names the index's value.
+pub fn key_segment<'a>(model: &Model, key: &'a [u8], field: &str) -> Option<&'a [u8]> {
+    let rest = key
+        .strip_prefix(model.class.as_bytes())?
+        .strip_prefix(b":")?;
+    let pos = model.key_fields().position(|f| f.name == field)?;
+    let mut segs = rest.split(|&c| c == b':');
+    let seg = segs.nth(pos)?;
+    // A key with too many or too few segments is for the full parse to judge.
+    if rest.split(|&c| c == b':').count() != model.key_field_count() {
+        return None;
+    }
+    Some(seg)
 }
 
 /// The job_id of a record key, for the duplicate filter (without allocating

@@ -11,7 +11,7 @@ use redis::Value;
 use super::{reply, Reply, Store};
 use crate::bytes::Bytes;
 use crate::diagnose::probe::{Layout, Probe};
-use crate::diagnose::{HashState, Membership, Observation, ZMembership};
+use crate::diagnose::{HashState, LightObs, Membership, Observation, ZMembership};
 
 /// One step of a cursor walk.
 #[derive(Debug, Default)]
@@ -142,6 +142,56 @@ impl Store {
     pub async fn key_type(&mut self, key: &[u8]) -> Result<String> {
         let v: Value = self.query(redis::cmd("TYPE").arg(key)).await?;
         Ok(reply::text(&v).unwrap_or_default())
+    }
+
+    /// Send the light read of a batch (see [`LightObs`]): HLEN and HMGET of
+    /// the status and sorted fields per key, and one SMISMEMBER/ZMSCORE per
+    /// set, each key checked only against the status index its key names.
+    /// The replies are turned into [`LightObs`] by [`parse_light`], apart,
+    /// so that the caller can do that work while the server runs the next
+    /// batch.
+    pub async fn read_light(&mut self, layout: &Layout, probes: &[Probe]) -> Result<Vec<Reply>> {
+        if probes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for p in probes {
+            pipe.cmd("HLEN").arg(p.key.as_slice());
+            let c = pipe
+                .cmd("HMGET")
+                .arg(p.key.as_slice())
+                .arg(layout.status_field.as_str());
+            for (f, _) in &layout.sorted {
+                c.arg(f.as_str());
+            }
+        }
+        let c = pipe.cmd("SMISMEMBER").arg(layout.class_set.as_slice());
+        for p in probes {
+            c.arg(p.key.as_slice());
+        }
+        for (si, (_, idx)) in layout.statuses.iter().enumerate() {
+            if probes.iter().any(|p| p.own_status == Some(si)) {
+                let c = pipe.cmd("SMISMEMBER").arg(idx.as_slice());
+                for p in probes.iter().filter(|p| p.own_status == Some(si)) {
+                    c.arg(p.key.as_slice());
+                }
+            }
+        }
+        for (set, who) in secondary_groups(probes) {
+            let c = pipe.cmd("SMISMEMBER").arg(set);
+            for i in who {
+                c.arg(probes[i].key.as_slice());
+            }
+        }
+        for (_, z) in &layout.sorted {
+            let c = pipe.cmd("ZMSCORE").arg(z.as_slice());
+            for p in probes {
+                c.arg(p.key.as_slice());
+            }
+        }
+        self.pipeline(&mut pipe)
+            .await
+            .context("reading a batch of records")
     }
 
     /// Observe a batch of record keys: their hashes (length, status field,
@@ -385,6 +435,93 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Probes grouped by the other key-field index they belong in, in a stable
+/// order (the same for the request and for reading the replies).
+fn secondary_groups(probes: &[Probe]) -> BTreeMap<&[u8], Vec<usize>> {
+    let mut groups: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for (i, p) in probes.iter().enumerate() {
+        for (_, set) in &p.secondary {
+            groups.entry(set.as_slice()).or_default().push(i);
+        }
+    }
+    groups
+}
+
+/// Turn the replies of [`Store::read_light`] into one [`LightObs`] per probe.
+pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Vec<LightObs> {
+    let n = probes.len();
+    let mut out: Vec<LightObs> = Vec::with_capacity(n);
+    let mut r = replies.into_iter();
+    let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+    for _ in 0..n {
+        let hlen = next();
+        let fields = next();
+        let field_count = match hlen {
+            Ok(v) => reply::int(&v).map(|c| c.max(0) as u64),
+            Err(_) => None,
+        };
+        let mut vals = fields
+            .ok()
+            .and_then(|v| reply::array(&v).map(|a| a.iter().map(reply::bytes).collect::<Vec<_>>()))
+            .unwrap_or_default()
+            .into_iter();
+        let status = vals.next().flatten();
+        let sorted = layout
+            .sorted
+            .iter()
+            .map(|_| (vals.next().flatten(), None))
+            .collect();
+        out.push(LightObs {
+            field_count,
+            status,
+            sorted,
+            ..LightObs::default()
+        });
+    }
+    if let Some(f) = flags(&next(), n) {
+        for (o, m) in out.iter_mut().zip(f) {
+            o.in_class = Some(m);
+        }
+    }
+    for si in 0..layout.statuses.len() {
+        let who: Vec<usize> = (0..n)
+            .filter(|&i| probes[i].own_status == Some(si))
+            .collect();
+        if who.is_empty() {
+            continue;
+        }
+        if let Some(f) = flags(&next(), who.len()) {
+            for (i, m) in who.into_iter().zip(f) {
+                out[i].in_own_status = Some(m);
+            }
+        }
+    }
+    for o in out.iter_mut().zip(probes) {
+        o.0.secondary = vec![None; o.1.secondary.len()];
+    }
+    for (set, who) in secondary_groups(probes) {
+        if let Some(f) = flags(&next(), who.len()) {
+            for (i, m) in who.into_iter().zip(f) {
+                if let Some(pos) = probes[i]
+                    .secondary
+                    .iter()
+                    .position(|(_, s)| s.as_slice() == set)
+                {
+                    out[i].secondary[pos] = Some(m);
+                }
+            }
+        }
+    }
+    for zi in 0..layout.sorted.len() {
+        if let Some(sc) = scores(&next(), n) {
+            for (o, s) in out.iter_mut().zip(sc) {
+                o.sorted[zi].1 = Some(s.is_some());
+            }
+        }
+    }
+    out
 }
 
 fn hash_state(hlen: Reply, fields: Reply, layout: &Layout) -> HashState {
