@@ -258,7 +258,9 @@ pub struct LightObs {
 }
 
 /// True only when `classify` would surely find nothing: a hash with every
-/// declared field (by count), its status field saying what its key says,
+/// declared field (by count: a hash that lacks a declared field but carries
+/// an undeclared one in its place passes; popoto never writes undeclared
+/// fields, and reading every field's presence would cost a command each), its status field saying what its key says,
 /// in the class set, its own status index, its other indexes and every
 /// zset. Anything else gets a full observation. Memberships in the other
 /// status indexes are not known here; walking those indexes (pass B) finds

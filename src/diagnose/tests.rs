@@ -253,3 +253,113 @@ fn finding_json_shape() {
     assert_eq!(j["key"], "RedisJob:a:projA:pending");
     assert_eq!(j["observed"]["hash"]["state"], "hash");
 }
+
+mod fast_path {
+    //! The fast healthy path must never hide damage: whenever it accepts a
+    //! key, the full classifier finds nothing.
+    use super::*;
+    use crate::diagnose::probe::{Layout, Probe};
+    use proptest::prelude::*;
+
+    fn light_of(o: &Observation, probe: &Probe) -> LightObs {
+        let (field_count, status, sorted) = match &o.hash {
+            HashState::Hash {
+                field_count,
+                status,
+                sorted,
+                ..
+            } => (
+                Some(*field_count),
+                status.as_ref().map(|b| b.0.clone()),
+                sorted
+                    .iter()
+                    .map(|(_, v)| v.as_ref().map(|b| b.0.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            HashState::Missing => (Some(0), None, vec![None]),
+            HashState::WrongType { .. } => (None, None, vec![None]),
+        };
+        let own = probe
+            .own_status
+            .and_then(|i| o.status_sets.get(i))
+            .and_then(|m| m.member);
+        LightObs {
+            field_count,
+            status,
+            in_class: o.class_set.member,
+            in_own_status: own,
+            secondary: o.secondary_sets.iter().map(|m| m.member).collect(),
+            sorted: sorted
+                .into_iter()
+                .zip(&o.zsets)
+                .map(|(v, z)| (v, Some(z.score.is_some())))
+                .collect(),
+        }
+    }
+
+    fn mostly(p: f64) -> proptest::bool::Weighted {
+        proptest::bool::weighted(p)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// Memberships in the other status indexes are left to pass B, so
+        /// the property is stated with those set to false.
+        #[test]
+        fn accepted_keys_are_healthy(
+            status in 0usize..4,
+            field_status in prop_oneof![9 => Just(usize::MAX), 1 => 0usize..5],
+            own_member in mostly(0.9),
+            class in mostly(0.9),
+            project in mostly(0.9),
+            zset in mostly(0.9),
+            count in prop_oneof![9 => Just(6u64), 1 => 0u64..8],
+            missing_field in mostly(0.1),
+            twin in mostly(0.1),
+            probe_twins in mostly(0.1),
+        ) {
+            let field_status = if field_status == usize::MAX { status } else { field_status };
+            let members: Vec<bool> = (0..4).map(|i| i == status && own_member).collect();
+            let model = m();
+            let statuses = ["pending", "running", "completed", "failed"];
+            let mut o = healthy("a", statuses[status]);
+            for (i, m) in o.status_sets.iter_mut().enumerate() {
+                m.member = Some(members[i]);
+            }
+            o.class_set.member = Some(class);
+            o.secondary_sets[0].member = Some(project);
+            if !zset {
+                o.zsets[0].score = None;
+            }
+            if let HashState::Hash { field_count, status: st, missing, .. } = &mut o.hash {
+                *field_count = count;
+                if field_status < 4 {
+                    *st = Some(Bytes(encode(&Value::Str(statuses[field_status].into()))));
+                } else {
+                    *st = None;
+                }
+                // A hash lacking a declared field has fewer fields than
+                // declared (records with undeclared extra fields are the
+                // documented blind spot of counting fields).
+                if missing_field || count < 6 {
+                    *missing = vec!["priority".into()];
+                    *field_count = count.min(5);
+                }
+            }
+            if twin {
+                o.twins = Some(vec![b(&key("a", "failed"))]);
+            }
+            let mut probe = Probe::new(&model, o.key.as_slice());
+            if probe_twins || twin {
+                probe = probe.with_twins();
+            }
+            let layout = Layout::of(&model);
+            let light = light_of(&o, &probe);
+            let accepted = plainly_healthy(&layout, &probe, &light);
+            let verdict = classify(&model, &o).map(|f| f.kind);
+            if accepted {
+                prop_assert_eq!(verdict, None);
+            }
+        }
+    }
+}
