@@ -20,6 +20,14 @@
      orphan: removed from its status index, which popoto's check_indexes()
      does not see): jobq must exit 1 with verdict "orphan"; an unknown
      job_id must exit 1 with "found": false.
+  d. reindex repairs what popoto reads: popoto 1.10.1 creates jobs (db 4),
+     they are damaged by hand (orphan, multi_indexed, wrong_index,
+     secondary_gap, field_mismatch, duplicate, dangling); after `jobq
+     reindex --yes --prefer key --duplicates keep-latest` popoto loads every
+     job with the right status and check_indexes() finds nothing.
+  e. popoto 0.9.0's residue (made by damage_090.py with the real 0.9.0,
+     which run.sh runs first into db 5) is found as stale_key findings, and
+     after `jobq reindex` popoto 1.10.1's check_indexes() finds nothing.
 b runs before a's popoto reads, since popoto 1.9+ readers repair dangling
 index members they meet (a then also checks that they changed nothing).
 
@@ -45,7 +53,7 @@ import traceback
 
 import msgpack
 
-DB_JOBQ, DB_POPOTO, DB_INSPECT = 1, 2, 3
+DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REPAIR = 1, 2, 3, 4
 JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -599,11 +607,114 @@ def check_c(report, jobq, url, raw):
 
 # ---------------------------------------------------------------- main
 
+# ---------------------------------------------------------------- d. repair
+# Damage built by hand (raw commands, as LAYOUT.md's damage table) on jobs
+# popoto created; after `jobq reindex` popoto must load every job with the
+# right status, and its own check_indexes() must find nothing.
+
+def check_d(report, jobq, url, raw):
+    model.connect(url)
+    jobs = {}
+    for i, name in enumerate(["orphan", "multi", "wrong", "gap", "mismatch",
+                              "dup", "running", "ghost"]):
+        job = guarded(report, f"d.popoto-create[{name}]",
+                      lambda i=i, name=name: RedisJob.create(
+                          project_key="repair", status="pending",
+                          message_text=f"d {name}", created_at=T0 + i))
+        if job is not None:
+            jobs[name] = job
+    if len(jobs) < 8:
+        return
+    def move(job, to):
+        job.status = to
+        job.save(migrate_key=True)
+    move(jobs["running"], "running")
+    key = {n: record_key(j.job_id, "repair", j.status) for n, j in jobs.items()}
+    pending, running, failed = (f"$KeyF:RedisJob:status:{s}" for s in ("pending", "running", "failed"))
+    raw.srem(pending, key["orphan"])
+    raw.sadd(failed, key["multi"])
+    raw.smove(pending, running, key["wrong"])
+    raw.srem("$KeyF:RedisJob:project_key:repair", key["gap"])
+    raw.zrem("$SortF:RedisJob:created_at", key["gap"])
+    raw.hset(key["mismatch"], "status", msgpack.packb("failed"))
+    # A second, further-along record of "dup" (popoto 1.0.x could leave one).
+    guarded(report, "d.popoto-create[dup-completed]",
+            lambda: RedisJob.create(job_id=jobs["dup"].job_id, project_key="repair",
+                                    status="completed", message_text="d dup", created_at=T0 + 5))
+    # A ghost: the hash is gone, every set still holds it.
+    raw.delete(key["ghost"])
+    expected = {n: ("running" if n == "running" else "completed" if n == "dup" else "pending")
+                for n in jobs if n != "ghost"}
+
+    out = guarded(report, "d.jobq-reindex", jobq.run, url,
+                  ["--json", "reindex", "--yes", "--grace", "0", "--prefer", "key",
+                   "--duplicates", "keep-latest"])
+    if out is None:
+        return
+    problems = []
+    applied = {k: v["applied"] for k, v in out["counts"].items() if v["applied"]}
+    want = {"orphan": 1, "multi_indexed": 1, "wrong_index": 1, "secondary_gap": 1,
+            "field_mismatch": 1, "duplicate": 1, "dangling": 1}
+    if applied != want:
+        problems.append(f"applied per kind {applied}, expected {want}")
+    report.check("d.reindex-applied-each-repair", problems)
+
+    problems = []
+    for name, status in expected.items():
+        job = RedisJob.query.get(job_id=jobs[name].job_id)
+        if job is None:
+            problems.append(f"{name}: popoto cannot load it")
+        elif job.status != status:
+            problems.append(f"{name}: status {job.status!r}, expected {status!r}")
+        elif job.message_text != f"d {name}":
+            problems.append(f"{name}: message_text {job.message_text!r}")
+    for status in ("pending", "running", "completed", "failed"):
+        got = sorted(j.job_id for j in RedisJob.query.filter(status=status))
+        want_ids = sorted(jobs[n].job_id for n, s in expected.items() if s == status)
+        if got != want_ids:
+            problems.append(f"filter(status={status!r}) gives {len(got)} job(s), expected {len(want_ids)}")
+    report.check("d.popoto-loads-repaired-jobs", problems)
+    result = RedisJob.check_indexes(batch_size=1000)
+    report.check("d.popoto-check-indexes-clean",
+                 [] if result.get("total", 1) == 0 else [f"check_indexes() = {result}"])
+
+
+# ---------------------------------------------------------------- e. popoto 0.9
+# The residue popoto 0.9.0's non-atomic status changes leave (made by
+# damage_090.py with the real popoto 0.9.0, run.sh runs it first) is found
+# with the right kind, and repaired so that popoto 1.10.1 sees a clean queue.
+
+def check_e(report, jobq, url, residue):
+    want = sorted({m["member"] for j in residue["jobs"] for m in j["residue"]})
+    out = guarded(report, "e.jobq-scan-090-residue", jobq.run, url,
+                  ["--json", "orphans", "scan", "--grace", "0"], (0, 1))
+    if out is None:
+        return
+    got = sorted(f["key"] for f in out["findings"] if f["kind"] == "stale_key")
+    others = [f"{f['kind']} {f['key']}" for f in out["findings"] if f["kind"] != "stale_key"]
+    problems = []
+    if got != want:
+        problems.append(f"stale_key findings {got}, residue {want}")
+    if others:
+        problems.append(f"other findings: {others}")
+    report.check("e.scan-finds-090-residue-as-stale-keys", problems)
+    guarded(report, "e.jobq-reindex-090", jobq.run, url, ["--json", "reindex", "--yes", "--grace", "0"])
+    model.connect(url)
+    result = RedisJob.check_indexes(batch_size=1000)
+    report.check("e.popoto-check-indexes-clean-after-repair",
+                 [] if result.get("total", 1) == 0 else [f"check_indexes() = {result}"])
+    again = guarded(report, "e.jobq-rescan", jobq.run, url, ["--json", "orphans", "scan", "--grace", "0"])
+    if again is not None:
+        report.check("e.rescan-clean", [] if again["total"] == 0 else [str(again["counts"])])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobq", required=True, help="jobq command (shell-split)")
     ap.add_argument("--url-base", required=True,
                     help="redis://127.0.0.1:PORT or unix:///path/r.sock of a throwaway server")
+    ap.add_argument("--residue-090", help="JSON printed by damage_090.py, whose db holds its residue")
+    ap.add_argument("--db-090", type=int, default=5, help="the db damage_090.py wrote to")
     args = ap.parse_args()
     jobq = Jobq(shlex.split(args.jobq))
     report = Report()
@@ -629,6 +740,13 @@ def main():
         report.check(f"a.popoto-reads-changed-nothing[db{DB_JOBQ}]",
                      diff_keyspaces(dump_before, dump_keyspace(raw_j), "before", "after"))
     check_c(report, jobq, url_c, raw_c)
+    url_d = db_url(args.url_base, DB_REPAIR)
+    raw_d = model.raw_client(url_d)
+    raw_d.flushdb()
+    guarded(report, "d.repair", check_d, report, jobq, url_d, raw_d)
+    if args.residue_090:
+        residue = json.load(open(args.residue_090))
+        guarded(report, "e.popoto-090", check_e, report, jobq, db_url(args.url_base, args.db_090), residue)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0
