@@ -332,8 +332,9 @@ fn mismatch(model: &Model, f: &Finding, side: Prefer) -> Option<(String, Step)> 
         }
         Prefer::Field => {
             let to = Bytes(model.rekey(&parsed, &model.status.field, &field_status));
-            let (mut srem, zsets) = record_sets(model, &f.key);
-            srem.retain(|s| s.0 != model.class_set());
+            // The old key leaves every set (class set included, as popoto's
+            // move does); the new key joins the ones its values name.
+            let (srem, zsets) = record_sets(model, &f.key);
             let mut sadd = vec![
                 Bytes(model.class_set()),
                 Bytes(model.status_index(&field_status)),

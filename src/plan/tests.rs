@@ -124,9 +124,10 @@ fn policies() {
         },
     );
     match only_step(&p) {
-        Step::Move { to, sadd, .. } => {
+        Step::Move { to, sadd, srem, .. } => {
             assert_eq!(to, &b("RedisJob:a:projA:completed"));
             assert!(sadd.contains(&b("$KeyF:RedisJob:status:completed")));
+            assert!(sadd.contains(&b("$Class:RedisJob")) && srem.contains(&b("$Class:RedisJob")));
         }
         s => panic!("{s:?}"),
     }
