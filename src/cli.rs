@@ -386,8 +386,9 @@ pub enum DuplicatePolicy {
 pub struct ConfirmArgs {
     /// Do not ask; apply the plan
     ///
-    /// Without --yes, the plan is shown and a terminal is needed to answer;
-    /// with no terminal the command refuses (exit 2) and writes nothing.
+    /// Where the command would ask before writing, --yes answers for you;
+    /// without it and with no terminal to ask on, it refuses (exit 2) and
+    /// writes nothing.
     #[arg(short, long)]
     pub yes: bool,
     /// Show the plan and stop (exit 1 when there is something to do)
