@@ -164,11 +164,12 @@ fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
 /// password or an ACL permission (any command can meet either).
 fn describe_plain(e: &redis::RedisError) -> String {
     let text = e.to_string().replace('\n', " ");
-    if text.contains("NOAUTH") {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("noauth") {
         format!(
             "{text}; the server needs a password: put it in --url as redis://user:password@host"
         )
-    } else if text.contains("NOPERM") {
+    } else if lower.contains("noperm") {
         format!("{text}; the ACL user lacks a permission jobq needs (the README's \"Production safety\" lists them)")
     } else {
         text
