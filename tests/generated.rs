@@ -324,7 +324,7 @@ fn strip_terminal(s: &str) -> String {
             '\u{1b}' => {
                 if chars.peek() == Some(&'[') {
                     chars.next();
-                    while let Some(x) = chars.next() {
+                    for x in chars.by_ref() {
                         if x.is_ascii_alphabetic() || x == '~' {
                             break;
                         }
