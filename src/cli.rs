@@ -30,7 +30,7 @@ macro_rules! root_examples {
   jobq reindex --dry-run
   jobq reindex --yes
   # From cron: requeue jobs whose worker died (75: another reaper runs)
-  */5 * * * * jobq reap --once -q || [ $? -eq 75 ]
+  */5 * * * * jobq reap --once -q >/dev/null || [ $? -eq 75 ]
   # A CI step: create fixtures, then wait for the workers
   jobq enqueue --file jobs.jsonl && jobq drain --timeout 10m"
     };
