@@ -10,10 +10,38 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-const AFTER_HELP: &str = "\
+macro_rules! exit_help {
+    () => {
+        "\
 Exit status: 0 success/nothing found, 1 findings, 2 usage, 3 runtime failure,
 4 partial, 5 declined, 6 drain timeout, 7 drain stalled, 75 reap lock held,
-130 interrupted. See `man jobq` or the README.";
+130 interrupted. See `man jobq` or the README."
+    };
+}
+
+macro_rules! root_examples {
+    () => {
+        "\
+  # The queue at a glance
+  jobq inspect
+  # Find every kind of damage (read-only; exit 1 when any is confirmed)
+  jobq orphans scan
+  # Show the repair plan without writing anything, then repair
+  jobq reindex --dry-run
+  jobq reindex --yes
+  # From cron: requeue jobs whose worker died (75: another reaper runs)
+  */5 * * * * jobq reap --once -q >/dev/null || [ $? -eq 75 ]
+  # A CI step: create fixtures, then wait for the workers
+  jobq enqueue --file jobs.jsonl && jobq drain --timeout 10m"
+    };
+}
+
+const AFTER_HELP: &str = exit_help!();
+
+/// The examples of `jobq --help` and of the `jobq(1)` man page.
+pub const ROOT_EXAMPLES: &str = root_examples!();
+
+const AFTER_LONG_HELP: &str = concat!("Examples:\n", root_examples!(), "\n\n", exit_help!());
 
 /// Administer and repair popoto job queues stored in Redis.
 ///
@@ -22,7 +50,13 @@ Exit status: 0 success/nothing found, 1 findings, 2 usage, 3 runtime failure,
 /// live queue: every write is a guarded, atomic step that does nothing when
 /// the state changed since it was planned.
 #[derive(Debug, Parser)]
-#[command(name = "jobq", version, propagate_version = true, after_help = AFTER_HELP)]
+#[command(
+    name = "jobq",
+    version,
+    propagate_version = true,
+    after_help = AFTER_HELP,
+    after_long_help = AFTER_LONG_HELP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -30,7 +64,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Flags every subcommand takes; listed under their own heading so that a
+/// subcommand's own flags stand out.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Redis URL (redis://, rediss:// for TLS, unix://); user:password work
     ///
@@ -47,7 +84,16 @@ pub struct GlobalArgs {
     pub url: String,
 
     /// TOML file describing the popoto model [default: RedisJob]
-    #[arg(long, env = "JOBQ_SCHEMA", global = true, value_name = "FILE")]
+    ///
+    /// Without it, jobq works on popoto's RedisJob model (job_id, project_key,
+    /// status, priority, message_text, created_at). The format is in the README.
+    #[arg(
+        long,
+        env = "JOBQ_SCHEMA",
+        global = true,
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub schema: Option<PathBuf>,
 
     /// Prefix of jobq's own keys (audit stream, locks, reaper state)
@@ -55,6 +101,10 @@ pub struct GlobalArgs {
     pub namespace: String,
 
     /// Print one JSON object on stdout instead of a table
+    ///
+    /// Every object carries "schema": 1 and "command"; bytes that are not
+    /// UTF-8 are written as {"hex": "..."}. Progress and warnings stay on
+    /// stderr. The format of each command is in the README.
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -120,8 +170,13 @@ HSET of every declared field, SADD to the class set and every key-field index,
 and ZADD to every sorted-field zset. Prints the job ids, one per line.
 
 Examples:
+  # One job of the default RedisJob model
   jobq enqueue --project billing --message 'rebuild invoices'
-  jobq enqueue --project ci --set created_at=1767225600.5 --idempotency-key ci-run-42
+  # Any declared field, typed by the schema
+  jobq enqueue --project ci --set created_at=1767225600.5
+  # A retried CI step creates nothing twice
+  jobq enqueue --project ci --idempotency-key ci-run-42
+  # Many jobs from JSON Lines, validated whole before anything is written
   jobq enqueue --file fixtures.jsonl --json";
 
 const INSPECT_ABOUT: &str = "\
@@ -134,11 +189,16 @@ every set it is a member of, and a verdict. Exit 1 when the numbers do not
 add up, the job is unknown, or its verdict is not healthy.
 
 Examples:
+  # Set sizes, the oldest pending job, and whether the numbers add up
   jobq inspect
+  # The same, redrawn every 2 seconds until Ctrl-C
   jobq inspect --watch 2
+  # Running jobs of one project, fields decoded
   jobq inspect --status running --project billing --limit 20
+  # One job: its record, every set it is in, and a verdict
   jobq inspect 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e
-  jobq inspect 'RedisJob:3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e:billing:running' --json";
+  # A full record key stands for its job
+  jobq inspect RedisJob:3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e:billing:running";
 
 const REINDEX_ABOUT: &str = "\
 Run the consistency scan, turn its confirmed findings into a plan, show it,
@@ -146,9 +206,13 @@ ask, and apply each action as a guarded Lua script that does nothing when the
 state it was planned from has changed. Never deletes and rebuilds an index.
 
 Examples:
+  # What would be repaired; nothing written (exit 1 when there is work)
   jobq reindex --dry-run
+  # Repair without asking, the ambiguous kinds included
   jobq reindex --yes --prefer key --duplicates keep-latest
-  jobq orphans scan --plan-out plan.json && jobq reindex --plan plan.json --yes";
+  # Review a plan, then apply exactly it (every guard is re-checked)
+  jobq orphans scan --plan-out plan.json
+  jobq reindex --yes --plan plan.json";
 
 const REAP_ABOUT: &str = "\
 Find running jobs whose worker is gone and move them back to pending (priority
@@ -170,7 +234,9 @@ of the model at all (unless --allow-empty) or Redis stops answering: a read
 that failed is never taken for an empty queue.
 
 Examples:
+  # CI: wait for the workers, at most 10 minutes (exit 6 after that)
   jobq drain --timeout 10m
+  # One project; give up early when nobody works on it (exit 7)
   jobq drain --project ci-42 --timeout 5m --stall-timeout 2m";
 
 #[derive(Debug, Args)]
@@ -188,12 +254,18 @@ pub struct EnqueueArgs {
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
     /// Set any declared field, typed by the schema (repeatable)
+    ///
+    /// VALUE is read as the field's type: text, an integer, a number, true or
+    /// false, or an ISO 8601 datetime. Example: --set created_at=1767225600.5
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
     /// Use this job_id instead of a new uuid4 hex (refused if it exists)
     #[arg(long, value_name = "ID")]
     pub job_id: Option<String>,
     /// Create the job only once for this key; a repeat reports the existing job
+    ///
+    /// The key is claimed (SET NX EX) in the same atomic step as the create,
+    /// so a retried CI step creates nothing twice, even when two retries race.
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
     /// How long an idempotency key is remembered
@@ -228,6 +300,9 @@ pub struct InspectArgs {
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
     /// Redraw the overview every SECONDS until Ctrl-C
+    ///
+    /// The screen is cleared between frames only on a terminal; with --json,
+    /// one object per frame (JSON Lines). Ctrl-C exits 130.
     #[arg(long, value_name = "SECONDS", conflicts_with_all = ["job", "status", "project"])]
     pub watch: Option<f64>,
     /// Do not walk the keyspace for status indexes the schema does not list
@@ -253,8 +328,11 @@ is confirmed only if it still holds on a re-check after --grace. Exit 1 when
 confirmed findings exist.
 
 Examples:
+  # Every kind of damage, a table per kind
   jobq orphans scan
+  # Also find records missing from the class set; keep the JSON
   jobq orphans scan --deep --json > scan.json
+  # Write the repair plan for a later `jobq reindex --plan plan.json`
   jobq orphans scan --plan-out plan.json";
 
 #[derive(Debug, Args)]
@@ -270,9 +348,15 @@ pub struct ScanCommandArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ScanArgs {
     /// Re-check candidates after this long; only what still holds is reported (0 disables)
+    ///
+    /// A job that is being created or moved looks damaged for a moment; the
+    /// re-check keeps those transient states out of the findings.
     #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
     pub grace: Duration,
     /// Also walk the keyspace (SCAN MATCH <Model>:*) to find records missing from the class set
+    ///
+    /// Without it, `unlisted` records cannot be seen: nothing else points at
+    /// them. The walk visits every key of the database, one SCAN step at a time.
     #[arg(long)]
     pub deep: bool,
     /// Members per SSCAN/SCAN step
@@ -301,6 +385,10 @@ pub enum DuplicatePolicy {
 #[derive(Debug, Args, Clone)]
 pub struct ConfirmArgs {
     /// Do not ask; apply the plan
+    ///
+    /// Where the command would ask before writing, --yes answers for you;
+    /// without it and with no terminal to ask on, it refuses (exit 2) and
+    /// writes nothing.
     #[arg(short, long)]
     pub yes: bool,
     /// Show the plan and stop (exit 1 when there is something to do)
@@ -315,15 +403,24 @@ pub struct ReindexArgs {
     #[command(flatten)]
     pub confirm: ConfirmArgs,
     /// Apply a plan written by `orphans scan --plan-out` instead of scanning
+    ///
+    /// Every action's guard is re-checked: an action whose state changed since
+    /// the plan was written is skipped (exit 4), never forced.
     #[arg(long, value_name = "FILE", conflicts_with = "plan_out")]
     pub plan: Option<PathBuf>,
     /// Write the plan (with the policies given) to FILE, for `--plan` later
     #[arg(long, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,
     /// Repair field_mismatch findings, trusting the key or the hash field
+    ///
+    /// Without it, field_mismatch findings are reported and left alone (exit 4):
+    /// only you know which of the two is true.
     #[arg(long, value_enum, value_name = "SIDE")]
     pub prefer: Option<Prefer>,
     /// Repair duplicate findings with this policy
+    ///
+    /// Without it, duplicates are reported and left alone (exit 4). The record
+    /// removed is kept in the audit stream as a before-image.
     #[arg(long, value_enum, value_name = "POLICY")]
     pub duplicates: Option<DuplicatePolicy>,
 }
@@ -382,9 +479,15 @@ pub struct DrainArgs {
     #[arg(long, default_value = "200ms", value_parser = parse_duration, value_name = "DURATION")]
     pub settle: Duration,
     /// Pending jobs, nothing running and no change for this long: stalled (exit 7)
+    ///
+    /// Running jobs that do not change for this long are not a stall (someone
+    /// claims them) but get a warning pointing at `jobq reap`.
     #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     pub stall_timeout: Duration,
     /// Treat a database with no keys of the model as drained
+    ///
+    /// Without it, such a database is exit 3: a wrong --url, db number or
+    /// --schema looks exactly like an empty queue.
     #[arg(long)]
     pub allow_empty: bool,
 }
@@ -394,6 +497,26 @@ pub struct GenerateArgs {
     /// Directory to write completions/ and man/ into
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
+}
+
+/// The subcommand the arguments name (`jobq orphans scan`), for pointing
+/// at the right `--help` when they do not parse.
+pub fn command_path(args: &[OsString]) -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut path = vec![cmd.get_name().to_owned()];
+    for arg in args.iter().skip(1) {
+        if arg == "--" {
+            break;
+        }
+        let Some(word) = arg.to_str() else { continue };
+        let Some(sub) = cmd.find_subcommand(word).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        cmd = sub;
+    }
+    path.join(" ")
 }
 
 /// `30m`, `2s`, `500ms`, `1h 30m`, or a bare number of seconds (`2`, `0.5`).
@@ -417,6 +540,80 @@ mod tests {
     #[test]
     fn clap_debug_assert() {
         Cli::command().debug_assert();
+    }
+
+    /// Every visible subcommand that does something (a leaf).
+    fn leaves(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        {
+            let p = format!("{path} {}", sub.get_name());
+            if sub.has_subcommands() {
+                leaves(sub, p, out);
+            } else {
+                out.push((p, sub.clone()));
+            }
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_one_line_help() {
+        let mut root = Cli::command();
+        root.build();
+        let mut all = vec![("jobq".to_owned(), root.clone())];
+        leaves(&root, "jobq".into(), &mut all);
+        for (path, cmd) in &all {
+            for arg in cmd.get_arguments() {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(
+                    !help.trim().is_empty() && !help.contains('\n'),
+                    "{path} {}: needs a one-line help, got {help:?}",
+                    arg.get_id()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_subcommand_long_help_has_examples() {
+        let mut root = Cli::command();
+        root.build();
+        let mut subs = Vec::new();
+        leaves(&root, "jobq".into(), &mut subs);
+        assert!(
+            subs.len() >= 6,
+            "{:?}",
+            subs.iter().map(|s| &s.0).collect::<Vec<_>>()
+        );
+        for (path, cmd) in subs {
+            let about = cmd
+                .get_long_about()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let (_, examples) = about
+                .split_once("\n\nExamples:\n")
+                .unwrap_or_else(|| panic!("{path}: its long help needs an \"Examples:\" block"));
+            assert!(
+                examples
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(&path[..])
+                        || l.contains(&format!(" {path} "))),
+                "{path}: no example runs it:\n{examples}"
+            );
+        }
+    }
+
+    #[test]
+    fn command_paths() {
+        let path = |a: &[&str]| command_path(&a.iter().map(OsString::from).collect::<Vec<_>>());
+        assert_eq!(path(&["jobq"]), "jobq");
+        assert_eq!(
+            path(&["jobq", "--json", "orphans", "scan", "--bogus"]),
+            "jobq orphans scan"
+        );
+        assert_eq!(path(&["jobq", "reindex", "--", "drain"]), "jobq reindex");
+        assert_eq!(path(&["jobq", "bogus"]), "jobq");
     }
 
     #[test]

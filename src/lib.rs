@@ -28,10 +28,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            output::print_clap(&e);
+            output::print_clap(&e, &cli::command_path(&args));
             // --help and --version are successes; everything else is usage.
             return if e.use_stderr() {
                 exit::USAGE

@@ -1,39 +1,122 @@
 //! Man pages from the clap tree (clap_mangen), with the EXIT STATUS,
-//! ENVIRONMENT and EXAMPLES sections clap does not know about.
+//! ENVIRONMENT, EXAMPLES and SEE ALSO sections clap does not know about.
+//!
+//! A subcommand's examples live in its long help (cli.rs), after an
+//! `Examples:` line: `# what it shows` lines, each followed by the commands.
+//! Here they are cut out of the description and set as an EXAMPLES section
+//! whose commands are never refilled or hyphenated, so they can be copied.
+//!
+//! Must not: invent content the `--help` text does not have, except the
+//! sections above.
 
 use anyhow::Result;
 use clap::CommandFactory;
 use clap_mangen::roff::{bold, roman, Roff};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, ROOT_EXAMPLES};
 
-const EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "Success; for checks: nothing found."),
+/// Every exit code of the contract (DESIGN.md), for `jobq(1)`.
+pub const EXIT_STATUS: &[(u8, &str)] = &[
+    (0, "Success; for checks: nothing found."),
     (
-        "1",
+        1,
         "Findings: the scan found damage, a dry run has actions to take.",
     ),
     (
-        "2",
+        2,
         "Usage error, or a prompt was needed with no terminal and no --yes.",
     ),
     (
-        "3",
+        3,
         "Runtime failure: Redis unreachable, auth, protocol, I/O, read-only replica.",
     ),
     (
-        "4",
+        4,
         "Partial: some actions were skipped (state changed under us) or failed.",
     ),
-    ("5", "The user declined the confirmation."),
-    ("6", "drain timed out."),
+    (5, "The user declined the confirmation."),
+    (6, "drain timed out."),
     (
-        "7",
+        7,
         "drain found the queue stalled (pending jobs, nobody working).",
     ),
-    ("75", "reap skipped: another reaper holds the lock."),
-    ("130", "Interrupted (Ctrl-C); nothing half-applied."),
+    (75, "reap skipped: another reaper holds the lock."),
+    (130, "Interrupted (Ctrl-C); nothing half-applied."),
 ];
+
+/// The codes a subcommand can exit with, and what they mean for it (`None`:
+/// the meaning of [`EXIT_STATUS`]).
+fn exit_codes(page: &str) -> Vec<(u8, Option<&'static str>)> {
+    match page {
+        "jobq-enqueue" => vec![
+            (
+                0,
+                Some("Every job was created, or its idempotency key was already used (the existing job is reported)."),
+            ),
+            (
+                2,
+                Some("Usage error, or a bad --file line: nothing was written."),
+            ),
+            (3, None),
+            (
+                4,
+                Some("Some jobs were not created: a record with that job_id exists."),
+            ),
+            (130, None),
+        ],
+        "jobq-inspect" => vec![
+            (0, Some("Healthy: the numbers add up, or the job's verdict is healthy.")),
+            (
+                1,
+                Some("The status indexes do not add up to the class set, the job is unknown, or its verdict is not healthy."),
+            ),
+            (2, None),
+            (3, None),
+            (130, Some("Interrupted (Ctrl-C), also how --watch ends.")),
+        ],
+        "jobq-orphans" | "jobq-orphans-scan" => vec![
+            (0, Some("No damage found.")),
+            (1, Some("Confirmed findings exist.")),
+            (2, None),
+            (3, None),
+            (130, None),
+        ],
+        "jobq-reindex" => vec![
+            (0, Some("Nothing to repair, or every action was applied.")),
+            (1, Some("--dry-run: there are actions to take.")),
+            (2, None),
+            (3, None),
+            (
+                4,
+                Some("Some actions were skipped (the state changed since it was planned) or failed, or findings wait for --prefer or --duplicates."),
+            ),
+            (5, None),
+            (130, None),
+        ],
+        "jobq-reap" => [0, 1, 2, 3, 4, 5, 75, 130]
+            .into_iter()
+            .map(|c| (c, None))
+            .collect(),
+        "jobq-drain" => vec![
+            (
+                0,
+                Some("Drained; or, with --allow-empty, the model has no keys at all."),
+            ),
+            (2, None),
+            (
+                3,
+                Some("Redis is unreachable or stopped answering, or the database holds no keys of the model (without --allow-empty)."),
+            ),
+            (6, Some("--timeout passed; the counts left are reported.")),
+            (
+                7,
+                Some("Stalled: jobs pending, nothing running and no change for --stall-timeout."),
+            ),
+            (130, None),
+        ],
+        _ => EXIT_STATUS.iter().map(|(c, _)| (*c, None)).collect(),
+    }
+}
 
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
@@ -51,40 +134,80 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("CI", "When set, no progress bars are drawn."),
 ];
 
-const EXAMPLES: &[(&str, &str)] = &[
-    ("jobq inspect", "The queue at a glance."),
-    (
-        "jobq orphans scan",
-        "Find every kind of damage (read-only).",
-    ),
-    (
-        "jobq reindex --dry-run",
-        "Show the repair plan without writing.",
-    ),
-    ("jobq reindex --yes", "Repair, without asking."),
-    (
-        "jobq reap --once",
-        "Requeue jobs whose worker died (for cron).",
-    ),
-    (
-        "jobq enqueue --file jobs.jsonl && jobq drain --timeout 10m",
-        "A CI step.",
-    ),
-];
+/// One example: what it shows, and the commands that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub what: Option<String>,
+    pub commands: Vec<String>,
+}
 
-fn section(roff: &mut Roff, title: &str, rows: &[(&str, &str)]) {
-    roff.control("SH", [title]);
-    for (term, text) in rows {
-        roff.control("TP", []);
-        roff.text([bold(*term)]);
-        roff.text([roman(*text)]);
+/// Split a long help into the description and the examples of its
+/// `Examples:` block (`# what` lines, each followed by its commands).
+pub fn split_examples(long_about: &str) -> (String, Vec<Example>) {
+    match long_about.split_once("\n\nExamples:\n") {
+        Some((description, block)) => (description.to_owned(), parse_examples(block)),
+        None => (long_about.to_owned(), Vec::new()),
     }
 }
 
-fn render(cmd: &clap::Command, with_extras: bool) -> Result<Vec<u8>> {
+/// Parse the lines of an `Examples:` block.
+pub fn parse_examples(block: &str) -> Vec<Example> {
+    let mut out: Vec<Example> = Vec::new();
+    for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(what) = line.strip_prefix("# ") {
+            out.push(Example {
+                what: Some(what.to_owned()),
+                commands: Vec::new(),
+            });
+        } else {
+            match out.last_mut() {
+                Some(e) => e.commands.push(line.to_owned()),
+                None => out.push(Example {
+                    what: None,
+                    commands: vec![line.to_owned()],
+                }),
+            }
+        }
+    }
+    out
+}
+
+fn definitions(roff: &mut Roff, rows: &[(String, String)]) {
+    for (term, text) in rows {
+        roff.control("TP", []);
+        roff.text([bold(term.as_str())]);
+        roff.text([roman(text.as_str())]);
+    }
+}
+
+fn examples_section(roff: &mut Roff, examples: &[Example]) {
+    roff.control("SH", ["EXAMPLES"]);
+    for e in examples {
+        roff.control("PP", []);
+        if let Some(what) = &e.what {
+            roff.text([roman(format!("{what}:"))]);
+        }
+        // Commands are set as typed: no filling, no hyphenation.
+        roff.control("RS", ["2"]);
+        roff.control("nf", []);
+        for c in &e.commands {
+            roff.text([bold(c.as_str())]);
+        }
+        roff.control("fi", []);
+        roff.control("RE", []);
+    }
+}
+
+fn render(cmd: &clap::Command, examples: &[Example], see_also: &[String]) -> Result<Vec<u8>> {
+    let page = cmd.get_name().to_owned();
     let man = clap_mangen::Man::new(cmd.clone());
     let mut buf = Vec::new();
     man.render_title(&mut buf)?;
+    // Left-aligned and unhyphenated: URLs and flags stay whole.
+    let mut head = Roff::new();
+    head.control("nh", []);
+    head.control("ad", ["l"]);
+    head.to_writer(&mut buf)?;
     man.render_name_section(&mut buf)?;
     man.render_synopsis_section(&mut buf)?;
     man.render_description_section(&mut buf)?;
@@ -93,37 +216,168 @@ fn render(cmd: &clap::Command, with_extras: bool) -> Result<Vec<u8>> {
         man.render_subcommands_section(&mut buf)?;
     }
     let mut roff = Roff::new();
-    section(&mut roff, "EXIT STATUS", EXIT_STATUS);
-    section(&mut roff, "ENVIRONMENT", ENVIRONMENT);
-    if with_extras {
-        section(&mut roff, "EXAMPLES", EXAMPLES);
+    roff.control("SH", ["EXIT STATUS"]);
+    let codes: Vec<(String, String)> = exit_codes(&page)
+        .into_iter()
+        .map(|(code, text)| {
+            let generic = EXIT_STATUS
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, t)| *t)
+                .unwrap_or_default();
+            (code.to_string(), text.unwrap_or(generic).to_owned())
+        })
+        .collect();
+    definitions(&mut roff, &codes);
+    roff.control("SH", ["ENVIRONMENT"]);
+    let env: Vec<(String, String)> = ENVIRONMENT
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    definitions(&mut roff, &env);
+    if !examples.is_empty() {
+        examples_section(&mut roff, examples);
+    }
+    if !see_also.is_empty() {
+        roff.control("SH", ["SEE ALSO"]);
+        roff.text([roman(see_also.join(", "))]);
     }
     roff.to_writer(&mut buf)?;
     man.render_version_section(&mut buf)?;
     Ok(buf)
 }
 
+/// No `help` subcommand anywhere: it has no page of its own.
+fn without_help_subcommand(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    let mut cmd = cmd.disable_help_subcommand(true);
+    for n in names {
+        cmd = cmd.mut_subcommand(n, without_help_subcommand);
+    }
+    cmd
+}
+
 /// `man/jobq.1` and one page per subcommand (`man/jobq-orphans-scan.1`, ...).
 pub fn pages() -> Result<Vec<(String, Vec<u8>)>> {
-    let mut root = Cli::command();
+    let mut root = without_help_subcommand(Cli::command());
     root.build();
-    let mut out = vec![("man/jobq.1".to_owned(), render(&root, true)?)];
-    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
-        for sub in cmd
-            .get_subcommands()
-            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-        {
-            let name = format!("{prefix}-{}", sub.get_name());
-            let page = sub
-                .clone()
-                .name(name.clone())
-                .display_name(name.clone())
-                .bin_name(name.replace('-', " "));
-            out.push((format!("man/{name}.1"), render(&page, false)?));
-            walk(sub, &name, out)?;
+    let mut subpages = Vec::new();
+    collect(&root, "jobq", &mut subpages);
+    let see_all: Vec<String> = subpages.iter().map(|(n, _)| format!("{n}(1)")).collect();
+    let mut out = vec![(
+        "man/jobq.1".to_owned(),
+        render(&root, &parse_examples(ROOT_EXAMPLES), &see_all)?,
+    )];
+    for (name, sub) in subpages {
+        let about = sub
+            .get_long_about()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let (description, mut examples) = split_examples(&about);
+        if examples.is_empty() {
+            // A group page (`jobq orphans`) shows its subcommands' examples.
+            for child in sub.get_subcommands() {
+                let about = child.get_long_about().map(|a| a.to_string());
+                examples.extend(split_examples(&about.unwrap_or_default()).1);
+            }
         }
-        Ok(())
+        let mut page = sub
+            .name(name.clone())
+            .display_name(name.clone())
+            .bin_name(name.replace('-', " "));
+        if !about.is_empty() {
+            page = page.long_about(description);
+        }
+        out.push((
+            format!("man/{name}.1"),
+            render(&page, &examples, &["jobq(1)".to_owned()])?,
+        ));
     }
-    walk(&root, "jobq", &mut out)?;
     Ok(out)
+}
+
+/// Every visible subcommand, depth first, with its page name.
+fn collect(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, clap::Command)>) {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("{prefix}-{}", sub.get_name());
+        out.push((name.clone(), sub.clone()));
+        collect(sub, &name, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples_are_split_from_the_description() {
+        let about = "Does things.\n\nMore.\n\nExamples:\n  # First\n  jobq a\n  jobq b\n  # Second\n  jobq c";
+        let (d, e) = split_examples(about);
+        assert_eq!(d, "Does things.\n\nMore.");
+        assert_eq!(
+            e,
+            vec![
+                Example {
+                    what: Some("First".into()),
+                    commands: vec!["jobq a".into(), "jobq b".into()]
+                },
+                Example {
+                    what: Some("Second".into()),
+                    commands: vec!["jobq c".into()]
+                },
+            ]
+        );
+        // Commands without a comment form one group.
+        let e = parse_examples("  jobq a\n  */5 * * * * jobq b\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].what, None);
+        assert_eq!(e[0].commands.len(), 2);
+        assert_eq!(split_examples("No examples.").1, vec![]);
+    }
+
+    #[test]
+    fn the_table_is_the_contract_of_exit_rs() {
+        use crate::exit::*;
+        let codes: Vec<u8> = EXIT_STATUS.iter().map(|(c, _)| *c).collect();
+        assert_eq!(
+            codes,
+            [
+                OK,
+                FINDINGS,
+                USAGE,
+                RUNTIME,
+                PARTIAL,
+                DECLINED,
+                DRAIN_TIMEOUT,
+                STALLED,
+                LOCKED,
+                INTERRUPTED
+            ]
+        );
+    }
+
+    #[test]
+    fn every_page_lists_only_codes_of_the_contract() {
+        for page in [
+            "jobq",
+            "jobq-enqueue",
+            "jobq-inspect",
+            "jobq-orphans-scan",
+            "jobq-reindex",
+            "jobq-reap",
+            "jobq-drain",
+        ] {
+            let codes = exit_codes(page);
+            assert!(codes.iter().any(|(c, _)| *c == 0), "{page}");
+            for (c, _) in codes {
+                assert!(
+                    EXIT_STATUS.iter().any(|(k, _)| *k == c),
+                    "{page}: {c} is not in the contract"
+                );
+            }
+        }
+    }
 }

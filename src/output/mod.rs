@@ -250,12 +250,65 @@ pub fn print_error(err: &anyhow::Error, secret: Option<&str>, color: bool) {
     eprintln!("{} {msg}", style.bad("jobq: error:"));
 }
 
-/// Print an already-formatted clap error or help text.
-pub fn print_clap(err: &clap::Error) {
-    let _ = err.print();
+/// Print clap's help or version text as clap wrote it; a usage error as
+/// one `jobq: error:` line that ends by naming the help to read
+/// (`command`: the subcommand the arguments name, e.g. `jobq reindex`).
+pub fn print_clap(err: &clap::Error, command: &str) {
+    use clap::error::ErrorKind;
+    if !err.use_stderr() || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = err.print();
+        return;
+    }
+    let msg = usage_error_line(&err.render().to_string(), command);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = !no_color && io::IsTerminal::is_terminal(&io::stderr());
+    eprintln!("{} {msg}", Style { color }.bad("jobq: error:"));
 }
 
-/// Interrupted by Ctrl-C.
-pub fn print_interrupted() {
-    eprintln!("jobq: interrupted");
+/// clap's multi-line error text as one line: the message and its tips,
+/// then which `--help` to read.
+pub fn usage_error_line(rendered: &str, command: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        match parts.last_mut() {
+            Some(last) if !line.starts_with("tip:") => {
+                last.push(' ');
+                last.push_str(line);
+            }
+            _ => parts.push(line.to_owned()),
+        }
+    }
+    parts.push(format!("see '{command} --help'"));
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        let clap = "error: unexpected argument '--dry-rn' found\n\n  tip: a similar argument exists: '--dry-run'\n\nUsage: jobq reindex --dry-run\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_error_line(clap, "jobq reindex"),
+            "unexpected argument '--dry-rn' found; tip: a similar argument exists: '--dry-run'; see 'jobq reindex --help'"
+        );
+        let missing = "error: the following required arguments were not provided:\n  --out-dir <DIR>\n\nUsage: jobq generate --out-dir <DIR>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_error_line(missing, "jobq generate"),
+            "the following required arguments were not provided: --out-dir <DIR>; see 'jobq generate --help'"
+        );
+        let bare = "error: invalid value 'soon' for '--grace <DURATION>'\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_error_line(bare, "jobq orphans scan"),
+            "invalid value 'soon' for '--grace <DURATION>'; see 'jobq orphans scan --help'"
+        );
+    }
 }

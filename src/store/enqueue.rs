@@ -118,10 +118,21 @@ impl Store {
         let replies = self.pipeline(&mut pipe).await.context("writing jobs")?;
         let mut out = Vec::with_capacity(jobs.len());
         for (job, (i, scripted)) in jobs.iter().zip(at) {
-            let r = replies
+            let mut r = replies
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| Err("missing reply".into()));
+            if let (false, Err(_)) = (scripted, &r) {
+                // EXECABORT names no cause; the command refused while it was
+                // queued (a NOPERM, say) does.
+                let first = i.saturating_sub(3 + job.sets.len() + job.zsets.len());
+                let cause = replies
+                    .get(first..i)
+                    .and_then(|q| q.iter().find_map(|x| x.clone().err()));
+                if let Some(cause) = cause {
+                    r = Err(cause);
+                }
+            }
             out.push(outcome(job, r, scripted)?);
         }
         Ok(out)
@@ -175,7 +186,11 @@ fn invocation(ctx: &CreateContext, job: &CreateJob) -> Invocation {
     let mut keys = vec![
         job.key.clone(),
         ctx.audit_stream.clone(),
-        job.idempotency_key.clone().unwrap_or_default(),
+        // Unused without an idempotency key, but still checked by ACLs: an
+        // empty key name would need `~*`, so name one of jobq's own keys.
+        job.idempotency_key
+            .clone()
+            .unwrap_or_else(|| ctx.audit_stream.clone()),
     ];
     keys.extend(job.sets.iter().cloned());
     keys.extend(job.zsets.iter().map(|(z, _)| z.clone()));

@@ -143,15 +143,14 @@ fn info_field(info: &str, name: &str) -> Option<String> {
 fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
     let text = scrub(&describe_plain(e), cfg);
     let lower = text.to_ascii_lowercase();
-    if lower.contains("wrongpass")
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        // redis-rs reports a refused AUTH without the server's words.
+        "authentication failed: the server refused the user or password; check them in --url / REDIS_URL".to_owned()
+    } else if lower.contains("wrongpass")
         || lower.contains("invalid password")
         || lower.contains("invalid username")
     {
         format!("authentication failed ({text}); check the user and password in --url / REDIS_URL")
-    } else if lower.contains("noauth") {
-        format!(
-            "the server needs a password ({text}); put it in --url as redis://user:password@host"
-        )
     } else if e.is_timeout() {
         format!("timed out after {:?} ({text})", cfg.connect_timeout)
     } else if e.is_connection_refusal() || e.is_io_error() {
@@ -161,8 +160,20 @@ fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
     }
 }
 
+/// One line, with what to do when the server refused for want of a
+/// password or an ACL permission (any command can meet either).
 fn describe_plain(e: &redis::RedisError) -> String {
-    e.to_string().replace('\n', " ")
+    let text = e.to_string().replace('\n', " ");
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("noauth") {
+        format!(
+            "{text}; the server needs a password: put it in --url as redis://user:password@host"
+        )
+    } else if lower.contains("noperm") {
+        format!("{text}; the ACL user lacks a permission jobq needs (the README's \"Production safety\" lists them)")
+    } else {
+        text
+    }
 }
 
 fn scrub(text: &str, cfg: &ConnectSettings) -> String {
