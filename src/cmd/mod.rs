@@ -7,6 +7,7 @@
 
 pub mod enqueue;
 pub mod generate;
+pub mod reap;
 
 use anyhow::Result;
 
@@ -33,7 +34,7 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
         Command::Inspect(_) => not_yet("inspect"),
         Command::Orphans(OrphansCommand::Scan(_)) => not_yet("orphans scan"),
         Command::Reindex(_) => not_yet("reindex"),
-        Command::Reap(_) => not_yet("reap"),
+        Command::Reap(args) => reap::run(settings, ui, args, |report| ui.emit(report)).await,
         Command::Drain(_) => not_yet("drain"),
         Command::Generate(args) => {
             generate::run(&args.out_dir)?;

@@ -8,6 +8,7 @@
 
 mod enqueue;
 pub mod man;
+mod reap;
 
 use std::fmt::Display;
 use std::io::{self, Write};

@@ -7,6 +7,8 @@
 
 pub mod audit;
 pub mod enqueue;
+pub mod moves;
+pub mod reap;
 pub mod script;
 
 use std::time::Duration;

@@ -22,7 +22,10 @@ fn redis_server_bin() -> String {
 }
 
 fn require_redis_server() {
-    let ok = Command::new(redis_server_bin()).arg("--version").output().map(|o| o.status.success());
+    let ok = Command::new(redis_server_bin())
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success());
     if !matches!(ok, Ok(true)) {
         panic!(
             "redis-server is not installed (or not on PATH); the integration tests need it.\n\
@@ -70,11 +73,22 @@ impl Redis {
 
     fn spawn(&mut self) {
         let log = self.dir.path().join("redis.log");
-        let port = self.port.map(|p| p.to_string()).unwrap_or_else(|| "0".into());
+        let port = self
+            .port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "0".into());
         let mut cmd = Command::new(redis_server_bin());
         cmd.args(["--port", &port, "--bind", "127.0.0.1", "--unixsocket"])
             .arg(&self.sock)
-            .args(["--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir"])
+            .args([
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+            ])
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log)
@@ -90,7 +104,10 @@ impl Redis {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server did not start within 10 s\n--- redis log ---\n{}", self.log());
+        panic!(
+            "redis-server did not start within 10 s\n--- redis log ---\n{}",
+            self.log()
+        );
     }
 
     /// Stop (SIGKILL) and start again with the same socket and data dir.
@@ -131,7 +148,11 @@ impl Redis {
     fn try_con(&self) -> Option<redis::Connection> {
         let client = redis::Client::open(format!("unix://{}", self.sock.display())).ok()?;
         let mut con = client.get_connection().ok()?;
-        let pass = self.extra.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].clone());
+        let pass = self
+            .extra
+            .windows(2)
+            .find(|w| w[0] == "--requirepass")
+            .map(|w| w[1].clone());
         if let Some(p) = pass {
             redis::cmd("AUTH").arg(p).query::<()>(&mut con).ok()?;
         }
@@ -141,7 +162,8 @@ impl Redis {
 
     /// A synchronous connection for setting up and checking state.
     pub fn con(&self) -> redis::Connection {
-        self.try_con().unwrap_or_else(|| panic!("cannot connect to the test redis\n{}", self.log()))
+        self.try_con()
+            .unwrap_or_else(|| panic!("cannot connect to the test redis\n{}", self.log()))
     }
 
     /// Run jobq against this server: `--url` is added first.
@@ -191,14 +213,18 @@ impl Run {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.out.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e})\n{}", self.explain()))
+        serde_json::from_slice(&self.out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e})\n{}", self.explain()))
     }
     /// Every line of stdout as JSON (JSON Lines).
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
         self.stdout()
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}\n{}", self.explain())))
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}\n{}", self.explain()))
+            })
             .collect()
     }
     pub fn explain(&self) -> String {
@@ -214,7 +240,12 @@ impl Run {
     /// Assert the exit code, showing everything on failure.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Run {
-        assert_eq!(self.code(), code, "unexpected exit code\n{}", self.explain());
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected exit code\n{}",
+            self.explain()
+        );
         self
     }
 }
@@ -230,7 +261,11 @@ pub fn run_jobq(args: &[String], stdin: Option<&[u8]>, log: PathBuf) -> Run {
         .env_remove("REDIS_URL")
         .env_remove("JOBQ_SCHEMA")
         .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn jobq");
@@ -239,18 +274,29 @@ pub fn run_jobq(args: &[String], stdin: Option<&[u8]>, log: PathBuf) -> Run {
         s.write_all(input).expect("write stdin");
     }
     let out = child.wait_with_output().expect("wait jobq");
-    Run { args: args.to_vec(), out, log }
+    Run {
+        args: args.to_vec(),
+        out,
+        log,
+    }
 }
 
 /// Run jobq with no server at all (usage errors, help).
 pub fn jobq(args: &[&str]) -> Run {
-    run_jobq(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>(), None, PathBuf::new())
+    run_jobq(
+        &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        None,
+        PathBuf::new(),
+    )
 }
 
 // ---- state helpers -------------------------------------------------------
 
 pub fn smembers(con: &mut redis::Connection, key: &str) -> Vec<String> {
-    let mut v: Vec<String> = redis::cmd("SMEMBERS").arg(key).query(con).expect("SMEMBERS");
+    let mut v: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(key)
+        .query(con)
+        .expect("SMEMBERS");
     v.sort();
     v
 }
@@ -272,7 +318,13 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// Raw popoto-style create of one RedisJob, as LAYOUT.md's MULTI does.
-pub fn popoto_create(con: &mut redis::Connection, job_id: &str, project: &str, status: &str, created_at: f64) -> String {
+pub fn popoto_create(
+    con: &mut redis::Connection,
+    job_id: &str,
+    project: &str,
+    status: &str,
+    created_at: f64,
+) -> String {
     let esc = |s: &str| jobq::schema::escape::escape_str(s);
     let key = format!("RedisJob:{}:{}:{}", esc(job_id), esc(project), esc(status));
     let pack = |v: &jobq::schema::Value| jobq::schema::msgpack::encode(v);
@@ -281,17 +333,36 @@ pub fn popoto_create(con: &mut redis::Connection, job_id: &str, project: &str, s
         .atomic()
         .cmd("HSET")
         .arg(&key)
-        .arg("job_id").arg(pack(&V::Str(job_id.into())))
-        .arg("project_key").arg(pack(&V::Str(project.into())))
-        .arg("status").arg(pack(&V::Str(status.into())))
-        .arg("priority").arg(pack(&V::Str("normal".into())))
-        .arg("message_text").arg(pack(&V::Str(format!("msg {job_id}"))))
-        .arg("created_at").arg(pack(&V::Float(created_at)))
+        .arg("job_id")
+        .arg(pack(&V::Str(job_id.into())))
+        .arg("project_key")
+        .arg(pack(&V::Str(project.into())))
+        .arg("status")
+        .arg(pack(&V::Str(status.into())))
+        .arg("priority")
+        .arg(pack(&V::Str("normal".into())))
+        .arg("message_text")
+        .arg(pack(&V::Str(format!("msg {job_id}"))))
+        .arg("created_at")
+        .arg(pack(&V::Float(created_at)))
         .ignore()
-        .cmd("SADD").arg("$Class:RedisJob").arg(&key).ignore()
-        .cmd("SADD").arg(format!("$KeyF:RedisJob:project_key:{}", esc(project))).arg(&key).ignore()
-        .cmd("SADD").arg(format!("$KeyF:RedisJob:status:{}", esc(status))).arg(&key).ignore()
-        .cmd("ZADD").arg("$SortF:RedisJob:created_at").arg(created_at).arg(&key).ignore()
+        .cmd("SADD")
+        .arg("$Class:RedisJob")
+        .arg(&key)
+        .ignore()
+        .cmd("SADD")
+        .arg(format!("$KeyF:RedisJob:project_key:{}", esc(project)))
+        .arg(&key)
+        .ignore()
+        .cmd("SADD")
+        .arg(format!("$KeyF:RedisJob:status:{}", esc(status)))
+        .arg(&key)
+        .ignore()
+        .cmd("ZADD")
+        .arg("$SortF:RedisJob:created_at")
+        .arg(created_at)
+        .arg(&key)
+        .ignore()
         .query(con)
         .expect("popoto-style create");
     key
