@@ -76,16 +76,29 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// The reason's name in reports (`gone`, `field_changed`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipReason::Gone => "gone",
+            SkipReason::FieldChanged => "field_changed",
+            SkipReason::NotInSet => "not_in_set",
+            SkipReason::TargetExists => "target_exists",
+            SkipReason::KeyExists => "key_exists",
+            SkipReason::CounterChanged => "counter_changed",
+        }
+    }
+
     fn parse(s: &[u8]) -> Option<SkipReason> {
-        Some(match s {
-            b"gone" => SkipReason::Gone,
-            b"field_changed" => SkipReason::FieldChanged,
-            b"not_in_set" => SkipReason::NotInSet,
-            b"target_exists" => SkipReason::TargetExists,
-            b"key_exists" => SkipReason::KeyExists,
-            b"counter_changed" => SkipReason::CounterChanged,
-            _ => return None,
-        })
+        [
+            SkipReason::Gone,
+            SkipReason::FieldChanged,
+            SkipReason::NotInSet,
+            SkipReason::TargetExists,
+            SkipReason::KeyExists,
+            SkipReason::CounterChanged,
+        ]
+        .into_iter()
+        .find(|r| r.name().as_bytes() == s)
     }
 }
 
@@ -158,11 +171,14 @@ impl Store {
     /// per move, in order. An error of the whole round trip (connection
     /// lost, timeout) is returned as such: which moves ran is then unknown,
     /// and the caller must re-read rather than re-send.
-    pub async fn move_records(&mut self, moves: &[MoveRecord]) -> Result<Vec<MoveOutcome>> {
-        if moves.is_empty() {
+    pub async fn move_records<'a>(
+        &mut self,
+        moves: impl IntoIterator<Item = &'a MoveRecord>,
+    ) -> Result<Vec<MoveOutcome>> {
+        let calls: Vec<Invocation> = moves.into_iter().map(MoveRecord::invocation).collect();
+        if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let calls: Vec<Invocation> = moves.iter().map(MoveRecord::invocation).collect();
         let replies = self.eval_many(&script(), &calls).await?;
         Ok(replies.into_iter().map(outcome).collect())
     }

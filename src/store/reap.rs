@@ -75,6 +75,22 @@ fn wrong_type(v: &Value) -> Option<String> {
 }
 
 impl Store {
+    /// Load the move script and reap's own, so that the first page does not
+    /// pay a NOSCRIPT round trip per script.
+    pub async fn load_reap_scripts(&mut self, scripts: &ReapScripts) -> Result<()> {
+        self.load_script(&super::moves::script()).await?;
+        for s in [
+            &scripts.note,
+            &scripts.prune,
+            &scripts.acquire,
+            &scripts.extend,
+            &scripts.release,
+        ] {
+            self.load_script(s).await?;
+        }
+        Ok(())
+    }
+
     /// One SSCAN step: the next cursor (0 when the walk is over) and the
     /// members. Members may repeat across steps; callers de-duplicate.
     pub async fn sscan_page(

@@ -32,7 +32,9 @@ use crate::store::moves::MoveOutcome;
 use crate::store::reap::{time_text, LockAttempt, ReapScripts};
 use crate::store::{backoff, Store};
 
-use stale::{classify, over_lease, plan_move, Basis, Note, Policy, RunningJob, Seen, Staleness};
+use stale::{
+    classify, over_lease, plan_move, Basis, Note, PlannedMove, Policy, RunningJob, Seen, Staleness,
+};
 
 /// Members per SSCAN/HSCAN step, and so the most moves per round trip.
 pub const PAGE: u32 = 1000;
@@ -344,8 +346,10 @@ where
     }
     let dry_run = args.confirm.dry_run;
     let mut store = Store::connect(&settings.connect).await?;
+    let scripts = ReapScripts::default();
     if !dry_run {
         store.require_writable()?;
+        store.load_reap_scripts(&scripts).await?;
     }
     let running_index = model.status_index(&model.status.running);
     if args.all && !args.confirm.yes && !dry_run {
@@ -381,7 +385,7 @@ where
         ns,
         args,
         policy,
-        scripts: ReapScripts::default(),
+        scripts,
         audit,
         token,
         lock_key: ns.reap_lock(&model.class),
@@ -433,7 +437,7 @@ async fn sweep(
     let mut rep = SweepReport::new(n, ctx.dry_run(), ctx.rules());
     let mut store = match slot.take() {
         Some(s) => s,
-        None => match Store::connect(ctx.connect).await {
+        None => match reconnect(ctx).await {
             Ok(s) => s,
             Err(e) => {
                 rep.errors.push(format!("{e:#}"));
@@ -457,6 +461,16 @@ async fn sweep(
     }
     rep.duration_ms = t0.elapsed().as_millis() as u64;
     rep
+}
+
+/// A new connection after a failed sweep (`--interval`), scripts loaded.
+async fn reconnect(ctx: &Ctx<'_>) -> Result<Store> {
+    let mut store = Store::connect(ctx.connect).await?;
+    if !ctx.dry_run() {
+        store.require_writable()?;
+        store.load_reap_scripts(&ctx.scripts).await?;
+    }
+    Ok(store)
 }
 
 /// The held lock: when it was last extended.
@@ -612,13 +626,17 @@ async fn walk(
     let total = store.scard(&ctx.running_index).await?;
     let progress = ui.progress(Some(total), "reap");
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
-    let mut cursor = 0;
+    // Three steps overlap on the one connection: the previous page's moves
+    // are applied while this page is read and decided and the next page is
+    // scanned. Each move is still guarded by the state it was planned from.
+    let mut page = store.sscan_page(&ctx.running_index, 0, PAGE).await?;
+    let mut planned: Vec<Planned> = Vec::new();
     loop {
         if over_budget(rep) {
             break;
         }
         keep(ctx, store, rep, lock.as_deref_mut()).await?;
-        let (next, members) = store.sscan_page(&ctx.running_index, cursor, PAGE).await?;
+        let (next, members) = std::mem::take(&mut page);
         // SSCAN may return a member twice; a second move of it would only
         // be skipped, but it would be counted twice.
         let fresh: Vec<Vec<u8>> = members
@@ -626,17 +644,30 @@ async fn walk(
             .filter(|m| seen.insert(m.clone()))
             .collect();
         progress.inc(fresh.len() as u64);
-        if !fresh.is_empty() {
-            page(ctx, store, rep, fresh).await?;
-        }
-        if rep.stopped.is_some() {
+        let (mut mover, mut scanner) = (store.clone(), store.clone());
+        let to_apply = std::mem::take(&mut planned);
+        let (applied, decided, scanned) = tokio::join!(
+            apply(&mut mover, &to_apply),
+            decide(ctx, store, rep, fresh),
+            async {
+                if next == 0 {
+                    Ok((0, Vec::new()))
+                } else {
+                    scanner.sscan_page(&ctx.running_index, next, PAGE).await
+                }
+            }
+        );
+        record(ctx, rep, &to_apply, applied?);
+        planned = decided?;
+        if rep.stopped.is_some() || next == 0 {
             break;
         }
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
+        page = scanned?;
     }
+    // The last page's moves (also after Ctrl-C: they are planned, and one
+    // round trip of atomic scripts is quick).
+    let outcomes = apply(store, &planned).await?;
+    record(ctx, rep, &planned, outcomes);
     progress.finish();
     if rep.stopped.is_none() && !ctx.dry_run() {
         prune(ctx, store, rep, lock, &over_budget).await?;
@@ -644,13 +675,39 @@ async fn walk(
     Ok(())
 }
 
-/// One page of running-index members: read, decide, move.
-async fn page(
+/// A stale job and the move planned for it.
+struct Planned {
+    job: RunningJob,
+    staleness: Staleness,
+    plan: PlannedMove,
+}
+
+impl Planned {
+    fn moved(&self, attempts: u64) -> MovedJob {
+        MovedJob {
+            job_id: self.job.job_id.clone(),
+            old_key: Bytes(self.job.key.clone()),
+            new_key: Bytes(self.plan.record.new_key.clone()),
+            to: self.plan.to_status.clone(),
+            attempts,
+            basis: self.staleness.basis,
+            running_for_s: self.staleness.age.map(|a| (a * 1000.0).round() / 1000.0),
+        }
+    }
+}
+
+/// One page of running-index members: read them, note first sightings,
+/// decide which are stale, check heartbeats and reap counts, and plan their
+/// moves (a dry run lists them instead).
+async fn decide(
     ctx: &Ctx<'_>,
     store: &mut Store,
     rep: &mut SweepReport,
     keys: Vec<Vec<u8>>,
-) -> Result<()> {
+) -> Result<Vec<Planned>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     let (model, policy) = (ctx.model, &ctx.policy);
     let (now, reads) = store.read_fields(&keys, &policy.read_fields).await?;
     let mut jobs: Vec<RunningJob> = Vec::with_capacity(keys.len());
@@ -717,7 +774,7 @@ async fn page(
     }
     rep.counts.stale += cands.len() as u64;
     if cands.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
 
     let ids: Vec<Vec<u8>> = cands
@@ -725,56 +782,61 @@ async fn page(
         .map(|(j, _)| j.job_id.as_bytes().to_vec())
         .collect();
     let attempts = store.hmget(&ctx.attempts_key, &ids).await?;
-    let plans: Vec<_> = cands
-        .iter()
+    let planned: Vec<Planned> = cands
+        .into_iter()
         .zip(attempts)
-        .map(|((j, s), a)| {
+        .map(|((job, staleness), a)| {
             let before = a
                 .and_then(|b| std::str::from_utf8(&b).ok()?.parse::<u64>().ok())
                 .unwrap_or(0);
-            plan_move(model, ctx.ns, policy, &ctx.audit, j, before, s)
+            let plan = plan_move(model, ctx.ns, policy, &ctx.audit, &job, before, &staleness);
+            Planned {
+                job,
+                staleness,
+                plan,
+            }
         })
         .collect();
-    let moved = |j: &RunningJob, s: &Staleness, p: &stale::PlannedMove, attempts: u64| MovedJob {
-        job_id: j.job_id.clone(),
-        old_key: Bytes(j.key.clone()),
-        new_key: Bytes(p.record.new_key.clone()),
-        to: p.to_status.clone(),
-        attempts,
-        basis: s.basis,
-        running_for_s: s.age.map(|a| (a * 1000.0).round() / 1000.0),
-    };
     if ctx.dry_run() {
-        for ((j, s), p) in cands.iter().zip(&plans) {
-            rep.would_move.push(moved(j, s, p, p.attempts));
+        for p in &planned {
+            rep.would_move.push(p.moved(p.plan.attempts));
         }
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let records: Vec<_> = plans.iter().map(|p| p.record.clone()).collect();
-    let outcomes = store.move_records(&records).await?;
-    for (((j, s), p), o) in cands.iter().zip(&plans).zip(outcomes) {
+    Ok(planned)
+}
+
+/// Apply planned moves in one pipelined round trip.
+async fn apply(store: &mut Store, planned: &[Planned]) -> Result<Vec<MoveOutcome>> {
+    if planned.is_empty() {
+        return Ok(Vec::new());
+    }
+    store
+        .move_records(planned.iter().map(|p| &p.plan.record))
+        .await
+}
+
+/// Put the outcomes of applied moves into the report.
+fn record(ctx: &Ctx<'_>, rep: &mut SweepReport, planned: &[Planned], outcomes: Vec<MoveOutcome>) {
+    for (p, o) in planned.iter().zip(outcomes) {
         let skip = |reason: &str, detail: Option<String>| SkippedJob {
-            job_id: j.job_id.clone(),
-            key: Bytes(j.key.clone()),
+            job_id: p.job.job_id.clone(),
+            key: Bytes(p.job.key.clone()),
             reason: reason.to_owned(),
             detail,
         };
         match o {
             MoveOutcome::Moved { count } => {
-                if p.to_status == model.status.failed {
+                if p.plan.to_status == ctx.model.status.failed {
                     rep.counts.to_failed += 1;
                 } else {
                     rep.counts.to_pending += 1;
                 }
-                rep.moved.push(moved(j, s, p, count));
+                rep.moved.push(p.moved(count));
             }
             MoveOutcome::Skipped(reason) => {
                 rep.counts.skipped += 1;
-                let name = serde_json::to_value(reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                rep.skipped.push(skip(&name, None));
+                rep.skipped.push(skip(reason.name(), None));
             }
             MoveOutcome::WrongType(k) => {
                 rep.counts.failed += 1;
@@ -789,7 +851,6 @@ async fn page(
             }
         }
     }
-    Ok(())
 }
 
 /// Drop first-sighting notes of keys no longer running, a page at a time.

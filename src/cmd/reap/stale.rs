@@ -6,8 +6,6 @@
 //! Owns: the staleness rules and the shape of a reap move. Must not: do I/O
 //! (no Redis, no printing, no clock: times come in as arguments).
 
-use std::collections::HashMap;
-
 use anyhow::Result;
 use serde::Serialize;
 
@@ -167,19 +165,24 @@ pub fn classify(model: &Model, policy: &Policy, key: &[u8], read: &FieldsRead) -
             "the key names status {key_status:?}, not {running:?}"
         ));
     }
-    let mut decoded: HashMap<&str, Value> = HashMap::with_capacity(values.len());
+    // A handful of fields: a list in read_fields order beats a map.
+    let mut decoded: Vec<Option<Value>> = Vec::with_capacity(values.len());
     for (name, raw) in policy.read_fields.iter().zip(values) {
-        let Some(raw) = raw else { continue };
-        match decode(raw) {
-            Ok(v) => {
-                decoded.insert(name.as_str(), v);
+        match raw.as_deref().map(decode) {
+            None => decoded.push(None),
+            Some(Ok(v)) => decoded.push(Some(v)),
+            Some(Err(e)) => {
+                return Seen::Ignored(format!("field {name} is not valid msgpack ({e})"))
             }
-            Err(e) => return Seen::Ignored(format!("field {name} is not valid msgpack ({e})")),
         }
     }
+    let get = |name: &str| -> Option<&Value> {
+        let i = policy.read_fields.iter().position(|f| f == name)?;
+        decoded.get(i)?.as_ref()
+    };
     for f in model.key_fields() {
         let want = parsed.get(&f.name).unwrap_or_default();
-        match decoded.get(f.name.as_str()) {
+        match get(&f.name) {
             None => return Seen::Ignored(format!("the record has no {} field", f.name)),
             Some(Value::Str(s)) if s == want => {}
             Some(Value::Nil) if want == crate::schema::keys::NONE_TEXT => {}
@@ -195,14 +198,14 @@ pub fn classify(model: &Model, policy: &Policy, key: &[u8], read: &FieldsRead) -
     let since = policy
         .since_field
         .as_deref()
-        .and_then(|f| decoded.get(f))
+        .and_then(get)
         .and_then(|v| match v {
             Value::Tagged { text, .. } | Value::Str(text) => parse_iso_utc(text),
             v => v.as_f64(),
         })
         .filter(|t| t.is_finite());
     let heartbeat = policy.heartbeat.as_ref().map(|t| {
-        t.render(|f| match decoded.get(f) {
+        t.render(|f| match get(f) {
             Some(Value::Str(s)) => s.clone(),
             Some(v) => v.display(),
             None => crate::schema::keys::NONE_TEXT.to_owned(),

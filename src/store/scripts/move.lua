@@ -67,10 +67,16 @@ if counter ~= '' then
   if (redis.call('HGET', counter, ARGV[3]) or '0') ~= ARGV[4] then return {0, 'counter_changed'} end
 end
 
--- Every key written to must take the write: Lua has no rollback.
+-- Every key written to must take the write: Lua has no rollback. (The
+-- class set and most indexes are in both lists: check each key once.)
+local checked = {}
 for i = r0, z0 - 1 do
-  local st = kind(KEYS[i])
-  if st ~= 'set' and st ~= 'none' then return {3, KEYS[i]} end
+  local k = KEYS[i]
+  if not checked[k] then
+    checked[k] = true
+    local st = kind(k)
+    if st ~= 'set' and st ~= 'none' then return {3, k} end
+  end
 end
 for i = z0, x0 - 1 do
   local zt = kind(KEYS[i])
