@@ -15,6 +15,11 @@
      the popoto way (job.status = X; job.save(migrate_key=True)); `jobq
      inspect JOB_ID --json` must show exactly one record, under popoto's key,
      with the same field values, and verdict kind "healthy".
+  d. popoto reads what `jobq reap` moved: popoto creates jobs in db 4 and
+     moves them to running the popoto way; `jobq reap --once --all --yes`
+     gives them back; popoto's query.get loads each as pending with priority
+     "high" and every other field unchanged, filter(status=...) and count()
+     agree, and check_indexes() reports nothing.
 b runs before a's popoto reads, since popoto 1.9+ readers repair dangling
 index members they meet (a then also checks that they changed nothing).
 
@@ -40,7 +45,7 @@ import traceback
 
 import msgpack
 
-DB_JOBQ, DB_POPOTO, DB_INSPECT = 1, 2, 3
+DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REAP = 1, 2, 3, 4
 JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -556,6 +561,104 @@ def check_c(report, jobq, url):
         report.check(name, problems)
 
 
+# ---------------------------------------------------------------- check d
+
+D_CASES = [
+    dict(name="d-colon-project", project_key="team:ops-1", priority="low",
+         message_text="reap me: step 1/2", created_at=T0 + 20.5),
+    dict(name="d-glob-none-message", project_key="a*b?c", priority="normal",
+         message_text=None, created_at=1767225700),
+    dict(name="d-unicode-long", project_key="café/x", priority="high",
+         message_text=LONG, created_at=T0 + 21.25),
+]
+
+
+def check_d(report, jobq, url, raw):
+    """popoto moves jobs to running (db DB_REAP); jobq reap requeues; popoto reads."""
+    model.connect(url)
+    running = []
+    for case in D_CASES:
+        def start(case=case):
+            job = RedisJob.create(project_key=case["project_key"], status="pending",
+                                  priority=case["priority"], message_text=case["message_text"],
+                                  created_at=case["created_at"])
+            # a worker takes it: popoto's own status change
+            job = RedisJob.query.get(job_id=job.job_id)
+            job.status = "running"
+            job.save(migrate_key=True)
+            loaded = RedisJob.query.get(job_id=job.job_id)
+            if loaded is None or loaded.status != "running":
+                raise RuntimeError(f"popoto did not move {job.job_id} to running: {loaded!r}")
+            case["id"] = job.job_id
+            case["before"] = model.fields_of(loaded)
+            return True
+        if guarded(report, f"d.popoto-start[{case['name']}]", start):
+            running.append(case)
+    if not running:
+        return
+
+    name = "d.reap"
+    try:
+        out = jobq.run(url, ["reap", "--once", "--all", "--yes", "--json"])
+    except Exception as exc:  # noqa: BLE001
+        report.fail(name, exc)
+        return
+    problems = check_envelope(out, "reap")
+    counts = out.get("counts") or {}
+    if counts.get("to_pending") != len(running):
+        problems.append(f"counts.to_pending={counts.get('to_pending')!r}, expected {len(running)}")
+    moved = {m.get("job_id"): m for m in out.get("moved") or []}
+    for case in running:
+        m = moved.get(case["id"])
+        if m is None:
+            problems.append(f"{case['id']} is not in moved")
+            continue
+        want_old = record_key(case["id"], case["project_key"], "running")
+        want_new = record_key(case["id"], case["project_key"], "pending")
+        if m.get("old_key") != want_old or m.get("new_key") != want_new or m.get("to") != "pending":
+            problems.append(f"moved entry {m!r}, expected {want_old!r} -> {want_new!r}")
+    report.check(name, problems)
+
+    for case in running:
+        def one(case=case):
+            job = RedisJob.query.get(job_id=case["id"])
+            if job is None:
+                return [f"query.get(job_id={case['id']}) returned None"]
+            got = model.fields_of(job)
+            want = dict(case["before"], status="pending", priority="high")
+            problems = [f"{f}: got {got.get(f)!r}, expected {v!r}"
+                        for f, v in want.items() if got.get(f) != v]
+            if not isinstance(job.created_at, float):
+                problems.append(f"created_at loads as {type(job.created_at).__name__}, not float")
+            if raw.exists(record_key(case["id"], case["project_key"], "running")):
+                problems.append("the running record is still there")
+            return problems
+        res = guarded(report, f"d.get[{case['name']}]", one)
+        if res is not None:
+            report.check(f"d.get[{case['name']}]", res)
+
+    def filters():
+        ids = sorted(c["id"] for c in running)
+        pending = sorted(j.job_id for j in RedisJob.query.filter(status="pending"))
+        still = [j.job_id for j in RedisJob.query.filter(status="running")]
+        problems = []
+        if pending != ids:
+            problems.append(f"filter(status='pending') -> {pending}, expected {ids}")
+        if still:
+            problems.append(f"filter(status='running') -> {still}, expected []")
+        if RedisJob.query.count() != len(running):
+            problems.append(f"query.count()={RedisJob.query.count()}, expected {len(running)}")
+        return problems
+    res = guarded(report, "d.filter", filters)
+    if res is not None:
+        report.check("d.filter", res)
+
+    res = guarded(report, "d.check_indexes", RedisJob.check_indexes)
+    if res is not None:
+        report.check("d.check_indexes",
+                     [] if res.get("total") == 0 else [f"check_indexes() after reap: {res}"])
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -567,9 +670,10 @@ def main():
     jobq = Jobq(shlex.split(args.jobq))
     report = Report()
 
-    url_j, url_p, url_c = (db_url(args.url_base, n) for n in (DB_JOBQ, DB_POPOTO, DB_INSPECT))
-    raw_j, raw_p, raw_c = (model.raw_client(u) for u in (url_j, url_p, url_c))
-    for r in (raw_j, raw_p, raw_c):
+    url_j, url_p, url_c, url_d = (db_url(args.url_base, n)
+                                  for n in (DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REAP))
+    raw_j, raw_p, raw_c, raw_d = (model.raw_client(u) for u in (url_j, url_p, url_c, url_d))
+    for r in (raw_j, raw_p, raw_c, raw_d):
         r.flushdb()
 
     with tempfile.TemporaryDirectory(prefix="jobq-interop-") as tmp:
@@ -588,6 +692,7 @@ def main():
         report.check(f"a.popoto-reads-changed-nothing[db{DB_JOBQ}]",
                      diff_keyspaces(dump_before, dump_keyspace(raw_j), "before", "after"))
     check_c(report, jobq, url_c)
+    check_d(report, jobq, url_d, raw_d)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0
