@@ -110,7 +110,8 @@ pub enum LockStatus {
     Waited,
     /// Held by another reaper: this sweep did not run.
     Held,
-    /// Not needed: a dry run writes nothing.
+    /// Not taken: a dry run (it writes nothing), or the sweep stopped
+    /// before (Redis unreachable).
     NotTaken,
     /// Expired under us mid-sweep (Redis stalled for longer than its TTL).
     Lost,
@@ -203,11 +204,7 @@ impl SweepReport {
             ran: false,
             not_run: None,
             lock: LockReport {
-                status: if dry_run {
-                    LockStatus::NotTaken
-                } else {
-                    LockStatus::Acquired
-                },
+                status: LockStatus::NotTaken,
                 holder: None,
                 holder_ttl_ms: None,
             },
@@ -494,35 +491,47 @@ async fn locked_sweep(
         }
     }
     let result = walk(ctx, store, rep, intr, ui, t0, lock.as_mut()).await;
-    if lock.is_some() {
-        // A sweep counts as done unless it was cut short by Ctrl-C or an
-        // error; budgets (--max-jobs, --max-duration) end it normally.
-        let complete = result.is_ok()
-            && rep.ran
-            && !matches!(rep.stopped, Some(Stop::Interrupted | Stop::Error));
-        let finished = if complete {
-            Some(store.server_time().await?)
-        } else {
-            None
-        };
-        let released = store
-            .lock_release(
-                &ctx.scripts,
-                &ctx.lock_key,
-                &ctx.last_key,
-                &ctx.token,
-                finished,
-            )
-            .await?;
-        if !released && rep.lock.status != LockStatus::Lost {
+    if lock.is_none() {
+        return result;
+    }
+    // A sweep counts as done unless it was cut short by Ctrl-C or an error;
+    // budgets (--max-jobs, --max-duration) end it normally.
+    let complete =
+        result.is_ok() && rep.ran && !matches!(rep.stopped, Some(Stop::Interrupted | Stop::Error));
+    match release(ctx, store, complete).await {
+        Ok(true) => {}
+        Ok(false) if rep.lock.status == LockStatus::Lost => {}
+        Ok(false) => {
             rep.lock.status = LockStatus::Lost;
             rep.errors.push(
                 "the reaper lock expired during the sweep (Redis stalled?); another reaper may have run meanwhile"
                     .into(),
             );
         }
+        // The sweep's own error says more; the lock expires by itself.
+        Err(e) if result.is_err() => rep.errors.push(format!("releasing the lock: {e:#}")),
+        Err(e) => return Err(e.context("releasing the reaper lock")),
     }
     result
+}
+
+/// Release the lock, recording the sweep's end when it was complete;
+/// whether it was still ours.
+async fn release(ctx: &Ctx<'_>, store: &mut Store, complete: bool) -> Result<bool> {
+    let finished = if complete {
+        Some(store.server_time().await?)
+    } else {
+        None
+    };
+    store
+        .lock_release(
+            &ctx.scripts,
+            &ctx.lock_key,
+            &ctx.last_key,
+            &ctx.token,
+            finished,
+        )
+        .await
 }
 
 /// Take the lock, waiting for it with `--wait-lock`. None: not taken (held
@@ -875,5 +884,57 @@ async fn prune(
         if cursor == 0 {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(dry_run: bool) -> SweepReport {
+        let rules = Rules {
+            lease_s: 1.0,
+            since_field: None,
+            heartbeat_key: None,
+            all: false,
+            max_attempts: 3,
+        };
+        SweepReport::new(1, dry_run, rules)
+    }
+
+    fn moved() -> MovedJob {
+        MovedJob {
+            job_id: "j".into(),
+            old_key: Bytes::from("a"),
+            new_key: Bytes::from("b"),
+            to: "pending".into(),
+            attempts: 1,
+            basis: Basis::All,
+            running_for_s: None,
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(report(false).exit_code(), exit::OK);
+        let mut r = report(true);
+        assert_eq!(r.exit_code(), exit::OK, "a dry run with nothing stale");
+        r.would_move.push(moved());
+        assert_eq!(r.exit_code(), exit::FINDINGS);
+        let mut r = report(false);
+        r.counts.skipped = 1;
+        assert_eq!(r.exit_code(), exit::PARTIAL);
+        r.counts.skipped = 0;
+        r.counts.failed = 1;
+        assert_eq!(r.exit_code(), exit::PARTIAL);
+        r.errors.push("boom".into());
+        assert_eq!(r.exit_code(), exit::RUNTIME, "errors outrank skips");
+        r.not_run = Some(NotRun::LockHeld);
+        assert_eq!(r.exit_code(), exit::LOCKED);
+        r.stopped = Some(Stop::Interrupted);
+        assert_eq!(r.exit_code(), exit::INTERRUPTED);
+        let mut r = report(false);
+        r.not_run = Some(NotRun::MinInterval);
+        assert_eq!(r.exit_code(), exit::OK, "a skipped sweep is not a failure");
     }
 }
