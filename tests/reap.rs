@@ -1292,6 +1292,35 @@ fn hex_of(b: &[u8]) -> String {
 }
 
 #[test]
+fn a_failing_sweep_exits_3_says_why_on_stderr_and_frees_the_lock() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let key = popoto_create(&mut con, &id(1), "p", "running", 1.0);
+    let _: () = redis::cmd("SET")
+        .arg(SEEN)
+        .arg("not a hash")
+        .query(&mut con)
+        .expect("SET");
+    let run = r.jobq(&["--json", "-q", "reap", "--once"]);
+    run.expect_code(3);
+    let j = json_of(&run);
+    assert_eq!(j["stopped"], "error");
+    let err = j["errors"][0].as_str().expect("an error");
+    assert!(err.contains(SEEN), "{err}");
+    assert!(
+        run.stderr().contains("jobq: error: reap sweep 1:"),
+        "{}",
+        run.explain()
+    );
+    assert!(!exists(&mut con, LOCK), "lock released");
+    assert!(
+        !exists(&mut con, "jobq:reap:RedisJob:last"),
+        "a failed sweep is not a completed one"
+    );
+    assert!(exists(&mut con, &key));
+}
+
+#[test]
 fn bad_flags_are_usage_errors() {
     let r = Redis::start();
     for args in [

@@ -56,7 +56,7 @@ impl Render for SweepReport {
                 return s;
             }
             Some(NotRun::Error) => {
-                let _ = writeln!(s, "{head}: not run: {}", style.bad(self.errors.join("; ")));
+                let _ = writeln!(s, "{head}: not run, {} (see stderr)", style.bad("error"));
                 return s;
             }
             None => {}
@@ -105,8 +105,8 @@ impl Render for SweepReport {
             };
             let _ = writeln!(s, "stopped early: {why}");
         }
-        for e in &self.errors {
-            let _ = writeln!(s, "{} {e}", style.bad("error:"));
+        if !self.errors.is_empty() {
+            let _ = writeln!(s, "{} error(s), see stderr", style.bad(self.errors.len()));
         }
         let jobs = if self.dry_run {
             &self.would_move

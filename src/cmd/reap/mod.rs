@@ -397,6 +397,11 @@ where
     loop {
         n += 1;
         let report = sweep(&ctx, &mut store, n, &intr, ui).await;
+        // On stderr even with -q; the report keeps them too.
+        for e in &report.errors {
+            let e = anyhow!("reap sweep {n}: {e}");
+            crate::output::print_error(&e, None, ui.settings.color_stderr);
+        }
         warn_about(ui, &report);
         sink(&report)?;
         let code = report.exit_code();
@@ -437,7 +442,7 @@ async fn sweep(
         None => match reconnect(ctx).await {
             Ok(s) => s,
             Err(e) => {
-                rep.errors.push(format!("{e:#}"));
+                rep.errors.push(error_text(ctx, &e));
                 rep.not_run = Some(NotRun::Error);
                 rep.duration_ms = t0.elapsed().as_millis() as u64;
                 return rep;
@@ -448,7 +453,7 @@ async fn sweep(
     match result {
         Ok(()) => *slot = Some(store),
         Err(e) => {
-            rep.errors.push(format!("{e:#}"));
+            rep.errors.push(error_text(ctx, &e));
             if rep.stopped.is_none() && rep.ran {
                 rep.stopped = Some(Stop::Error);
             } else if !rep.ran && rep.not_run.is_none() {
@@ -458,6 +463,15 @@ async fn sweep(
     }
     rep.duration_ms = t0.elapsed().as_millis() as u64;
     rep
+}
+
+/// An error for the report: one line, never the password.
+fn error_text(ctx: &Ctx<'_>, e: &anyhow::Error) -> String {
+    let text = format!("{e:#}").replace('\n', " ");
+    match ctx.connect.secret.as_deref() {
+        Some(s) if s.len() >= 3 => text.replace(s, "***"),
+        _ => text,
+    }
 }
 
 /// A new connection after a failed sweep (`--interval`), scripts loaded.
@@ -509,7 +523,9 @@ async fn locked_sweep(
             );
         }
         // The sweep's own error says more; the lock expires by itself.
-        Err(e) if result.is_err() => rep.errors.push(format!("releasing the lock: {e:#}")),
+        Err(e) if result.is_err() => rep
+            .errors
+            .push(error_text(ctx, &e.context("releasing the lock"))),
         Err(e) => return Err(e.context("releasing the reaper lock")),
     }
     result
