@@ -47,24 +47,30 @@ local z0 = a0 + nsadd
 local x0 = z0 + nz
 
 local function kind(k) return redis.call('TYPE', k)['ok'] end
+-- A read the guard needs anyway doubles as its key's type check: pcall
+-- turns WRONGTYPE into an error table instead of aborting the script.
+local function failed(r) return type(r) == 'table' and r.err ~= nil end
 
 -- The state the move was planned from.
-local t = kind(old)
-if t == 'none' then return {0, 'gone'} end
-if t ~= 'hash' then return {3, old} end
-if redis.call('HGET', old, ARGV[1]) ~= ARGV[2] then return {0, 'field_changed'} end
+local cur = redis.pcall('HGET', old, ARGV[1])
+if failed(cur) then return {3, old} end
+if not cur then
+  if redis.call('EXISTS', old) == 0 then return {0, 'gone'} end
+  return {0, 'field_changed'}
+end
+if cur ~= ARGV[2] then return {0, 'field_changed'} end
 for i = g0, r0 - 1 do
-  local gt = kind(KEYS[i])
-  if gt ~= 'set' or redis.call('SISMEMBER', KEYS[i], old) == 0 then return {0, 'not_in_set'} end
+  local m = redis.pcall('SISMEMBER', KEYS[i], old)
+  if failed(m) or m == 0 then return {0, 'not_in_set'} end
 end
 if redis.call('EXISTS', new) == 1 then return {0, 'target_exists'} end
 for i = x0, x0 + nabsent - 1 do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {0, 'key_exists'} end
 end
 if counter ~= '' then
-  local t2 = kind(counter)
-  if t2 ~= 'hash' and t2 ~= 'none' then return {3, counter} end
-  if (redis.call('HGET', counter, ARGV[3]) or '0') ~= ARGV[4] then return {0, 'counter_changed'} end
+  local c = redis.pcall('HGET', counter, ARGV[3])
+  if failed(c) then return {3, counter} end
+  if (c or '0') ~= ARGV[4] then return {0, 'counter_changed'} end
 end
 
 -- Every key written to must take the write: Lua has no rollback. (The
@@ -78,9 +84,11 @@ for i = r0, z0 - 1 do
     if st ~= 'set' and st ~= 'none' then return {3, k} end
   end
 end
+local scores = {}
 for i = z0, x0 - 1 do
-  local zt = kind(KEYS[i])
-  if zt ~= 'zset' and zt ~= 'none' then return {3, KEYS[i]} end
+  local sc = redis.pcall('ZSCORE', KEYS[i], old)
+  if failed(sc) then return {3, KEYS[i]} end
+  scores[i] = sc
 end
 local st = kind(stream)
 if st ~= 'stream' and st ~= 'none' then return {3, stream} end
@@ -116,10 +124,9 @@ end
 redis.call('HSET', new, unpack(fields))
 for i = r0, a0 - 1 do redis.call('SREM', KEYS[i], old) end
 for i = z0, x0 - 1 do
-  local score = redis.call('ZSCORE', KEYS[i], old)
-  if score then
+  if scores[i] then
     redis.call('ZREM', KEYS[i], old)
-    redis.call('ZADD', KEYS[i], score, new)
+    redis.call('ZADD', KEYS[i], scores[i], new)
   end
 end
 redis.call('DEL', old)
