@@ -120,7 +120,8 @@ pub enum LockStatus {
 #[derive(Debug, Serialize)]
 pub struct LockReport {
     pub status: LockStatus,
-    /// The token of the reaper holding it (host:pid:random), when held.
+    /// The token (host:pid:random) of the reaper that held it when this
+    /// one asked: with `held`, and with `waited` (the one waited for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holder: Option<Bytes>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -620,6 +621,8 @@ async fn keep(
     }
 }
 
+/// The sweep proper, with the lock held (or in a dry run): skip it under
+/// `--min-interval`, walk the running index, prune first sightings.
 async fn walk(
     ctx: &Ctx<'_>,
     store: &mut Store,
