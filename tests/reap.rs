@@ -297,6 +297,35 @@ fn first_sighting_needs_two_sweeps_and_the_lease() {
     assert!(exists(&mut con, &a), "still running under its old key");
 }
 
+#[test]
+fn first_sighting_notes_map_back_to_their_keys_across_pages_and_chunks() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let keys = bulk_running(&mut con, 0, 2600, "p");
+    // Every third job was first seen long ago; the rest are new.
+    let mut old = BTreeSet::new();
+    for (i, k) in keys.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let _: () = redis::cmd("HSET")
+            .arg(SEEN)
+            .arg(k)
+            .arg("1000.000000")
+            .query(&mut con)
+            .expect("HSET");
+        old.insert(id(i));
+    }
+    let run = r.jobq(&["--json", "reap", "--once", "--lease", "1h"]);
+    run.expect_code(0);
+    let j = json_of(&run);
+    assert_eq!(j["counts"]["first_sightings"], 2600 - old.len());
+    assert_eq!(moved_ids(&j), old);
+    let noted: i64 = redis::cmd("HLEN").arg(SEEN).query(&mut con).expect("HLEN");
+    assert_eq!(
+        noted as usize,
+        2600 - old.len(),
+        "moved jobs' notes are forgotten"
+    );
+}
+
 const TASK_SCHEMA: &str = r#"
 class = "Task"
 since_field = "started_at"

@@ -51,6 +51,10 @@ pub enum LockAttempt {
     },
 }
 
+/// Keys per first-sighting script call: each call stays well under a
+/// millisecond of server time.
+const NOTE_CHUNK: usize = 250;
+
 /// A time as jobq stores it: seconds with microseconds, as text.
 pub fn time_text(t: f64) -> String {
     format!("{t:.6}")
@@ -180,25 +184,42 @@ impl Store {
         now: f64,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<f64>>> {
-        if keys.is_empty() {
+        let now = time_text(now).into_bytes();
+        // Several short scripts in one round trip rather than one long one:
+        // each is an atomic step that other clients wait for.
+        let calls: Vec<Invocation> = keys
+            .chunks(NOTE_CHUNK)
+            .map(|chunk| {
+                let mut args = Vec::with_capacity(chunk.len() + 1);
+                args.push(now.clone());
+                args.extend(chunk.iter().cloned());
+                Invocation {
+                    keys: vec![notes.to_vec()],
+                    args,
+                }
+            })
+            .collect();
+        if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args = Vec::with_capacity(keys.len() + 1);
-        args.push(time_text(now).into_bytes());
-        args.extend(keys.iter().cloned());
-        let call = Invocation {
-            keys: vec![notes.to_vec()],
-            args,
-        };
-        let v = one(self.eval_many(&scripts.note, &[call]).await?)?;
-        if let Some(k) = wrong_type(&v) {
-            bail!("{k} is not a hash: cannot keep first sightings there (remove it, or use another --namespace)");
+        let mut out = Vec::with_capacity(keys.len());
+        for r in self.eval_many(&scripts.note, &calls).await? {
+            let v = r.map_err(|e| anyhow!(e))?;
+            if let Some(k) = wrong_type(&v) {
+                bail!("{k} is not a hash: cannot keep first sightings there (remove it, or use another --namespace)");
+            }
+            let items =
+                reply::array(&v).ok_or_else(|| anyhow!("reap_note: unexpected reply {v:?}"))?;
+            out.extend(
+                items
+                    .iter()
+                    .map(|i| reply::bytes(i).and_then(|b| parse_time(&b))),
+            );
         }
-        let items = reply::array(&v).ok_or_else(|| anyhow!("reap_note: unexpected reply {v:?}"))?;
-        Ok(items
-            .iter()
-            .map(|i| reply::bytes(i).and_then(|b| parse_time(&b)))
-            .collect())
+        if out.len() != keys.len() {
+            bail!("reap_note: {} notes for {} keys", out.len(), keys.len());
+        }
+        Ok(out)
     }
 
     /// Read-only counterpart of [`Store::note_first_sightings`] (dry runs):
