@@ -4,6 +4,7 @@
 //!
 //! Must not: touch Redis, print, or hold logic beyond argument shapes.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -125,14 +126,19 @@ Examples:
 
 const INSPECT_ABOUT: &str = "\
 Without arguments: the class-set size and each status index's size (O(1)
-reads), the oldest pending job, and a health line. With --status/--project:
-a list of jobs. With a JOB_ID (or a full key): that job's records, every set
-it is a member of, and a verdict.
+reads, taken in one MULTI so they add up), the oldest pending job, and a
+health line. Status indexes the schema does not list are found with a SCAN
+over the keyspace (--no-discover skips it). With --status/--project: a list
+of jobs (fields decoded). With a JOB_ID (or a full key): that job's records,
+every set it is a member of, and a verdict. Exit 1 when the numbers do not
+add up, the job is unknown, or its verdict is not healthy.
 
 Examples:
   jobq inspect
+  jobq inspect --watch 2
   jobq inspect --status running --project billing --limit 20
-  jobq inspect 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e";
+  jobq inspect 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e
+  jobq inspect 'RedisJob:3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e:billing:running' --json";
 
 const REINDEX_ABOUT: &str = "\
 Run the consistency scan, turn its confirmed findings into a plan, show it,
@@ -172,6 +178,11 @@ Examples:
 const DRAIN_ABOUT: &str = "\
 Wait until the queue (or one project) has no pending and no running jobs,
 confirmed by two reads --settle apart. Detects a queue nobody is working on.
+
+Exit 0 when drained, 6 at --timeout, 7 when jobs are pending with nothing
+running and no change for --stall-timeout, 3 when the database has no keys
+of the model at all (unless --allow-empty) or Redis stops answering: a read
+that failed is never taken for an empty queue.
 
 Examples:
   jobq drain --timeout 10m
@@ -217,8 +228,11 @@ pub struct EnqueueArgs {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// A job_id or a full record key: show that job
-    #[arg(value_name = "JOB_ID")]
-    pub job: Option<String>,
+    ///
+    /// Matched literally: glob characters (* ? [) and ':' in a job_id are
+    /// not patterns, and any bytes are accepted.
+    #[arg(value_name = "JOB_ID", value_parser = clap::value_parser!(OsString))]
+    pub job: Option<OsString>,
     /// List jobs with this status
     #[arg(long, value_name = "STATUS", conflicts_with = "job")]
     pub status: Option<String>,
@@ -231,6 +245,13 @@ pub struct InspectArgs {
     /// Redraw the overview every SECONDS until Ctrl-C
     #[arg(long, value_name = "SECONDS", conflicts_with_all = ["job", "status", "project"])]
     pub watch: Option<f64>,
+    /// Do not walk the keyspace for status indexes the schema does not list
+    ///
+    /// Finding them is a SCAN MATCH over every key of the database (cheap
+    /// per step, but one round trip per 1000 keys); on a database with many
+    /// millions of keys, skip it and see only the schema's statuses.
+    #[arg(long)]
+    pub no_discover: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,8 +330,11 @@ pub struct ReindexArgs {
     #[command(flatten)]
     pub confirm: ConfirmArgs,
     /// Apply a plan written by `orphans scan --plan-out` instead of scanning
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "plan_out")]
     pub plan: Option<PathBuf>,
+    /// Write the plan (with the policies given) to FILE, for `--plan` later
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
     /// Repair field_mismatch findings, trusting the key or the hash field
     #[arg(long, value_enum, value_name = "SIDE")]
     pub prefer: Option<Prefer>,

@@ -8,8 +8,10 @@
 pub mod bytes;
 pub mod cli;
 pub mod cmd;
+pub mod diagnose;
 pub mod exit;
 pub mod output;
+pub mod plan;
 pub mod schema;
 pub mod settings;
 pub mod store;

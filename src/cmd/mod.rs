@@ -5,9 +5,13 @@
 //! Must not: print (use the `Ui` handed in), format keys, or call Redis
 //! directly.
 
+pub mod drain;
 pub mod enqueue;
 pub mod generate;
+pub mod inspect;
 pub mod reap;
+pub mod reindex;
+pub mod scan;
 
 use anyhow::Result;
 
@@ -31,21 +35,36 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Inspect(_) => not_yet("inspect"),
-        Command::Orphans(OrphansCommand::Scan(_)) => not_yet("orphans scan"),
-        Command::Reindex(_) => not_yet("reindex"),
+        Command::Inspect(args) if args.watch.is_some() => {
+            let mut frames = crate::output::inspect::Frames::new(ui);
+            let code = inspect::watch(settings, ui, args, |r| frames.show(r)).await;
+            frames.finish();
+            code
+        }
+        Command::Inspect(args) => {
+            let (report, code) = inspect::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Orphans(OrphansCommand::Scan(args)) => {
+            let (report, code) = scan::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Reindex(args) => {
+            let (report, code) = reindex::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
         Command::Reap(args) => reap::run(settings, ui, args, |report| ui.emit(report)).await,
-        Command::Drain(_) => not_yet("drain"),
+        Command::Drain(args) => {
+            let (report, code) = drain::run(settings, ui, args).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
         Command::Generate(args) => {
             generate::run(&args.out_dir)?;
             Ok(exit::OK)
         }
     }
-}
-
-fn not_yet(name: &str) -> Result<u8> {
-    Err(exit::with_code(
-        exit::RUNTIME,
-        format!("`jobq {name}` is not implemented yet"),
-    ))
 }

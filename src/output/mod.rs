@@ -6,9 +6,13 @@
 //! [`Render`] trait and each report's text form. Must not: talk to Redis or
 //! decide anything about the data.
 
+mod drain;
 mod enqueue;
+pub mod inspect;
 pub mod man;
 mod reap;
+mod reindex;
+mod scan;
 
 use std::fmt::Display;
 use std::io::{self, Write};
@@ -110,8 +114,9 @@ impl Ui {
                 command: report.command(),
                 body: report,
             };
-            serde_json::to_writer(&mut out, &env).context("cannot write JSON")?;
-            out.write_all(b"\n")?;
+            let mut line = serde_json::to_vec(&env).context("cannot serialize the report")?;
+            line.push(b'\n');
+            write_quietly(&mut out, &line)?;
         } else {
             let text = report.text(&Style {
                 color: self.settings.color_stdout,
@@ -191,6 +196,15 @@ impl Ui {
             .default(false)
             .interact()
             .context("cannot read the answer")
+    }
+}
+
+/// Write and flush; a closed pipe (`jobq ... | head`) is not a failure worth
+/// a message.
+fn write_quietly(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to stdout"),
     }
 }
 

@@ -89,6 +89,21 @@ impl Model {
         Ok(ParsedKey { values })
     }
 
+    /// The unescaped auto-key segment of a record key, as bytes: matches a
+    /// job_id even when another segment (or the id itself) is not UTF-8 and
+    /// [`Model::parse_key`] refuses the key.
+    pub fn key_job_id_bytes(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let rest = key
+            .strip_prefix(self.class.as_bytes())?
+            .strip_prefix(b":")?;
+        let segments: Vec<&[u8]> = rest.split(|&b| b == b':').collect();
+        if segments.len() != self.key_field_count() {
+            return None;
+        }
+        let at = self.key_fields().position(|f| f.role == FieldRole::Auto)?;
+        Some(unescape(segments[at]))
+    }
+
     /// The job_id (auto key) of a parsed key.
     pub fn job_id<'a>(&self, parsed: &'a ParsedKey) -> &'a str {
         parsed.get(&self.auto_field().name).unwrap_or(NONE_TEXT)
@@ -382,6 +397,21 @@ mod tests {
             Err(KeyError::Segments { found: 2, want: 3 })
         );
         assert_eq!(model.parse_key(b"RedisJob:a:b\xff:c"), Err(KeyError::Utf8));
+    }
+
+    #[test]
+    fn job_id_bytes_of_any_key() {
+        let model = m();
+        assert_eq!(
+            model.key_job_id_bytes(b"RedisJob:a/*b:p:pending"),
+            Some(b"a*b".to_vec())
+        );
+        assert_eq!(
+            model.key_job_id_bytes(b"RedisJob:\xff{&#58;}x:p\xfe:pending"),
+            Some(b"\xff:x".to_vec())
+        );
+        assert_eq!(model.key_job_id_bytes(b"RedisJob:a:b"), None);
+        assert_eq!(model.key_job_id_bytes(b"Other:a:b:c"), None);
     }
 
     #[test]

@@ -79,12 +79,69 @@ fn encode_into(buf: &mut Vec<u8>, value: &Value) {
 
 /// Decode exactly one msgpack object; trailing bytes are an error.
 pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
+    // rmpv reads the reserved marker 0xc1 as nil; Python's msgpack (what
+    // popoto uses) rejects it, and so must we.
+    let mut check = bytes;
+    well_formed(&mut check, 0)?;
     let mut rd = bytes;
     let v = rmpv::decode::read_value(&mut rd).map_err(|e| DecodeError::Invalid(e.to_string()))?;
     if !rd.is_empty() {
         return Err(DecodeError::Trailing(rd.len()));
     }
     Ok(from_rmpv(v))
+}
+
+/// Walk one msgpack object's structure without building it.
+fn well_formed(rd: &mut &[u8], depth: usize) -> Result<(), DecodeError> {
+    use rmp::Marker as M;
+    let bad = |what: &str| DecodeError::Invalid(what.to_owned());
+    if depth > 256 {
+        return Err(bad("nested too deeply"));
+    }
+    let marker = rmp::decode::read_marker(rd).map_err(|_| bad("empty value"))?;
+    let mut take = |n: usize| -> Result<u64, DecodeError> {
+        if rd.len() < n {
+            return Err(bad("truncated"));
+        }
+        let (head, tail) = rd.split_at(n);
+        *rd = tail;
+        Ok(head.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    };
+    let (skip, items): (u64, u64) = match marker {
+        M::Reserved => return Err(bad("reserved marker 0xc1")),
+        M::FixPos(_) | M::FixNeg(_) | M::Null | M::True | M::False => (0, 0),
+        M::U8 | M::I8 => (1, 0),
+        M::U16 | M::I16 => (2, 0),
+        M::U32 | M::I32 | M::F32 => (4, 0),
+        M::U64 | M::I64 | M::F64 => (8, 0),
+        M::FixStr(n) => (u64::from(n), 0),
+        M::Str8 | M::Bin8 => (take(1)?, 0),
+        M::Str16 | M::Bin16 => (take(2)?, 0),
+        M::Str32 | M::Bin32 => (take(4)?, 0),
+        M::FixArray(n) => (0, u64::from(n)),
+        M::Array16 => (0, take(2)?),
+        M::Array32 => (0, take(4)?),
+        M::FixMap(n) => (0, 2 * u64::from(n)),
+        M::Map16 => (0, 2 * take(2)?),
+        M::Map32 => (0, 2 * take(4)?),
+        M::FixExt1 => (2, 0),
+        M::FixExt2 => (3, 0),
+        M::FixExt4 => (5, 0),
+        M::FixExt8 => (9, 0),
+        M::FixExt16 => (17, 0),
+        M::Ext8 => (take(1)? + 1, 0),
+        M::Ext16 => (take(2)? + 1, 0),
+        M::Ext32 => (take(4)? + 1, 0),
+    };
+    let skip = usize::try_from(skip).map_err(|_| bad("length too large"))?;
+    if rd.len() < skip {
+        return Err(bad("truncated"));
+    }
+    *rd = &rd[skip..];
+    for _ in 0..items {
+        well_formed(rd, depth + 1)?;
+    }
+    Ok(())
 }
 
 fn from_rmpv(v: rmpv::Value) -> Value {
@@ -253,6 +310,10 @@ mod tests {
         assert!(matches!(decode(b"pending"), Err(DecodeError::Trailing(_))));
         assert!(matches!(decode(b"\xc0\xc0"), Err(DecodeError::Trailing(1))));
         assert!(matches!(decode(b"\xc1"), Err(DecodeError::Invalid(_))));
+        assert!(matches!(decode(b"\x91\xc1"), Err(DecodeError::Invalid(_))));
+        assert!(matches!(decode(b"\xa2a"), Err(DecodeError::Invalid(_))));
+        // A 0xc1 byte inside a string is data, not a marker.
+        assert!(decode(b"\xc4\x01\xc1").is_ok());
     }
 
     #[test]

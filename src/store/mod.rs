@@ -6,9 +6,13 @@
 //! decide what is damaged (that is `diagnose`), or print.
 
 pub mod audit;
+pub mod drain;
 pub mod enqueue;
+pub mod inspect;
 pub mod moves;
+pub mod observe;
 pub mod reap;
+pub mod repair;
 pub mod script;
 
 use std::time::Duration;

@@ -95,27 +95,6 @@ impl Store {
         Ok(())
     }
 
-    /// One SSCAN step: the next cursor (0 when the walk is over) and the
-    /// members. Members may repeat across steps; callers de-duplicate.
-    pub async fn sscan_page(
-        &mut self,
-        set: &[u8],
-        cursor: u64,
-        count: u32,
-    ) -> Result<(u64, Vec<Vec<u8>>)> {
-        let v: Value = self
-            .query(
-                redis::cmd("SSCAN")
-                    .arg(set)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(count),
-            )
-            .await
-            .with_context(|| format!("SSCAN {}", escape_bytes(set)))?;
-        scan_reply(&v).with_context(|| format!("SSCAN {}", escape_bytes(set)))
-    }
-
     /// One HSCAN step over a hash's fields (values dropped).
     pub async fn hscan_fields(
         &mut self,
@@ -253,27 +232,6 @@ impl Store {
             .with_context(|| format!("HMGET {}", escape_bytes(hash)))?;
         let items = reply::array(&v).ok_or_else(|| anyhow!("HMGET: unexpected reply {v:?}"))?;
         Ok(items.iter().map(reply::bytes).collect())
-    }
-
-    /// Whether each key exists (pipelined EXISTS).
-    pub async fn exists_many(&mut self, keys: &[Vec<u8>]) -> Result<Vec<bool>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for k in keys {
-            pipe.cmd("EXISTS").arg(k.as_slice());
-        }
-        let replies = self.pipeline(&mut pipe).await.context("EXISTS")?;
-        replies
-            .into_iter()
-            .map(|r| {
-                let v = r.map_err(|e| anyhow!("EXISTS: {e}"))?;
-                reply::int(&v)
-                    .map(|n| n > 0)
-                    .ok_or_else(|| anyhow!("EXISTS: unexpected reply {v:?}"))
-            })
-            .collect()
     }
 
     /// Drop the notes, among `fields`, of keys no longer in `running`

@@ -367,3 +367,330 @@ pub fn popoto_create(
         .expect("popoto-style create");
     key
 }
+
+/// popoto 1.10.1's status change of a RedisJob (`save(migrate_key=True)`),
+/// one MULTI/EXEC: re-create under the new key, drop the old one from every
+/// set, DEL it. Returns the new key, or None when the old key is gone.
+pub fn popoto_move(con: &mut redis::Connection, old_key: &str, new_status: &str) -> Option<String> {
+    let esc = |s: &str| jobq::schema::escape::escape_str(s);
+    let parts: Vec<&str> = old_key.split(':').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let (old_status, project_esc) = (parts[3], parts[2]);
+    let new_key = format!(
+        "{}:{}:{}:{}",
+        parts[0],
+        parts[1],
+        project_esc,
+        esc(new_status)
+    );
+    let fields: Vec<(Vec<u8>, Vec<u8>)> = redis::cmd("HGETALL").arg(old_key).query(con).ok()?;
+    if fields.is_empty() {
+        return None;
+    }
+    let packed = jobq::schema::msgpack::encode(&jobq::schema::Value::Str(new_status.into()));
+    let score: Option<f64> = redis::cmd("ZSCORE")
+        .arg("$SortF:RedisJob:created_at")
+        .arg(old_key)
+        .query(con)
+        .ok()?;
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let h = pipe.cmd("HSET").arg(&new_key);
+    for (k, v) in &fields {
+        if k.as_slice() == b"status" {
+            h.arg(k.as_slice()).arg(packed.as_slice());
+        } else {
+            h.arg(k.as_slice()).arg(v.as_slice());
+        }
+    }
+    pipe.ignore();
+    let project_idx = format!("$KeyF:RedisJob:project_key:{project_esc}");
+    pipe.cmd("SADD")
+        .arg("$Class:RedisJob")
+        .arg(&new_key)
+        .ignore()
+        .cmd("SREM")
+        .arg(&project_idx)
+        .arg(old_key)
+        .ignore()
+        .cmd("SREM")
+        .arg(format!("$KeyF:RedisJob:status:{old_status}"))
+        .arg(old_key)
+        .ignore()
+        .cmd("ZREM")
+        .arg("$SortF:RedisJob:created_at")
+        .arg(old_key)
+        .ignore()
+        .cmd("SREM")
+        .arg("$Class:RedisJob")
+        .arg(old_key)
+        .ignore()
+        .cmd("DEL")
+        .arg(old_key)
+        .ignore()
+        .cmd("SADD")
+        .arg(&project_idx)
+        .arg(&new_key)
+        .ignore()
+        .cmd("SADD")
+        .arg(format!("$KeyF:RedisJob:status:{}", esc(new_status)))
+        .arg(&new_key)
+        .ignore();
+    if let Some(s) = score {
+        pipe.cmd("ZADD")
+            .arg("$SortF:RedisJob:created_at")
+            .arg(s)
+            .arg(&new_key)
+            .ignore();
+    }
+    let _: () = pipe.query(con).ok()?;
+    Some(new_key)
+}
+
+/// A string packed as popoto packs it.
+pub fn pack(s: &str) -> Vec<u8> {
+    jobq::schema::msgpack::encode(&jobq::schema::Value::Str(s.into()))
+}
+
+/// A fresh job id (32 lowercase hex chars) for tests.
+pub fn job_id(n: usize) -> String {
+    format!("{n:032x}")
+}
+
+/// `n` healthy popoto-style pending jobs in project `proj`; their keys.
+pub fn seed(con: &mut redis::Connection, n: usize, proj: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            popoto_create(
+                con,
+                &job_id(i + 1),
+                proj,
+                "pending",
+                1767225600.0 + i as f64,
+            )
+        })
+        .collect()
+}
+
+pub fn cmd(con: &mut redis::Connection, args: &[&[u8]]) -> redis::Value {
+    let mut c = redis::cmd(std::str::from_utf8(args[0]).expect("command name"));
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(con)
+        .unwrap_or_else(|e| panic!("{:?}: {e}", String::from_utf8_lossy(args[0])))
+}
+
+/// Everything in the database but jobq's own keys, in a comparable form.
+pub fn snapshot(con: &mut redis::Connection) -> std::collections::BTreeMap<Vec<u8>, String> {
+    let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(con).expect("KEYS");
+    let mut out = std::collections::BTreeMap::new();
+    for k in keys {
+        if k.starts_with(b"jobq:") {
+            continue;
+        }
+        let t: String = redis::cmd("TYPE").arg(&k).query(con).expect("TYPE");
+        let v = match t.as_str() {
+            "hash" => {
+                let mut f: Vec<(Vec<u8>, Vec<u8>)> =
+                    redis::cmd("HGETALL").arg(&k).query(con).expect("HGETALL");
+                f.sort();
+                format!("hash {f:?}")
+            }
+            "set" => {
+                let mut m: Vec<Vec<u8>> =
+                    redis::cmd("SMEMBERS").arg(&k).query(con).expect("SMEMBERS");
+                m.sort();
+                format!("set {m:?}")
+            }
+            "zset" => {
+                let m: Vec<(Vec<u8>, f64)> = redis::cmd("ZRANGE")
+                    .arg(&k)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query(con)
+                    .expect("ZRANGE");
+                format!("zset {m:?}")
+            }
+            other => other.to_string(),
+        };
+        out.insert(k, v);
+    }
+    out
+}
+
+/// Differences between two snapshots, for assertion messages.
+pub fn diff(
+    a: &std::collections::BTreeMap<Vec<u8>, String>,
+    b: &std::collections::BTreeMap<Vec<u8>, String>,
+) -> String {
+    let mut s = String::new();
+    for (k, v) in a {
+        match b.get(k) {
+            None => s.push_str(&format!("- {}: {v}\n", String::from_utf8_lossy(k))),
+            Some(w) if w != v => s.push_str(&format!(
+                "~ {}:\n    {v}\n    {w}\n",
+                String::from_utf8_lossy(k)
+            )),
+            _ => {}
+        }
+    }
+    for (k, v) in b {
+        if !a.contains_key(k) {
+            s.push_str(&format!("+ {}: {v}\n", String::from_utf8_lossy(k)));
+        }
+    }
+    s
+}
+
+/// Entries of a stream: (id, field/value pairs).
+pub type StreamEntries = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+pub fn xrange(con: &mut redis::Connection, key: &str) -> StreamEntries {
+    let v: redis::Value = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query(con)
+        .expect("XRANGE");
+    redis::FromRedisValue::from_redis_value(v).expect("stream entries")
+}
+
+pub fn xlen(con: &mut redis::Connection, key: &str) -> i64 {
+    redis::cmd("XLEN").arg(key).query(con).expect("XLEN")
+}
+
+/// Seeds `n` pending jobs fast (one pipeline), popoto's bytes; their keys.
+pub fn seed_fast(con: &mut redis::Connection, n: usize, proj: &str) -> Vec<String> {
+    use jobq::schema::msgpack::encode;
+    use jobq::schema::Value as V;
+    let mut keys = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let mut pipe = redis::pipe();
+        for &i in chunk {
+            let id = job_id(i + 1);
+            let key = format!("RedisJob:{id}:{proj}:pending");
+            pipe.cmd("HSET")
+                .arg(&key)
+                .arg("job_id")
+                .arg(encode(&V::Str(id.clone())))
+                .arg("project_key")
+                .arg(encode(&V::Str(proj.into())))
+                .arg("status")
+                .arg(encode(&V::Str("pending".into())))
+                .arg("priority")
+                .arg(encode(&V::Str("normal".into())))
+                .arg("message_text")
+                .arg(encode(&V::Nil))
+                .arg("created_at")
+                .arg(encode(&V::Float(1767225600.0 + i as f64)))
+                .ignore()
+                .cmd("SADD")
+                .arg("$Class:RedisJob")
+                .arg(&key)
+                .ignore()
+                .cmd("SADD")
+                .arg(format!("$KeyF:RedisJob:project_key:{proj}"))
+                .arg(&key)
+                .ignore()
+                .cmd("SADD")
+                .arg("$KeyF:RedisJob:status:pending")
+                .arg(&key)
+                .ignore()
+                .cmd("ZADD")
+                .arg("$SortF:RedisJob:created_at")
+                .arg(1767225600.0 + i as f64)
+                .arg(&key)
+                .ignore();
+            keys.push(key);
+        }
+        let _: () = pipe.query(con).expect("seed");
+    }
+    keys
+}
+
+/// A small deterministic random source for fault tests; print the seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_env(name: &str) -> Rng {
+        let seed = std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(7)
+            });
+        eprintln!("fault seed: {name}={seed} (set it to replay)");
+        Rng(seed | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Every record key of the model whose hash exists, by job_id (test-side
+/// KEYS is fine on these small databases).
+pub fn records_by_job(
+    con: &mut redis::Connection,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("RedisJob:*")
+        .query(con)
+        .expect("KEYS");
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for k in keys {
+        let id = k.split(':').nth(1).unwrap_or_default().to_string();
+        out.entry(id).or_default().push(k);
+    }
+    out
+}
+
+/// I1 and I2: every job in `ids` exists exactly once, in the class set, and
+/// in exactly the one status index its key and field name.
+pub fn assert_jobs_intact(con: &mut redis::Connection, ids: &[String], strict_index: bool) {
+    let by_job = records_by_job(con);
+    let class: std::collections::BTreeSet<String> =
+        smembers(con, "$Class:RedisJob").into_iter().collect();
+    let statuses = ["pending", "running", "completed", "failed"];
+    let idx: Vec<std::collections::BTreeSet<String>> = statuses
+        .iter()
+        .map(|s| {
+            smembers(con, &format!("$KeyF:RedisJob:status:{s}"))
+                .into_iter()
+                .collect()
+        })
+        .collect();
+    for id in ids {
+        let recs = by_job
+            .get(id)
+            .unwrap_or_else(|| panic!("job {id} was lost"));
+        assert_eq!(recs.len(), 1, "job {id} lives twice: {recs:?}");
+        let key = &recs[0];
+        assert!(
+            class.contains(key),
+            "job {id} ({key}) is not in the class set"
+        );
+        if strict_index {
+            let st = key.rsplit(':').next().unwrap_or_default();
+            let mut inside = vec![];
+            for (s, set) in statuses.iter().zip(&idx) {
+                if set.contains(key) {
+                    inside.push(*s);
+                }
+            }
+            assert_eq!(inside, vec![st], "job {id} ({key}) is in {inside:?}");
+        }
+    }
+}

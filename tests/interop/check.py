@@ -14,8 +14,21 @@
   c. jobq reads what popoto wrote: popoto creates jobs in db 3 and moves some
      the popoto way (job.status = X; job.save(migrate_key=True)); `jobq
      inspect JOB_ID --json` must show exactly one record, under popoto's key,
-     with the same field values, and verdict kind "healthy".
-  d. popoto reads what `jobq reap` moved: popoto creates jobs in db 4 and
+     with the same field values, no missing field, membership of exactly the
+     four sets popoto wrote (class set, status index, project index, zset),
+     and verdict kind "healthy".  Then one popoto job is damaged by hand (an
+     orphan: removed from its status index, which popoto's check_indexes()
+     does not see): jobq must exit 1 with verdict "orphan"; an unknown
+     job_id must exit 1 with "found": false.
+  d. reindex repairs what popoto reads: popoto 1.10.1 creates jobs (db 4),
+     they are damaged by hand (orphan, multi_indexed, wrong_index,
+     secondary_gap, field_mismatch, duplicate, dangling); after `jobq
+     reindex --yes --prefer key --duplicates keep-latest` popoto loads every
+     job with the right status and check_indexes() finds nothing.
+  e. popoto 0.9.0's residue (made by damage_090.py with the real 0.9.0,
+     which run.sh runs first into db 5) is found as stale_key findings, and
+     after `jobq reindex` popoto 1.10.1's check_indexes() finds nothing.
+  f. popoto reads what `jobq reap` moved: popoto creates jobs in db 6 and
      moves them to running the popoto way; `jobq reap --once --all --yes`
      gives them back; popoto's query.get loads each as pending with priority
      "high" and every other field unchanged, filter(status=...) and count()
@@ -45,7 +58,7 @@ import traceback
 
 import msgpack
 
-DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REAP = 1, 2, 3, 4
+DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REPAIR, DB_REAP = 1, 2, 3, 4, 6  # 5: --db-090
 JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -211,11 +224,12 @@ class Jobq:
     def __init__(self, cmd: list):
         self.cmd = cmd
 
-    def run(self, url: str, args: list) -> dict:
-        """Run jobq; return its stdout parsed as one JSON object, or raise."""
+    def run(self, url: str, args: list, codes=(0,)) -> dict:
+        """Run jobq; return its stdout parsed as one JSON object, or raise
+        (also when the exit code is not one of `codes`)."""
         full = self.cmd + ["--url", url] + args
         proc = subprocess.run(full, capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
+        if proc.returncode not in codes:
             raise RuntimeError(
                 f"`{' '.join(shlex.quote(a) for a in full)}` exited "
                 f"{proc.returncode}; stderr: {proc.stderr.strip()[-800:]!r}; "
@@ -507,7 +521,7 @@ C_CASES = [
 ]
 
 
-def check_c(report, jobq, url):
+def check_c(report, jobq, url, raw):
     """popoto writes (db DB_INSPECT), jobq inspect reads."""
     model.connect(url)
     for case in C_CASES:
@@ -555,29 +569,167 @@ def check_c(report, jobq, url):
             extra = set(fields) - set(FIELDS)
             if extra:
                 problems.append(f"unexpected fields {sorted(extra)}")
+            if recs[0].get("type") != "hash":
+                problems.append(f"type {recs[0].get('type')!r}, expected 'hash'")
+            if recs[0].get("missing_fields") != []:
+                problems.append(f"missing_fields {recs[0].get('missing_fields')!r}, expected []")
+            want_sets = {"$Class:RedisJob", f"$KeyF:RedisJob:status:{esc(case['status'])}",
+                         f"$KeyF:RedisJob:project_key:{esc(case['project_key'])}",
+                         "$SortF:RedisJob:created_at"}
+            got_sets = recs[0].get("member_of")
+            if not isinstance(got_sets, list) or set(got_sets) != want_sets:
+                problems.append(f"member_of {got_sets!r}, expected {sorted(want_sets)}")
+        if out.get("found") is not True:
+            problems.append(f"found={out.get('found')!r}, expected true")
         verdict = out.get("verdict") or {}
         if verdict.get("kind") != "healthy":
             problems.append(f"verdict {verdict!r}, expected kind 'healthy'")
         report.check(name, problems)
 
+    # Damage popoto's own check_indexes() cannot see: jobq must.
+    victim = next((c for c in C_CASES if "id" in c and c["status"] == "pending"), None)
+    if victim is not None:
+        name = "c.inspect-orphan"
+        key = record_key(victim["id"], victim["project_key"], victim["status"])
+        try:
+            raw.srem(f"$KeyF:RedisJob:status:{esc(victim['status'])}", key)
+            out = jobq.run(url, ["inspect", victim["id"], "--json"], codes=(1,))
+            verdict = out.get("verdict") or {}
+            report.check(name, [] if verdict.get("kind") == "orphan" else
+                         [f"verdict {verdict!r}, expected kind 'orphan' (and exit 1)"])
+        except Exception as exc:  # noqa: BLE001
+            report.fail(name, exc)
+    name = "c.inspect-unknown"
+    try:
+        out = jobq.run(url, ["inspect", "f" * 32, "--json"], codes=(1,))
+        problems = check_envelope(out, "inspect")
+        if out.get("found") is not False:
+            problems.append(f"found={out.get('found')!r}, expected false (and exit 1)")
+        report.check(name, problems)
+    except Exception as exc:  # noqa: BLE001
+        report.fail(name, exc)
 
-# ---------------------------------------------------------------- check d
 
-D_CASES = [
-    dict(name="d-colon-project", project_key="team:ops-1", priority="low",
+# ---------------------------------------------------------------- main
+
+# ---------------------------------------------------------------- d. repair
+# Damage built by hand (raw commands, as LAYOUT.md's damage table) on jobs
+# popoto created; after `jobq reindex` popoto must load every job with the
+# right status, and its own check_indexes() must find nothing.
+
+def check_d(report, jobq, url, raw):
+    model.connect(url)
+    jobs = {}
+    for i, name in enumerate(["orphan", "multi", "wrong", "gap", "mismatch",
+                              "dup", "running", "ghost"]):
+        job = guarded(report, f"d.popoto-create[{name}]",
+                      lambda i=i, name=name: RedisJob.create(
+                          project_key="repair", status="pending",
+                          message_text=f"d {name}", created_at=T0 + i))
+        if job is not None:
+            jobs[name] = job
+    if len(jobs) < 8:
+        return
+    def move(job, to):
+        job.status = to
+        job.save(migrate_key=True)
+    move(jobs["running"], "running")
+    key = {n: record_key(j.job_id, "repair", j.status) for n, j in jobs.items()}
+    pending, running, failed = (f"$KeyF:RedisJob:status:{s}" for s in ("pending", "running", "failed"))
+    raw.srem(pending, key["orphan"])
+    raw.sadd(failed, key["multi"])
+    raw.smove(pending, running, key["wrong"])
+    raw.srem("$KeyF:RedisJob:project_key:repair", key["gap"])
+    raw.zrem("$SortF:RedisJob:created_at", key["gap"])
+    raw.hset(key["mismatch"], "status", msgpack.packb("failed"))
+    # A second, further-along record of "dup" (popoto 1.0.x could leave one).
+    guarded(report, "d.popoto-create[dup-completed]",
+            lambda: RedisJob.create(job_id=jobs["dup"].job_id, project_key="repair",
+                                    status="completed", message_text="d dup", created_at=T0 + 5))
+    # A ghost: the hash is gone, every set still holds it.
+    raw.delete(key["ghost"])
+    expected = {n: ("running" if n == "running" else "completed" if n == "dup" else "pending")
+                for n in jobs if n != "ghost"}
+
+    out = guarded(report, "d.jobq-reindex", jobq.run, url,
+                  ["--json", "reindex", "--yes", "--grace", "0", "--prefer", "key",
+                   "--duplicates", "keep-latest"])
+    if out is None:
+        return
+    problems = []
+    applied = {k: v["applied"] for k, v in out["counts"].items() if v["applied"]}
+    want = {"orphan": 1, "multi_indexed": 1, "wrong_index": 1, "secondary_gap": 1,
+            "field_mismatch": 1, "duplicate": 1, "dangling": 1}
+    if applied != want:
+        problems.append(f"applied per kind {applied}, expected {want}")
+    report.check("d.reindex-applied-each-repair", problems)
+
+    problems = []
+    for name, status in expected.items():
+        job = RedisJob.query.get(job_id=jobs[name].job_id)
+        if job is None:
+            problems.append(f"{name}: popoto cannot load it")
+        elif job.status != status:
+            problems.append(f"{name}: status {job.status!r}, expected {status!r}")
+        elif job.message_text != f"d {name}":
+            problems.append(f"{name}: message_text {job.message_text!r}")
+    for status in ("pending", "running", "completed", "failed"):
+        got = sorted(j.job_id for j in RedisJob.query.filter(status=status))
+        want_ids = sorted(jobs[n].job_id for n, s in expected.items() if s == status)
+        if got != want_ids:
+            problems.append(f"filter(status={status!r}) gives {len(got)} job(s), expected {len(want_ids)}")
+    report.check("d.popoto-loads-repaired-jobs", problems)
+    result = RedisJob.check_indexes(batch_size=1000)
+    report.check("d.popoto-check-indexes-clean",
+                 [] if result.get("total", 1) == 0 else [f"check_indexes() = {result}"])
+
+
+# ---------------------------------------------------------------- e. popoto 0.9
+# The residue popoto 0.9.0's non-atomic status changes leave (made by
+# damage_090.py with the real popoto 0.9.0, run.sh runs it first) is found
+# with the right kind, and repaired so that popoto 1.10.1 sees a clean queue.
+
+def check_e(report, jobq, url, residue):
+    want = sorted({m["member"] for j in residue["jobs"] for m in j["residue"]})
+    out = guarded(report, "e.jobq-scan-090-residue", jobq.run, url,
+                  ["--json", "orphans", "scan", "--grace", "0"], (0, 1))
+    if out is None:
+        return
+    got = sorted(f["key"] for f in out["findings"] if f["kind"] == "stale_key")
+    others = [f"{f['kind']} {f['key']}" for f in out["findings"] if f["kind"] != "stale_key"]
+    problems = []
+    if got != want:
+        problems.append(f"stale_key findings {got}, residue {want}")
+    if others:
+        problems.append(f"other findings: {others}")
+    report.check("e.scan-finds-090-residue-as-stale-keys", problems)
+    guarded(report, "e.jobq-reindex-090", jobq.run, url, ["--json", "reindex", "--yes", "--grace", "0"])
+    model.connect(url)
+    result = RedisJob.check_indexes(batch_size=1000)
+    report.check("e.popoto-check-indexes-clean-after-repair",
+                 [] if result.get("total", 1) == 0 else [f"check_indexes() = {result}"])
+    again = guarded(report, "e.jobq-rescan", jobq.run, url, ["--json", "orphans", "scan", "--grace", "0"])
+    if again is not None:
+        report.check("e.rescan-clean", [] if again["total"] == 0 else [str(again["counts"])])
+
+
+# ---------------------------------------------------------------- f. reap
+
+F_CASES = [
+    dict(name="f-colon-project", project_key="team:ops-1", priority="low",
          message_text="reap me: step 1/2", created_at=T0 + 20.5),
-    dict(name="d-glob-none-message", project_key="a*b?c", priority="normal",
+    dict(name="f-glob-none-message", project_key="a*b?c", priority="normal",
          message_text=None, created_at=1767225700),
-    dict(name="d-unicode-long", project_key="café/x", priority="high",
+    dict(name="f-unicode-long", project_key="café/x", priority="high",
          message_text=LONG, created_at=T0 + 21.25),
 ]
 
 
-def check_d(report, jobq, url, raw):
+def check_f(report, jobq, url, raw):
     """popoto moves jobs to running (db DB_REAP); jobq reap requeues; popoto reads."""
     model.connect(url)
     running = []
-    for case in D_CASES:
+    for case in F_CASES:
         def start(case=case):
             job = RedisJob.create(project_key=case["project_key"], status="pending",
                                   priority=case["priority"], message_text=case["message_text"],
@@ -592,12 +744,12 @@ def check_d(report, jobq, url, raw):
             case["id"] = job.job_id
             case["before"] = model.fields_of(loaded)
             return True
-        if guarded(report, f"d.popoto-start[{case['name']}]", start):
+        if guarded(report, f"f.popoto-start[{case['name']}]", start):
             running.append(case)
     if not running:
         return
 
-    name = "d.reap"
+    name = "f.reap"
     try:
         out = jobq.run(url, ["reap", "--once", "--all", "--yes", "--json"])
     except Exception as exc:  # noqa: BLE001
@@ -633,9 +785,9 @@ def check_d(report, jobq, url, raw):
             if raw.exists(record_key(case["id"], case["project_key"], "running")):
                 problems.append("the running record is still there")
             return problems
-        res = guarded(report, f"d.get[{case['name']}]", one)
+        res = guarded(report, f"f.get[{case['name']}]", one)
         if res is not None:
-            report.check(f"d.get[{case['name']}]", res)
+            report.check(f"f.get[{case['name']}]", res)
 
     def filters():
         ids = sorted(c["id"] for c in running)
@@ -649,31 +801,31 @@ def check_d(report, jobq, url, raw):
         if RedisJob.query.count() != len(running):
             problems.append(f"query.count()={RedisJob.query.count()}, expected {len(running)}")
         return problems
-    res = guarded(report, "d.filter", filters)
+    res = guarded(report, "f.filter", filters)
     if res is not None:
-        report.check("d.filter", res)
+        report.check("f.filter", res)
 
-    res = guarded(report, "d.check_indexes", RedisJob.check_indexes)
+    res = guarded(report, "f.check_indexes", RedisJob.check_indexes)
     if res is not None:
-        report.check("d.check_indexes",
+        report.check("f.check_indexes",
                      [] if res.get("total") == 0 else [f"check_indexes() after reap: {res}"])
 
-
-# ---------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobq", required=True, help="jobq command (shell-split)")
     ap.add_argument("--url-base", required=True,
                     help="redis://127.0.0.1:PORT or unix:///path/r.sock of a throwaway server")
+    ap.add_argument("--residue-090", help="JSON printed by damage_090.py, whose db holds its residue")
+    ap.add_argument("--db-090", type=int, default=5, help="the db damage_090.py wrote to")
     args = ap.parse_args()
     jobq = Jobq(shlex.split(args.jobq))
     report = Report()
 
-    url_j, url_p, url_c, url_d = (db_url(args.url_base, n)
+    url_j, url_p, url_c, url_f = (db_url(args.url_base, n)
                                   for n in (DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REAP))
-    raw_j, raw_p, raw_c, raw_d = (model.raw_client(u) for u in (url_j, url_p, url_c, url_d))
-    for r in (raw_j, raw_p, raw_c, raw_d):
+    raw_j, raw_p, raw_c, raw_f = (model.raw_client(u) for u in (url_j, url_p, url_c, url_f))
+    for r in (raw_j, raw_p, raw_c, raw_f):
         r.flushdb()
 
     with tempfile.TemporaryDirectory(prefix="jobq-interop-") as tmp:
@@ -691,8 +843,15 @@ def main():
         check_a(report, done, url_j, t_window)
         report.check(f"a.popoto-reads-changed-nothing[db{DB_JOBQ}]",
                      diff_keyspaces(dump_before, dump_keyspace(raw_j), "before", "after"))
-    check_c(report, jobq, url_c)
-    check_d(report, jobq, url_d, raw_d)
+    check_c(report, jobq, url_c, raw_c)
+    url_d = db_url(args.url_base, DB_REPAIR)
+    raw_d = model.raw_client(url_d)
+    raw_d.flushdb()
+    guarded(report, "d.repair", check_d, report, jobq, url_d, raw_d)
+    if args.residue_090:
+        residue = json.load(open(args.residue_090))
+        guarded(report, "e.popoto-090", check_e, report, jobq, db_url(args.url_base, args.db_090), residue)
+    check_f(report, jobq, url_f, raw_f)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0

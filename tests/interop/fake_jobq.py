@@ -148,7 +148,9 @@ def cmd_inspect(r, a):
             continue
         raw = r.hgetall(key)
         fields = {k.decode(): msgpack.unpackb(v) for k, v in raw.items()}
-        records.append({"key": key.decode(), "fields": fields})
+        missing = [f for f in FIELDS if f not in fields]
+        records.append({"key": key.decode(), "type": "hash", "fields": fields,
+                        "missing_fields": missing})
     verdict = {"kind": "healthy"}
     if len(records) != 1:
         verdict = {"kind": "missing" if not records else "duplicate"}
@@ -177,8 +179,12 @@ def cmd_inspect(r, a):
                        else "secondary_gap"}
     if BUG == "verdict":
         verdict = {"kind": "orphan"}
-    print(json.dumps({"schema": 1, "command": "inspect", "job_id": jid, "records": records,
-                      "sets": sets, "verdict": verdict}, ensure_ascii=False))
+    for rec in records:
+        rec["member_of"] = sets
+    print(json.dumps({"schema": 1, "command": "inspect", "job_id": jid, "found": bool(records),
+                      "records": records, "sets": sets, "verdict": verdict}, ensure_ascii=False))
+    # jobq's contract: exit 1 when the job is unknown or not healthy.
+    sys.exit(0 if verdict["kind"] == "healthy" else 1)
 
 
 def cmd_reap(r, a):

@@ -146,7 +146,17 @@ echo "interop: redis-server pid $REDIS_PID on $BASE, $("$PY" -c "import importli
 set +e
 case "$MODE" in
     check)
-        "$PY" "$HERE/check.py" --jobq "$(printf '%q' "$JOBQ")" --url-base "$BASE" ;;
+        # popoto 0.9.0 first (its own venv), to leave its residue in db 5.
+        if [ "${JOBQ_INTEROP_SKIP_090:-0}" != 1 ]; then
+            VENV="$ROOT/.venv-interop-090" REQ="$HERE/requirements-090.txt"
+            ensure_venv
+            JOBQ_INTEROP_URL="$BASE/5" "$VENV/bin/python" "$HERE/damage_090.py" > "$TMP/residue.json" ||
+                die "damage_090.py (popoto 0.9.0) failed: $(tail -c 400 "$TMP/residue.json")"
+            "$PY" "$HERE/check.py" --jobq "$(printf '%q' "$JOBQ")" --url-base "$BASE" \
+                --residue-090 "$TMP/residue.json" --db-090 5
+        else
+            "$PY" "$HERE/check.py" --jobq "$(printf '%q' "$JOBQ")" --url-base "$BASE"
+        fi ;;
     self-test)
         "$PY" "$HERE/check.py" --jobq "$(printf '%q %q' "$PY" "$HERE/fake_jobq.py")" --url-base "$BASE" ;;
     damage-090)

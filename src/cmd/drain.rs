@@ -1,0 +1,590 @@
+//! `jobq drain`: wait until the queue (or one project) has no pending and no
+//! running jobs, confirmed by two empty reads `--settle` apart; give up at
+//! `--timeout` (exit 6), or when pending jobs sit with nothing running and
+//! nothing changing for `--stall-timeout` (exit 7). A database without any
+//! key of the model is not an empty queue (exit 3 unless `--allow-empty`),
+//! and a read that failed is never taken for an empty one: Redis going away
+//! means reconnecting with backoff, then exit 3.
+//!
+//! Owns: the orchestration of the wait (the decisions are in `watch`, pure)
+//! and the [`DrainReport`]. Must not: print (progress and warnings go
+//! through the `Ui`), format keys, or talk to Redis except through `store`.
+
+mod watch;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::bytes::Bytes;
+use crate::cli::DrainArgs;
+use crate::exit;
+use crate::output::{Progress, Ui};
+use crate::schema::{FieldRole, Model};
+use crate::settings::Settings;
+use crate::store::drain::{is_unavailable, Unavailable};
+use crate::store::Store;
+
+use watch::{pick_walk, Counts, Next, Outcome, Policy, Walk, Watch};
+
+/// Members per SSCAN step of a project walk.
+const SCAN_BATCH: u32 = 1000;
+/// Zset members fetched per page, and looked at in all, when looking for
+/// the oldest pending job among records of every status.
+const OLDEST_PAGE: usize = 500;
+const OLDEST_LIMIT: usize = 10_000;
+/// How long the oldest-pending lookup may take.
+const OLDEST_BUDGET: Duration = Duration::from_secs(5);
+/// A sorted-field score this close to the server's clock is taken for unix
+/// seconds, and shown as an age.
+const PLAUSIBLE_AGE: f64 = 10.0 * 365.0 * 86_400.0;
+/// How long a read may run past `--timeout` before it is cut short.
+const READ_GRACE: Duration = Duration::from_secs(1);
+/// The field `--project` selects on.
+const PROJECT_FIELD: &str = "project_key";
+
+#[derive(Debug, Serialize)]
+pub struct DrainReport {
+    pub drained: bool,
+    pub reason: Reason,
+    pub model: String,
+    pub project: Option<String>,
+    /// Pending and running jobs at the first read.
+    pub start: Level,
+    /// Pending and running jobs at the last read.
+    pub end: Level,
+    pub elapsed_seconds: f64,
+    /// Jobs seen pending or running (the first read, plus arrivals).
+    pub jobs_seen: u64,
+    /// Of those, jobs no longer pending or running.
+    pub jobs_finished: u64,
+    /// With pending jobs left: the one lowest in the model's first sorted
+    /// field (created_at for RedisJob).
+    pub oldest_pending: Option<OldestPending>,
+    /// Times the connection was re-established after Redis stopped answering.
+    pub reconnects: u32,
+    /// The limits that applied, in seconds.
+    pub settle_seconds: f64,
+    pub stall_timeout_seconds: f64,
+    pub timeout_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    /// Two empty reads `--settle` apart.
+    Drained,
+    /// `--timeout` passed first (exit 6).
+    Timeout,
+    /// Pending jobs, nothing running, no change for `--stall-timeout` (exit 7).
+    Stalled,
+    /// The model (or project) had no keys at all, and `--allow-empty` was given.
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Level {
+    pub pending: u64,
+    pub running: u64,
+}
+
+impl From<Counts> for Level {
+    fn from(c: Counts) -> Level {
+        Level {
+            pending: c.pending,
+            running: c.running,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OldestPending {
+    pub job_id: Option<String>,
+    pub key: Bytes,
+    /// The sorted field, and the job's score in it.
+    pub field: String,
+    pub score: f64,
+    /// Server time minus the score, when the score looks like unix seconds.
+    pub age_seconds: Option<f64>,
+}
+
+/// The sets one drain reads, built by `schema`.
+struct Target {
+    class: String,
+    class_set: Vec<u8>,
+    pending: Vec<u8>,
+    running: Vec<u8>,
+    /// Every other status index (completed, failed, ...).
+    others: Vec<Vec<u8>>,
+    project: Option<(String, Vec<u8>)>,
+    /// The model's first sorted field and its zset.
+    sorted: Option<(String, Vec<u8>)>,
+}
+
+impl Target {
+    fn new(model: &Model, project: Option<&str>) -> Result<Target> {
+        let st = &model.status;
+        let project = match project {
+            None => None,
+            Some(p) => match model.field(PROJECT_FIELD) {
+                Some(f) if f.role == FieldRole::Key => {
+                    Some((p.to_owned(), model.index_key(PROJECT_FIELD, Some(p))))
+                }
+                _ => {
+                    return Err(exit::usage(format!(
+                        "--project needs a key field {PROJECT_FIELD:?}, which the {} model lacks",
+                        model.class
+                    )))
+                }
+            },
+        };
+        Ok(Target {
+            class: model.class.clone(),
+            class_set: model.class_set(),
+            pending: model.status_index(&st.pending),
+            running: model.status_index(&st.running),
+            others: st
+                .values
+                .iter()
+                .filter(|v| **v != st.pending && **v != st.running)
+                .map(|v| model.status_index(v))
+                .collect(),
+            project,
+            sorted: model
+                .sorted_fields()
+                .next()
+                .map(|f| (f.name.clone(), model.sorted_key(&f.name))),
+        })
+    }
+
+    /// The keys whose absence means "this model has no data here".
+    fn model_keys(&self) -> Vec<Vec<u8>> {
+        let mut keys = vec![
+            self.class_set.clone(),
+            self.pending.clone(),
+            self.running.clone(),
+        ];
+        keys.extend(self.others.iter().cloned());
+        keys
+    }
+}
+
+/// What the startup check found missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Absent {
+    Nothing,
+    Model,
+    Project,
+}
+
+async fn absent(store: &mut Store, target: &Target) -> Result<Absent> {
+    if store.count_existing(&target.model_keys()).await? == 0 {
+        return Ok(Absent::Model);
+    }
+    if let Some((_, index)) = &target.project {
+        if store.count_existing(std::slice::from_ref(index)).await? == 0 {
+            return Ok(Absent::Project);
+        }
+    }
+    Ok(Absent::Nothing)
+}
+
+fn absent_error(what: Absent, target: &Target, url: &str, context: &str) -> anyhow::Error {
+    let msg = match (what, &target.project) {
+        (Absent::Project, Some((p, index))) => format!(
+            "{context}no job of project {p:?} exists in {url} (its index {} is absent): \
+             a typo in --project? Pass --allow-empty if that counts as drained",
+            Bytes(index.clone())
+        ),
+        _ => format!(
+            "{context}{url} holds no {class} keys ({} and every status index are absent): \
+             wrong --url, database number or --schema? Pass --allow-empty if an empty \
+             database counts as drained",
+            Bytes(target.class_set.clone()),
+            class = target.class
+        ),
+    };
+    exit::with_code(exit::RUNTIME, msg)
+}
+
+/// One read of the pending and running jobs (of the project).
+async fn read_counts(store: &mut Store, target: &Target) -> Result<Counts> {
+    let Some((_, project)) = &target.project else {
+        let mut keys = vec![target.pending.clone(), target.running.clone()];
+        keys.extend(target.others.iter().cloned());
+        let sizes = store.set_sizes(&keys).await?;
+        return Ok(Counts {
+            pending: sizes[0],
+            running: sizes[1],
+            done: Some(sizes[2..].iter().sum()),
+        });
+    };
+    let mut keys = vec![
+        project.clone(),
+        target.pending.clone(),
+        target.running.clone(),
+    ];
+    keys.extend(target.others.iter().cloned());
+    let sizes = store.set_sizes(&keys).await?;
+    let statuses = &keys[1..];
+    match pick_walk(sizes[0], sizes[1], sizes[2], &sizes[3..]) {
+        Walk::None => Ok(Counts::default()),
+        Walk::Exact { done } => {
+            let n = if done { statuses } else { &statuses[..2] };
+            let n = store.intersection_sizes(project, n).await?;
+            Ok(Counts {
+                pending: n[0],
+                running: n[1],
+                done: done.then(|| n[2..].iter().sum()),
+            })
+        }
+        Walk::Project => {
+            let n = store
+                .count_members_in(project, statuses, SCAN_BATCH)
+                .await?;
+            Ok(Counts {
+                pending: n[0],
+                running: n[1],
+                done: Some(n[2..].iter().sum()),
+            })
+        }
+        Walk::Statuses => {
+            let within = std::slice::from_ref(project);
+            let pending = store
+                .count_members_in(&target.pending, within, SCAN_BATCH)
+                .await?[0];
+            let running = store
+                .count_members_in(&target.running, within, SCAN_BATCH)
+                .await?[0];
+            Ok(Counts {
+                pending,
+                running,
+                done: None,
+            })
+        }
+    }
+}
+
+/// The connection, replaced after Redis stops answering.
+struct Session<'a> {
+    settings: &'a Settings,
+    store: Store,
+    /// The connection failed: reconnect before the next read.
+    broken: bool,
+    /// The server restarted (new run_id) and its keys were not checked yet.
+    restarted: bool,
+    reconnects: u32,
+    allow_empty: bool,
+}
+
+impl Session<'_> {
+    /// A read, reconnecting first if the last one failed.
+    async fn read(&mut self, target: &Target) -> Result<Counts> {
+        let r = self.try_read(target).await;
+        if matches!(&r, Err(e) if is_unavailable(e)) {
+            self.broken = true;
+        }
+        r
+    }
+
+    /// A server that restarted is checked again for the model's keys before
+    /// its counts are believed: a restart without persistence loses the
+    /// queue, which is not draining it.
+    async fn try_read(&mut self, target: &Target) -> Result<Counts> {
+        if self.broken {
+            let store = Store::connect(&self.settings.connect)
+                .await
+                .map_err(|e| Unavailable(format!("{e:#}")))?;
+            self.restarted |= store.run_id != self.store.run_id;
+            self.store = store;
+            self.broken = false;
+            self.reconnects += 1;
+        }
+        if self.restarted && !self.allow_empty {
+            let what = absent(&mut self.store, target).await?;
+            self.restarted = false;
+            if what != Absent::Nothing {
+                return Err(absent_error(
+                    what,
+                    target,
+                    self.store.display_url(),
+                    "Redis restarted while waiting (its run_id changed) and now: ",
+                ));
+            }
+        }
+        read_counts(&mut self.store, target).await
+    }
+}
+
+pub async fn run(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+    // drain only reads, so it can stop anywhere; dropping the future drops
+    // (and clears) the progress bar before the error is printed.
+    tokio::select! {
+        r = drain(settings, ui, args) => r,
+        _ = tokio::signal::ctrl_c() => Err(exit::with_code(
+            exit::INTERRUPTED,
+            "interrupted: the queue was not confirmed drained",
+        )),
+    }
+}
+
+async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+    let target = Target::new(&settings.model, args.project.as_deref())?;
+    let policy = Policy {
+        settle: args.settle,
+        stall_timeout: args.stall_timeout,
+        timeout: args.timeout,
+    };
+    let clock = Instant::now();
+    let mut store = Store::connect(&settings.connect).await?;
+    let was_absent = absent(&mut store, &target).await?;
+    if was_absent != Absent::Nothing {
+        if !args.allow_empty {
+            return Err(absent_error(was_absent, &target, store.display_url(), ""));
+        }
+        ui.debug("no keys of the model (or project) yet; --allow-empty: waiting for the settle");
+    }
+    let t0 = clock.elapsed();
+    let first = read_counts(&mut store, &target)
+        .await
+        .context("cannot read the queue")?;
+    let t1 = clock.elapsed();
+    let mut watch = Watch::new(policy, first, t1);
+    let progress = ui.progress(Some(first.active()), "drain");
+    show(&progress, &watch);
+    let mut session = Session {
+        settings,
+        store,
+        broken: false,
+        restarted: false,
+        reconnects: 0,
+        allow_empty: args.allow_empty,
+    };
+    let first_step = watch.start(t0, t1);
+    let outcome = wait(
+        ui,
+        &target,
+        &mut session,
+        &mut watch,
+        &progress,
+        clock,
+        first_step,
+    )
+    .await?;
+    progress.finish();
+    let last = watch.last();
+    let oldest_pending = match outcome {
+        Outcome::Timeout | Outcome::Stalled if last.pending > 0 => {
+            // A detail of the report: not worth waiting on a hung server.
+            let lookup = oldest_pending(ui, &mut session.store, &settings.model, &target);
+            tokio::time::timeout(OLDEST_BUDGET, lookup)
+                .await
+                .unwrap_or(None)
+        }
+        _ => None,
+    };
+    let reason = match outcome {
+        Outcome::Drained if was_absent != Absent::Nothing && watch.seen() == 0 => Reason::Empty,
+        Outcome::Drained => Reason::Drained,
+        Outcome::Timeout => Reason::Timeout,
+        Outcome::Stalled => Reason::Stalled,
+    };
+    let code = match reason {
+        Reason::Drained | Reason::Empty => exit::OK,
+        Reason::Timeout => exit::DRAIN_TIMEOUT,
+        Reason::Stalled => exit::STALLED,
+    };
+    let report = DrainReport {
+        drained: code == exit::OK,
+        reason,
+        model: target.class.clone(),
+        project: args.project.clone(),
+        start: watch.first().into(),
+        end: last.into(),
+        elapsed_seconds: millis(clock.elapsed()),
+        jobs_seen: watch.seen(),
+        jobs_finished: watch.finished(),
+        oldest_pending,
+        reconnects: session.reconnects,
+        settle_seconds: millis(args.settle),
+        stall_timeout_seconds: millis(args.stall_timeout),
+        timeout_seconds: args.timeout.map(millis),
+    };
+    Ok((report, code))
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+fn show(progress: &Progress, watch: &Watch) {
+    let last = watch.last();
+    progress.set_length(watch.seen());
+    progress.set_position(watch.finished());
+    progress.set_message(format!(
+        "{} pending, {} running",
+        last.pending, last.running
+    ));
+}
+
+/// Poll until the watch decides. Redis not answering is retried until the
+/// watch gives up; any other read error ends the wait.
+async fn wait(
+    ui: &Ui,
+    target: &Target,
+    session: &mut Session<'_>,
+    watch: &mut Watch,
+    progress: &Progress,
+    clock: Instant,
+    mut next: Next,
+) -> Result<Outcome> {
+    let mut warned_running = false;
+    loop {
+        let delay = match next {
+            Next::Stop(outcome) => return Ok(outcome),
+            Next::Wait(d) => d,
+        };
+        tokio::time::sleep(delay).await;
+        let start = clock.elapsed();
+        // A read (or reconnect) that hangs must not outlive --timeout.
+        let read = match watch_deadline(watch, clock) {
+            Some(deadline) => match tokio::time::timeout_at(deadline, session.read(target)).await {
+                Ok(r) => r,
+                Err(_) if watch.in_outage() => {
+                    Err(Unavailable("no answer before the timeout".into()).into())
+                }
+                Err(_) => return Ok(Outcome::Timeout),
+            },
+            None => session.read(target).await,
+        };
+        let end = clock.elapsed();
+        match read {
+            Ok(counts) => {
+                let before = watch.last();
+                next = watch.observe(start, end, counts);
+                if counts != before {
+                    ui.debug(format!(
+                        "{:.1}s: {} pending, {} running",
+                        end.as_secs_f64(),
+                        counts.pending,
+                        counts.running
+                    ));
+                }
+                show(progress, watch);
+                if !warned_running && watch.running_unchanged(end) {
+                    warned_running = true;
+                    ui.warn(format!(
+                        "{} job(s) running and nothing changed for {}; if their workers died, \
+                         `jobq reap` moves them back to pending",
+                        counts.running,
+                        humantime::format_duration(watch_stall(watch))
+                    ));
+                }
+            }
+            Err(e) if is_unavailable(&e) => match watch.failed(end) {
+                Some(retry) => {
+                    progress.set_message(format!("Redis not answering ({e:#}); retrying"));
+                    ui.debug(format!("{:.1}s: read failed: {e:#}", end.as_secs_f64()));
+                    next = Next::Wait(retry);
+                }
+                None => {
+                    let down = watch.outage(end).unwrap_or_default();
+                    return Err(e.context(format!(
+                        "Redis at {} has not answered for {:.1}s; the queue's state is unknown, \
+                         so it is not reported drained",
+                        session.store.display_url(),
+                        down.as_secs_f64()
+                    )));
+                }
+            },
+            Err(e) => return Err(e.context("cannot read the queue")),
+        }
+    }
+}
+
+/// When to cut a read short: a little after `--timeout`, so that the read
+/// the watch asks for at the timeout can still report what is left.
+fn watch_deadline(watch: &Watch, clock: Instant) -> Option<Instant> {
+    watch.policy().timeout.map(|t| clock + t + READ_GRACE)
+}
+
+fn watch_stall(watch: &Watch) -> Duration {
+    watch.policy().stall_timeout
+}
+
+/// Page through the lowest-scored records (of every status) for one that is
+/// pending; behind a long history of finished jobs that finds nothing within
+/// its bound, so then walk the pending index itself, if it is small enough.
+async fn find_oldest(
+    store: &mut Store,
+    target: &Target,
+    zset: &[u8],
+    within: &[Vec<u8>],
+) -> Result<Option<(Vec<u8>, f64)>> {
+    let found = store
+        .lowest_member_in(zset, within, OLDEST_PAGE, OLDEST_LIMIT)
+        .await?;
+    if found.is_some() {
+        return Ok(found);
+    }
+    let pending = store
+        .set_sizes(std::slice::from_ref(&target.pending))
+        .await?[0];
+    if pending as usize > OLDEST_LIMIT {
+        return Ok(None);
+    }
+    let in_project: Vec<Vec<u8>> = target.project.iter().map(|(_, k)| k.clone()).collect();
+    store
+        .lowest_scored_in(&target.pending, zset, &in_project, SCAN_BATCH, OLDEST_LIMIT)
+        .await
+}
+
+/// The pending job lowest in the model's first sorted field, if the model
+/// has one and the job is among the lowest few thousand records. A failure
+/// here loses only this detail.
+async fn oldest_pending(
+    ui: &Ui,
+    store: &mut Store,
+    model: &Model,
+    target: &Target,
+) -> Option<OldestPending> {
+    let (field, zset) = target.sorted.as_ref()?;
+    let mut within = vec![target.pending.clone()];
+    if let Some((_, project)) = &target.project {
+        within.push(project.clone());
+    }
+    let (key, score) = match find_oldest(store, target, zset, &within).await {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            ui.debug(format!(
+                "no pending job among the {OLDEST_LIMIT} lowest members of {}, \
+                 and too many pending jobs to walk",
+                Bytes(zset.clone())
+            ));
+            return None;
+        }
+        Err(e) => {
+            ui.debug(format!("cannot look up the oldest pending job: {e:#}"));
+            return None;
+        }
+    };
+    let age_seconds = match store.server_time().await {
+        Ok(now) if (0.0..PLAUSIBLE_AGE).contains(&(now - score)) => {
+            Some(millis(Duration::from_secs_f64(now - score)))
+        }
+        _ => None,
+    };
+    let job_id = model
+        .parse_key(&key)
+        .ok()
+        .map(|p| model.job_id(&p).to_owned());
+    Some(OldestPending {
+        job_id,
+        key: Bytes(key),
+        field: field.clone(),
+        score,
+        age_seconds,
+    })
+}

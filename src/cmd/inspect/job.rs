@@ -1,0 +1,402 @@
+//! `jobq inspect JOB_ID`: every record of one job_id, decoded, with every
+//! set each record is (or should be) a member of, and a verdict.
+//!
+//! The job_id is user input and is matched literally: glob characters are
+//! escaped in the SCAN pattern (`Model::job_pattern`) and every match is
+//! parsed back and compared byte for byte.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::verdict::{self, Verdict, HEALTHY};
+use super::{status_indexes, Discovery, FieldValue, Fields, StatusIndex, SCAN_COUNT};
+use crate::bytes::{escape_bytes, Bytes};
+use crate::diagnose::probe::{Layout, Probe};
+use crate::exit;
+use crate::output::Ui;
+use crate::schema::Model;
+use crate::settings::Settings;
+use crate::store::inspect::{FieldSelection, MemberCheck, Membership, RawRecord};
+use crate::store::Store;
+
+/// A value longer than this is shown as its length only.
+pub const JOB_VALUE_CAP: u64 = 1 << 20;
+/// A hash with more fields than this has only its declared fields read.
+pub const MAX_LISTED_FIELDS: u64 = 1000;
+
+#[derive(Debug, Serialize)]
+pub struct JobReport {
+    /// The job_id looked for (from the argument, or from the key given).
+    pub job_id: Bytes,
+    /// The argument, when it was a record key of the model.
+    pub given_key: Option<Bytes>,
+    /// Whether any key of this job_id exists.
+    pub found: bool,
+    /// The `SCAN MATCH` pattern the keyspace was walked with.
+    pub pattern: Bytes,
+    pub records: Vec<RecordFacts>,
+    pub verdict: Verdict,
+    pub discovery: Discovery,
+    pub notes: Vec<String>,
+}
+
+/// Everything read about one key: the facts a verdict is drawn from.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordFacts {
+    pub key: Bytes,
+    /// The key-field values in the key (unescaped); none if it does not parse.
+    pub key_fields: Option<BTreeMap<String, String>>,
+    pub parse_error: Option<String>,
+    /// `TYPE`: `hash` for a record; `none` for a key that does not exist.
+    #[serde(rename = "type")]
+    pub redis_type: String,
+    /// Seconds until the key expires; none when it does not.
+    pub ttl_seconds: Option<f64>,
+    /// The declared fields present in the hash, decoded.
+    pub fields: Fields,
+    /// Fields the model does not declare.
+    pub extra_fields: Vec<ExtraField>,
+    /// Set when the hash had too many fields to list (its `HLEN`).
+    pub fields_not_listed: u64,
+    /// Declared fields the hash lacks.
+    pub missing_fields: Vec<String>,
+    pub class_set: SetCheck,
+    /// Every status index looked at: the schema's, the discovered ones, and
+    /// those its key and its status field name.
+    pub status_indexes: Vec<SetCheck>,
+    /// The other key-field indexes for the value in its key (and in its
+    /// field, when that differs).
+    pub key_field_indexes: Vec<SetCheck>,
+    /// Each sorted-field zset, with its score.
+    pub sorted_sets: Vec<SetCheck>,
+    /// The sets and zsets above it is a member of.
+    pub member_of: Vec<Bytes>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExtraField {
+    pub name: Bytes,
+    pub value: FieldValue,
+}
+
+/// Whether a key is in one set (or zset).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SetCheck {
+    pub set: Bytes,
+    /// The field the set indexes (none for the class set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The value the index stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Bytes>,
+    /// Status indexes: listed in the schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<bool>,
+    /// Key-field indexes: whether the value is the key's (`key`) or only
+    /// the hash field's (`field`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+    /// None when the check failed (see `error`).
+    pub member: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl SetCheck {
+    pub fn new(set: Vec<u8>) -> SetCheck {
+        SetCheck {
+            set: Bytes(set),
+            field: None,
+            value: None,
+            declared: None,
+            source: None,
+            member: None,
+            score: None,
+            error: None,
+        }
+    }
+
+    pub fn is_member(&self) -> bool {
+        self.member == Some(true)
+    }
+
+    pub fn is_absent(&self) -> bool {
+        self.member == Some(false)
+    }
+}
+
+pub async fn run(
+    settings: &Settings,
+    ui: &Ui,
+    store: &mut Store,
+    arg: &[u8],
+    discover: bool,
+) -> Result<(JobReport, u8)> {
+    let model = &settings.model;
+    if arg.is_empty() {
+        return Err(exit::usage("JOB_ID must not be empty"));
+    }
+    // A full key stands for its job_id; its own state is shown too, even if
+    // the key is gone (a ghost still in some index).
+    let (job_id, given_key) = match model.key_job_id_bytes(arg) {
+        Some(id) => (id, Some(arg.to_vec())),
+        None => (arg.to_vec(), None),
+    };
+    let pattern = model.job_pattern(&job_id);
+    let mut keys: Vec<Vec<u8>> = store
+        .scan_match(&pattern, SCAN_COUNT)
+        .await?
+        .into_iter()
+        .filter(|k| model.key_job_id_bytes(k).as_deref() == Some(job_id.as_slice()))
+        .collect();
+    keys.sort();
+    if let Some(g) = &given_key {
+        if !keys.contains(g) {
+            keys.push(g.clone());
+        }
+    }
+    let (mut statuses, discovery) = status_indexes(store, model, discover).await?;
+    let declared: Vec<String> = model.fields.iter().map(|f| f.name.clone()).collect();
+    let raws = store
+        .read_records(
+            &keys,
+            FieldSelection::All {
+                declared: &declared,
+                max_fields: MAX_LISTED_FIELDS,
+            },
+            JOB_VALUE_CAP,
+        )
+        .await?;
+
+    let mut notes = Vec::new();
+    let mut records: Vec<RecordFacts> = Vec::new();
+    for raw in raws {
+        if raw.redis_type == "none" && given_key.as_ref() != Some(&raw.key) {
+            notes.push(format!(
+                "{} vanished between the scan and the read (moved by a worker?); run again",
+                escape_bytes(&raw.key)
+            ));
+            continue;
+        }
+        records.push(facts_of(model, raw));
+    }
+    if discovery.walked_keyspace {
+        notes.push(format!(
+            "status indexes: the schema's plus a SCAN MATCH {} over the whole keyspace ({} keys); --no-discover skips that walk",
+            discovery.pattern,
+            discovery.keys_in_db.unwrap_or(0)
+        ));
+    }
+
+    // The statuses its key and its field name are looked at even when the
+    // schema does not list them and discovery was off.
+    for r in &records {
+        let own = [
+            r.key_fields
+                .as_ref()
+                .and_then(|k| k.get(&model.status.field))
+                .cloned(),
+            r.fields
+                .get(&model.status.field)
+                .and_then(FieldValue::key_text)
+                .map(str::to_owned),
+        ];
+        for s in own.into_iter().flatten() {
+            let key = model.status_index(&s);
+            if !statuses.iter().any(|x| x.key.0 == key) {
+                statuses.push(StatusIndex {
+                    status: Bytes::from(s.as_str()),
+                    key: Bytes(key),
+                    declared: model.is_status(&s),
+                });
+            }
+        }
+    }
+
+    check_memberships(store, model, &statuses, &mut records).await?;
+
+    // The verdict is the shared diagnosis of each record, observed in one
+    // snapshot with its twins (other live records of the job_id).
+    let probes: Vec<Probe> = records
+        .iter()
+        .map(|r| Probe::new(model, r.key.as_slice()).with_twins())
+        .collect();
+    let observations = store.observe(&Layout::of(model), &probes, true).await?;
+    let verdict = verdict::of(model, &observations);
+    let found = records.iter().any(|r| r.redis_type != "none");
+    if !found {
+        ui.info(format!(
+            "jobq: no record of job_id {} (SCAN MATCH {})",
+            escape_bytes(&job_id),
+            escape_bytes(&pattern)
+        ));
+    }
+    let code = if found && verdict.kind == HEALTHY {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    };
+    Ok((
+        JobReport {
+            job_id: Bytes(job_id),
+            given_key: given_key.map(Bytes),
+            found,
+            pattern: Bytes(pattern),
+            records,
+            verdict,
+            discovery,
+            notes,
+        },
+        code,
+    ))
+}
+
+/// The record's own facts, before any membership is checked.
+fn facts_of(model: &Model, raw: RawRecord) -> RecordFacts {
+    let (key_fields, parse_error) = match model.parse_key(&raw.key) {
+        Ok(p) => (
+            Some(p.values().iter().cloned().collect::<BTreeMap<_, _>>()),
+            None,
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let mut fields = Vec::new();
+    let mut extra_fields = Vec::new();
+    for (name, value) in &raw.fields {
+        let value = FieldValue::from_raw(value);
+        match std::str::from_utf8(name)
+            .ok()
+            .filter(|n| model.field(n).is_some())
+        {
+            Some(n) => fields.push((n.to_owned(), value)),
+            None => extra_fields.push(ExtraField {
+                name: Bytes(name.clone()),
+                value,
+            }),
+        }
+    }
+    // Declaration order, whatever order HKEYS gave.
+    fields.sort_by_key(|(n, _)| model.fields.iter().position(|f| &f.name == n));
+    let missing_fields = if raw.redis_type == "hash" {
+        model
+            .fields
+            .iter()
+            .filter(|f| !fields.iter().any(|(n, _)| n == &f.name))
+            .map(|f| f.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    RecordFacts {
+        key: Bytes(raw.key.clone()),
+        key_fields,
+        parse_error,
+        redis_type: raw.redis_type,
+        ttl_seconds: (raw.pttl_ms >= 0).then(|| raw.pttl_ms as f64 / 1000.0),
+        fields: Fields(fields),
+        extra_fields,
+        fields_not_listed: raw.fields_not_listed,
+        missing_fields,
+        class_set: SetCheck::new(model.class_set()),
+        status_indexes: Vec::new(),
+        key_field_indexes: Vec::new(),
+        sorted_sets: Vec::new(),
+        member_of: Vec::new(),
+    }
+}
+
+/// Where a check's answer goes.
+#[derive(Clone, Copy)]
+enum Slot {
+    Class,
+    Status,
+    KeyField,
+    Sorted,
+}
+
+/// Plan every membership check of every record, run them in one pipeline,
+/// and file the answers.
+async fn check_memberships(
+    store: &mut Store,
+    model: &Model,
+    statuses: &[StatusIndex],
+    records: &mut [RecordFacts],
+) -> Result<()> {
+    let mut plan: Vec<(usize, Slot, SetCheck, MemberCheck)> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let member = r.key.0.clone();
+        let mut add = |slot: Slot, check: SetCheck, sorted: bool| {
+            let mc = MemberCheck {
+                set: check.set.0.clone(),
+                member: member.clone(),
+                sorted,
+            };
+            plan.push((i, slot, check, mc));
+        };
+        add(Slot::Class, SetCheck::new(model.class_set()), false);
+        for s in statuses {
+            let mut c = SetCheck::new(s.key.0.clone());
+            c.field = Some(model.status.field.clone());
+            c.value = Some(s.status.clone());
+            c.declared = Some(s.declared);
+            add(Slot::Status, c, false);
+        }
+        for f in model.secondary_key_fields() {
+            let in_key = r.key_fields.as_ref().and_then(|k| k.get(&f.name)).cloned();
+            let in_field = r
+                .fields
+                .get(&f.name)
+                .and_then(FieldValue::key_text)
+                .map(str::to_owned);
+            let mut values = Vec::new();
+            if let Some(v) = in_key.clone() {
+                values.push((v, "key"));
+            }
+            if let Some(v) = in_field {
+                if Some(&v) != in_key.as_ref() {
+                    values.push((v, "field"));
+                }
+            }
+            for (v, source) in values {
+                let mut c = SetCheck::new(model.index_key(&f.name, Some(&v)));
+                c.field = Some(f.name.clone());
+                c.value = Some(Bytes::from(v.as_str()));
+                c.source = Some(source);
+                add(Slot::KeyField, c, false);
+            }
+        }
+        for f in model.sorted_fields() {
+            let mut c = SetCheck::new(model.sorted_key(&f.name));
+            c.field = Some(f.name.clone());
+            add(Slot::Sorted, c, true);
+        }
+    }
+    let checks: Vec<MemberCheck> = plan.iter().map(|(_, _, _, mc)| mc.clone()).collect();
+    let answers = store.check_members(&checks).await?;
+    for ((i, slot, mut check, _), answer) in plan.into_iter().zip(answers) {
+        match answer {
+            Ok(Membership::Absent) => check.member = Some(false),
+            Ok(Membership::Present) => check.member = Some(true),
+            Ok(Membership::Scored(s)) => {
+                check.member = Some(true);
+                check.score = Some(s);
+            }
+            Err(e) => check.error = Some(e),
+        }
+        let r = &mut records[i];
+        if check.is_member() {
+            r.member_of.push(check.set.clone());
+        }
+        match slot {
+            Slot::Class => r.class_set = check,
+            Slot::Status => r.status_indexes.push(check),
+            Slot::KeyField => r.key_field_indexes.push(check),
+            Slot::Sorted => r.sorted_sets.push(check),
+        }
+    }
+    Ok(())
+}

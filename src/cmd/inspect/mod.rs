@@ -1,0 +1,314 @@
+//! `jobq inspect`: the queue at a glance ([`overview`]), a list of jobs
+//! ([`list`]), or one job under the microscope ([`job`], judged by
+//! [`verdict`]). Read-only: nothing here writes to Redis.
+//!
+//! Owns: the inspect reports, and the reasoning over what was read (value
+//! decoding, sorting, the provisional verdict). Must not: print (the reports
+//! are rendered by `output::inspect`), talk to Redis other than through
+//! `store::inspect`, or format keys (`schema` does).
+
+pub mod job;
+pub mod list;
+pub mod overview;
+pub mod verdict;
+
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::bytes::Bytes;
+use crate::cli::InspectArgs;
+use crate::exit;
+use crate::output::Ui;
+use crate::schema::{msgpack, Model, Value};
+use crate::settings::Settings;
+use crate::store::inspect::RawValue;
+use crate::store::Store;
+
+/// Keys per SCAN step when walking the keyspace.
+pub const SCAN_COUNT: u32 = 1000;
+/// Members per SSCAN step.
+pub const SSCAN_COUNT: u32 = 1000;
+/// Raw bytes of an undecodable value kept for display.
+const RAW_PREVIEW: usize = 256;
+
+/// What `jobq inspect` found, in one of its three views.
+#[derive(Debug, Serialize)]
+#[serde(tag = "view", rename_all = "snake_case")]
+pub enum InspectReport {
+    Overview(overview::Overview),
+    List(list::JobList),
+    Job(job::JobReport),
+}
+
+/// One run: the overview, a list, or one job, and the exit code.
+pub async fn run(settings: &Settings, ui: &Ui, args: &InspectArgs) -> Result<(InspectReport, u8)> {
+    let discover = !args.no_discover;
+    let mut store = Store::connect(&settings.connect).await?;
+    if let Some(job) = &args.job {
+        let (r, code) = job::run(settings, ui, &mut store, job.as_bytes(), discover).await?;
+        return Ok((InspectReport::Job(r), code));
+    }
+    if args.status.is_some() || args.project.is_some() {
+        let (r, code) = list::run(
+            settings,
+            &mut store,
+            args.status.as_deref(),
+            args.project.as_deref(),
+            args.limit,
+        )
+        .await?;
+        return Ok((InspectReport::List(r), code));
+    }
+    let (r, code) = overview::run(settings, &mut store, discover).await?;
+    Ok((InspectReport::Overview(r), code))
+}
+
+/// `--watch SECONDS`: hand an overview to `sink` every period until Ctrl-C
+/// (then exit 130). A failed frame after the first is reported and retried
+/// with a new connection: an on-call engineer watching a failover wants the
+/// figures back when Redis is, not an exit.
+pub async fn watch<F>(settings: &Settings, ui: &Ui, args: &InspectArgs, mut sink: F) -> Result<u8>
+where
+    F: FnMut(&InspectReport) -> Result<()>,
+{
+    let secs = args.watch.unwrap_or(2.0);
+    if !(secs.is_finite() && (0.1..=86_400.0).contains(&secs)) {
+        return Err(exit::usage(format!(
+            "--watch {secs}: give a period between 0.1 and 86400 seconds"
+        )));
+    }
+    let period = Duration::from_secs_f64(secs);
+    let discover = !args.no_discover;
+    // Registered before the first frame, so that Ctrl-C at any point after
+    // the start is ours and ends the loop cleanly.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot listen for Ctrl-C")?;
+    let mut store = tokio::select! {
+        s = Store::connect(&settings.connect) => Some(s?),
+        _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+    };
+    loop {
+        let frame = tokio::select! {
+            f = frame(settings, &mut store, discover) => f,
+            _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+        };
+        match frame {
+            Ok(report) => sink(&InspectReport::Overview(report))?,
+            Err(e) => {
+                ui.warn(format!("{e:#}; trying again in {secs} s"));
+                store = None;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+        }
+    }
+}
+
+async fn frame(
+    settings: &Settings,
+    store: &mut Option<Store>,
+    discover: bool,
+) -> Result<overview::Overview> {
+    if store.is_none() {
+        *store = Some(Store::connect(&settings.connect).await?);
+    }
+    match store.as_mut() {
+        Some(s) => Ok(overview::run(settings, s, discover).await?.0),
+        None => anyhow::bail!("not connected"),
+    }
+}
+
+/// A status index to look at: one of the schema's, or one found by SCAN.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusIndex {
+    pub status: Bytes,
+    pub key: Bytes,
+    /// Listed in the schema (as opposed to found in Redis).
+    pub declared: bool,
+}
+
+/// How the status indexes were found: the schema's, plus a keyspace walk.
+#[derive(Debug, Clone, Serialize)]
+pub struct Discovery {
+    /// Whether `SCAN MATCH` walked the whole keyspace (off with --no-discover).
+    pub walked_keyspace: bool,
+    pub pattern: Bytes,
+    /// `DBSIZE` when the walk started: what the walk had to step over.
+    pub keys_in_db: Option<u64>,
+    /// Status indexes found that the schema does not list.
+    pub undeclared_found: usize,
+}
+
+/// The schema's status indexes, then (unless `discover` is off) every other
+/// `$KeyF:<Model>:<status field>:*` that exists.
+pub async fn status_indexes(
+    store: &mut Store,
+    model: &Model,
+    discover: bool,
+) -> Result<(Vec<StatusIndex>, Discovery)> {
+    let mut out: Vec<StatusIndex> = model
+        .status
+        .values
+        .iter()
+        .map(|v| StatusIndex {
+            status: Bytes::from(v.as_str()),
+            key: Bytes(model.status_index(v)),
+            declared: true,
+        })
+        .collect();
+    let pattern = model.index_pattern(&model.status.field);
+    let mut disc = Discovery {
+        walked_keyspace: discover,
+        pattern: Bytes(pattern.clone()),
+        keys_in_db: None,
+        undeclared_found: 0,
+    };
+    if discover {
+        disc.keys_in_db = Some(store.dbsize().await?);
+        let mut found = store
+            .scan_match(&pattern, SCAN_COUNT)
+            .await
+            .context("discovering status indexes")?;
+        found.sort();
+        for key in found {
+            if out.iter().any(|s| s.key.0 == key) {
+                continue;
+            }
+            let status = model
+                .index_value(&model.status.field, &key)
+                .unwrap_or_default();
+            out.push(StatusIndex {
+                status: Bytes(status),
+                key: Bytes(key),
+                declared: false,
+            });
+            disc.undeclared_found += 1;
+        }
+    }
+    Ok((out, disc))
+}
+
+/// A hash value as shown: decoded, or why it could not be.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// The msgpack value, as natural JSON.
+    Value(Value),
+    /// Not one valid msgpack object: the error and the first bytes.
+    Undecodable {
+        undecodable: String,
+        raw: Bytes,
+        bytes: u64,
+    },
+    /// Over the read cap: only its length was read.
+    TooLarge { too_large_bytes: u64 },
+}
+
+impl FieldValue {
+    pub fn from_raw(raw: &RawValue) -> FieldValue {
+        match raw {
+            RawValue::TooLarge(n) => FieldValue::TooLarge {
+                too_large_bytes: *n,
+            },
+            RawValue::Bytes(b) => match msgpack::decode(b) {
+                Ok(v) => FieldValue::Value(v),
+                Err(e) => FieldValue::Undecodable {
+                    undecodable: e.to_string(),
+                    raw: Bytes(b[..b.len().min(RAW_PREVIEW)].to_vec()),
+                    bytes: b.len() as u64,
+                },
+            },
+        }
+    }
+
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            FieldValue::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A key field's value as key text: popoto renders None as `None`.
+    pub fn key_text(&self) -> Option<&str> {
+        match self.value()? {
+            Value::Str(s) => Some(s),
+            Value::Nil => Some(crate::schema::keys::NONE_TEXT),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        self.value().and_then(Value::as_f64)
+    }
+}
+
+/// Hash fields in the order read (declaration order for declared fields);
+/// JSON: an object of field name to value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields(pub Vec<(String, FieldValue)>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_decode_or_say_why_not() {
+        let ok = FieldValue::from_raw(&RawValue::Bytes(b"\xa7pending".to_vec()));
+        assert_eq!(ok.key_text(), Some("pending"));
+        let nil = FieldValue::from_raw(&RawValue::Bytes(b"\xc0".to_vec()));
+        assert_eq!(nil.key_text(), Some("None"));
+        let bad = FieldValue::from_raw(&RawValue::Bytes(b"pending".to_vec()));
+        assert!(
+            matches!(&bad, FieldValue::Undecodable { bytes: 7, .. }),
+            "{bad:?}"
+        );
+        assert_eq!(bad.key_text(), None);
+        let big = FieldValue::from_raw(&RawValue::TooLarge(104_857_600));
+        assert_eq!(
+            serde_json::to_value(&big).ok(),
+            Some(serde_json::json!({"too_large_bytes": 104857600}))
+        );
+        let long = FieldValue::from_raw(&RawValue::Bytes(vec![0xc1; 1000]));
+        match long {
+            FieldValue::Undecodable { raw, bytes, .. } => {
+                assert_eq!(raw.0.len(), RAW_PREVIEW);
+                assert_eq!(bytes, 1000);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fields_keep_their_order_in_json() {
+        let f = Fields(vec![
+            ("z".into(), FieldValue::Value(Value::Int(1))),
+            ("a".into(), FieldValue::Value(Value::Nil)),
+        ]);
+        assert_eq!(
+            serde_json::to_string(&f).ok().as_deref(),
+            Some(r#"{"z":1,"a":null}"#)
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! The verdict on one job: the shared diagnosis (`crate::diagnose`) of each
+//! of its records, so that `inspect` and `orphans scan` can never disagree.
+//!
+//! Must not: talk to Redis or print.
+
+use serde::Serialize;
+
+use crate::bytes::Bytes;
+use crate::diagnose::{classify, HashState, Kind, Observation};
+use crate::schema::Model;
+
+pub const HEALTHY: &str = "healthy";
+pub const NOT_FOUND: &str = "not_found";
+
+/// The verdict on one job_id: the headline kind, and every finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// `healthy`, `not_found`, or the most severe finding's kind.
+    pub kind: String,
+    pub detail: String,
+    /// What `jobq reindex` would do, in one line.
+    pub repair: String,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: String,
+    /// Further kinds the same record shows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+    /// The record (or set) the finding is about.
+    pub key: Bytes,
+    pub detail: String,
+    pub repair: String,
+}
+
+/// Diagnose every record of one job_id (observed with their twins).
+pub fn of(model: &Model, observations: &[Observation]) -> Verdict {
+    let mut findings: Vec<(crate::diagnose::Kind, Finding)> = observations
+        .iter()
+        .filter_map(|o| classify(model, o))
+        .map(|f| {
+            let repair = if f.kind.needs_policy() || f.kind == Kind::Malformed {
+                f.repair.clone()
+            } else {
+                format!("jobq reindex would {}", f.repair)
+            };
+            let out = Finding {
+                kind: f.kind.name().to_owned(),
+                also: f.also.iter().map(|k| k.name().to_owned()).collect(),
+                key: f.key.clone(),
+                detail: f.seen.clone(),
+                repair,
+            };
+            (f.kind, out)
+        })
+        .collect();
+    findings.extend(unreadable_own_sets(model, observations));
+    findings.sort_by_key(|(k, _)| std::cmp::Reverse(k.severity()));
+    let live = observations
+        .iter()
+        .any(|o| !matches!(o.hash, HashState::Missing));
+    match findings.first() {
+        Some((_, head)) => Verdict {
+            kind: head.kind.clone(),
+            detail: head.detail.clone(),
+            repair: head.repair.clone(),
+            findings: findings.into_iter().map(|(_, f)| f).collect(),
+        },
+        None if live => Verdict {
+            kind: HEALTHY.into(),
+            detail: "the record agrees with every index".into(),
+            repair: "nothing to do".into(),
+            findings: Vec::new(),
+        },
+        None => Verdict {
+            kind: NOT_FOUND.into(),
+            detail: "no record and no index entry".into(),
+            repair: "nothing to do".into(),
+            findings: Vec::new(),
+        },
+    }
+}
+
+/// A set a live record belongs in that could not be read (wrong type): the
+/// record's memberships there are unknown, and the set itself is malformed.
+fn unreadable_own_sets(model: &Model, observations: &[Observation]) -> Vec<(Kind, Finding)> {
+    let mut out: Vec<(Kind, Finding)> = Vec::new();
+    for o in observations
+        .iter()
+        .filter(|o| matches!(o.hash, HashState::Hash { .. }))
+    {
+        let Ok(parsed) = model.parse_key(o.key.as_slice()) else {
+            continue;
+        };
+        let own = model.status_index(model.key_status(&parsed));
+        let sets = o
+            .status_sets
+            .iter()
+            .filter(|m| m.set.as_slice() == own.as_slice())
+            .chain(&o.secondary_sets)
+            .chain(std::iter::once(&o.class_set));
+        for m in sets.filter(|m| m.member.is_none()) {
+            if out.iter().any(|(_, f)| f.key == m.set) {
+                continue;
+            }
+            out.push((
+                Kind::Malformed,
+                Finding {
+                    kind: Kind::Malformed.name().to_owned(),
+                    also: Vec::new(),
+                    key: m.set.clone(),
+                    detail: "the record belongs in this set, which cannot be read (wrong type)"
+                        .into(),
+                    repair: "never touched: fix by hand".into(),
+                },
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,255 @@
+//! `jobq reindex`: scan (or read a plan file), plan, show, confirm, apply
+//! each action as a guarded script, report. Never deletes and rebuilds an
+//! index: every repair is one key's memberships, one step at a time.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::bytes::Bytes;
+use crate::cli::{DuplicatePolicy, Prefer as CliPrefer, ReindexArgs};
+use crate::diagnose::Kind;
+use crate::exit;
+use crate::output::Ui;
+use crate::plan::{self, Action, Plan, Policy, Prefer, Skip};
+use crate::settings::Settings;
+use crate::store::audit::Audit;
+use crate::store::repair::Outcome;
+use crate::store::Store;
+
+use super::scan::{scan, ScanOptions, Scanned};
+
+/// Actions per pipelined batch.
+const APPLY_BATCH: usize = 200;
+
+#[derive(Debug, Serialize)]
+pub struct ReindexReport {
+    /// `scan` or the plan file's path.
+    pub source: String,
+    pub dry_run: bool,
+    pub declined: bool,
+    /// Per kind: planned, applied, skipped, failed, unknown, needs_policy, untouched.
+    pub counts: BTreeMap<&'static str, KindCounts>,
+    pub applied: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub actions: Vec<ActionResult>,
+    pub needs_policy: Vec<Skip>,
+    pub untouched: Vec<Skip>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<Scanned>,
+    pub elapsed_seconds: f64,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct KindCounts {
+    pub planned: u64,
+    pub applied: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub needs_policy: u64,
+    pub untouched: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActionResult {
+    pub kind: Kind,
+    pub job_id: Option<String>,
+    pub key: Bytes,
+    pub description: String,
+    /// `planned` (dry run, declined), or what happened.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn policy(args: &ReindexArgs) -> Policy {
+    Policy {
+        prefer: args.prefer.map(|p| match p {
+            CliPrefer::Key => Prefer::Key,
+            CliPrefer::Field => Prefer::Field,
+        }),
+        keep_latest: matches!(args.duplicates, Some(DuplicatePolicy::KeepLatest)),
+    }
+}
+
+pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(ReindexReport, u8)> {
+    let started = Instant::now();
+    let model = &settings.model;
+    let mut store = Store::connect(&settings.connect).await?;
+    // Refuse before the scan: a replica would only fail later.
+    if !args.confirm.dry_run {
+        store.require_writable()?;
+    }
+    let (plan, source, scanned) = match &args.plan {
+        Some(path) => (plan::read(path, model)?, path.display().to_string(), None),
+        None => {
+            let out = scan(&mut store, model, &ScanOptions::from(&args.scan), ui).await?;
+            let mut findings = out.findings;
+            findings.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+            (
+                plan::build(model, &findings, &policy(args)),
+                "scan".to_owned(),
+                Some(out.scanned),
+            )
+        }
+    };
+    if let Some(path) = &args.plan_out {
+        plan::write(&plan, path)?;
+    }
+    let mut report = ReindexReport {
+        source,
+        dry_run: args.confirm.dry_run,
+        declined: false,
+        counts: Kind::ALL
+            .iter()
+            .map(|k| (k.name(), KindCounts::default()))
+            .collect(),
+        applied: 0,
+        skipped: 0,
+        failed: 0,
+        unknown: 0,
+        actions: Vec::with_capacity(plan.actions.len()),
+        needs_policy: plan.needs_policy.clone(),
+        untouched: plan.untouched.clone(),
+        scanned,
+        elapsed_seconds: 0.0,
+    };
+    for s in &plan.needs_policy {
+        entry(&mut report, s.kind).needs_policy += 1;
+    }
+    for s in &plan.untouched {
+        entry(&mut report, s.kind).untouched += 1;
+    }
+    for a in &plan.actions {
+        entry(&mut report, a.kind).planned += 1;
+    }
+    let finish = |mut report: ReindexReport, code: u8| {
+        report.elapsed_seconds = started.elapsed().as_secs_f64();
+        Ok((report, code))
+    };
+    if plan.actions.is_empty() {
+        return finish(report, leftover_code(&plan));
+    }
+    if args.confirm.dry_run {
+        record_planned(&mut report, &plan.actions);
+        return finish(report, exit::FINDINGS);
+    }
+    if !args.confirm.yes {
+        ui.show_plan(&plan);
+        let prompt = format!(
+            "Apply {} repair(s) to {}?",
+            plan.actions.len(),
+            store.display_url()
+        );
+        if !ui.confirm(&prompt)? {
+            report.declined = true;
+            record_planned(&mut report, &plan.actions);
+            return finish(report, exit::DECLINED);
+        }
+    }
+    store.require_writable()?;
+    store.load_repair_scripts().await?;
+    let audit = Audit::new(settings.ns.audit(), "reindex");
+    let progress = ui.progress(Some(plan.actions.len() as u64), "repair");
+    let mut stopped = false;
+    for chunk in plan.actions.chunks(APPLY_BATCH) {
+        let refs: Vec<&Action> = chunk.iter().collect();
+        let outcomes = if stopped {
+            vec![Outcome::NotAttempted; refs.len()]
+        } else {
+            store.apply(&refs, &audit, &model.status.field).await?
+        };
+        if outcomes.iter().any(|o| matches!(o, Outcome::Unknown(_))) {
+            // The outcome of what was sent is unknown: stop, and let a rerun
+            // re-read the state rather than send anything twice.
+            stopped = true;
+        }
+        for (a, o) in chunk.iter().zip(outcomes) {
+            record(&mut report, a, o);
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    if stopped {
+        ui.warn("a batch got no reply, so its outcome is unknown; the run stopped there. Run jobq reindex again: it re-reads the state and its guards make that safe.");
+    }
+    let code = if report.skipped + report.failed + report.unknown > 0 {
+        exit::PARTIAL
+    } else {
+        leftover_code(&plan)
+    };
+    finish(report, code)
+}
+
+/// Findings left for a policy flag make a run partial; malformed ones are
+/// never touched and only reported.
+fn leftover_code(plan: &Plan) -> u8 {
+    if plan.needs_policy.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    }
+}
+
+fn entry(report: &mut ReindexReport, kind: Kind) -> &mut KindCounts {
+    report.counts.entry(kind.name()).or_default()
+}
+
+fn record_planned(report: &mut ReindexReport, actions: &[Action]) {
+    for a in actions {
+        report.actions.push(ActionResult {
+            kind: a.kind,
+            job_id: a.job_id.clone(),
+            key: a.key.clone(),
+            description: a.description.clone(),
+            outcome: "planned".into(),
+            reason: None,
+        });
+    }
+}
+
+fn record(report: &mut ReindexReport, a: &Action, o: Outcome) {
+    let (name, reason) = match o {
+        Outcome::Applied => {
+            report.applied += 1;
+            entry(report, a.kind).applied += 1;
+            ("applied", None)
+        }
+        Outcome::Skipped(r) => {
+            report.skipped += 1;
+            entry(report, a.kind).skipped += 1;
+            ("skipped", Some(r))
+        }
+        Outcome::Failed(r) => {
+            report.failed += 1;
+            entry(report, a.kind).failed += 1;
+            ("failed", Some(r))
+        }
+        Outcome::Unknown(r) => {
+            report.unknown += 1;
+            entry(report, a.kind).unknown += 1;
+            ("unknown", Some(r))
+        }
+        Outcome::NotAttempted => {
+            report.unknown += 1;
+            entry(report, a.kind).unknown += 1;
+            (
+                "not_attempted",
+                Some("an earlier batch's outcome was unknown".into()),
+            )
+        }
+    };
+    report.actions.push(ActionResult {
+        kind: a.kind,
+        job_id: a.job_id.clone(),
+        key: a.key.clone(),
+        description: a.description.clone(),
+        outcome: name.into(),
+        reason,
+    });
+}

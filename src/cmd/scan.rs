@@ -1,0 +1,624 @@
+//! `jobq orphans scan`: the read-only, classified consistency scan, and the
+//! scan engine `reindex` reuses.
+//!
+//! The walk: pass A streams the class set (SSCAN) and observes each batch of
+//! members with pipelined reads; pass B streams every status index, every
+//! other key-field index met in pass A and every sorted-field zset, and
+//! observes only the members missing from the class set; `--deep` also walks
+//! the keyspace (SCAN MATCH) for records and for indexes of undeclared
+//! statuses. Candidates are re-read after `--grace`; only what still holds is
+//! reported. Memory grows with the findings, not with the queue.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::bytes::Bytes;
+use crate::cli::{ScanArgs, ScanCommandArgs};
+use crate::diagnose::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
+use crate::diagnose::{classify, plainly_healthy, Finding, HashState, Kind, Observation};
+use crate::exit;
+use crate::output::{Progress, Ui};
+use crate::plan::{self, Policy};
+use crate::schema::Model;
+use crate::settings::Settings;
+use crate::store::observe::parse_light;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub grace: Duration,
+    pub deep: bool,
+    pub batch: u32,
+}
+
+impl From<&ScanArgs> for ScanOptions {
+    fn from(a: &ScanArgs) -> ScanOptions {
+        ScanOptions {
+            grace: a.grace,
+            deep: a.deep,
+            batch: a.batch,
+        }
+    }
+}
+
+/// How much was walked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scanned {
+    /// Members of the class set read in pass A.
+    pub class_members: u64,
+    /// Members of the indexes and zsets walked in pass B.
+    pub index_members: u64,
+    /// Sets and zsets walked in pass B.
+    pub indexes: u64,
+    /// Keys the `--deep` keyspace walk looked at.
+    pub keyspace_keys: u64,
+}
+
+/// What the engine found: confirmed findings and how it got there.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    pub findings: Vec<Finding>,
+    pub scanned: Scanned,
+    /// Candidates gone or changed on the re-check: transient states.
+    pub transient: u64,
+    pub candidates: u64,
+    pub elapsed: Duration,
+}
+
+/// Run the scan engine on an open connection.
+pub async fn scan(
+    store: &mut Store,
+    model: &Model,
+    opts: &ScanOptions,
+    ui: &Ui,
+) -> Result<ScanOutcome> {
+    let started = Instant::now();
+    let run_id = store.run_id.clone();
+    let layout = Layout::of(model);
+    let mut w = Walker {
+        store: store.clone(),
+        ahead: store.clone(),
+        model,
+        layout: &layout,
+        batch: opts.batch,
+        candidates: BTreeMap::new(),
+        secondary: BTreeSet::new(),
+        seen: SeenFilter::new(),
+        scanned: Scanned::default(),
+        last_candidate: None,
+    };
+    let mut sizes: Vec<(Vec<u8>, bool)> = vec![(layout.class_set.clone(), false)];
+    sizes.extend(layout.statuses.iter().map(|(_, k)| (k.clone(), false)));
+    sizes.extend(layout.sorted.iter().map(|(_, k)| (k.clone(), true)));
+    let total: u64 = w
+        .store
+        .cardinalities(&sizes)
+        .await?
+        .into_iter()
+        .flatten()
+        .sum();
+    let progress = ui.progress(Some(total), "scan");
+
+    w.pass_a(&progress)
+        .await
+        .context("scanning the class set")?;
+    let mut walks: Vec<Walk> = Vec::new();
+    for ((_, idx), esc) in layout.statuses.iter().zip(&layout.escaped_statuses) {
+        walks.push(Walk::index(
+            idx,
+            Some((model.status.field.clone(), esc.clone())),
+        ));
+    }
+    for set in &w.secondary {
+        walks.push(Walk::index(set, secondary_value(model, set)));
+    }
+    for (_, z) in &layout.sorted {
+        walks.push(Walk {
+            set: z.clone(),
+            zset: true,
+            value: None,
+            found_in: vec![],
+        });
+    }
+    if opts.deep {
+        progress.set_message("discovering indexes");
+        for idx in w.discover_status_indexes().await? {
+            walks.push(Walk {
+                set: idx.clone(),
+                zset: false,
+                value: None,
+                found_in: vec![idx],
+            });
+        }
+    }
+    progress.set_length(total + w.secondary_total().await?);
+    for walk in &walks {
+        w.pass_b(walk, &progress)
+            .await
+            .with_context(|| format!("scanning {}", crate::bytes::escape_bytes(&walk.set)))?;
+    }
+    if opts.deep {
+        progress.set_message("walking the keyspace (--deep)");
+        w.deep(&progress).await.context("walking the keyspace")?;
+    }
+    let candidates = w.candidates.len() as u64;
+    let (findings, transient) = if opts.grace.is_zero() || w.candidates.is_empty() {
+        (w.candidates.values().cloned().collect(), 0)
+    } else {
+        let due = w
+            .last_candidate
+            .map(|t| t + opts.grace)
+            .unwrap_or_else(Instant::now);
+        let wait = due.saturating_duration_since(Instant::now());
+        progress.set_message(format!(
+            "re-checking {} candidate(s) in {:.1}s",
+            w.candidates.len(),
+            wait.as_secs_f64()
+        ));
+        tokio::time::sleep(wait).await;
+        w.recheck().await.context("re-checking candidates")?
+    };
+    progress.finish();
+    // A cursor means nothing on another run of the server: a restart in the
+    // middle would have skipped members, so such a scan is not reported.
+    let now_id = store
+        .current_run_id()
+        .await
+        .context("checking the server did not restart")?;
+    if now_id != run_id {
+        return Err(exit::with_code(
+            exit::RUNTIME,
+            "Redis restarted during the scan (its run_id changed), so the scan may have skipped members; run it again",
+        ));
+    }
+    Ok(ScanOutcome {
+        findings,
+        scanned: w.scanned,
+        transient,
+        candidates,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// One set or zset pass B walks.
+struct Walk {
+    set: Vec<u8>,
+    zset: bool,
+    /// For a key-field index: the field and the (escaped) value it stands
+    /// for, so that members naming another value are caught.
+    value: Option<(String, Vec<u8>)>,
+    /// Sets to list in a finding that the observation does not cover.
+    found_in: Vec<Vec<u8>>,
+}
+
+impl Walk {
+    fn index(set: &[u8], value: Option<(String, Vec<u8>)>) -> Walk {
+        Walk {
+            set: set.to_vec(),
+            zset: false,
+            value,
+            found_in: vec![],
+        }
+    }
+}
+
+/// One page of a pass B walk.
+async fn fetch(
+    store: &mut Store,
+    walk: &Walk,
+    cursor: u64,
+    batch: u32,
+) -> Result<crate::store::observe::Page> {
+    if walk.zset {
+        store.zscan(&walk.set, cursor, batch).await
+    } else {
+        store.sscan(&walk.set, cursor, batch).await
+    }
+}
+
+/// The field and escaped value a secondary index stands for.
+fn secondary_value(model: &Model, set: &[u8]) -> Option<(String, Vec<u8>)> {
+    model.secondary_key_fields().find_map(|f| {
+        let prefix = model.index_prefix(&f.name);
+        set.strip_prefix(prefix.as_slice())
+            .map(|v| (f.name.clone(), v.to_vec()))
+    })
+}
+
+/// Sort a page read by [`Store::read_light`] into suspects; plainly healthy
+/// keys are done with.
+fn suspects_of(
+    layout: &Layout,
+    probes: Vec<Probe>,
+    replies: Vec<crate::store::Reply>,
+) -> Vec<Probe> {
+    let light = parse_light(layout, &probes, replies);
+    probes
+        .into_iter()
+        .zip(light)
+        .filter(|(p, l)| !plainly_healthy(layout, p, l))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// Keys per atomic re-check transaction.
+const RECHECK_BATCH: usize = 50;
+
+struct Walker<'a> {
+    store: Store,
+    /// A second handle on the same connection, to fetch the next page while
+    /// the current one is being read.
+    ahead: Store,
+    model: &'a Model,
+    layout: &'a Layout,
+    batch: u32,
+    candidates: BTreeMap<Vec<u8>, Finding>,
+    /// Other key-field indexes named by the keys met in pass A.
+    secondary: BTreeSet<Vec<u8>>,
+    seen: SeenFilter,
+    scanned: Scanned,
+    last_candidate: Option<Instant>,
+}
+
+impl Walker<'_> {
+    fn note(&mut self, obs: Vec<Observation>) {
+        for o in obs {
+            if let Some(f) = classify(self.model, &o) {
+                self.candidates.entry(f.key.0.clone()).or_insert(f);
+                self.last_candidate = Some(Instant::now());
+            }
+        }
+    }
+
+    fn note_set_problem(&mut self, set: &[u8], why: &str) {
+        let key = set.to_vec();
+        let obs = Observation {
+            key: Bytes(key.clone()),
+            hash: HashState::Missing,
+            class_set: crate::diagnose::Membership {
+                set: Bytes(self.layout.class_set.clone()),
+                label: "class".into(),
+                member: None,
+            },
+            status_sets: vec![],
+            secondary_sets: vec![],
+            zsets: vec![],
+            twins: None,
+            found_in: vec![],
+        };
+        let f = Finding {
+            kind: Kind::Malformed,
+            also: vec![],
+            job_id: None,
+            key: Bytes(key.clone()),
+            sets: vec![Bytes(key.clone())],
+            seen: format!("cannot be walked: {why}"),
+            repair: "never touched: fix by hand; memberships in it were not checked".into(),
+            observed: obs,
+        };
+        self.candidates.entry(key).or_insert(f);
+    }
+
+    /// Full observations (every status index, twins) of suspect keys, then
+    /// their classification. Suspects are few: this is the slow path.
+    async fn examine(&mut self, suspects: Vec<Probe>) -> Result<()> {
+        for chunk in suspects.chunks(self.batch as usize) {
+            let probes: Vec<Probe> = chunk.iter().map(|p| p.clone().with_twins()).collect();
+            let obs = self.store.observe(self.layout, &probes, false).await?;
+            self.note(obs);
+        }
+        Ok(())
+    }
+
+    /// Pass A: stream the class set; read each page lightly, and while the
+    /// server reads the next page, sort the previous one into plainly
+    /// healthy keys and suspects.
+    async fn pass_a(&mut self, progress: &Progress) -> Result<()> {
+        let class = self.layout.class_set.clone();
+        let mut page = self.ahead.sscan(&class, 0, self.batch).await?;
+        let mut prev: Option<(Vec<Probe>, Vec<crate::store::Reply>)> = None;
+        loop {
+            if let Some(why) = page.wrong_type.take() {
+                self.note_set_problem(&class, &why);
+                break;
+            }
+            let probes: Vec<Probe> = page
+                .items
+                .iter()
+                .map(|k| {
+                    let p = Probe::new(self.model, k);
+                    self.secondary
+                        .extend(p.secondary.iter().map(|(_, s)| s.clone()));
+                    // A job_id seen before (or a filter collision): read its
+                    // twins to know whether it lives twice.
+                    match job_id_segment(self.model, k) {
+                        Some(id) if self.seen.insert(id) => p.with_twins(),
+                        _ => p,
+                    }
+                })
+                .collect();
+            let n = probes.len() as u64;
+            let cursor = page.cursor;
+            let layout = self.layout;
+            let (replies, next, suspects) = tokio::join!(
+                self.store.read_light(layout, &probes),
+                async {
+                    if cursor == 0 {
+                        None
+                    } else {
+                        Some(self.ahead.sscan(&class, cursor, self.batch).await)
+                    }
+                },
+                async {
+                    // Let the connection send both requests before this
+                    // CPU work, so that the server works meanwhile.
+                    tokio::task::yield_now().await;
+                    prev.take().map(|(p, r)| suspects_of(layout, p, r))
+                },
+            );
+            if let Some(s) = suspects {
+                self.examine(s).await?;
+            }
+            prev = Some((probes, replies?));
+            self.scanned.class_members += n;
+            progress.inc(n);
+            match next {
+                Some(p) => page = p?,
+                None => break,
+            }
+        }
+        if let Some((p, r)) = prev.take() {
+            let s = suspects_of(self.layout, p, r);
+            self.examine(s).await?;
+        }
+        Ok(())
+    }
+
+    async fn secondary_total(&mut self) -> Result<u64> {
+        let sets: Vec<(Vec<u8>, bool)> =
+            self.secondary.iter().map(|s| (s.clone(), false)).collect();
+        Ok(self
+            .store
+            .cardinalities(&sets)
+            .await?
+            .into_iter()
+            .flatten()
+            .sum())
+    }
+
+    /// Pass B: walk one index or zset. A member whose key names another
+    /// value than the index stands for is a suspect (pass A checked only the
+    /// index its key names); so is one missing from the class set (pass A
+    /// never saw it).
+    async fn pass_b(&mut self, walk: &Walk, progress: &Progress) -> Result<()> {
+        self.scanned.indexes += 1;
+        let set = walk.set.as_slice();
+        let mut page = fetch(&mut self.ahead, walk, 0, self.batch).await?;
+        loop {
+            if let Some(why) = page.wrong_type.take() {
+                self.note_set_problem(set, &why);
+                return Ok(());
+            }
+            let n = page.items.len() as u64;
+            let mut suspects: Vec<Probe> = Vec::new();
+            let mut check: Vec<Vec<u8>> = Vec::new();
+            for k in page.items.drain(..) {
+                if self.candidates.contains_key(&k) {
+                    continue;
+                }
+                let names_this = match &walk.value {
+                    Some((field, value)) => {
+                        key_segment(self.model, &k, field) == Some(value.as_slice())
+                    }
+                    None => true,
+                };
+                if names_this {
+                    check.push(k);
+                } else {
+                    let mut p = Probe::new(self.model, &k);
+                    p.found_in = walk.found_in.clone();
+                    suspects.push(p);
+                }
+            }
+            let cursor = page.cursor;
+            let class = self.layout.class_set.clone();
+            let (in_class, next) = tokio::join!(self.store.members_of(&class, &check), async {
+                if cursor == 0 {
+                    None
+                } else {
+                    Some(fetch(&mut self.ahead, walk, cursor, self.batch).await)
+                }
+            });
+            let in_class = in_class?;
+            for (i, k) in check.iter().enumerate() {
+                if in_class.as_ref().is_none_or(|f| !f[i]) {
+                    let mut p = Probe::new(self.model, k);
+                    p.found_in = walk.found_in.clone();
+                    suspects.push(p);
+                }
+            }
+            self.examine(suspects).await?;
+            self.scanned.index_members += n;
+            progress.inc(n);
+            match next {
+                Some(p) => page = p?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Indexes of the status field whose status the schema does not declare.
+    async fn discover_status_indexes(&mut self) -> Result<Vec<Vec<u8>>> {
+        let pattern = self.model.index_pattern(&self.model.status.field);
+        let known: BTreeSet<&[u8]> = self
+            .layout
+            .statuses
+            .iter()
+            .map(|(_, k)| k.as_slice())
+            .collect();
+        let mut found = BTreeSet::new();
+        let mut cursor = 0;
+        loop {
+            let page = self.store.scan_keys(&pattern, cursor, self.batch).await?;
+            self.scanned.keyspace_keys += page.items.len() as u64;
+            for k in page.items {
+                if !known.contains(k.as_slice()) {
+                    found.insert(k);
+                }
+            }
+            cursor = page.cursor;
+            if cursor == 0 {
+                return Ok(found.into_iter().collect());
+            }
+        }
+    }
+
+    /// `--deep`: every record key of the model, to find those missing from
+    /// the class set (no other walk can see them).
+    async fn deep(&mut self, progress: &Progress) -> Result<()> {
+        let pattern = self.model.record_pattern();
+        let mut cursor = 0;
+        loop {
+            let page = self.store.scan_keys(&pattern, cursor, self.batch).await?;
+            self.scanned.keyspace_keys += page.items.len() as u64;
+            let fresh: Vec<Vec<u8>> = page
+                .items
+                .into_iter()
+                .filter(|k| !self.candidates.contains_key(k))
+                .collect();
+            let in_class = self
+                .store
+                .members_of(&self.layout.class_set, &fresh)
+                .await?;
+            let probes: Vec<Probe> = fresh
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| in_class.as_ref().is_none_or(|f| !f[*i]))
+                .map(|(_, k)| Probe::new(self.model, k))
+                .collect();
+            self.examine(probes).await?;
+            progress.inc(0);
+            cursor = page.cursor;
+            if cursor == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Second sighting: re-read every candidate; keep what still holds.
+    async fn recheck(&mut self) -> Result<(Vec<Finding>, u64)> {
+        let firsts: Vec<Finding> = std::mem::take(&mut self.candidates).into_values().collect();
+        let mut confirmed = Vec::new();
+        let mut transient = 0;
+        // Small atomic batches: each shows one instant, and none holds the
+        // server for long.
+        for chunk in firsts.chunks(RECHECK_BATCH) {
+            let (sets, records): (Vec<&Finding>, Vec<&Finding>) = chunk
+                .iter()
+                .partition(|f| f.job_id.is_none() && f.observed.status_sets.is_empty());
+            // A set that could not be walked is re-checked by its type.
+            for f in sets {
+                let t = self.store.key_type(f.key.as_slice()).await?;
+                if t != "set" && t != "zset" && t != "none" {
+                    confirmed.push(f.clone());
+                } else {
+                    transient += 1;
+                }
+            }
+            let probes: Vec<Probe> = records
+                .iter()
+                .map(|f| {
+                    let mut p = Probe::new(self.model, f.key.as_slice()).with_twins();
+                    p.found_in = f.observed.found_in.iter().map(|b| b.0.clone()).collect();
+                    p
+                })
+                .collect();
+            let obs = self.store.observe(self.layout, &probes, true).await?;
+            for (first, o) in records.into_iter().zip(obs) {
+                match classify(self.model, &o) {
+                    Some(again) if same_damage(first.kind, again.kind) => confirmed.push(again),
+                    _ => transient += 1,
+                }
+            }
+        }
+        Ok((confirmed, transient))
+    }
+}
+
+/// A ghost may turn out stale (its job's new key found) on the second look.
+fn same_damage(a: Kind, b: Kind) -> bool {
+    a == b
+        || matches!(
+            (a, b),
+            (
+                Kind::Dangling | Kind::StaleKey,
+                Kind::Dangling | Kind::StaleKey
+            )
+        )
+}
+
+// ---- the subcommand ------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct ScanReport {
+    /// Confirmed findings per kind, every kind present (0 included).
+    pub counts: BTreeMap<&'static str, u64>,
+    pub total: u64,
+    pub findings: Vec<Finding>,
+    pub scanned: Scanned,
+    pub candidates: u64,
+    /// Candidates that did not hold on the re-check.
+    pub transient: u64,
+    pub deep: bool,
+    pub grace_seconds: f64,
+    pub elapsed_seconds: f64,
+    /// Where the repair plan was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_out: Option<String>,
+    /// Findings shown per kind in the table.
+    #[serde(skip)]
+    pub limit: usize,
+}
+
+pub fn counts(findings: &[Finding]) -> BTreeMap<&'static str, u64> {
+    let mut c: BTreeMap<&'static str, u64> = Kind::ALL.iter().map(|k| (k.name(), 0)).collect();
+    for f in findings {
+        *c.entry(f.kind.name()).or_default() += 1;
+    }
+    c
+}
+
+pub async fn run(settings: &Settings, ui: &Ui, args: &ScanCommandArgs) -> Result<(ScanReport, u8)> {
+    let opts = ScanOptions::from(&args.scan);
+    let mut store = Store::connect(&settings.connect).await?;
+    let out = scan(&mut store, &settings.model, &opts, ui).await?;
+    let mut findings = out.findings;
+    findings.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+    let plan_out = match &args.plan_out {
+        Some(path) => {
+            let plan = plan::build(&settings.model, &findings, &Policy::default());
+            plan::write(&plan, path)?;
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
+    let total = findings.len() as u64;
+    let report = ScanReport {
+        counts: counts(&findings),
+        total,
+        findings,
+        scanned: out.scanned,
+        candidates: out.candidates,
+        transient: out.transient,
+        deep: opts.deep,
+        grace_seconds: opts.grace.as_secs_f64(),
+        elapsed_seconds: out.elapsed.as_secs_f64(),
+        plan_out,
+        limit: args.scan.limit,
+    };
+    let code = if total > 0 { exit::FINDINGS } else { exit::OK };
+    Ok((report, code))
+}

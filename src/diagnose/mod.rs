@@ -1,0 +1,621 @@
+//! Diagnosis: a pure function from what was read about one record key to the
+//! damage it shows (LAYOUT.md, "What goes wrong, by kind"). No I/O here: the
+//! scan, the grace re-check and `inspect` all feed the same [`Observation`]
+//! to [`classify`], so they can never disagree.
+//!
+//! Owns: [`Kind`], [`Observation`], [`Finding`], [`classify`]. Must not: talk
+//! to Redis, print, or decide how to repair (that is `plan`).
+
+pub mod probe;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::{escape_bytes, Bytes};
+use crate::schema::msgpack::{self, Value};
+use crate::schema::{Model, ParsedKey};
+
+/// A kind of damage. Serialized in snake_case, as LAYOUT.md names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Orphan,
+    Unlisted,
+    MultiIndexed,
+    WrongIndex,
+    FieldMismatch,
+    Dangling,
+    StaleKey,
+    Duplicate,
+    Partial,
+    SecondaryGap,
+    Malformed,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 11] = [
+        Kind::Orphan,
+        Kind::Unlisted,
+        Kind::MultiIndexed,
+        Kind::WrongIndex,
+        Kind::FieldMismatch,
+        Kind::Dangling,
+        Kind::StaleKey,
+        Kind::Duplicate,
+        Kind::Partial,
+        Kind::SecondaryGap,
+        Kind::Malformed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Orphan => "orphan",
+            Kind::Unlisted => "unlisted",
+            Kind::MultiIndexed => "multi_indexed",
+            Kind::WrongIndex => "wrong_index",
+            Kind::FieldMismatch => "field_mismatch",
+            Kind::Dangling => "dangling",
+            Kind::StaleKey => "stale_key",
+            Kind::Duplicate => "duplicate",
+            Kind::Partial => "partial",
+            Kind::SecondaryGap => "secondary_gap",
+            Kind::Malformed => "malformed",
+        }
+    }
+
+    /// What the kind means for the application, for reports.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Kind::Orphan => "live job in no status index: never picked up",
+            Kind::Unlisted => "live job missing from the class set: invisible to all()/count()",
+            Kind::MultiIndexed => "job in two or more status indexes: processed twice",
+            Kind::WrongIndex => "job only in another status's index: picked up as that status",
+            Kind::FieldMismatch => "key says one status, the hash field another",
+            Kind::Dangling => "index or class-set member whose hash is gone: a ghost",
+            Kind::StaleKey => "ghost of an old state: the job lives on under another key",
+            Kind::Duplicate => "two or more live records for one job_id",
+            Kind::Partial => "hash missing declared fields",
+            Kind::SecondaryGap => "missing from its project index or a sorted-field zset",
+            Kind::Malformed => "does not parse, wrong type, or not valid msgpack: never touched",
+        }
+    }
+
+    /// How much a kind matters when a job shows several (higher first):
+    /// what decides whether anything can be repaired comes first.
+    pub fn severity(self) -> u8 {
+        match self {
+            Kind::Malformed => 12,
+            Kind::Partial => 11,
+            Kind::FieldMismatch => 10,
+            Kind::Duplicate => 9,
+            Kind::Orphan => 8,
+            Kind::WrongIndex => 7,
+            Kind::MultiIndexed => 6,
+            Kind::Unlisted => 5,
+            Kind::SecondaryGap => 4,
+            Kind::StaleKey => 3,
+            Kind::Dangling => 2,
+        }
+    }
+
+    /// Kinds whose repair needs an explicit policy flag.
+    pub fn needs_policy(self) -> bool {
+        matches!(self, Kind::FieldMismatch | Kind::Duplicate)
+    }
+}
+
+/// Membership of the record key in one set, `None` when it could not be
+/// read (the set has the wrong type).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Membership {
+    pub set: Bytes,
+    /// The status (for status indexes) or the field (for other sets).
+    pub label: String,
+    pub member: Option<bool>,
+}
+
+/// Membership in a sorted-field zset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZMembership {
+    pub zset: Bytes,
+    pub field: String,
+    /// The score, when the key is a member.
+    pub score: Option<f64>,
+    /// False when the zset could not be read.
+    pub known: bool,
+}
+
+/// What the record's hash looked like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum HashState {
+    /// No key at all.
+    Missing,
+    /// The key exists with another Redis type.
+    WrongType { redis_type: String },
+    Hash {
+        field_count: u64,
+        /// Raw bytes of the status field; `None` when the field is absent.
+        status: Option<Bytes>,
+        /// Raw bytes of each sorted field (for the zset score).
+        sorted: Vec<(String, Option<Bytes>)>,
+        /// Declared fields the hash lacks.
+        missing: Vec<String>,
+    },
+}
+
+/// Everything read about one record key: the input of [`classify`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub key: Bytes,
+    pub hash: HashState,
+    /// Membership in the class set.
+    pub class_set: Membership,
+    /// One entry per status index checked.
+    pub status_sets: Vec<Membership>,
+    /// The other key-field indexes for the values in the key (project_key...).
+    pub secondary_sets: Vec<Membership>,
+    pub zsets: Vec<ZMembership>,
+    /// Other live record keys of the same job_id; `None` when not probed.
+    pub twins: Option<Vec<Bytes>>,
+    /// Sets the key was found in that the fields above do not cover (an
+    /// index of a status the schema does not declare).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub found_in: Vec<Bytes>,
+}
+
+impl Observation {
+    /// Every set the key was seen in.
+    pub fn member_sets(&self) -> Vec<Bytes> {
+        let mut sets: Vec<Bytes> = Vec::new();
+        let mut push = |b: &Bytes| {
+            if !sets.contains(b) {
+                sets.push(b.clone());
+            }
+        };
+        for m in std::iter::once(&self.class_set)
+            .chain(&self.status_sets)
+            .chain(&self.secondary_sets)
+        {
+            if m.member == Some(true) {
+                push(&m.set);
+            }
+        }
+        for z in &self.zsets {
+            if z.score.is_some() {
+                push(&z.zset);
+            }
+        }
+        for f in &self.found_in {
+            push(f);
+        }
+        sets
+    }
+
+    /// The statuses whose index holds the key.
+    pub fn indexed_statuses(&self) -> Vec<&str> {
+        self.status_sets
+            .iter()
+            .filter(|m| m.member == Some(true))
+            .map(|m| m.label.as_str())
+            .collect()
+    }
+}
+
+/// One affected key and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: Kind,
+    /// Further kinds the same key shows; its repair covers them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Kind>,
+    pub job_id: Option<String>,
+    pub key: Bytes,
+    /// The sets involved.
+    pub sets: Vec<Bytes>,
+    /// What was seen, in words.
+    pub seen: String,
+    /// The repair `jobq reindex` would make, or why it needs a policy choice.
+    pub repair: String,
+    /// The facts the finding rests on (and the repair's guard).
+    pub observed: Observation,
+}
+
+/// Status, decoded from the hash field.
+pub enum FieldStatus {
+    Absent,
+    Text(String),
+    Bad(String),
+}
+
+pub fn field_status(raw: Option<&Bytes>) -> FieldStatus {
+    match raw {
+        None => FieldStatus::Absent,
+        Some(b) => match msgpack::decode(b.as_slice()) {
+            Ok(Value::Str(s)) => FieldStatus::Text(s),
+            Ok(other) => FieldStatus::Bad(format!(
+                "status field is not a string ({})",
+                other.display()
+            )),
+            Err(e) => FieldStatus::Bad(format!("status field is {e}")),
+        },
+    }
+}
+
+/// The first, light read of a key during the walk: enough to tell a
+/// plainly healthy record (the common case) without building an
+/// [`Observation`]. Only the status index the key names was checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LightObs {
+    /// `HLEN`; `None` when the key is not a hash.
+    pub field_count: Option<u64>,
+    pub status: Option<Vec<u8>>,
+    pub in_class: Option<bool>,
+    /// Membership in the status index the key names.
+    pub in_own_status: Option<bool>,
+    pub secondary: Vec<Option<bool>>,
+    /// Per sorted field: the raw value and whether the zset holds the key.
+    pub sorted: Vec<(Option<Vec<u8>>, Option<bool>)>,
+}
+
+/// True only when `classify` would surely find nothing: a hash with every
+/// declared field (by count: a hash that lacks a declared field but carries
+/// an undeclared one in its place passes; popoto never writes undeclared
+/// fields, and reading every field's presence would cost a command each), its status field saying what its key says,
+/// in the class set, its own status index, its other indexes and every
+/// zset. Anything else gets a full observation. Memberships in the other
+/// status indexes are not known here; walking those indexes (pass B) finds
+/// members whose key names another status.
+pub fn plainly_healthy(layout: &probe::Layout, probe: &probe::Probe, light: &LightObs) -> bool {
+    let Some(own) = probe.own_status else {
+        return false;
+    };
+    let Some(count) = light.field_count else {
+        return false;
+    };
+    count as usize >= layout.fields.len()
+        && light.status.as_deref() == layout.packed_statuses.get(own).map(Vec::as_slice)
+        && light.in_class == Some(true)
+        && light.in_own_status == Some(true)
+        && light.secondary.len() == probe.secondary.len()
+        && light.secondary.iter().all(|m| *m == Some(true))
+        && light.sorted.iter().all(|(_, member)| *member == Some(true))
+        && !probe.probe_twins
+}
+
+/// Decode a sorted field's raw value as a score.
+pub fn sorted_score(raw: &Bytes) -> Option<f64> {
+    msgpack::decode(raw.as_slice())
+        .ok()
+        .and_then(|v| v.as_f64())
+}
+
+fn show(b: &Bytes) -> String {
+    escape_bytes(b.as_slice())
+}
+
+fn join(sets: &[Bytes]) -> String {
+    sets.iter().map(show).collect::<Vec<_>>().join(", ")
+}
+
+/// Classify one record key. `None` means healthy, or nothing to say (a key
+/// that is gone from everywhere).
+pub fn classify(model: &Model, obs: &Observation) -> Option<Finding> {
+    let parsed = match model.parse_key(obs.key.as_slice()) {
+        Ok(p) => p,
+        Err(e) => {
+            return Some(Finding::new(
+                Kind::Malformed,
+                None,
+                obs,
+                obs.member_sets(),
+                format!("member {e}"),
+                "never touched: not a record key of the model; remove it by hand if it is garbage"
+                    .into(),
+            ));
+        }
+    };
+    let job_id = Some(model.job_id(&parsed).to_owned());
+    match &obs.hash {
+        HashState::WrongType { redis_type } => Some(Finding::new(
+            Kind::Malformed,
+            job_id,
+            obs,
+            obs.member_sets(),
+            format!("key is a {redis_type}, not a hash"),
+            "never touched: fix by hand".into(),
+        )),
+        HashState::Missing => ghost(obs, job_id),
+        HashState::Hash {
+            status,
+            sorted,
+            missing,
+            ..
+        } => live(
+            model,
+            obs,
+            &parsed,
+            job_id,
+            status.as_ref(),
+            sorted,
+            missing,
+        ),
+    }
+}
+
+fn ghost(obs: &Observation, job_id: Option<String>) -> Option<Finding> {
+    let sets = obs.member_sets();
+    if sets.is_empty() {
+        return None;
+    }
+    let names = join(&sets);
+    let repair = format!("remove it from {names} while the hash stays missing");
+    match obs.twins.as_ref().and_then(|t| t.first()) {
+        Some(live) => Some(Finding::new(
+            Kind::StaleKey,
+            job_id,
+            obs,
+            sets.clone(),
+            format!(
+                "hash is gone but the key is in {names}; the job lives on as {}",
+                show(live)
+            ),
+            repair,
+        )),
+        None => Some(Finding::new(
+            Kind::Dangling,
+            job_id,
+            obs,
+            sets.clone(),
+            format!("hash is gone but the key is in {names}"),
+            repair,
+        )),
+    }
+}
+
+fn live(
+    model: &Model,
+    obs: &Observation,
+    parsed: &ParsedKey,
+    job_id: Option<String>,
+    status: Option<&Bytes>,
+    sorted: &[(String, Option<Bytes>)],
+    missing: &[String],
+) -> Option<Finding> {
+    let key_status = model.key_status(parsed).to_owned();
+    let malformed = |seen: String| {
+        Some(Finding::new(
+            Kind::Malformed,
+            job_id.clone(),
+            obs,
+            obs.member_sets(),
+            seen,
+            "never touched: fix by hand".into(),
+        ))
+    };
+    if !model.is_status(&key_status) {
+        return malformed(format!(
+            "key names status {key_status:?}, which the schema does not declare"
+        ));
+    }
+    let field = match field_status(status) {
+        FieldStatus::Bad(why) => return malformed(why),
+        FieldStatus::Absent => None,
+        FieldStatus::Text(s) if !model.is_status(&s) => {
+            return malformed(format!(
+                "status field {s:?} is not a status the schema declares"
+            ));
+        }
+        FieldStatus::Text(s) => Some(s),
+    };
+    let right_index = model.status_index(&key_status);
+
+    // Every problem the key shows, most severe first (see Kind::severity);
+    // the first is the kind.
+    let mut kinds: Vec<Kind> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut repair: Vec<String> = Vec::new();
+    let mut sets: Vec<Bytes> = Vec::new();
+    let add_set = |sets: &mut Vec<Bytes>, b: &Bytes| {
+        if !sets.contains(b) {
+            sets.push(b.clone());
+        }
+    };
+
+    if !missing.is_empty() {
+        kinds.push(Kind::Partial);
+        let recoverable: Vec<&String> =
+            missing.iter().filter(|f| parsed.get(f).is_some()).collect();
+        let lost: Vec<&String> = missing.iter().filter(|f| parsed.get(f).is_none()).collect();
+        seen.push(format!("hash lacks {}", list(missing)));
+        if !recoverable.is_empty() {
+            repair.push(format!("restore {} from the key", list(&recoverable)));
+        }
+        if !lost.is_empty() {
+            repair.push(format!(
+                "{} cannot be recovered (reported, never invented)",
+                list(&lost)
+            ));
+        }
+    }
+    let mismatch = matches!(&field, Some(f) if *f != key_status);
+    if let Some(f) = field.as_ref().filter(|_| mismatch) {
+        kinds.push(Kind::FieldMismatch);
+        seen.push(format!(
+            "key says {key_status:?}, the status field says {f:?}"
+        ));
+        repair.push(format!(
+            "needs a choice: --prefer key (set the field to {key_status:?}) or --prefer field (move the record to the {f:?} key)"
+        ));
+    }
+    if let Some(twins) = obs.twins.as_ref().filter(|t| !t.is_empty()) {
+        kinds.push(Kind::Duplicate);
+        seen.push(format!("the same job_id also lives as {}", join(twins)));
+        let mut all: Vec<&Bytes> = twins.iter().collect();
+        all.push(&obs.key);
+        let keep = survivor(model, &all);
+        repair.push(match keep {
+            Some(k) => format!("needs --duplicates keep-latest (would keep {})", show(k)),
+            None => "needs --duplicates keep-latest".into(),
+        });
+        for t in twins {
+            add_set(&mut sets, t);
+        }
+    }
+    // With a field mismatch the right index is a policy question; leave the
+    // index kinds to that choice rather than call one side right.
+    if !mismatch {
+        let indexed: Vec<&Membership> = obs
+            .status_sets
+            .iter()
+            .filter(|m| m.member == Some(true))
+            .collect();
+        let in_right = indexed
+            .iter()
+            .any(|m| m.set.as_slice() == right_index.as_slice());
+        let wrong: Vec<Bytes> = indexed
+            .iter()
+            .filter(|m| m.set.as_slice() != right_index.as_slice())
+            .map(|m| m.set.clone())
+            .collect();
+        let unknown = obs.status_sets.iter().any(|m| m.member.is_none());
+        let right = Bytes(right_index.clone());
+        if indexed.is_empty() && !unknown {
+            kinds.push(Kind::Orphan);
+            seen.push(format!(
+                "in no status index (key and field say {key_status:?})"
+            ));
+            repair.push(format!("add it to {}", show(&right)));
+            add_set(&mut sets, &right);
+        } else if !in_right && wrong.len() == 1 {
+            kinds.push(Kind::WrongIndex);
+            seen.push(format!("{key_status:?} job only in {}", show(&wrong[0])));
+            repair.push(format!(
+                "move it from {} to {} (SMOVE)",
+                show(&wrong[0]),
+                show(&right)
+            ));
+            add_set(&mut sets, &wrong[0]);
+            add_set(&mut sets, &right);
+        } else if !wrong.is_empty() {
+            kinds.push(Kind::MultiIndexed);
+            let mut all = wrong.clone();
+            if in_right {
+                all.insert(0, right.clone());
+            }
+            seen.push(format!("{key_status:?} job in {}", join(&all)));
+            let mut r = format!("remove it from {}", join(&wrong));
+            if !in_right {
+                r.push_str(&format!(" and add it to {}", show(&right)));
+            }
+            repair.push(r);
+            for s in &all {
+                add_set(&mut sets, s);
+            }
+            add_set(&mut sets, &right);
+        }
+    }
+    if obs.class_set.member == Some(false) {
+        kinds.push(Kind::Unlisted);
+        seen.push(format!("not in {}", show(&obs.class_set.set)));
+        repair.push(format!("add it to {}", show(&obs.class_set.set)));
+        add_set(&mut sets, &obs.class_set.set);
+    }
+    let mut gaps: Vec<String> = Vec::new();
+    for m in &obs.secondary_sets {
+        if m.member == Some(false) {
+            gaps.push(format!("add it to {}", show(&m.set)));
+            add_set(&mut sets, &m.set);
+        }
+    }
+    for z in obs.zsets.iter().filter(|z| z.known && z.score.is_none()) {
+        let value = sorted
+            .iter()
+            .find(|(f, _)| *f == z.field)
+            .and_then(|(_, v)| v.as_ref());
+        if let Some(score) = value.and_then(sorted_score) {
+            gaps.push(format!(
+                "add it to {} with score {}",
+                show(&z.zset),
+                msgpack::format_float(score)
+            ));
+            add_set(&mut sets, &z.zset);
+        }
+    }
+    if !gaps.is_empty() {
+        kinds.push(Kind::SecondaryGap);
+        seen.push(format!(
+            "missing from {}",
+            gaps.iter()
+                .map(|g| g.trim_start_matches("add it to "))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        repair.extend(gaps);
+    }
+    let kind = *kinds.first()?;
+    let mut f = Finding::new(kind, job_id, obs, sets, seen.join("; "), repair.join("; "));
+    f.also = kinds[1..].to_vec();
+    Some(f)
+}
+
+/// The record to keep among duplicates: furthest along pending → running →
+/// completed/failed, by the status in its key; ties keep the smallest key, so
+/// that every run picks the same one.
+pub fn survivor<'a>(model: &Model, keys: &[&'a Bytes]) -> Option<&'a Bytes> {
+    let rank = |k: &Bytes| {
+        model
+            .parse_key(k.as_slice())
+            .map(|p| model.status.progress_rank(model.key_status(&p)))
+            .unwrap_or(0)
+    };
+    let mut best: Option<&'a Bytes> = None;
+    for k in keys {
+        if best.is_none_or(|b| {
+            rank(k) > rank(b) || (rank(k) == rank(b) && k.as_slice() < b.as_slice())
+        }) {
+            best = Some(k);
+        }
+    }
+    best
+}
+
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|s| s.as_ref())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Finding {
+    fn new(
+        kind: Kind,
+        job_id: Option<String>,
+        obs: &Observation,
+        sets: Vec<Bytes>,
+        seen: String,
+        repair: String,
+    ) -> Finding {
+        Finding {
+            kind,
+            also: Vec::new(),
+            job_id,
+            key: obs.key.clone(),
+            sets,
+            seen,
+            repair,
+            observed: obs.clone(),
+        }
+    }
+
+    /// Whether a re-check shows the same damage (same kind and same facts
+    /// that the repair would rely on).
+    pub fn confirmed_by(&self, again: &Finding) -> bool {
+        self.kind == again.kind && self.key == again.key
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;

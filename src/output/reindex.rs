@@ -1,0 +1,108 @@
+use std::fmt::Write;
+
+use super::{Render, Style, Ui};
+use crate::bytes::escape_bytes;
+use crate::cmd::reindex::ReindexReport;
+use crate::plan::Plan;
+
+/// Rows of the action table shown, before "... N more".
+const SHOWN: usize = 30;
+
+impl Render for ReindexReport {
+    fn command(&self) -> &'static str {
+        "reindex"
+    }
+
+    fn text(&self, style: &Style) -> String {
+        let mut s = String::new();
+        if self.actions.is_empty() {
+            let _ = writeln!(s, "{}", style.good("Nothing to repair."));
+        } else {
+            let mut t = style.table(&["kind", "job_id", "action", "outcome"]);
+            for a in self.actions.iter().take(SHOWN) {
+                let outcome = match (&a.outcome[..], &a.reason) {
+                    ("applied", _) => style.good("applied"),
+                    ("planned", _) => "planned".to_owned(),
+                    (o, Some(r)) => style.warn(format!("{o}: {r}")),
+                    (o, None) => style.warn(o),
+                };
+                t.add_row(vec![
+                    a.kind.name().to_owned(),
+                    a.job_id
+                        .clone()
+                        .unwrap_or_else(|| escape_bytes(a.key.as_slice())),
+                    a.description.clone(),
+                    outcome,
+                ]);
+            }
+            let _ = writeln!(s, "{t}");
+            if self.actions.len() > SHOWN {
+                let _ = writeln!(
+                    s,
+                    "  ... {} more (--json shows all)",
+                    self.actions.len() - SHOWN
+                );
+            }
+        }
+        for n in &self.needs_policy {
+            let _ = writeln!(
+                s,
+                "{} {} {}: {}",
+                style.warn("needs a policy:"),
+                n.kind.name(),
+                escape_bytes(n.key.as_slice()),
+                n.reason
+            );
+        }
+        for n in &self.untouched {
+            let _ = writeln!(
+                s,
+                "{} {} {}: {}",
+                style.warn("not touched:"),
+                n.kind.name(),
+                escape_bytes(n.key.as_slice()),
+                n.reason
+            );
+        }
+        if self.dry_run {
+            let _ = writeln!(
+                s,
+                "\nDry run: {} action(s) planned, nothing written.",
+                self.actions.len()
+            );
+        } else if self.declined {
+            let _ = writeln!(s, "\nDeclined: nothing written.");
+        } else if !self.actions.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n{} applied, {} skipped (state changed), {} failed, {} unknown in {:.2}s.",
+                self.applied, self.skipped, self.failed, self.unknown, self.elapsed_seconds
+            );
+        }
+        s
+    }
+}
+
+impl Ui {
+    /// The plan, on stderr, before asking to apply it.
+    pub fn show_plan(&self, plan: &Plan) {
+        if self.settings.quiet {
+            return;
+        }
+        let style = self.err_style();
+        let mut t = style.table(&["kind", "job_id", "action"]);
+        for a in plan.actions.iter().take(SHOWN) {
+            t.add_row(vec![
+                a.kind.name().to_owned(),
+                a.job_id
+                    .clone()
+                    .unwrap_or_else(|| escape_bytes(a.key.as_slice())),
+                a.description.clone(),
+            ]);
+        }
+        eprintln!("{t}");
+        if plan.actions.len() > SHOWN {
+            eprintln!("  ... {} more", plan.actions.len() - SHOWN);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+use std::fmt::Write;
+
+use super::{Render, Style};
+use crate::bytes::escape_bytes;
+use crate::cmd::scan::ScanReport;
+use crate::diagnose::Kind;
+
+impl Render for ScanReport {
+    fn command(&self) -> &'static str {
+        "orphans scan"
+    }
+
+    fn text(&self, style: &Style) -> String {
+        let mut s = String::new();
+        if self.total == 0 {
+            let _ = writeln!(s, "{}", style.good("No damage found."));
+        } else {
+            let mut t = style.table(&["kind", "count", "meaning"]);
+            for k in Kind::ALL {
+                let n = self.counts.get(k.name()).copied().unwrap_or(0);
+                if n > 0 {
+                    t.add_row(vec![
+                        style.bad(k.name()),
+                        n.to_string(),
+                        k.meaning().to_owned(),
+                    ]);
+                }
+            }
+            let _ = writeln!(s, "{t}");
+            for k in Kind::ALL {
+                let of_kind: Vec<_> = self.findings.iter().filter(|f| f.kind == k).collect();
+                if of_kind.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(s, "\n{} ({})", style.bold(k.name()), of_kind.len());
+                let mut t = style.table(&["job_id", "key", "seen", "repair"]);
+                for f in of_kind.iter().take(self.limit) {
+                    t.add_row(vec![
+                        f.job_id.clone().unwrap_or_else(|| "-".into()),
+                        escape_bytes(f.key.as_slice()),
+                        f.seen.clone(),
+                        f.repair.clone(),
+                    ]);
+                }
+                let _ = writeln!(s, "{t}");
+                if of_kind.len() > self.limit {
+                    let _ = writeln!(
+                        s,
+                        "  ... {} more (--limit N shows more, --json shows all)",
+                        of_kind.len() - self.limit
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nScanned {} class-set members and {} index entries in {} sets in {:.2}s; {} candidate(s), {} gone on the re-check after {:.1}s.",
+            self.scanned.class_members,
+            self.scanned.index_members,
+            self.scanned.indexes,
+            self.elapsed_seconds,
+            self.candidates,
+            self.transient,
+            self.grace_seconds
+        );
+        if self.deep {
+            let _ = writeln!(
+                s,
+                "The keyspace was walked (--deep): {} keys.",
+                self.scanned.keyspace_keys
+            );
+        } else {
+            let _ = writeln!(s, "The keyspace was not walked: records missing from the class set (unlisted) are found only with --deep.");
+        }
+        if let Some(p) = &self.plan_out {
+            let _ = writeln!(
+                s,
+                "Repair plan written to {p} (apply with: jobq reindex --plan {p})."
+            );
+        } else if self.total > 0 {
+            let _ = writeln!(s, "Next: jobq reindex --dry-run");
+        }
+        s
+    }
+}

@@ -1,0 +1,579 @@
+//! Batched, non-blocking reads for the consistency scan and `inspect`: set
+//! walks with SSCAN/ZSCAN/SCAN, and per-key observations gathered with
+//! pipelined HLEN/HMGET and one SMISMEMBER/ZMSCORE per set per batch. Never
+//! a whole-set read, never a whole-hash read of unknown size.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use redis::Value;
+
+use super::{reply, Reply, Store};
+use crate::bytes::Bytes;
+use crate::diagnose::probe::{Layout, Probe};
+use crate::diagnose::{HashState, LightObs, Membership, Observation, ZMembership};
+
+/// One step of a cursor walk.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// 0 when the walk is complete.
+    pub cursor: u64,
+    pub items: Vec<Vec<u8>>,
+    /// The walked key has another type: nothing can be walked.
+    pub wrong_type: Option<String>,
+}
+
+impl Store {
+    /// `SSCAN set cursor COUNT n`.
+    pub async fn sscan(&mut self, set: &[u8], cursor: u64, count: u32) -> Result<Page> {
+        self.walk(
+            redis::cmd("SSCAN")
+                .arg(set)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(count),
+            false,
+        )
+        .await
+    }
+
+    /// `ZSCAN zset cursor COUNT n`: members only.
+    pub async fn zscan(&mut self, zset: &[u8], cursor: u64, count: u32) -> Result<Page> {
+        self.walk(
+            redis::cmd("ZSCAN")
+                .arg(zset)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(count),
+            true,
+        )
+        .await
+    }
+
+    /// `SCAN cursor MATCH pattern COUNT n`.
+    pub async fn scan_keys(&mut self, pattern: &[u8], cursor: u64, count: u32) -> Result<Page> {
+        self.walk(
+            redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(count),
+            false,
+        )
+        .await
+    }
+
+    async fn walk(&mut self, cmd: &mut redis::Cmd, pairs: bool) -> Result<Page> {
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd.clone());
+        let r = self
+            .pipeline(&mut pipe)
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err("no reply".into()));
+        let v = match r {
+            Ok(v) => v,
+            Err(e) if e.contains("WRONGTYPE") => {
+                return Ok(Page {
+                    wrong_type: Some(e),
+                    ..Page::default()
+                })
+            }
+            Err(e) => anyhow::bail!("{e}"),
+        };
+        let parts = reply::array(&v).context("unexpected cursor reply")?;
+        let cursor = parts
+            .first()
+            .and_then(reply::int)
+            .context("unexpected cursor")? as u64;
+        let raw = parts.get(1).and_then(reply::array).unwrap_or(&[]);
+        let step = if pairs { 2 } else { 1 };
+        let items = raw.iter().step_by(step).filter_map(reply::bytes).collect();
+        Ok(Page {
+            cursor,
+            items,
+            wrong_type: None,
+        })
+    }
+
+    /// `SCARD`/`ZCARD` of several keys; `None` for a key of the wrong type.
+    pub async fn cardinalities(&mut self, keys: &[(Vec<u8>, bool)]) -> Result<Vec<Option<u64>>> {
+        let mut pipe = redis::pipe();
+        for (k, zset) in keys {
+            pipe.cmd(if *zset { "ZCARD" } else { "SCARD" })
+                .arg(k.as_slice());
+        }
+        let replies = self.pipeline(&mut pipe).await?;
+        Ok(replies
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .ok()
+                    .and_then(reply::int)
+                    .map(|n| n.max(0) as u64)
+            })
+            .collect())
+    }
+
+    /// `SMISMEMBER set members...`; `None` when the set has the wrong type.
+    pub async fn members_of(
+        &mut self,
+        set: &[u8],
+        members: &[Vec<u8>],
+    ) -> Result<Option<Vec<bool>>> {
+        if members.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let mut pipe = redis::pipe();
+        let c = pipe.cmd("SMISMEMBER").arg(set);
+        for m in members {
+            c.arg(m.as_slice());
+        }
+        let r = self
+            .pipeline(&mut pipe)
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err("no reply".into()));
+        Ok(flags(&r, members.len()))
+    }
+
+    /// `TYPE key`.
+    pub async fn key_type(&mut self, key: &[u8]) -> Result<String> {
+        let v: Value = self.query(redis::cmd("TYPE").arg(key)).await?;
+        Ok(reply::text(&v).unwrap_or_default())
+    }
+
+    /// Send the light read of a batch (see [`LightObs`]): HLEN and HMGET of
+    /// the status and sorted fields per key, and one SMISMEMBER/ZMSCORE per
+    /// set, each key checked only against the status index its key names.
+    /// The replies are turned into [`LightObs`] by [`parse_light`], apart,
+    /// so that the caller can do that work while the server runs the next
+    /// batch.
+    pub async fn read_light(&mut self, layout: &Layout, probes: &[Probe]) -> Result<Vec<Reply>> {
+        if probes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for p in probes {
+            pipe.cmd("HLEN").arg(p.key.as_slice());
+            let c = pipe
+                .cmd("HMGET")
+                .arg(p.key.as_slice())
+                .arg(layout.status_field.as_str());
+            for (f, _) in &layout.sorted {
+                c.arg(f.as_str());
+            }
+        }
+        let c = pipe.cmd("SMISMEMBER").arg(layout.class_set.as_slice());
+        for p in probes {
+            c.arg(p.key.as_slice());
+        }
+        for (si, (_, idx)) in layout.statuses.iter().enumerate() {
+            if probes.iter().any(|p| p.own_status == Some(si)) {
+                let c = pipe.cmd("SMISMEMBER").arg(idx.as_slice());
+                for p in probes.iter().filter(|p| p.own_status == Some(si)) {
+                    c.arg(p.key.as_slice());
+                }
+            }
+        }
+        for (set, who) in secondary_groups(probes) {
+            let c = pipe.cmd("SMISMEMBER").arg(set);
+            for i in who {
+                c.arg(probes[i].key.as_slice());
+            }
+        }
+        for (_, z) in &layout.sorted {
+            let c = pipe.cmd("ZMSCORE").arg(z.as_slice());
+            for p in probes {
+                c.arg(p.key.as_slice());
+            }
+        }
+        self.pipeline(&mut pipe)
+            .await
+            .context("reading a batch of records")
+    }
+
+    /// Observe a batch of record keys: their hashes (length, status field,
+    /// sorted fields), and their membership in the class set, every status
+    /// index, their other key-field indexes and every sorted-field zset.
+    ///
+    /// With `atomic`, the reads run in one MULTI/EXEC, so they show one
+    /// instant: a re-check must not mistake a job caught mid-move for damage.
+    /// Keep atomic batches small (they hold the server for their duration).
+    pub async fn observe(
+        &mut self,
+        layout: &Layout,
+        probes: &[Probe],
+        atomic: bool,
+    ) -> Result<Vec<Observation>> {
+        if probes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<&[u8]> = probes.iter().map(|p| p.key.as_slice()).collect();
+        let mut pipe = redis::pipe();
+        if atomic {
+            pipe.atomic();
+        }
+        for k in &keys {
+            pipe.cmd("HLEN").arg(*k);
+            let c = pipe.cmd("HMGET").arg(*k).arg(layout.status_field.as_str());
+            for (f, _) in &layout.sorted {
+                c.arg(f.as_str());
+            }
+        }
+        let smis =
+            |pipe: &mut redis::Pipeline, set: &[u8], members: &mut dyn Iterator<Item = &[u8]>| {
+                let c = pipe.cmd("SMISMEMBER").arg(set);
+                for m in members {
+                    c.arg(m);
+                }
+            };
+        smis(&mut pipe, &layout.class_set, &mut keys.iter().copied());
+        for (_, idx) in &layout.statuses {
+            smis(&mut pipe, idx, &mut keys.iter().copied());
+        }
+        // Other key-field indexes: one SMISMEMBER per distinct index.
+        let mut secondary: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+        for (i, p) in probes.iter().enumerate() {
+            for (_, set) in &p.secondary {
+                secondary.entry(set.as_slice()).or_default().push(i);
+            }
+        }
+        for (set, who) in &secondary {
+            smis(&mut pipe, set, &mut who.iter().map(|&i| keys[i]));
+        }
+        for (_, z) in &layout.sorted {
+            let c = pipe.cmd("ZMSCORE").arg(z.as_slice());
+            for k in &keys {
+                c.arg(*k);
+            }
+        }
+        let mut twin_at: Vec<(usize, usize)> = Vec::new(); // (probe, count)
+        for (i, p) in probes.iter().enumerate() {
+            if p.probe_twins && !p.twins.is_empty() {
+                for t in &p.twins {
+                    pipe.cmd("EXISTS").arg(t.as_slice());
+                }
+                twin_at.push((i, p.twins.len()));
+            }
+        }
+        let replies = self
+            .pipeline(&mut pipe)
+            .await
+            .context("reading a batch of records")?;
+        let mut r = replies.into_iter();
+        let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+
+        let n = probes.len();
+        let mut hashes: Vec<HashState> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let hlen = next();
+            let fields = next();
+            hashes.push(hash_state(hlen, fields, layout));
+        }
+        let class = flags(&next(), n);
+        let status_flags: Vec<Option<Vec<bool>>> =
+            layout.statuses.iter().map(|_| flags(&next(), n)).collect();
+        let mut sec_flags: BTreeMap<&[u8], Option<Vec<bool>>> = BTreeMap::new();
+        for (set, who) in &secondary {
+            sec_flags.insert(set, flags(&next(), who.len()));
+        }
+        let scores: Vec<Option<Vec<Option<f64>>>> =
+            layout.sorted.iter().map(|_| scores(&next(), n)).collect();
+        let mut twins: Vec<Option<Vec<Bytes>>> = vec![None; n];
+        for (i, count) in twin_at {
+            let mut live = Vec::new();
+            for t in &probes[i].twins[..count] {
+                if next().ok().and_then(|v| reply::int(&v)) == Some(1) {
+                    live.push(Bytes(t.clone()));
+                }
+            }
+            twins[i] = Some(live);
+        }
+
+        let mut out = Vec::with_capacity(n);
+        for (i, p) in probes.iter().enumerate() {
+            let pos_in = |set: &[u8]| {
+                secondary
+                    .get(set)
+                    .and_then(|who| who.iter().position(|&j| j == i))
+            };
+            out.push(Observation {
+                key: Bytes(p.key.clone()),
+                hash: hashes[i].clone(),
+                class_set: Membership {
+                    set: Bytes(layout.class_set.clone()),
+                    label: "class".into(),
+                    member: class.as_ref().map(|f| f[i]),
+                },
+                status_sets: layout
+                    .statuses
+                    .iter()
+                    .zip(&status_flags)
+                    .map(|((s, idx), f)| Membership {
+                        set: Bytes(idx.clone()),
+                        label: s.clone(),
+                        member: f.as_ref().map(|f| f[i]),
+                    })
+                    .collect(),
+                secondary_sets: p
+                    .secondary
+                    .iter()
+                    .map(|(field, set)| Membership {
+                        set: Bytes(set.clone()),
+                        label: field.clone(),
+                        member: match (sec_flags.get(set.as_slice()), pos_in(set)) {
+                            (Some(Some(f)), Some(j)) => Some(f[j]),
+                            _ => None,
+                        },
+                    })
+                    .collect(),
+                zsets: layout
+                    .sorted
+                    .iter()
+                    .zip(&scores)
+                    .map(|((field, z), s)| ZMembership {
+                        zset: Bytes(z.clone()),
+                        field: field.clone(),
+                        score: s.as_ref().and_then(|s| s[i]),
+                        known: s.is_some(),
+                    })
+                    .collect(),
+                twins: twins[i].take(),
+                found_in: p.found_in.iter().cloned().map(Bytes).collect(),
+            });
+        }
+        self.follow_up(layout, probes, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Second round trip, only for the few keys that need it: the type of a
+    /// key that is not a hash, which declared fields a short hash lacks, and
+    /// the twins of a ghost.
+    async fn follow_up(
+        &mut self,
+        layout: &Layout,
+        probes: &[Probe],
+        obs: &mut [Observation],
+    ) -> Result<()> {
+        enum Ask {
+            Type(usize),
+            Fields(usize),
+            Twins(usize),
+        }
+        let mut asks = Vec::new();
+        let mut pipe = redis::pipe();
+        for (i, o) in obs.iter().enumerate() {
+            match &o.hash {
+                HashState::WrongType { .. } => {
+                    pipe.cmd("TYPE").arg(o.key.as_slice());
+                    asks.push(Ask::Type(i));
+                }
+                HashState::Hash {
+                    field_count,
+                    status,
+                    ..
+                } if (*field_count as usize) < layout.fields.len() || status.is_none() => {
+                    for f in &layout.fields {
+                        pipe.cmd("HEXISTS").arg(o.key.as_slice()).arg(f.as_str());
+                    }
+                    asks.push(Ask::Fields(i));
+                }
+                HashState::Missing if o.twins.is_none() && !probes[i].twins.is_empty() => {
+                    for t in &probes[i].twins {
+                        pipe.cmd("EXISTS").arg(t.as_slice());
+                    }
+                    asks.push(Ask::Twins(i));
+                }
+                _ => {}
+            }
+        }
+        if asks.is_empty() {
+            return Ok(());
+        }
+        let replies = self
+            .pipeline(&mut pipe)
+            .await
+            .context("reading record details")?;
+        let mut r = replies.into_iter();
+        let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+        for ask in asks {
+            match ask {
+                Ask::Type(i) => {
+                    let t = next()
+                        .ok()
+                        .and_then(|v| reply::text(&v))
+                        .unwrap_or_else(|| "unknown".into());
+                    obs[i].hash = if t == "none" {
+                        HashState::Missing
+                    } else {
+                        HashState::WrongType { redis_type: t }
+                    };
+                }
+                Ask::Fields(i) => {
+                    let mut missing = Vec::new();
+                    for f in &layout.fields {
+                        if next().ok().and_then(|v| reply::int(&v)) == Some(0) {
+                            missing.push(f.clone());
+                        }
+                    }
+                    if let HashState::Hash { missing: m, .. } = &mut obs[i].hash {
+                        *m = missing;
+                    }
+                }
+                Ask::Twins(i) => {
+                    let mut live = Vec::new();
+                    for t in &probes[i].twins {
+                        if next().ok().and_then(|v| reply::int(&v)) == Some(1) {
+                            live.push(Bytes(t.clone()));
+                        }
+                    }
+                    obs[i].twins = Some(live);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Probes grouped by the other key-field index they belong in, in a stable
+/// order (the same for the request and for reading the replies).
+fn secondary_groups(probes: &[Probe]) -> BTreeMap<&[u8], Vec<usize>> {
+    let mut groups: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for (i, p) in probes.iter().enumerate() {
+        for (_, set) in &p.secondary {
+            groups.entry(set.as_slice()).or_default().push(i);
+        }
+    }
+    groups
+}
+
+/// Turn the replies of [`Store::read_light`] into one [`LightObs`] per probe.
+pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Vec<LightObs> {
+    let n = probes.len();
+    let mut out: Vec<LightObs> = Vec::with_capacity(n);
+    let mut r = replies.into_iter();
+    let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+    for _ in 0..n {
+        let hlen = next();
+        let fields = next();
+        let field_count = match hlen {
+            Ok(v) => reply::int(&v).map(|c| c.max(0) as u64),
+            Err(_) => None,
+        };
+        let mut vals = fields
+            .ok()
+            .and_then(|v| reply::array(&v).map(|a| a.iter().map(reply::bytes).collect::<Vec<_>>()))
+            .unwrap_or_default()
+            .into_iter();
+        let status = vals.next().flatten();
+        let sorted = layout
+            .sorted
+            .iter()
+            .map(|_| (vals.next().flatten(), None))
+            .collect();
+        out.push(LightObs {
+            field_count,
+            status,
+            sorted,
+            ..LightObs::default()
+        });
+    }
+    if let Some(f) = flags(&next(), n) {
+        for (o, m) in out.iter_mut().zip(f) {
+            o.in_class = Some(m);
+        }
+    }
+    for si in 0..layout.statuses.len() {
+        let who: Vec<usize> = (0..n)
+            .filter(|&i| probes[i].own_status == Some(si))
+            .collect();
+        if who.is_empty() {
+            continue;
+        }
+        if let Some(f) = flags(&next(), who.len()) {
+            for (i, m) in who.into_iter().zip(f) {
+                out[i].in_own_status = Some(m);
+            }
+        }
+    }
+    for o in out.iter_mut().zip(probes) {
+        o.0.secondary = vec![None; o.1.secondary.len()];
+    }
+    for (set, who) in secondary_groups(probes) {
+        if let Some(f) = flags(&next(), who.len()) {
+            for (i, m) in who.into_iter().zip(f) {
+                if let Some(pos) = probes[i]
+                    .secondary
+                    .iter()
+                    .position(|(_, s)| s.as_slice() == set)
+                {
+                    out[i].secondary[pos] = Some(m);
+                }
+            }
+        }
+    }
+    for zi in 0..layout.sorted.len() {
+        if let Some(sc) = scores(&next(), n) {
+            for (o, s) in out.iter_mut().zip(sc) {
+                o.sorted[zi].1 = Some(s.is_some());
+            }
+        }
+    }
+    out
+}
+
+fn hash_state(hlen: Reply, fields: Reply, layout: &Layout) -> HashState {
+    match hlen {
+        Err(e) if e.contains("WRONGTYPE") => HashState::WrongType {
+            redis_type: "not a hash".into(),
+        },
+        Err(_) => HashState::WrongType {
+            redis_type: "unreadable".into(),
+        },
+        Ok(v) => {
+            let count = reply::int(&v).unwrap_or(0).max(0) as u64;
+            if count == 0 {
+                return HashState::Missing;
+            }
+            let vals: Vec<Option<Bytes>> = fields
+                .ok()
+                .and_then(|v| {
+                    reply::array(&v).map(|a| a.iter().map(|x| reply::bytes(x).map(Bytes)).collect())
+                })
+                .unwrap_or_default();
+            let mut it = vals.into_iter();
+            let status = it.next().flatten();
+            let sorted = layout
+                .sorted
+                .iter()
+                .map(|(f, _)| (f.clone(), it.next().flatten()))
+                .collect();
+            HashState::Hash {
+                field_count: count,
+                status,
+                sorted,
+                missing: Vec::new(),
+            }
+        }
+    }
+}
+
+fn flags(r: &Reply, n: usize) -> Option<Vec<bool>> {
+    let v = r.as_ref().ok()?;
+    let a = reply::array(v)?;
+    if a.len() != n {
+        return None;
+    }
+    Some(a.iter().map(|x| reply::int(x) == Some(1)).collect())
+}
+
+fn scores(r: &Reply, n: usize) -> Option<Vec<Option<f64>>> {
+    let v = r.as_ref().ok()?;
+    let a = reply::array(v)?;
+    if a.len() != n {
+        return None;
+    }
+    Some(a.iter().map(reply::float).collect())
+}

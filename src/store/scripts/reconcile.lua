@@ -1,0 +1,72 @@
+-- reconcile.lua: put a live record's memberships (and restorable fields)
+-- right, in one step.
+--
+-- KEYS[1]      the record key (hash)
+-- KEYS[2]      the audit stream
+-- KEYS[3..]    nsadd sets to SADD the key to, then nsrem sets to SREM it
+--              from, then nz zsets to ZADD it to
+-- ARGV[1]      the status field's name
+-- ARGV[2]      '1': the status field must equal ARGV[3]; '0': must be absent
+-- ARGV[3]      the expected raw status bytes
+-- ARGV[4]      audit MAXLEN (approximate)
+-- ARGV[5..9]   nsadd, nsrem, nz, nrestore, noverwrite
+-- ARGV[10..]   nrestore field/value pairs (written only while absent), then
+--              noverwrite field/value pairs, then nz scores, then the audit
+--              entry's field/value pairs
+-- Guard:  KEYS[1] is a hash; its status field is as expected; every restore
+--         field is still absent; every target has the right type. All checks
+--         come before the first write.
+-- Returns {1, 'applied'} or {0, reason} (nothing written).
+local nsadd, nsrem, nz, nrestore, noverwrite =
+  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local key = KEYS[1]
+
+local t = redis.call('TYPE', key)['ok']
+if t == 'none' then return {0, 'the record is gone'} end
+if t ~= 'hash' then return {0, 'the record is now a ' .. t} end
+local status = redis.call('HGET', key, ARGV[1])
+if ARGV[2] == '1' then
+  if status ~= ARGV[3] then return {0, 'the status field changed'} end
+elseif status then
+  return {0, 'the status field reappeared'}
+end
+local r0 = 10
+for i = 0, nrestore - 1 do
+  if redis.call('HEXISTS', key, ARGV[r0 + 2 * i]) == 1 then
+    return {0, 'field ' .. ARGV[r0 + 2 * i] .. ' was written meanwhile'}
+  end
+end
+for i = 3, 2 + nsadd + nsrem do
+  local tt = redis.call('TYPE', KEYS[i])['ok']
+  if tt ~= 'set' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
+end
+for i = 3 + nsadd + nsrem, 2 + nsadd + nsrem + nz do
+  local tt = redis.call('TYPE', KEYS[i])['ok']
+  if tt ~= 'zset' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
+end
+
+local audit = {}
+local o0 = r0 + 2 * nrestore
+if noverwrite > 0 then
+  -- The fields about to be overwritten, as they were.
+  for i = 0, noverwrite - 1 do
+    local f = ARGV[o0 + 2 * i]
+    local old = redis.call('HGET', key, f)
+    if old then
+      audit[#audit + 1] = 'before.' .. f
+      audit[#audit + 1] = old
+    end
+  end
+end
+local h = {}
+for i = r0, o0 + 2 * noverwrite - 1 do h[#h + 1] = ARGV[i] end
+if #h > 0 then redis.call('HSET', key, unpack(h)) end
+for i = 3, 2 + nsadd do redis.call('SADD', KEYS[i], key) end
+for i = 3 + nsadd, 2 + nsadd + nsrem do redis.call('SREM', KEYS[i], key) end
+local s0 = o0 + 2 * noverwrite
+for j = 0, nz - 1 do redis.call('ZADD', KEYS[3 + nsadd + nsrem + j], ARGV[s0 + j], key) end
+local a = {}
+for i = s0 + nz, #ARGV do a[#a + 1] = ARGV[i] end
+for i = 1, #audit do a[#a + 1] = audit[i] end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(a))
+return {1, 'applied'}
