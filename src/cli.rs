@@ -216,12 +216,27 @@ Examples:
 
 const REAP_ABOUT: &str = "\
 Find running jobs whose worker is gone and move them back to pending (priority
-high), or to failed after --max-attempts reaps, the way popoto moves a job.
-A lock keeps reapers on several hosts from overlapping.
+high), or to failed after --max-attempts reaps, the way popoto moves a job:
+one guarded script per job re-creates the record under its new key, and does
+nothing (skipped) if a worker finished or touched the job meanwhile.
+
+A job is stale when it has run longer than --lease: by its --since-field (or
+the schema's since_field) when it has a value, else since jobq first saw it
+running (noted in Redis, so it survives restarts; a job first seen by this
+sweep is never stale yet). With --heartbeat-key, only while that key is
+absent. --all takes every running job (asks first unless --yes).
+
+A lock keeps reapers on several hosts from overlapping: a run that finds it
+held exits 75 at once (or waits, --wait-lock). --dry-run lists what would be
+moved and writes nothing at all, not even first-sighting notes.
+
+Exit: 0 done or nothing stale, 1 a dry run found stale jobs, 3 error, 4 some
+moves skipped or failed, 75 lock held, 130 interrupted.
 
 Examples:
   jobq reap --once --lease 30m
   jobq reap --once --heartbeat-key 'worker:{project_key}:alive'
+  jobq reap --interval 1m --min-interval 50s --json
   */5 * * * * jobq reap --once -q || [ $? -eq 75 ]";
 
 const DRAIN_ABOUT: &str = "\
@@ -427,19 +442,19 @@ pub struct ReindexArgs {
 
 #[derive(Debug, Args)]
 pub struct ReapArgs {
-    /// A job running longer than this is stale
+    /// A job running longer than this is stale (by --since-field, else since first seen running)
     #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
     pub lease: Duration,
     /// Timestamp field saying when the job started running [default: the schema's since_field]
     #[arg(long, value_name = "FIELD")]
     pub since_field: Option<String>,
-    /// Stale only while this key is absent; {field} is replaced by the job's field
+    /// Stale only while this key is absent; {field} is the job's field, escaped as popoto escapes keys
     #[arg(long, value_name = "TEMPLATE")]
     pub heartbeat_key: Option<String>,
-    /// Every running job is stale (recovery after all workers crashed)
+    /// Every running job is stale, whatever the lease (after all workers crashed); asks unless --yes
     #[arg(long)]
     pub all: bool,
-    /// Priority given to a requeued job
+    /// Priority given to a requeued job (when the model has a priority field)
     #[arg(long, default_value = "high", value_name = "PRIORITY")]
     pub requeue_priority: String,
     /// After this many reaps a job goes to failed instead of pending
@@ -454,13 +469,13 @@ pub struct ReapArgs {
     /// Wait for another reaper's lock instead of exiting 75
     #[arg(long)]
     pub wait_lock: bool,
-    /// Skip the sweep if one finished less than DURATION ago
+    /// Skip the sweep if one (on any host) finished less than DURATION ago
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub min_interval: Option<Duration>,
-    /// Move at most N jobs per sweep
+    /// Move at most N jobs per sweep, then stop the sweep
     #[arg(long, value_name = "N")]
     pub max_jobs: Option<u64>,
-    /// Stop a sweep after this long
+    /// Stop a sweep after this long (moves already planned are applied)
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub max_duration: Option<Duration>,
     #[command(flatten)]

@@ -9,6 +9,7 @@ pub mod drain;
 pub mod enqueue;
 pub mod generate;
 pub mod inspect;
+pub mod reap;
 pub mod reindex;
 pub mod scan;
 
@@ -55,7 +56,7 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Reap(_) => not_yet("reap"),
+        Command::Reap(args) => reap::run(settings, ui, args, |report| ui.emit(report)).await,
         Command::Drain(args) => {
             let (report, code) = drain::run(settings, ui, args).await?;
             ui.emit(&report)?;
@@ -66,11 +67,4 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             Ok(exit::OK)
         }
     }
-}
-
-fn not_yet(name: &str) -> Result<u8> {
-    Err(exit::with_code(
-        exit::RUNTIME,
-        format!("`jobq {name}` is not implemented yet"),
-    ))
 }

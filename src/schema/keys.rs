@@ -178,6 +178,112 @@ impl Model {
     }
 }
 
+/// A key named by a template such as `worker:{project_key}:alive` (`reap
+/// --heartbeat-key`): each `{field}` is replaced by the job's value of that
+/// field, escaped as popoto escapes key values, so that the key matches what
+/// an application builds from the same values; `{{` and `}}` are literal
+/// braces, everything else is copied as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTemplate {
+    parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TemplatePart {
+    Literal(Vec<u8>),
+    Field(String),
+}
+
+/// Why a key template is not usable with the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("the template is empty")]
+    Empty,
+    #[error("a '{{' at byte {0} is not closed by '}}' (write '{{{{' for a literal brace)")]
+    Unclosed(usize),
+    #[error("a '}}' at byte {0} has no '{{' (write '}}}}' for a literal brace)")]
+    Unopened(usize),
+    #[error("{{{0}}} names no field of the model (fields: {1})")]
+    UnknownField(String, String),
+}
+
+impl Model {
+    /// Parse a key template; every `{field}` must be a declared field.
+    pub fn key_template(&self, text: &str) -> Result<KeyTemplate, TemplateError> {
+        if text.is_empty() {
+            return Err(TemplateError::Empty);
+        }
+        let b = text.as_bytes();
+        let mut parts = Vec::new();
+        let mut lit = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'{' if b.get(i + 1) == Some(&b'{') => {
+                    lit.push(b'{');
+                    i += 2;
+                }
+                b'}' if b.get(i + 1) == Some(&b'}') => {
+                    lit.push(b'}');
+                    i += 2;
+                }
+                b'{' => {
+                    let end = text[i + 1..]
+                        .find('}')
+                        .map(|e| i + 1 + e)
+                        .ok_or(TemplateError::Unclosed(i))?;
+                    let name = &text[i + 1..end];
+                    if self.field(name).is_none() {
+                        let names: Vec<&str> =
+                            self.fields.iter().map(|f| f.name.as_str()).collect();
+                        return Err(TemplateError::UnknownField(
+                            name.to_owned(),
+                            names.join(", "),
+                        ));
+                    }
+                    if !lit.is_empty() {
+                        parts.push(TemplatePart::Literal(std::mem::take(&mut lit)));
+                    }
+                    parts.push(TemplatePart::Field(name.to_owned()));
+                    i = end + 1;
+                }
+                b'}' => return Err(TemplateError::Unopened(i)),
+                c => {
+                    lit.push(c);
+                    i += 1;
+                }
+            }
+        }
+        if !lit.is_empty() {
+            parts.push(TemplatePart::Literal(lit));
+        }
+        Ok(KeyTemplate { parts })
+    }
+}
+
+impl KeyTemplate {
+    /// The fields the template needs, in order of appearance (repeats kept).
+    pub fn fields(&self) -> impl Iterator<Item = &str> + '_ {
+        self.parts.iter().filter_map(|p| match p {
+            TemplatePart::Field(f) => Some(f.as_str()),
+            TemplatePart::Literal(_) => None,
+        })
+    }
+
+    /// The key for one job; `value(field)` is the field's text (`None` for a
+    /// None value, as in record keys).
+    pub fn render(&self, value: impl Fn(&str) -> String) -> Vec<u8> {
+        let mut key = Vec::new();
+        for p in &self.parts {
+            match p {
+                TemplatePart::Literal(l) => key.extend_from_slice(l),
+                TemplatePart::Field(f) => key.extend(escape(value(f).as_bytes())),
+            }
+        }
+        key
+    }
+}
+
 /// jobq's own keys, all under `--namespace` (default `jobq`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
@@ -340,6 +446,41 @@ mod tests {
         assert_eq!(s(model.job_pattern(b"a*b")), "RedisJob:a/\\*b:*:*");
         assert_eq!(s(model.record_pattern()), "RedisJob:*");
         assert_eq!(s(model.index_pattern("status")), "$KeyF:RedisJob:status:*");
+    }
+
+    #[test]
+    fn heartbeat_templates() {
+        let model = m();
+        let t = model
+            .key_template("worker:{project_key}:alive")
+            .expect("valid");
+        assert_eq!(t.fields().collect::<Vec<_>>(), ["project_key"]);
+        let k = t.render(|f| {
+            assert_eq!(f, "project_key");
+            "team:ops-1".to_owned()
+        });
+        assert_eq!(s(k), "worker:team{&#58;}ops/-1:alive");
+        let t = model
+            .key_template("hb:{{{job_id}}}:{status}")
+            .expect("valid");
+        assert_eq!(s(t.render(|f| f.to_uppercase())), "hb:{JOB_ID}:STATUS");
+        assert_eq!(
+            s(model
+                .key_template("plain")
+                .expect("valid")
+                .render(|_| String::new())),
+            "plain"
+        );
+        assert_eq!(model.key_template(""), Err(TemplateError::Empty));
+        assert_eq!(
+            model.key_template("a:{job_id"),
+            Err(TemplateError::Unclosed(2))
+        );
+        assert_eq!(model.key_template("a}"), Err(TemplateError::Unopened(1)));
+        assert!(matches!(
+            model.key_template("w:{worker}"),
+            Err(TemplateError::UnknownField(f, _)) if f == "worker"
+        ));
     }
 
     #[test]

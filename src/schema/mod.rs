@@ -9,7 +9,7 @@ pub mod model;
 pub mod msgpack;
 pub mod record;
 
-pub use keys::{KeyError, Namespace, ParsedKey};
+pub use keys::{KeyError, KeyTemplate, Namespace, ParsedKey, TemplateError};
 pub use model::{Field, FieldDefault, FieldRole, FieldType, Model, Statuses};
 pub use msgpack::Value;
 

@@ -9,7 +9,9 @@ pub mod audit;
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;
+pub mod moves;
 pub mod observe;
+pub mod reap;
 pub mod repair;
 pub mod script;
 

@@ -60,7 +60,7 @@ impl Store {
         let missing: Vec<usize> = replies
             .iter()
             .enumerate()
-            .filter(|(_, r)| matches!(r, Err(e) if e.starts_with("NOSCRIPT") || e.contains("NoScriptError")))
+            .filter(|(_, r)| matches!(r, Err(e) if is_noscript(e)))
             .map(|(i, _)| i)
             .collect();
         if !missing.is_empty() {
@@ -96,9 +96,27 @@ impl Store {
     }
 }
 
+/// Whether an error reply says the server does not know the script. The
+/// redis crate renders it as `NoScript: ...`; the wire code is `NOSCRIPT`.
+fn is_noscript(e: &str) -> bool {
+    e.to_ascii_lowercase().starts_with("noscript") || e.contains("NoScriptError")
+}
+
 /// A script's `{code, ...}` reply: the leading integer and the rest.
 pub fn code_and_rest(v: &Value) -> Option<(i64, &[Value])> {
     let a = super::reply::array(v)?;
     let code = super::reply::int(a.first()?)?;
     Some((code, &a[1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn noscript_replies_are_recognised() {
+        assert!(super::is_noscript(
+            "NoScript: No matching script. Please use EVAL."
+        ));
+        assert!(super::is_noscript("NOSCRIPT No matching script"));
+        assert!(!super::is_noscript("WRONGTYPE Operation against a key"));
+    }
 }

@@ -28,6 +28,11 @@
   e. popoto 0.9.0's residue (made by damage_090.py with the real 0.9.0,
      which run.sh runs first into db 5) is found as stale_key findings, and
      after `jobq reindex` popoto 1.10.1's check_indexes() finds nothing.
+  f. popoto reads what `jobq reap` moved: popoto creates jobs in db 6 and
+     moves them to running the popoto way; `jobq reap --once --all --yes`
+     gives them back; popoto's query.get loads each as pending with priority
+     "high" and every other field unchanged, filter(status=...) and count()
+     agree, and check_indexes() reports nothing.
 b runs before a's popoto reads, since popoto 1.9+ readers repair dangling
 index members they meet (a then also checks that they changed nothing).
 
@@ -53,7 +58,7 @@ import traceback
 
 import msgpack
 
-DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REPAIR = 1, 2, 3, 4
+DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REPAIR, DB_REAP = 1, 2, 3, 4, 6  # 5: --db-090
 JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -708,6 +713,104 @@ def check_e(report, jobq, url, residue):
         report.check("e.rescan-clean", [] if again["total"] == 0 else [str(again["counts"])])
 
 
+# ---------------------------------------------------------------- f. reap
+
+F_CASES = [
+    dict(name="f-colon-project", project_key="team:ops-1", priority="low",
+         message_text="reap me: step 1/2", created_at=T0 + 20.5),
+    dict(name="f-glob-none-message", project_key="a*b?c", priority="normal",
+         message_text=None, created_at=1767225700),
+    dict(name="f-unicode-long", project_key="café/x", priority="high",
+         message_text=LONG, created_at=T0 + 21.25),
+]
+
+
+def check_f(report, jobq, url, raw):
+    """popoto moves jobs to running (db DB_REAP); jobq reap requeues; popoto reads."""
+    model.connect(url)
+    running = []
+    for case in F_CASES:
+        def start(case=case):
+            job = RedisJob.create(project_key=case["project_key"], status="pending",
+                                  priority=case["priority"], message_text=case["message_text"],
+                                  created_at=case["created_at"])
+            # a worker takes it: popoto's own status change
+            job = RedisJob.query.get(job_id=job.job_id)
+            job.status = "running"
+            job.save(migrate_key=True)
+            loaded = RedisJob.query.get(job_id=job.job_id)
+            if loaded is None or loaded.status != "running":
+                raise RuntimeError(f"popoto did not move {job.job_id} to running: {loaded!r}")
+            case["id"] = job.job_id
+            case["before"] = model.fields_of(loaded)
+            return True
+        if guarded(report, f"f.popoto-start[{case['name']}]", start):
+            running.append(case)
+    if not running:
+        return
+
+    name = "f.reap"
+    try:
+        out = jobq.run(url, ["reap", "--once", "--all", "--yes", "--json"])
+    except Exception as exc:  # noqa: BLE001
+        report.fail(name, exc)
+        return
+    problems = check_envelope(out, "reap")
+    counts = out.get("counts") or {}
+    if counts.get("to_pending") != len(running):
+        problems.append(f"counts.to_pending={counts.get('to_pending')!r}, expected {len(running)}")
+    moved = {m.get("job_id"): m for m in out.get("moved") or []}
+    for case in running:
+        m = moved.get(case["id"])
+        if m is None:
+            problems.append(f"{case['id']} is not in moved")
+            continue
+        want_old = record_key(case["id"], case["project_key"], "running")
+        want_new = record_key(case["id"], case["project_key"], "pending")
+        if m.get("old_key") != want_old or m.get("new_key") != want_new or m.get("to") != "pending":
+            problems.append(f"moved entry {m!r}, expected {want_old!r} -> {want_new!r}")
+    report.check(name, problems)
+
+    for case in running:
+        def one(case=case):
+            job = RedisJob.query.get(job_id=case["id"])
+            if job is None:
+                return [f"query.get(job_id={case['id']}) returned None"]
+            got = model.fields_of(job)
+            want = dict(case["before"], status="pending", priority="high")
+            problems = [f"{f}: got {got.get(f)!r}, expected {v!r}"
+                        for f, v in want.items() if got.get(f) != v]
+            if not isinstance(job.created_at, float):
+                problems.append(f"created_at loads as {type(job.created_at).__name__}, not float")
+            if raw.exists(record_key(case["id"], case["project_key"], "running")):
+                problems.append("the running record is still there")
+            return problems
+        res = guarded(report, f"f.get[{case['name']}]", one)
+        if res is not None:
+            report.check(f"f.get[{case['name']}]", res)
+
+    def filters():
+        ids = sorted(c["id"] for c in running)
+        pending = sorted(j.job_id for j in RedisJob.query.filter(status="pending"))
+        still = [j.job_id for j in RedisJob.query.filter(status="running")]
+        problems = []
+        if pending != ids:
+            problems.append(f"filter(status='pending') -> {pending}, expected {ids}")
+        if still:
+            problems.append(f"filter(status='running') -> {still}, expected []")
+        if RedisJob.query.count() != len(running):
+            problems.append(f"query.count()={RedisJob.query.count()}, expected {len(running)}")
+        return problems
+    res = guarded(report, "f.filter", filters)
+    if res is not None:
+        report.check("f.filter", res)
+
+    res = guarded(report, "f.check_indexes", RedisJob.check_indexes)
+    if res is not None:
+        report.check("f.check_indexes",
+                     [] if res.get("total") == 0 else [f"check_indexes() after reap: {res}"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobq", required=True, help="jobq command (shell-split)")
@@ -719,9 +822,10 @@ def main():
     jobq = Jobq(shlex.split(args.jobq))
     report = Report()
 
-    url_j, url_p, url_c = (db_url(args.url_base, n) for n in (DB_JOBQ, DB_POPOTO, DB_INSPECT))
-    raw_j, raw_p, raw_c = (model.raw_client(u) for u in (url_j, url_p, url_c))
-    for r in (raw_j, raw_p, raw_c):
+    url_j, url_p, url_c, url_f = (db_url(args.url_base, n)
+                                  for n in (DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REAP))
+    raw_j, raw_p, raw_c, raw_f = (model.raw_client(u) for u in (url_j, url_p, url_c, url_f))
+    for r in (raw_j, raw_p, raw_c, raw_f):
         r.flushdb()
 
     with tempfile.TemporaryDirectory(prefix="jobq-interop-") as tmp:
@@ -747,6 +851,7 @@ def main():
     if args.residue_090:
         residue = json.load(open(args.residue_090))
         guarded(report, "e.popoto-090", check_e, report, jobq, db_url(args.url_base, args.db_090), residue)
+    check_f(report, jobq, url_f, raw_f)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0

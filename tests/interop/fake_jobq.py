@@ -2,7 +2,7 @@
 
 It implements only the slice of the jobq CLI contract that check.py drives
 (`--url U enqueue ... --json`, `enqueue --file F --json`, `inspect JOB_ID
---json`) and writes the bytes of LAYOUT.md *by hand* with redis-py: its own
+--json`, `reap --once --all --yes --json`) and writes the bytes of LAYOUT.md *by hand* with redis-py: its own
 key escaping and its own msgpack encoder, no popoto and no msgpack library on
 the write path.  So a self-test run of check.py also checks LAYOUT.md against
 the real popoto 1.10.1.
@@ -15,6 +15,7 @@ FAKE_JOBQ_BUG=<name> makes it deliberately wrong, to prove check.py notices:
   field-order      HSET fields in reverse order (check.py only notes this)
   audit            also XADD to jobq:audit (check.py only notes this)
   verdict          inspect says kind "orphan"
+  reap-priority    reap leaves the priority as it was (not "high")
 """
 
 import argparse
@@ -186,6 +187,40 @@ def cmd_inspect(r, a):
     sys.exit(0 if verdict["kind"] == "healthy" else 1)
 
 
+def cmd_reap(r, a):
+    """Every running job back to pending, priority high, popoto's status
+    change by hand: HSET all fields at the new key, drop the old key from
+    every set and the zset, DEL it, add the new key."""
+    moved = []
+    running = f"$KeyF:{MODEL}:status:running"
+    for old in sorted(r.smembers(running)):
+        old = old.decode()
+        raw = r.hgetall(old)
+        f = {k.decode(): msgpack.unpackb(v) for k, v in raw.items()}
+        new = record_key(dict(f, status="pending"))
+        raw[b"status"] = pack("pending")
+        if BUG != "reap-priority":
+            raw[b"priority"] = pack("high")
+        score = r.zscore(f"$SortF:{MODEL}:created_at", old)
+        project = f"$KeyF:{MODEL}:project_key:{esc(f['project_key'])}"
+        pipe = r.pipeline(transaction=True)
+        pipe.hset(new, mapping=raw)
+        pipe.sadd(f"$Class:{MODEL}", new)
+        pipe.srem(project, old)
+        pipe.srem(running, old)
+        pipe.zrem(f"$SortF:{MODEL}:created_at", old)
+        pipe.srem(f"$Class:{MODEL}", old)
+        pipe.delete(old)
+        pipe.sadd(project, new)
+        pipe.sadd(f"$KeyF:{MODEL}:status:pending", new)
+        if score is not None:
+            pipe.zadd(f"$SortF:{MODEL}:created_at", {new: score})
+        pipe.execute()
+        moved.append({"job_id": f["job_id"], "old_key": old, "new_key": new, "to": "pending"})
+    print(json.dumps({"schema": 1, "command": "reap", "counts": {"to_pending": len(moved)},
+                      "moved": moved}, ensure_ascii=False))
+
+
 def main():
     ap = argparse.ArgumentParser(prog="fake_jobq")
     ap.add_argument("--url", required=True)
@@ -202,9 +237,12 @@ def main():
     i = sub.add_parser("inspect")
     i.add_argument("job_id")
     i.add_argument("--json", action="store_true")
+    p = sub.add_parser("reap")
+    for flag in ("--once", "--all", "--yes", "--json"):
+        p.add_argument(flag, action="store_true")
     a = ap.parse_args()
     r = redis.Redis.from_url(a.url, protocol=2)
-    {"enqueue": cmd_enqueue, "inspect": cmd_inspect}[a.cmd](r, a)
+    {"enqueue": cmd_enqueue, "inspect": cmd_inspect, "reap": cmd_reap}[a.cmd](r, a)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,20 @@
+-- lock_release.lua: release a lock this process holds (compare and DEL), and
+-- record when the work it protected finished.
+--
+-- KEYS[1]   the lock (a string holding its owner's random token)
+-- KEYS[2]   where to record the finish time (a string)
+-- ARGV[1]   the owner's token
+-- ARGV[2]   the finish time (server seconds, as text), or '' to record nothing
+-- Guard:  the lock still holds ARGV[1]: another process's lock is never
+--         deleted, and a process that lost its lock records nothing; KEYS[2]
+--         is a string or missing.
+-- Returns 1 released, 0 not held (nothing written), {3, KEYS[2]} wrong type
+--         (nothing written).
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' then
+  local t = redis.call('TYPE', KEYS[2])['ok']
+  if t ~= 'string' and t ~= 'none' then return {3, KEYS[2]} end
+  redis.call('SET', KEYS[2], ARGV[2])
+end
+redis.call('DEL', KEYS[1])
+return 1
