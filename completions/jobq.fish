@@ -145,15 +145,15 @@ complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s q -l quiet -d 'Pri
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l lease -d 'A job running longer than this is stale' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l lease -d 'A job running longer than this is stale (by --since-field, else since first seen running)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l since-field -d 'Timestamp field saying when the job started running [default: the schema\'s since_field]' -r
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l heartbeat-key -d 'Stale only while this key is absent; {field} is replaced by the job\'s field' -r
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l requeue-priority -d 'Priority given to a requeued job' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l heartbeat-key -d 'Stale only while this key is absent; {field} is the job\'s field, escaped as popoto escapes keys' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l requeue-priority -d 'Priority given to a requeued job (when the model has a priority field)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-attempts -d 'After this many reaps a job goes to failed instead of pending' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l interval -d 'Sweep every DURATION until Ctrl-C' -r
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l min-interval -d 'Skip the sweep if one finished less than DURATION ago' -r
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-jobs -d 'Move at most N jobs per sweep' -r
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-duration -d 'Stop a sweep after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l min-interval -d 'Skip the sweep if one (on any host) finished less than DURATION ago' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-jobs -d 'Move at most N jobs per sweep, then stop the sweep' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-duration -d 'Stop a sweep after this long (moves already planned are applied)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
@@ -162,7 +162,7 @@ always\t''
 never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l all -d 'Every running job is stale (recovery after all workers crashed)'
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l all -d 'Every running job is stale, whatever the lease (after all workers crashed); asks unless --yes'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l once -d 'One sweep, then exit (for cron)'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l wait-lock -d 'Wait for another reaper\'s lock instead of exiting 75'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -s y -l yes -d 'Do not ask; apply the plan'

@@ -232,10 +232,7 @@ fn repair_user_enqueues_and_runs_every_repair_script() {
     assert!(xlen(&mut con, "jobq:audit") >= 7, "every write is audited");
 }
 
-// TODO(reap, issue 6): `jobq reap` is merged from its own branch; until then
-// it says "not implemented yet". Remove the #[ignore] after the merge.
 #[test]
-#[ignore = "needs jobq reap (issue 6), merged separately"]
 fn repair_user_reaps() {
     let r = Redis::start();
     let (_, repair) = create_users(&r);

@@ -368,10 +368,7 @@ fn exit_7_drain_stall() {
 
 // ------------------------------------------------------------------ 75
 
-// TODO(reap, issue 6): `jobq reap` is merged from its own branch; until then
-// it says "not implemented yet". Remove the #[ignore] after the merge.
 #[test]
-#[ignore = "needs jobq reap (issue 6), merged separately"]
 fn exit_75_reap_lock_held_by_another_reaper() {
     let r = Redis::start();
     let mut con = r.con();

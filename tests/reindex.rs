@@ -157,6 +157,43 @@ fn field_mismatch_with_prefer_key() {
 }
 
 #[test]
+fn field_mismatch_with_prefer_field_moves_the_record() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 3, "p");
+    // The healthy state to get back: job 0 failed, popoto-style.
+    let failed = popoto_move(&mut con, &k[0], "failed").expect("move");
+    let expected = snapshot(&mut con);
+    // The damage: the record sits under the pending key, its field says failed.
+    let back = popoto_move(&mut con, &failed, "pending").expect("move back");
+    cmd(
+        &mut con,
+        &[b"HSET", back.as_bytes(), b"status", &pack("failed")],
+    );
+    let (run, j) = reindex(&r, &["--prefer", "field"]);
+    run.expect_code(0);
+    assert_eq!(
+        j["counts"]["field_mismatch"]["applied"],
+        1,
+        "{}",
+        run.explain()
+    );
+    let after = snapshot(&mut con);
+    assert!(after == expected, "{}", diff(&expected, &after));
+    // The move is audited with the record's before-image.
+    let entries = xrange(&mut con, "jobq:audit");
+    let moved = entries
+        .iter()
+        .find(|(_, f)| f.iter().any(|(n, v)| n == b"action" && v == b"move"))
+        .expect("audit entry of the move");
+    assert!(moved
+        .1
+        .iter()
+        .any(|(n, v)| n == b"before.status" && *v == pack("failed")));
+    assert_settled(&r);
+}
+
+#[test]
 fn field_mismatch_needs_a_policy() {
     let r = Redis::start();
     let mut con = r.con();

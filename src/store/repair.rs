@@ -10,6 +10,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::audit::Audit;
+use super::moves::{MoveOutcome, MoveRecord};
 use super::script::{code_and_rest, Invocation, LuaScript};
 use super::{reply, Store};
 use crate::bytes::Bytes;
@@ -53,8 +54,8 @@ fn keys(v: &[Bytes]) -> impl Iterator<Item = Vec<u8>> + '_ {
     v.iter().map(|x| x.0.clone())
 }
 
-/// The script and invocation for one action; `None` for steps this module
-/// does not apply (see [`Step::Move`]).
+/// The script and invocation for one action; `None` for [`Step::Move`],
+/// which goes through the shared move script (`store::moves`).
 fn invocation(action: &Action, audit: &Audit, status_field: &str) -> Option<(usize, Invocation)> {
     let key = action.key.0.clone();
     let job = action.job_id.clone().unwrap_or_default();
@@ -127,6 +128,44 @@ fn invocation(action: &Action, audit: &Audit, status_field: &str) -> Option<(usi
     }
 }
 
+/// A `--prefer field` move as the shared move script takes it.
+fn move_record(action: &Action, audit: &Audit, status_field: &str) -> Option<MoveRecord> {
+    let Step::Move {
+        to,
+        expect_status,
+        srem,
+        sadd,
+        zsets,
+    } = &action.step
+    else {
+        return None;
+    };
+    let job = action.job_id.clone().unwrap_or_default();
+    Some(MoveRecord {
+        old_key: action.key.0.clone(),
+        new_key: to.0.clone(),
+        audit_stream: audit.stream.clone(),
+        audit_maxlen: audit.maxlen,
+        expect_field: status_field.to_owned(),
+        expect_value: expect_status.0.clone(),
+        guard_sets: Vec::new(),
+        srem: keys(srem).collect(),
+        sadd: keys(sadd).collect(),
+        zsets: keys(zsets).collect(),
+        absent: Vec::new(),
+        overrides: Vec::new(),
+        counter: None,
+        forget_in: None,
+        audit: audit.entry(&[
+            ("action", b"move"),
+            ("kind", action.kind.name().as_bytes()),
+            ("job", job.as_bytes()),
+            ("key", &action.key.0),
+            ("to", &to.0),
+        ]),
+    })
+}
+
 impl Store {
     /// Load every repair script (before the first batch, so that EVALSHA
     /// finds them; `eval_many` reloads after a server restart).
@@ -155,13 +194,37 @@ impl Store {
         ];
         let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
         let mut by_script: [Vec<(usize, Invocation)>; 3] = Default::default();
+        let mut moves: Vec<(usize, MoveRecord)> = Vec::new();
         for (i, a) in actions.iter().enumerate() {
             match invocation(a, audit, status_field) {
                 Some((s, inv)) => by_script[s].push((i, inv)),
                 None => {
-                    outcomes[i] = Some(Outcome::Failed(
-                        "this step is applied by the move path".into(),
-                    ))
+                    if let Some(m) = move_record(a, audit, status_field) {
+                        moves.push((i, m));
+                    }
+                }
+            }
+        }
+        if !moves.is_empty() {
+            match self.move_records(moves.iter().map(|(_, m)| m)).await {
+                Ok(outs) => {
+                    for ((i, _), o) in moves.iter().zip(outs) {
+                        outcomes[*i] = Some(match o {
+                            MoveOutcome::Moved { .. } => Outcome::Applied,
+                            MoveOutcome::Skipped(r) => Outcome::Skipped(r.name().replace('_', " ")),
+                            MoveOutcome::WrongType(k) => Outcome::Failed(format!(
+                                "{} has the wrong type",
+                                crate::bytes::escape_bytes(&k)
+                            )),
+                            MoveOutcome::Error(e) => Outcome::Failed(e),
+                        });
+                    }
+                }
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    for (i, _) in &moves {
+                        outcomes[*i] = Some(Outcome::Unknown(why.clone()));
+                    }
                 }
             }
         }
