@@ -14,8 +14,11 @@
 --              noverwrite field/value pairs, then nz scores, then the audit
 --              entry's field/value pairs
 -- Guard:  KEYS[1] is a hash; its status field is as expected; every restore
---         field is still absent; every target has the right type. All checks
---         come before the first write.
+--         field is still absent; every target has the right type; and at
+--         least one change is still to be made (a step applied before, by
+--         a run whose reply was lost or by a plan applied twice, writes
+--         nothing and no second audit entry). All checks come before the
+--         first write.
 -- Returns {1, 'applied'} or {0, reason} (nothing written).
 local nsadd, nsrem, nz, nrestore, noverwrite =
   tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -45,8 +48,25 @@ for i = 3 + nsadd + nsrem, 2 + nsadd + nsrem + nz do
   if tt ~= 'zset' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
 end
 
-local audit = {}
 local o0 = r0 + 2 * nrestore
+local s0 = o0 + 2 * noverwrite
+local todo = nrestore > 0
+for i = 0, noverwrite - 1 do
+  if redis.call('HGET', key, ARGV[o0 + 2 * i]) ~= ARGV[o0 + 2 * i + 1] then todo = true end
+end
+for i = 3, 2 + nsadd do
+  if redis.call('SISMEMBER', KEYS[i], key) == 0 then todo = true end
+end
+for i = 3 + nsadd, 2 + nsadd + nsrem do
+  if redis.call('SISMEMBER', KEYS[i], key) == 1 then todo = true end
+end
+for j = 0, nz - 1 do
+  local cur = redis.call('ZSCORE', KEYS[3 + nsadd + nsrem + j], key)
+  if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then todo = true end
+end
+if not todo then return {0, 'already applied'} end
+
+local audit = {}
 if noverwrite > 0 then
   -- The fields about to be overwritten, as they were.
   for i = 0, noverwrite - 1 do
@@ -63,7 +83,6 @@ for i = r0, o0 + 2 * noverwrite - 1 do h[#h + 1] = ARGV[i] end
 if #h > 0 then redis.call('HSET', key, unpack(h)) end
 for i = 3, 2 + nsadd do redis.call('SADD', KEYS[i], key) end
 for i = 3 + nsadd, 2 + nsadd + nsrem do redis.call('SREM', KEYS[i], key) end
-local s0 = o0 + 2 * noverwrite
 for j = 0, nz - 1 do redis.call('ZADD', KEYS[3 + nsadd + nsrem + j], ARGV[s0 + j], key) end
 local a = {}
 for i = s0 + nz, #ARGV do a[#a + 1] = ARGV[i] end
