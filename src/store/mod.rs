@@ -101,7 +101,7 @@ impl Store {
     pub async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> Result<T> {
         cmd.query_async(&mut self.con)
             .await
-            .map_err(|e| anyhow!(describe_plain(&e)))
+            .map_err(|e| anyhow!(self.describe_failure(&e)))
     }
 
     /// Run a pipeline; one reply per command, a command's error kept in its
@@ -111,7 +111,7 @@ impl Store {
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut self.con)
             .await
-            .map_err(|e| anyhow!(describe_plain(&e)))?;
+            .map_err(|e| anyhow!(self.describe_failure(&e)))?;
         Ok(replies
             .into_iter()
             .map(|r| r.map_err(|e| describe_plain(&e)))
@@ -128,6 +128,28 @@ impl Store {
     pub async fn current_run_id(&mut self) -> Result<String> {
         let info: String = self.query(redis::cmd("INFO").arg("server")).await?;
         Ok(info_field(&info, "run_id").unwrap_or_default())
+    }
+}
+
+impl Store {
+    /// A request that got no reply, in words a user can act on: the
+    /// connection is gone (Redis restarted or went away), or the reply was
+    /// late. The command that got the error says what it was doing.
+    fn describe_failure(&self, e: &redis::RedisError) -> String {
+        let text = describe_plain(e);
+        if e.is_timeout() {
+            format!(
+                "no reply from Redis at {} in time ({text}); see --response-timeout",
+                self.display_url
+            )
+        } else if e.is_connection_dropped() || e.is_io_error() {
+            format!(
+                "lost the connection to Redis at {} ({text}); if the server restarted, run the command again",
+                self.display_url
+            )
+        } else {
+            text
+        }
     }
 }
 
