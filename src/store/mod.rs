@@ -183,8 +183,16 @@ fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
     }
 }
 
+/// One line; a server's error in Redis's own words (`CODE detail`, e.g.
+/// `NOSCRIPT No matching script...`), so that the codes can be told apart
+/// (the client library's own rendering varies by code: `NoScript: ...`,
+/// `"OOM": ...`).
 fn describe_plain(e: &redis::RedisError) -> String {
-    e.to_string().replace('\n', " ")
+    let text = match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => e.to_string(),
+    };
+    text.replace('\n', " ")
 }
 
 fn scrub(text: &str, cfg: &ConnectSettings) -> String {
