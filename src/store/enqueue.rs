@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use anyhow::{bail, Context, Result};
 use redis::Value;
 
-use super::script::{code_and_rest, Invocation, LuaScript};
+use super::script::{code_and_rest, is_noscript, Invocation, LuaScript};
 use super::{reply, Store};
 
 pub fn script() -> LuaScript {
@@ -115,7 +115,24 @@ impl Store {
                 n += cmds;
             }
         }
-        let replies = self.pipeline(&mut pipe).await.context("writing jobs")?;
+        let mut replies = self.pipeline(&mut pipe).await.context("writing jobs")?;
+        // The server forgot the script (a restart, SCRIPT FLUSH): those
+        // creates did not run; send them again, reloading the script.
+        let lost: Vec<usize> = at
+            .iter()
+            .enumerate()
+            .filter(|(_, (i, scripted))| {
+                *scripted && matches!(replies.get(*i), Some(Err(e)) if is_noscript(e))
+            })
+            .map(|(j, _)| j)
+            .collect();
+        if !lost.is_empty() {
+            let calls: Vec<Invocation> = lost.iter().map(|&j| invocation(ctx, &jobs[j])).collect();
+            let again = self.eval_many(&script, &calls).await?;
+            for (&j, r) in lost.iter().zip(again) {
+                replies[at[j].0] = r;
+            }
+        }
         let mut out = Vec::with_capacity(jobs.len());
         for (job, (i, scripted)) in jobs.iter().zip(at) {
             let r = replies
