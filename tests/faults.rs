@@ -399,8 +399,8 @@ fn replica_serves_reads_and_refuses_writes() {
             run.explain()
         );
     }
-    // A user who may not ask ROLE: the replica's READONLY refusal stops
-    // the repair, exit 3, nothing written.
+    // A user who may not ask ROLE is still refused up front (INFO says the
+    // role), with the same message.
     acl_user(
         &mut rcon,
         "norole",
@@ -411,38 +411,21 @@ fn replica_serves_reads_and_refuses_writes() {
         "redis://norole:norolepw@127.0.0.1:{}/0",
         replica.port.expect("port")
     );
-    let run = run_jobq(
-        &[
-            "--url".into(),
-            url.clone(),
-            "reindex".into(),
-            "--yes".into(),
-            "--grace".into(),
-            "0".into(),
-        ],
-        None,
-        replica.log_path(),
-    );
-    run.expect_code(3);
-    assert!(
-        one_line_error(&run).contains("read only replica")
-            || run.stderr().contains("read-only replica"),
-        "{}",
-        run.explain()
-    );
-    let run = run_jobq(
-        &[
-            "--url".into(),
-            url,
-            "enqueue".into(),
-            "--file".into(),
-            file.clone(),
-        ],
-        None,
-        replica.log_path(),
-    );
-    run.expect_code(3);
-    one_line_error(&run);
+    for args in [
+        vec!["reindex", "--yes", "--grace", "0"],
+        vec!["enqueue", "--file", file.as_str()],
+    ] {
+        let mut full = vec!["--url".to_string(), url.clone()];
+        full.extend(args.iter().map(|s| s.to_string()));
+        let run = run_jobq(&full, None, replica.log_path());
+        run.expect_code(3);
+        let line = one_line_error(&run);
+        assert!(
+            line.contains("read-only replica") && line.contains("primary"),
+            "{}",
+            run.explain()
+        );
+    }
 
     assert_eq!(snapshot(&mut pcon), p_before, "nothing written");
     assert_eq!(snapshot(&mut rcon), r_before, "nothing written");

@@ -77,7 +77,15 @@ impl Store {
                 .first()
                 .and_then(|r| String::from_redis_value(r.clone()).ok())
                 .unwrap_or_default(),
-            Err(_) => String::new(),
+            // A user may be denied ROLE but not INFO: a replica must still
+            // be refused up front rather than fail write by write.
+            Err(_) => match store
+                .query::<String>(redis::cmd("INFO").arg("replication"))
+                .await
+            {
+                Ok(info) => info_field(&info, "role").unwrap_or_default(),
+                Err(_) => String::new(),
+            },
         };
         Ok(store)
     }
