@@ -17,9 +17,18 @@
 --         field is still absent; every target has the right type; and at
 --         least one change is still to be made (a step applied before, by
 --         a run whose reply was lost or by a plan applied twice, writes
---         nothing and no second audit entry). All checks come before the
---         first write.
--- Returns {1, 'applied'} or {0, reason} (nothing written).
+--         nothing and no second audit entry); the user may make every
+--         write. All checks come before the first write.
+-- Returns {1, 'applied'} or {0, reason} (nothing written); a NOPERM error
+--         (nothing written) when the user may not make one of the writes.
+-- ACL (Redis 7+): a user who may not make every write below gets none of
+-- them, rather than the first few (Lua has no rollback).
+local function denied(...)
+  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
+end
+local function noperm(cmd, key)
+  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
+end
 local nsadd, nsrem, nz, nrestore, noverwrite =
   tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local key = KEYS[1]
@@ -65,6 +74,18 @@ for j = 0, nz - 1 do
   if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then todo = true end
 end
 if not todo then return {0, 'already applied'} end
+if (nrestore + noverwrite > 0) and denied('HSET', key, 'f', 'v') then return noperm('HSET', key) end
+for i = 3, 2 + nsadd do
+  if denied('SADD', KEYS[i], key) then return noperm('SADD', KEYS[i]) end
+end
+for i = 3 + nsadd, 2 + nsadd + nsrem do
+  if denied('SREM', KEYS[i], key) then return noperm('SREM', KEYS[i]) end
+end
+for j = 0, nz - 1 do
+  local z = KEYS[3 + nsadd + nsrem + j]
+  if denied('ZADD', z, '0', key) then return noperm('ZADD', z) end
+end
+if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) end
 
 local audit = {}
 if noverwrite > 0 then
