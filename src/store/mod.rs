@@ -203,6 +203,18 @@ fn describe_plain(e: &redis::RedisError) -> String {
     text.replace('\n', " ")
 }
 
+/// Whether an error reply (in Redis's words, see [`describe_plain`]) says
+/// the server refuses writes altogether rather than this one write: no
+/// permission, out of memory under `noeviction`, a read-only replica, a
+/// failing disk. Retrying the next step would meet the same refusal.
+pub fn is_refusal(e: &str) -> bool {
+    ["NOPERM", "OOM", "READONLY", "MISCONF"]
+        .iter()
+        .any(|code| e.starts_with(code) && e[code.len()..].starts_with(' '))
+        // An ACL denial met inside a script (Redis 7 words it as ERR).
+        || e.contains("can't run this command")
+}
+
 fn scrub(text: &str, cfg: &ConnectSettings) -> String {
     match &cfg.secret {
         Some(s) if s.len() >= 3 => text.replace(s.as_str(), "***"),
@@ -277,6 +289,27 @@ mod tests {
         let info = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\n";
         assert_eq!(info_field(info, "run_id").as_deref(), Some("abc123"));
         assert_eq!(info_field(info, "missing"), None);
+    }
+
+    #[test]
+    fn refusals_are_told_from_other_failures() {
+        for e in [
+            "NOPERM this user has no permissions to run the 'xadd' command",
+            "OOM command not allowed when used memory > 'maxmemory'.",
+            "READONLY You can't write against a read only replica.",
+            "MISCONF Redis is configured to save RDB snapshots, but...",
+            "ERR The user executing the script can't run this command or subcommand",
+        ] {
+            assert!(is_refusal(e), "{e}");
+        }
+        for e in [
+            "WRONGTYPE Operation against a key holding the wrong kind of value",
+            "NOSCRIPT No matching script. Please use EVAL.",
+            "OOMPH not a code",
+            "ERR syntax error",
+        ] {
+            assert!(!is_refusal(e), "{e}");
+        }
     }
 
     #[test]
