@@ -135,10 +135,18 @@ impl Store {
         }
         let mut out = Vec::with_capacity(jobs.len());
         for (job, (i, scripted)) in jobs.iter().zip(at) {
-            let r = replies
+            let mut r = replies
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| Err("missing reply".into()));
+            if !scripted && matches!(&r, Err(e) if e.starts_with("EXECABORT")) {
+                // Say why the transaction was discarded (NOPERM, OOM...):
+                // the first refusal among its queued commands.
+                let queued = i + 1 - (4 + job.sets.len() + job.zsets.len())..i;
+                if let Some(why) = queued.filter_map(|q| replies.get(q)?.clone().err()).next() {
+                    r = Err(why);
+                }
+            }
             out.push(outcome(job, r, scripted)?);
         }
         Ok(out)
