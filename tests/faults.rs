@@ -730,6 +730,7 @@ fn bad_data_is_reported_untouched_and_the_repair_goes_on() {
         b"RedisJob:str:p:pending",
         b"RedisJob:str:q:pending",
         badpack.as_bytes(),
+        badscore.as_bytes(),
         raw,
         q.as_bytes(),
     ];
@@ -756,6 +757,21 @@ fn bad_data_is_reported_untouched_and_the_repair_goes_on() {
         "{}",
         run.explain()
     );
+    let reported: Vec<&J> = j["untouched"]
+        .as_array()
+        .expect("untouched")
+        .iter()
+        .map(|u| &u["key"])
+        .collect();
+    for k in [
+        J::from("RedisJob:str:q:pending"),
+        J::from(badpack.as_str()),
+        J::from(badscore.as_str()),
+        serde_json::json!({ "hex": jobq::bytes::hex(raw) }),
+        J::from(project_index("q").as_str()),
+    ] {
+        assert!(reported.contains(&&k), "{k} not reported: {reported:?}");
+    }
     assert_eq!(values(&mut con), untouched_before, "bad data never touched");
     assert!(
         peak_kib < 100 * 1024,
