@@ -164,6 +164,25 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         } else {
             store.apply(&refs, &audit, &model.status.field).await?
         };
+        if let Some(why) = outcomes.iter().find_map(|o| match o {
+            Outcome::Refused(why) => Some(why),
+            _ => None,
+        }) {
+            // Every further step would be refused too; each step is one
+            // script that checks before it writes, so none is half-applied.
+            let applied = report.applied
+                + outcomes
+                    .iter()
+                    .filter(|o| matches!(o, Outcome::Applied))
+                    .count() as u64;
+            progress.finish();
+            return Err(exit::with_code(
+                exit::RUNTIME,
+                format!(
+                    "Redis refused the repair ({why}); {applied} repair(s) were applied before that (each in the audit stream), none half-applied; run jobq reindex again once it accepts writes"
+                ),
+            ));
+        }
         if outcomes.iter().any(|o| matches!(o, Outcome::Unknown(_))) {
             // The outcome of what was sent is unknown: stop, and let a rerun
             // re-read the state rather than send anything twice.
@@ -225,7 +244,7 @@ fn record(report: &mut ReindexReport, a: &Action, o: Outcome) {
             entry(report, a.kind).skipped += 1;
             ("skipped", Some(r))
         }
-        Outcome::Failed(r) => {
+        Outcome::Failed(r) | Outcome::Refused(r) => {
             report.failed += 1;
             entry(report, a.kind).failed += 1;
             ("failed", Some(r))

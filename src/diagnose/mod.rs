@@ -278,8 +278,21 @@ pub fn plainly_healthy(layout: &probe::Layout, probe: &probe::Probe, light: &Lig
         && light.in_own_status == Some(true)
         && light.secondary.len() == probe.secondary.len()
         && light.secondary.iter().all(|m| *m == Some(true))
-        && light.sorted.iter().all(|(_, member)| *member == Some(true))
+        && light.sorted.iter().all(|(raw, member)| {
+            *member == Some(true) && raw.as_deref().is_none_or(|r| sorted_problem(r).is_none())
+        })
         && !probe.probe_twins
+}
+
+/// What is wrong with a sorted field's raw value, if anything: it must be
+/// one msgpack number (or nil), or the zset cannot hold it.
+pub fn sorted_problem(raw: &[u8]) -> Option<String> {
+    match msgpack::decode(raw) {
+        Err(e) => Some(format!("is {e}")),
+        Ok(Value::Nil) => None,
+        Ok(v) if v.as_f64().is_some() => None,
+        Ok(other) => Some(format!("is not a number ({})", other.display())),
+    }
 }
 
 /// Decode a sorted field's raw value as a score.
@@ -407,6 +420,11 @@ fn live(
         }
         FieldStatus::Text(s) => Some(s),
     };
+    for (name, raw) in sorted {
+        if let Some(why) = raw.as_ref().and_then(|r| sorted_problem(r.as_slice())) {
+            return malformed(format!("{name} {why}"));
+        }
+    }
     let right_index = model.status_index(&key_status);
 
     // Every problem the key shows, most severe first (see Kind::severity);

@@ -228,6 +228,28 @@ fn malformed_cases() {
         .iter_mut()
         .for_each(|s| s.member = Some(false));
     assert_eq!(kind(&o), Some(Kind::Malformed));
+    // A sorted field that is not one msgpack number, in the zset or not.
+    for (raw, words) in [
+        (b"\xd9".to_vec(), "msgpack"),
+        (encode(&Value::Str("soon".into())), "not a number"),
+    ] {
+        for in_zset in [true, false] {
+            let mut o = healthy("a", "pending");
+            if let HashState::Hash { sorted, .. } = &mut o.hash {
+                sorted[0].1 = Some(Bytes(raw.clone()));
+            }
+            if !in_zset {
+                o.zsets[0].score = None;
+            }
+            let f = classify(&m(), &o).expect("finding");
+            assert_eq!(f.kind, Kind::Malformed);
+            assert!(
+                f.seen.contains("created_at") && f.seen.contains(words),
+                "{}",
+                f.seen
+            );
+        }
+    }
 }
 
 #[test]
@@ -317,6 +339,7 @@ mod fast_path {
             missing_field in mostly(0.1),
             twin in mostly(0.1),
             probe_twins in mostly(0.1),
+            bad_sorted in mostly(0.1),
         ) {
             let field_status = if field_status == usize::MAX { status } else { field_status };
             let members: Vec<bool> = (0..4).map(|i| i == status && own_member).collect();
@@ -348,6 +371,11 @@ mod fast_path {
             }
             if twin {
                 o.twins = Some(vec![b(&key("a", "failed"))]);
+            }
+            if bad_sorted {
+                if let HashState::Hash { sorted, .. } = &mut o.hash {
+                    sorted[0].1 = Some(Bytes(b"\xc1".to_vec()));
+                }
             }
             let mut probe = Probe::new(&model, o.key.as_slice());
             if probe_twins || twin {

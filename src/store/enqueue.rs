@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use anyhow::{bail, Context, Result};
 use redis::Value;
 
-use super::script::{code_and_rest, Invocation, LuaScript};
+use super::script::{code_and_rest, is_noscript, Invocation, LuaScript};
 use super::{reply, Store};
 
 pub fn script() -> LuaScript {
@@ -115,22 +115,36 @@ impl Store {
                 n += cmds;
             }
         }
-        let replies = self.pipeline(&mut pipe).await.context("writing jobs")?;
+        let mut replies = self.pipeline(&mut pipe).await.context("writing jobs")?;
+        // The server forgot the script (a restart, SCRIPT FLUSH): those
+        // creates did not run; send them again, reloading the script.
+        let lost: Vec<usize> = at
+            .iter()
+            .enumerate()
+            .filter(|(_, (i, scripted))| {
+                *scripted && matches!(replies.get(*i), Some(Err(e)) if is_noscript(e))
+            })
+            .map(|(j, _)| j)
+            .collect();
+        if !lost.is_empty() {
+            let calls: Vec<Invocation> = lost.iter().map(|&j| invocation(ctx, &jobs[j])).collect();
+            let again = self.eval_many(&script, &calls).await?;
+            for (&j, r) in lost.iter().zip(again) {
+                replies[at[j].0] = r;
+            }
+        }
         let mut out = Vec::with_capacity(jobs.len());
         for (job, (i, scripted)) in jobs.iter().zip(at) {
             let mut r = replies
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| Err("missing reply".into()));
-            if let (false, Err(_)) = (scripted, &r) {
-                // EXECABORT names no cause; the command refused while it was
-                // queued (a NOPERM, say) does.
-                let first = i.saturating_sub(3 + job.sets.len() + job.zsets.len());
-                let cause = replies
-                    .get(first..i)
-                    .and_then(|q| q.iter().find_map(|x| x.clone().err()));
-                if let Some(cause) = cause {
-                    r = Err(cause);
+            if !scripted && matches!(&r, Err(e) if e.starts_with("EXECABORT")) {
+                // Say why the transaction was discarded (NOPERM, OOM...):
+                // the first refusal among its queued commands.
+                let queued = i + 1 - (4 + job.sets.len() + job.zsets.len())..i;
+                if let Some(why) = queued.filter_map(|q| replies.get(q)?.clone().err()).next() {
+                    r = Err(why);
                 }
             }
             out.push(outcome(job, r, scripted)?);

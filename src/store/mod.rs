@@ -79,7 +79,15 @@ impl Store {
                 .first()
                 .and_then(|r| String::from_redis_value(r.clone()).ok())
                 .unwrap_or_default(),
-            Err(_) => String::new(),
+            // A user may be denied ROLE but not INFO: a replica must still
+            // be refused up front rather than fail write by write.
+            Err(_) => match store
+                .query::<String>(redis::cmd("INFO").arg("replication"))
+                .await
+            {
+                Ok(info) => info_field(&info, "role").unwrap_or_default(),
+                Err(_) => String::new(),
+            },
         };
         Ok(store)
     }
@@ -103,7 +111,7 @@ impl Store {
     pub async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> Result<T> {
         cmd.query_async(&mut self.con)
             .await
-            .map_err(|e| anyhow!(describe_plain(&e)))
+            .map_err(|e| anyhow!(self.describe_failure(&e)))
     }
 
     /// Run a pipeline; one reply per command, a command's error kept in its
@@ -113,7 +121,7 @@ impl Store {
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut self.con)
             .await
-            .map_err(|e| anyhow!(describe_plain(&e)))?;
+            .map_err(|e| anyhow!(self.describe_failure(&e)))?;
         Ok(replies
             .into_iter()
             .map(|r| r.map_err(|e| describe_plain(&e)))
@@ -130,6 +138,28 @@ impl Store {
     pub async fn current_run_id(&mut self) -> Result<String> {
         let info: String = self.query(redis::cmd("INFO").arg("server")).await?;
         Ok(info_field(&info, "run_id").unwrap_or_default())
+    }
+}
+
+impl Store {
+    /// A request that got no reply, in words a user can act on: the
+    /// connection is gone (Redis restarted or went away), or the reply was
+    /// late. The command that got the error says what it was doing.
+    fn describe_failure(&self, e: &redis::RedisError) -> String {
+        let text = describe_plain(e);
+        if e.is_timeout() {
+            format!(
+                "no reply from Redis at {} in time ({text}); see --response-timeout",
+                self.display_url
+            )
+        } else if e.is_connection_dropped() || e.is_io_error() {
+            format!(
+                "lost the connection to Redis at {} ({text}); if the server restarted, run the command again",
+                self.display_url
+            )
+        } else {
+            text
+        }
     }
 }
 
@@ -162,10 +192,19 @@ fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
     }
 }
 
-/// One line, with what to do when the server refused for want of a
-/// password or an ACL permission (any command can meet either).
+/// One line; a server's error in Redis's own words (`CODE detail`, e.g.
+/// `NOSCRIPT No matching script...`), so that the codes can be told apart
+/// (the client library's own rendering varies by code: `NoScript: ...`,
+/// `"OOM": ...`).
+///
+/// A refusal for want of a password or an ACL permission (any command can
+/// meet either) also says what to do.
 fn describe_plain(e: &redis::RedisError) -> String {
-    let text = e.to_string().replace('\n', " ");
+    let text = match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => e.to_string(),
+    };
+    let text = text.replace('\n', " ");
     let lower = text.to_ascii_lowercase();
     if lower.contains("noauth") {
         format!(
@@ -176,6 +215,18 @@ fn describe_plain(e: &redis::RedisError) -> String {
     } else {
         text
     }
+}
+
+/// Whether an error reply (in Redis's words, see [`describe_plain`]) says
+/// the server refuses writes altogether rather than this one write: no
+/// permission, out of memory under `noeviction`, a read-only replica, a
+/// failing disk. Retrying the next step would meet the same refusal.
+pub fn is_refusal(e: &str) -> bool {
+    ["NOPERM", "OOM", "READONLY", "MISCONF"]
+        .iter()
+        .any(|code| e.starts_with(code) && e[code.len()..].starts_with(' '))
+        // An ACL denial met inside a script (Redis 7 words it as ERR).
+        || e.contains("can't run this command")
 }
 
 fn scrub(text: &str, cfg: &ConnectSettings) -> String {
@@ -252,6 +303,27 @@ mod tests {
         let info = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\n";
         assert_eq!(info_field(info, "run_id").as_deref(), Some("abc123"));
         assert_eq!(info_field(info, "missing"), None);
+    }
+
+    #[test]
+    fn refusals_are_told_from_other_failures() {
+        for e in [
+            "NOPERM this user has no permissions to run the 'xadd' command",
+            "OOM command not allowed when used memory > 'maxmemory'.",
+            "READONLY You can't write against a read only replica.",
+            "MISCONF Redis is configured to save RDB snapshots, but...",
+            "ERR The user executing the script can't run this command or subcommand",
+        ] {
+            assert!(is_refusal(e), "{e}");
+        }
+        for e in [
+            "WRONGTYPE Operation against a key holding the wrong kind of value",
+            "NOSCRIPT No matching script. Please use EVAL.",
+            "OOMPH not a code",
+            "ERR syntax error",
+        ] {
+            assert!(!is_refusal(e), "{e}");
+        }
     }
 
     #[test]

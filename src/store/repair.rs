@@ -36,6 +36,10 @@ pub enum Outcome {
     /// The server refused the step; nothing was written (scripts check
     /// before they write).
     Failed(String),
+    /// The server refuses writes altogether (no permission, out of memory,
+    /// a read-only replica, a failing disk): nothing was written, and every
+    /// other step would be refused the same way.
+    Refused(String),
     /// No reply arrived: it may or may not have been applied.
     Unknown(String),
     /// Not sent: an earlier batch's outcome was unknown, so the run stopped.
@@ -228,15 +232,25 @@ impl Store {
                 }
             }
         }
+        // After a batch with no reply or a refusal, nothing more is sent.
+        let mut stop = false;
         for (script, calls) in scripts.iter().zip(by_script) {
             if calls.is_empty() {
+                continue;
+            }
+            if stop {
+                for (i, _) in &calls {
+                    outcomes[*i] = Some(Outcome::NotAttempted);
+                }
                 continue;
             }
             let invs: Vec<Invocation> = calls.iter().map(|(_, inv)| inv.clone()).collect();
             match self.eval_many(script, &invs).await {
                 Ok(replies) => {
                     for ((i, _), r) in calls.iter().zip(replies) {
-                        outcomes[*i] = Some(outcome(r));
+                        let o = outcome(r);
+                        stop |= matches!(o, Outcome::Refused(_));
+                        outcomes[*i] = Some(o);
                     }
                 }
                 Err(e) => {
@@ -244,6 +258,7 @@ impl Store {
                     for (i, _) in &calls {
                         outcomes[*i] = Some(Outcome::Unknown(why.clone()));
                     }
+                    stop = true;
                 }
             }
         }
@@ -257,6 +272,7 @@ impl Store {
 /// A script's reply as an outcome.
 pub fn outcome(r: super::Reply) -> Outcome {
     match r {
+        Err(e) if super::is_refusal(&e) => Outcome::Refused(e),
         Err(e) => Outcome::Failed(e),
         Ok(v) => match code_and_rest(&v) {
             Some((1, _)) => Outcome::Applied,

@@ -57,13 +57,19 @@ impl Store {
         let mut replies = self
             .send_evals(script, calls, (0..calls.len()).collect())
             .await?;
-        let missing: Vec<usize> = replies
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r, Err(e) if is_noscript(e)))
-            .map(|(i, _)| i)
-            .collect();
-        if !missing.is_empty() {
+        // A NOSCRIPT reply means that invocation did not run: load the
+        // script and send only those again. The cache can be flushed again
+        // meanwhile (SCRIPT FLUSH, another restart), hence a few rounds.
+        for _ in 0..RELOADS {
+            let missing: Vec<usize> = replies
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| matches!(r, Err(e) if is_noscript(e)))
+                .map(|(i, _)| i)
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
             self.load_script(script).await?;
             let again = self.send_evals(script, calls, missing.clone()).await?;
             for (i, r) in missing.into_iter().zip(again) {
@@ -96,10 +102,16 @@ impl Store {
     }
 }
 
-/// Whether an error reply says the server does not know the script. The
-/// redis crate renders it as `NoScript: ...`; the wire code is `NOSCRIPT`.
-fn is_noscript(e: &str) -> bool {
-    e.to_ascii_lowercase().starts_with("noscript") || e.contains("NoScriptError")
+/// Times [`Store::eval_many`] reloads a script the server has forgotten.
+const RELOADS: usize = 3;
+
+/// Whether an error reply says the script is not in the server's cache (it
+/// did not run).
+pub fn is_noscript(e: &str) -> bool {
+    // In Redis's words (`NOSCRIPT ...`), or as the client library renders it.
+    e.starts_with("NOSCRIPT")
+        || e.to_ascii_lowercase().starts_with("noscript")
+        || e.contains("NoScriptError")
 }
 
 /// A script's `{code, ...}` reply: the leading integer and the rest.

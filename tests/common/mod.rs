@@ -4,6 +4,8 @@
 //! an install hint, never a skip.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

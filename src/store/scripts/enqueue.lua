@@ -13,11 +13,21 @@
 -- ARGV[8..]          nfields field/value pairs (HSET, declaration order), then
 --                    nz scores, then the audit entry's field/value pairs
 -- Guard:  the idempotency key is unclaimed, the record key and every guard
---         key do not exist, and every target set/zset has the right type.
---         All checks come before the first write.
+--         key do not exist, every target set/zset has the right type, and
+--         the user may make every write. All checks come before the first
+--         write.
 -- Returns {1, key} created; {0, existing key} idempotency key already
 --         claimed; {2, key} a record for this job_id exists; {3, key} a
---         target has the wrong type.
+--         target has the wrong type; a NOPERM error (nothing written) when
+--         the user may not make one of the writes.
+-- ACL (Redis 7+): a user who may not make every write below gets none of
+-- them, rather than the first few (Lua has no rollback).
+local function denied(...)
+  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
+end
+local function noperm(cmd, key)
+  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
+end
 local has_idem = ARGV[1] == '1'
 local nsets, nz, nguard, nfields = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 
@@ -38,6 +48,15 @@ for i = 4 + nsets, 3 + nsets + nz do
   local t = redis.call('TYPE', KEYS[i])['ok']
   if t ~= 'zset' and t ~= 'none' then return {3, KEYS[i]} end
 end
+if has_idem and denied('SET', KEYS[3], 'v') then return noperm('SET', KEYS[3]) end
+if denied('HSET', KEYS[1], 'f', 'v') then return noperm('HSET', KEYS[1]) end
+for i = 4, 3 + nsets do
+  if denied('SADD', KEYS[i], KEYS[1]) then return noperm('SADD', KEYS[i]) end
+end
+for i = 4 + nsets, 3 + nsets + nz do
+  if denied('ZADD', KEYS[i], '0', KEYS[1]) then return noperm('ZADD', KEYS[i]) end
+end
+if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) end
 
 if has_idem then redis.call('SET', KEYS[3], KEYS[1], 'EX', ARGV[2]) end
 local h = {}

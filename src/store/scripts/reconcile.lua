@@ -14,9 +14,21 @@
 --              noverwrite field/value pairs, then nz scores, then the audit
 --              entry's field/value pairs
 -- Guard:  KEYS[1] is a hash; its status field is as expected; every restore
---         field is still absent; every target has the right type. All checks
---         come before the first write.
--- Returns {1, 'applied'} or {0, reason} (nothing written).
+--         field is still absent; every target has the right type; and at
+--         least one change is still to be made (a step applied before, by
+--         a run whose reply was lost or by a plan applied twice, writes
+--         nothing and no second audit entry); the user may make every
+--         write. All checks come before the first write.
+-- Returns {1, 'applied'} or {0, reason} (nothing written); a NOPERM error
+--         (nothing written) when the user may not make one of the writes.
+-- ACL (Redis 7+): a user who may not make every write below gets none of
+-- them, rather than the first few (Lua has no rollback).
+local function denied(...)
+  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
+end
+local function noperm(cmd, key)
+  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
+end
 local nsadd, nsrem, nz, nrestore, noverwrite =
   tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local key = KEYS[1]
@@ -45,8 +57,37 @@ for i = 3 + nsadd + nsrem, 2 + nsadd + nsrem + nz do
   if tt ~= 'zset' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
 end
 
-local audit = {}
 local o0 = r0 + 2 * nrestore
+local s0 = o0 + 2 * noverwrite
+local todo = nrestore > 0
+for i = 0, noverwrite - 1 do
+  if redis.call('HGET', key, ARGV[o0 + 2 * i]) ~= ARGV[o0 + 2 * i + 1] then todo = true end
+end
+for i = 3, 2 + nsadd do
+  if redis.call('SISMEMBER', KEYS[i], key) == 0 then todo = true end
+end
+for i = 3 + nsadd, 2 + nsadd + nsrem do
+  if redis.call('SISMEMBER', KEYS[i], key) == 1 then todo = true end
+end
+for j = 0, nz - 1 do
+  local cur = redis.call('ZSCORE', KEYS[3 + nsadd + nsrem + j], key)
+  if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then todo = true end
+end
+if not todo then return {0, 'already applied'} end
+if (nrestore + noverwrite > 0) and denied('HSET', key, 'f', 'v') then return noperm('HSET', key) end
+for i = 3, 2 + nsadd do
+  if denied('SADD', KEYS[i], key) then return noperm('SADD', KEYS[i]) end
+end
+for i = 3 + nsadd, 2 + nsadd + nsrem do
+  if denied('SREM', KEYS[i], key) then return noperm('SREM', KEYS[i]) end
+end
+for j = 0, nz - 1 do
+  local z = KEYS[3 + nsadd + nsrem + j]
+  if denied('ZADD', z, '0', key) then return noperm('ZADD', z) end
+end
+if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) end
+
+local audit = {}
 if noverwrite > 0 then
   -- The fields about to be overwritten, as they were.
   for i = 0, noverwrite - 1 do
@@ -63,7 +104,6 @@ for i = r0, o0 + 2 * noverwrite - 1 do h[#h + 1] = ARGV[i] end
 if #h > 0 then redis.call('HSET', key, unpack(h)) end
 for i = 3, 2 + nsadd do redis.call('SADD', KEYS[i], key) end
 for i = 3 + nsadd, 2 + nsadd + nsrem do redis.call('SREM', KEYS[i], key) end
-local s0 = o0 + 2 * noverwrite
 for j = 0, nz - 1 do redis.call('ZADD', KEYS[3 + nsadd + nsrem + j], ARGV[s0 + j], key) end
 local a = {}
 for i = s0 + nz, #ARGV do a[#a + 1] = ARGV[i] end

@@ -1,0 +1,877 @@
+//! Reliability under faults (README, "Reliability"): jobq killed, Redis
+//! restarted, a replica, a slow server, missing permissions, a full server,
+//! bad data. After each fault the invariants of tests/common/faults.rs hold:
+//! nothing lost (I1), every job in its one index after a repair (I2), a
+//! second run changes nothing (I3), nothing a worker did undone (I4), and
+//! Redis never blocked by jobq (I5).
+//!
+//! SIGKILL during `reindex`, and a worker moving jobs while it repairs, are
+//! in tests/reindex_live.rs; random damage interleaved with a worker is in
+//! tests/concurrency.rs.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::faults::*;
+use common::*;
+use serde_json::Value as J;
+
+/// A JSON Lines file of `n` jobs in five projects, with idempotency keys
+/// when `keyed`.
+fn jobs_file(r: &Redis, name: &str, n: usize, keyed: bool) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        let idem = if keyed {
+            format!(",\"idempotency_key\":\"line-{i}\"")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "{{\"project_key\":\"p{}\",\"message_text\":\"m{i}\",\"created_at\":{i}.25{idem}}}\n",
+            i % 5
+        ));
+    }
+    write_file(r.dir.path(), name, &text)
+        .to_str()
+        .expect("path")
+        .to_owned()
+}
+
+fn flushall(con: &mut redis::Connection) {
+    let _: () = redis::cmd("FLUSHALL").query(con).expect("FLUSHALL");
+}
+
+/// Idempotency claims: claim key -> the record key it names.
+fn claims(con: &mut redis::Connection) -> Vec<(String, String)> {
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("jobq:idem:RedisJob:*")
+        .query(con)
+        .expect("KEYS");
+    keys.into_iter()
+        .map(|k| {
+            let v: String = redis::cmd("GET").arg(&k).query(con).expect("GET");
+            (k, v)
+        })
+        .collect()
+}
+
+/// Make every job of `keys` an orphan (out of its status index).
+fn orphan_all(con: &mut redis::Connection, keys: &[String]) {
+    for chunk in keys.chunks(2000) {
+        let mut pipe = redis::pipe();
+        for k in chunk {
+            pipe.cmd("SREM")
+                .arg(status_index("pending"))
+                .arg(k)
+                .ignore();
+        }
+        let _: () = pipe.query(con).expect("damage");
+    }
+}
+
+/// Write the repair plan for the current damage; its path.
+fn plan_file(r: &Redis) -> String {
+    let plan = r.dir.path().join("plan.json");
+    let p = plan.to_str().expect("path").to_owned();
+    r.jobq(&["orphans", "scan", "--grace", "0", "--plan-out", &p])
+        .expect_code(1);
+    p
+}
+
+/// Every action a report says was applied shows in the state (an orphan
+/// repair: the key is in its status index); returns how many were applied.
+fn applied_actions_hold(con: &mut redis::Connection, j: &J) -> usize {
+    let pending: std::collections::BTreeSet<String> = smembers(con, &status_index("pending"))
+        .into_iter()
+        .collect();
+    let mut n = 0;
+    for a in j["actions"].as_array().expect("actions") {
+        if a["outcome"] == "applied" {
+            let key = a["key"].as_str().expect("key");
+            assert!(
+                pending.contains(key),
+                "reported applied, but not in the state: {key}"
+            );
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The single line of an error on stderr.
+#[track_caller]
+fn one_line_error(run: &Run) -> String {
+    let err = run.stderr();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line on stderr\n{}", run.explain());
+    lines[0].to_string()
+}
+
+// ---- SIGKILL -------------------------------------------------------------
+
+#[test]
+fn enqueue_file_sigkill_at_random_points() {
+    let r = watched(&[]);
+    let mut con = r.con();
+    let n = 3000;
+    let keyed = jobs_file(&r, "keyed.jsonl", n, true);
+    let plain = jobs_file(&r, "plain.jsonl", n, false);
+    let mut rng = Rng::from_env("JOBQ_FAULT_SEED");
+    let points = if long_tests() { 30 } else { 20 };
+    let args = |f: &str| -> Vec<String> {
+        ["-q", "enqueue", "--file", f, "--batch", "25"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    // How long an uninterrupted run takes, so that kills land all over it.
+    let t0 = Instant::now();
+    let a = args(&keyed);
+    r.jobq(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        .expect_code(0);
+    let full = t0.elapsed().as_millis() as u64;
+    let mut mid = [0, 0];
+    for point in 0..points {
+        for (which, file) in [&keyed, &plain].into_iter().enumerate() {
+            flushall(&mut con);
+            let delay = Duration::from_millis(rng.below(full + 20));
+            eprintln!("kill point {point} ({file}): after {delay:?} of ~{full} ms");
+            let a = args(file);
+            let child = spawn_jobq(&r, &a.iter().map(String::as_str).collect::<Vec<_>>());
+            kill_after(child, delay);
+            // Every job written is whole: never half a create.
+            let written = assert_records_whole(&mut con);
+            if !written.is_empty() && written.len() < n {
+                mid[which] += 1;
+            }
+            if which == 1 {
+                continue;
+            }
+            // Each claim names a whole record, each record has its claim:
+            // the claim and the create are one step.
+            let c = claims(&mut con);
+            assert_eq!(c.len(), written.len(), "claims vs records");
+            for (claim, key) in &c {
+                assert!(written.contains(key), "{claim} names a missing {key}");
+            }
+            // A rerun of the same file completes the set, no duplicates.
+            let run = r.jobq(&["--json", "enqueue", "--file", &keyed]);
+            run.expect_code(0);
+            let j = run.json();
+            assert_eq!(j["existing"], written.len(), "{}", run.explain());
+            assert_eq!(j["created"], n - written.len(), "{}", run.explain());
+            let all = assert_records_whole(&mut con);
+            assert_eq!(all.len(), n, "exactly one record per line");
+            let c = claims(&mut con);
+            let distinct: std::collections::BTreeSet<&String> = c.iter().map(|(_, k)| k).collect();
+            assert_eq!((c.len(), distinct.len()), (n, n), "one job per key");
+        }
+    }
+    eprintln!("kills mid-write (keyed, plain): {mid:?}");
+    assert!(
+        mid.iter().all(|m| *m >= 3),
+        "kills landed mid-write only {mid:?} times; the delays need tuning"
+    );
+    check_i5(&mut con);
+}
+
+// ---- Redis restarted -----------------------------------------------------
+
+#[test]
+fn persistent_restart_mid_scan_starts_over_or_fails() {
+    let mut r = persistent();
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, 30_000, "p");
+    orphan_all(&mut con, &keys[..20]);
+    let before = Before::capture(&mut con);
+    drop(con);
+    let args = [
+        "--json", "orphans", "scan", "--grace", "2s", "--batch", "10",
+    ];
+    let child = spawn_jobq(&r, &args);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut child = child;
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the scan must still be running at the restart"
+    );
+    r.restart();
+    let run = finish(&r, &args, child);
+    match run.code() {
+        // Failed: no report of a partial scan, one line saying why.
+        3 => {
+            assert!(run.stdout().is_empty(), "{}", run.explain());
+            let line = one_line_error(&run);
+            assert!(
+                line.contains("restart") || line.contains("connection"),
+                "{}",
+                run.explain()
+            );
+        }
+        // Started over: the whole answer.
+        1 => assert_eq!(run.json()["counts"]["orphan"], 20, "{}", run.explain()),
+        _ => panic!("exit 3 or a complete scan\n{}", run.explain()),
+    }
+    let mut con = r.con();
+    check_i1(&mut con, &before, &WorkerLog::default(), true);
+    let again = r.jobq(&["--json", "orphans", "scan", "--grace", "0"]);
+    again.expect_code(1);
+    assert_eq!(again.json()["counts"]["orphan"], 20);
+    r.jobq(&SETTLE).expect_code(0);
+    check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+}
+
+#[test]
+fn persistent_restart_mid_repair_reports_only_what_was_applied() {
+    let mut r = persistent();
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, 20_000, "p");
+    orphan_all(&mut con, &keys);
+    let before = Before::capture(&mut con);
+    let plan = plan_file(&r);
+    let args = ["--json", "reindex", "--yes", "--plan", plan.as_str()];
+    let child = spawn_jobq(&r, &args);
+    // Restart once the repair is writing.
+    assert!(
+        wait_for(Duration::from_secs(30), || xlen(&mut con, AUDIT) > 0),
+        "the repair never started"
+    );
+    r.restart();
+    let run = finish(&r, &args, child);
+    let mut con = r.con();
+    match run.code() {
+        4 => {
+            let j = run.json();
+            let applied = applied_actions_hold(&mut con, &j);
+            assert_eq!(j["applied"], applied);
+            assert!(
+                j["unknown"].as_u64().expect("unknown") > 0,
+                "{}",
+                run.explain()
+            );
+            assert!(run.stderr().contains("unknown"), "{}", run.explain());
+        }
+        3 => {
+            one_line_error(&run);
+        }
+        _ => panic!("exit 3 or 4 after a restart mid-repair\n{}", run.explain()),
+    }
+    assert!(xlen(&mut con, AUDIT) > 0, "acknowledged writes survive");
+    check_i1(&mut con, &before, &WorkerLog::default(), true);
+    // The same plan again, on a server that forgot its scripts: what was
+    // done is not done twice, the rest is done.
+    let again = r.jobq(&["--json", "reindex", "--yes", "--plan", &plan]);
+    assert!(matches!(again.code(), 0 | 4), "{}", again.explain());
+    assert_no_step_twice(&mut con);
+    assert_eq!(smembers(&mut con, &status_index("pending")).len(), 20_000);
+    check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+}
+
+#[test]
+fn scripts_are_reloaded_after_a_script_flush() {
+    let r = watched(&[]);
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, 4000, "p");
+    orphan_all(&mut con, &keys);
+    let before = Before::capture(&mut con);
+    let plan = plan_file(&r);
+    // Flushed before the run.
+    cmd(&mut con, &[b"SCRIPT", b"FLUSH"]);
+    let partial = plan_file_of(&r, &plan, 100);
+    let run = r.jobq(&["--json", "reindex", "--yes", "--plan", &partial]);
+    run.expect_code(0);
+    assert_eq!(run.json()["applied"], 100, "{}", run.explain());
+    // Flushed again and again while it runs: every NOSCRIPT is reloaded
+    // and re-sent, nothing is sent twice.
+    let flusher = flush_scripts_until_stopped(&r);
+    let run = r.jobq(&["--json", "reindex", "--yes", "--plan", &plan]);
+    let flushes = flusher.stop();
+    assert!(flushes > 3, "only {flushes} flushes");
+    assert!(matches!(run.code(), 0 | 4), "{}", run.explain());
+    let j = run.json();
+    assert_eq!(j["failed"], 0, "{}", run.explain());
+    assert_eq!(j["unknown"], 0, "{}", run.explain());
+    assert_eq!(
+        j["applied"].as_u64().expect("n") + j["skipped"].as_u64().expect("n"),
+        4000
+    );
+    assert_no_step_twice(&mut con);
+    check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+
+    // enqueue's guarded script too.
+    flushall(&mut con);
+    let file = jobs_file(&r, "keyed.jsonl", 3000, true);
+    let flusher = flush_scripts_until_stopped(&r);
+    let run = r.jobq(&["--json", "enqueue", "--file", &file, "--batch", "20"]);
+    let flushes = flusher.stop();
+    assert!(flushes > 3, "only {flushes} flushes");
+    run.expect_code(0);
+    assert_eq!(run.json()["created"], 3000, "{}", run.explain());
+    assert_eq!(assert_records_whole(&mut con).len(), 3000);
+}
+
+/// The first `n` actions of a plan file, as another plan file.
+fn plan_file_of(r: &Redis, plan: &str, n: usize) -> String {
+    let mut p: J =
+        serde_json::from_str(&std::fs::read_to_string(plan).expect("plan")).expect("plan json");
+    let actions = p["actions"].as_array_mut().expect("actions");
+    actions.truncate(n);
+    write_file(r.dir.path(), "part.json", &p.to_string())
+        .to_str()
+        .expect("path")
+        .to_owned()
+}
+
+struct Flusher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<usize>,
+}
+
+impl Flusher {
+    fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().expect("flusher")
+    }
+}
+
+/// SCRIPT FLUSH every few milliseconds from another connection.
+fn flush_scripts_until_stopped(r: &Redis) -> Flusher {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let mut c = r.con();
+    let handle = std::thread::spawn(move || {
+        let mut n = 0;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let _: () = redis::cmd("SCRIPT")
+                .arg("FLUSH")
+                .query(&mut c)
+                .expect("SCRIPT FLUSH");
+            n += 1;
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        n
+    });
+    Flusher { stop, handle }
+}
+
+// ---- a read-only replica -------------------------------------------------
+
+#[test]
+fn replica_serves_reads_and_refuses_writes() {
+    let primary = watched_tcp(&[]);
+    let mut pcon = primary.con();
+    let keys = seed(&mut pcon, 30, "p");
+    orphan_all(&mut pcon, &keys[..3]);
+    let replica = replica_of(&primary);
+    let mut rcon = replica.con();
+    let p_before = snapshot(&mut pcon);
+    let r_before = snapshot(&mut rcon);
+    assert_eq!(p_before, r_before, "the replica has synced");
+
+    // Reads work as on the primary.
+    let scan = replica.jobq(&["--json", "orphans", "scan", "--grace", "0"]);
+    scan.expect_code(1);
+    assert_eq!(scan.json()["counts"]["orphan"], 3);
+    let inspect = replica.jobq(&["--json", "inspect"]);
+    assert!(matches!(inspect.code(), 0 | 1), "{}", inspect.explain());
+    inspect.json();
+    replica.jobq(&["inspect", &job_id(5)]).expect_code(0);
+    replica
+        .jobq(&["reindex", "--dry-run", "--grace", "0"])
+        .expect_code(1);
+
+    // Writes are refused before anything is written, naming the problem.
+    let plan = plan_file(&replica);
+    let file = jobs_file(&replica, "jobs.jsonl", 10, true);
+    for args in [
+        vec!["reindex", "--yes", "--grace", "0"],
+        vec!["reindex", "--yes", "--plan", plan.as_str()],
+        vec!["enqueue", "--project", "p"],
+        vec!["enqueue", "--file", file.as_str()],
+    ] {
+        let run = replica.jobq(&args);
+        run.expect_code(3);
+        let line = one_line_error(&run);
+        assert!(
+            line.contains("read-only replica") && line.contains("primary"),
+            "{}",
+            run.explain()
+        );
+    }
+    // A user who may not ask ROLE is still refused up front (INFO says the
+    // role), with the same message.
+    acl_user(
+        &mut rcon,
+        "norole",
+        "norolepw",
+        &["~*", "&*", "+@all", "-role"],
+    );
+    let url = format!(
+        "redis://norole:norolepw@127.0.0.1:{}/0",
+        replica.port.expect("port")
+    );
+    for args in [
+        vec!["reindex", "--yes", "--grace", "0"],
+        vec!["enqueue", "--file", file.as_str()],
+    ] {
+        let mut full = vec!["--url".to_string(), url.clone()];
+        full.extend(args.iter().map(|s| s.to_string()));
+        let run = run_jobq(&full, None, replica.log_path());
+        run.expect_code(3);
+        let line = one_line_error(&run);
+        assert!(
+            line.contains("read-only replica") && line.contains("primary"),
+            "{}",
+            run.explain()
+        );
+    }
+
+    assert_eq!(snapshot(&mut pcon), p_before, "nothing written");
+    assert_eq!(snapshot(&mut rcon), r_before, "nothing written");
+    assert_eq!(xlen(&mut pcon, AUDIT), 0);
+    check_i5(&mut rcon);
+}
+
+// ---- a client timeout shorter than a slow server -------------------------
+
+#[test]
+fn slow_server_makes_the_outcome_unknown_never_twice() {
+    let r = watched(&["--enable-debug-command", "yes"]);
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, 20_000, "p");
+    orphan_all(&mut con, &keys);
+    let before = Before::capture(&mut con);
+    let plan = plan_file(&r);
+    let args = [
+        "--json",
+        "--response-timeout",
+        "200ms",
+        "reindex",
+        "--yes",
+        "--plan",
+        plan.as_str(),
+    ];
+    let child = spawn_jobq(&r, &args);
+    // Once the repair writes, the server stops answering for a second.
+    let sleeper = debug_sleep_when(&r.sock, 1.0, |c| xlen(c, AUDIT) > 0);
+    let run = finish(&r, &args, child);
+    assert!(sleeper.join().expect("sleeper"), "DEBUG SLEEP was sent");
+    run.expect_code(4);
+    let j = run.json();
+    let outcomes: Vec<&str> = j["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| a["outcome"].as_str().expect("outcome"))
+        .collect();
+    assert!(outcomes.contains(&"unknown"), "{}", run.explain());
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(*o, "applied" | "unknown" | "not_attempted")),
+        "{}",
+        run.explain()
+    );
+    assert!(
+        run.stderr().contains("warning") && run.stderr().contains("unknown"),
+        "{}",
+        run.explain()
+    );
+    // What it says was applied was; nothing was applied twice, even what
+    // the server ran after jobq stopped waiting.
+    applied_actions_hold(&mut con, &j);
+    assert_no_step_twice(&mut con);
+    check_i1(&mut con, &before, &WorkerLog::default(), true);
+    // A rerun settles, still never twice.
+    r.jobq(&SETTLE).expect_code(0);
+    assert_no_step_twice(&mut con);
+    check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+}
+
+// ---- permissions -----------------------------------------------------------
+
+#[test]
+fn users_without_permission_get_one_line_and_nothing_written() {
+    let r = watched_tcp(&[]);
+    let mut con = r.con();
+    let keys = seed(&mut con, 40, "p");
+    orphan_all(&mut con, &keys[..10]);
+    let before = Before::capture(&mut con);
+    let plan = plan_file(&r);
+    let file = jobs_file(&r, "keyed.jsonl", 20, true);
+    let plain = jobs_file(&r, "plain.jsonl", 20, false);
+    let reads = [
+        "~*",
+        "&*",
+        "+@read",
+        "+@connection",
+        "+info",
+        "+role",
+        "+time",
+    ];
+    let reindex_scan = vec!["reindex", "--yes", "--grace", "0"];
+    let reindex_plan = vec!["reindex", "--yes", "--plan", plan.as_str()];
+    let enqueue_keyed = vec!["enqueue", "--file", file.as_str()];
+    let enqueue_plain = vec!["enqueue", "--file", plain.as_str()];
+    let every = vec![
+        reindex_scan.clone(),
+        reindex_plan.clone(),
+        enqueue_keyed.clone(),
+        enqueue_plain,
+    ];
+    // (user, ACL rules, what it must be refused)
+    let users: [(&str, Vec<&str>, Vec<Vec<&str>>); 3] = [
+        // No scripts at all (enqueue without idempotency keys needs none).
+        (
+            "noscript",
+            vec!["~*", "&*", "+@all", "-eval", "-evalsha", "-script"],
+            vec![reindex_scan, reindex_plan, enqueue_keyed],
+        ),
+        // Scripts, but no writes.
+        (
+            "nowrite",
+            [&reads[..], &["+evalsha", "+script|load"]].concat(),
+            every.clone(),
+        ),
+        // Everything but the audit entry.
+        ("noaudit", vec!["~*", "&*", "+@all", "-xadd"], every),
+    ];
+    let snap = snapshot(&mut con);
+    for (user, rules, refused) in &users {
+        acl_user(&mut con, user, "pw-secret", rules);
+        let url = r.tcp_url(&format!("{user}:pw-secret@"));
+        for args in refused {
+            let mut full = vec!["--url".to_string(), url.clone()];
+            full.extend(args.iter().map(|s| s.to_string()));
+            let run = run_jobq(&full, None, r.log_path());
+            run.expect_code(3);
+            let line = one_line_error(&run);
+            assert!(!line.contains("pw-secret"), "{}", run.explain());
+            assert!(
+                line.contains("NOPERM") || line.contains("permission"),
+                "{user}: {}",
+                run.explain()
+            );
+            let now = snapshot(&mut con);
+            assert!(now == snap, "{user} {args:?} wrote:\n{}", diff(&snap, &now));
+            assert_eq!(xlen(&mut con, AUDIT), 0, "{user} {args:?}");
+        }
+    }
+    // A wrong password.
+    let run = run_jobq(
+        &[
+            "--url".into(),
+            r.tcp_url("noaudit:wrong-pw-1@"),
+            "reindex".into(),
+            "--yes".into(),
+        ],
+        None,
+        r.log_path(),
+    );
+    run.expect_code(3);
+    let line = one_line_error(&run);
+    assert!(
+        line.contains("authentication failed") && !line.contains("wrong-pw-1"),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(snapshot(&mut con), snap);
+    // The default user repairs it all.
+    r.jobq(&SETTLE).expect_code(0);
+    check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+}
+
+// ---- a full server ---------------------------------------------------------
+
+#[test]
+fn maxmemory_refuses_writes_cleanly() {
+    let r = watched(&["--maxmemory-policy", "noeviction"]);
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, 5000, "p");
+    orphan_all(&mut con, &keys);
+    let before = Before::capture(&mut con);
+    let snap = snapshot(&mut con);
+    let used = info_number(&mut con, "memory", "used_memory");
+    config_set(&mut con, "maxmemory", &(used + 256 * 1024).to_string());
+
+    let run = r.jobq(&["--json", "reindex", "--yes", "--grace", "0"]);
+    assert!(matches!(run.code(), 3 | 4), "{}", run.explain());
+    let line = one_line_error(&run);
+    assert!(
+        line.contains("OOM") || line.contains("memory"),
+        "{}",
+        run.explain()
+    );
+    // Each job fully as before, or fully repaired with its audit entry.
+    let audited: std::collections::BTreeSet<Vec<u8>> =
+        audit_counts(&mut con).into_keys().map(|(k, _)| k).collect();
+    let pending: std::collections::BTreeSet<String> = smembers(&mut con, &status_index("pending"))
+        .into_iter()
+        .collect();
+    for k in &keys {
+        assert_eq!(
+            pending.contains(k),
+            audited.contains(k.as_bytes()),
+            "{k}: repaired without its audit entry, or audited and not repaired"
+        );
+    }
+    assert!(pending.len() < keys.len(), "the limit must have been hit");
+    let mut after = snapshot(&mut con);
+    after.remove(status_index("pending").as_bytes());
+    let mut was = snap.clone();
+    was.remove(status_index("pending").as_bytes());
+    assert!(
+        after == was,
+        "only the index changed:\n{}",
+        diff(&was, &after)
+    );
+    if run.code() == 4 || !run.stdout().is_empty() {
+        applied_actions_hold(&mut con, &run.json());
+    }
+
+    // enqueue: refused cleanly, whole records only.
+    let file = jobs_file(&r, "keyed.jsonl", 4000, true);
+    let plain = jobs_file(&r, "plain.jsonl", 4000, false);
+    for f in [&file, &plain] {
+        let run = r.jobq(&["enqueue", "--file", f]);
+        assert!(matches!(run.code(), 3 | 4), "{}", run.explain());
+        let line = one_line_error(&run);
+        assert!(
+            line.contains("OOM") || line.contains("memory"),
+            "{}",
+            run.explain()
+        );
+        assert_records_whole_or_damaged(&mut con, &keys);
+    }
+    // With room again, a rerun completes both without duplicates.
+    config_set(&mut con, "maxmemory", "0");
+    r.jobq(&SETTLE).expect_code(0);
+    let run = r.jobq(&["--json", "enqueue", "--file", &file]);
+    run.expect_code(0);
+    let c = claims(&mut con);
+    assert_eq!(c.len(), 4000, "one claim per line");
+    check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+    check_i5(&mut con);
+}
+
+/// Every record but the seeded (damaged) ones is whole.
+fn assert_records_whole_or_damaged(con: &mut redis::Connection, seeded: &[String]) {
+    let seeded: std::collections::BTreeSet<&String> = seeded.iter().collect();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("RedisJob:*")
+        .query(con)
+        .expect("KEYS");
+    for k in keys.iter().filter(|k| !seeded.contains(k)) {
+        let fields = hgetall_raw(con, k);
+        assert_eq!(fields.len(), 6, "{k}: half a create");
+        for set in [
+            CLASS.to_string(),
+            project_index(k.split(':').nth(2).expect("p")),
+        ] {
+            let m: bool = redis::cmd("SISMEMBER")
+                .arg(&set)
+                .arg(k)
+                .query(con)
+                .expect("SISMEMBER");
+            assert!(m, "{k}: half a create (not in {set})");
+        }
+    }
+}
+
+// ---- bad data --------------------------------------------------------------
+
+#[test]
+fn bad_data_is_reported_untouched_and_the_repair_goes_on() {
+    let r = watched(&[]);
+    let mut con = r.con();
+    let keys = seed(&mut con, 20, "p");
+    orphan_all(&mut con, &keys[..3]);
+    // Wrong key types: a record that is a string, a project index that is
+    // a list.
+    cmd(&mut con, &[b"SET", b"RedisJob:str:p:pending", b"x"]);
+    cmd(
+        &mut con,
+        &[b"SADD", CLASS.as_bytes(), b"RedisJob:str:q:pending"],
+    );
+    cmd(&mut con, &[b"SET", b"RedisJob:str:q:pending", b"x"]);
+    let q = popoto_create(&mut con, &job_id(500), "q", "pending", 5.0);
+    cmd(&mut con, &[b"DEL", project_index("q").as_bytes()]);
+    cmd(&mut con, &[b"RPUSH", project_index("q").as_bytes(), b"x"]);
+    // Invalid msgpack in the status field, and in the sorted field.
+    let badpack = popoto_create(&mut con, &job_id(501), "p", "pending", 6.0);
+    cmd(&mut con, &[b"HSET", badpack.as_bytes(), b"status", b"\xc1"]);
+    let badscore = popoto_create(&mut con, &job_id(502), "p", "pending", 7.0);
+    cmd(
+        &mut con,
+        &[b"HSET", badscore.as_bytes(), b"created_at", b"\xd9"],
+    );
+    cmd(&mut con, &[b"ZREM", ZSET.as_bytes(), badscore.as_bytes()]);
+    // Non-UTF-8 keys: a record, and a member of a status index.
+    let raw: &[u8] = b"RedisJob:\xff\xfe:p:pending";
+    cmd(&mut con, &[b"HSET", raw, b"status", &pack("pending")]);
+    cmd(&mut con, &[b"SADD", CLASS.as_bytes(), raw]);
+    cmd(
+        &mut con,
+        &[
+            b"SADD",
+            status_index("failed").as_bytes(),
+            b"RedisJob:\x80:p:failed",
+        ],
+    );
+    // A 100 MB field on a healthy record: never read whole.
+    let big = vec![b'x'; 100 * 1024 * 1024];
+    cmd(
+        &mut con,
+        &[b"HSET", keys[10].as_bytes(), b"message_text", &big],
+    );
+    drop(big);
+    let untouchable: Vec<&[u8]> = vec![
+        b"RedisJob:str:p:pending",
+        b"RedisJob:str:q:pending",
+        badpack.as_bytes(),
+        badscore.as_bytes(),
+        raw,
+        q.as_bytes(),
+    ];
+    let values = |con: &mut redis::Connection| -> Vec<redis::Value> {
+        untouchable
+            .iter()
+            .map(|k| {
+                redis::cmd("DUMP")
+                    .arg(*k)
+                    .query::<redis::Value>(con)
+                    .expect("DUMP")
+            })
+            .collect()
+    };
+    let untouched_before = values(&mut con);
+    let audit_before = xlen(&mut con, AUDIT);
+
+    let (run, peak_kib) = jobq_peak_rss(&r, &["--json", "reindex", "--yes", "--grace", "0"]);
+    assert!(matches!(run.code(), 0 | 4), "{}", run.explain());
+    let j = run.json();
+    assert_eq!(j["counts"]["orphan"]["applied"], 3, "{}", run.explain());
+    assert!(
+        j["counts"]["malformed"]["untouched"].as_u64().expect("n") >= 4,
+        "{}",
+        run.explain()
+    );
+    let reported: Vec<&J> = j["untouched"]
+        .as_array()
+        .expect("untouched")
+        .iter()
+        .map(|u| &u["key"])
+        .collect();
+    for k in [
+        J::from("RedisJob:str:q:pending"),
+        J::from(badpack.as_str()),
+        J::from(badscore.as_str()),
+        serde_json::json!({ "hex": jobq::bytes::hex(raw) }),
+        J::from(project_index("q").as_str()),
+    ] {
+        assert!(reported.contains(&&k), "{k} not reported: {reported:?}");
+    }
+    assert_eq!(values(&mut con), untouched_before, "bad data never touched");
+    assert!(
+        peak_kib < 100 * 1024,
+        "peak RSS {peak_kib} KiB with a 100 MB field"
+    );
+    let pending = smembers(&mut con, &status_index("pending"));
+    for k in &keys[..3] {
+        assert!(pending.contains(k), "the orphan {k} was repaired");
+    }
+    // A second run writes nothing more.
+    let audit = xlen(&mut con, AUDIT);
+    assert!(audit > audit_before);
+    let again = r.jobq(&["--json", "reindex", "--yes", "--grace", "0"]);
+    assert!(matches!(again.code(), 0 | 4), "{}", again.explain());
+    assert_eq!(again.json()["applied"], 0, "{}", again.explain());
+    assert_eq!(xlen(&mut con, AUDIT), audit);
+    check_i5(&mut con);
+}
+
+#[test]
+fn million_member_index_with_ten_damaged() {
+    // The full million with JOBQ_LONG_TESTS (.ci/run); a smaller index
+    // otherwise, same checks.
+    let n = if long_tests() { 1_000_000 } else { 50_000 };
+    let r = watched(&[]);
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, n, "big");
+    let before = Before::capture(&mut con);
+    orphan_all(&mut con, &keys[..4]);
+    for k in &keys[n / 2..n / 2 + 3] {
+        cmd(
+            &mut con,
+            &[b"SADD", status_index("failed").as_bytes(), k.as_bytes()],
+        );
+    }
+    for i in 0..3 {
+        let ghost = format!("RedisJob:{}:big:pending", job_id(n + 10 + i));
+        cmd(
+            &mut con,
+            &[
+                b"SADD",
+                status_index("pending").as_bytes(),
+                ghost.as_bytes(),
+            ],
+        );
+    }
+    let (scan, scan_kib) = jobq_peak_rss(&r, &["--json", "orphans", "scan", "--grace", "0"]);
+    scan.expect_code(1);
+    let j = scan.json();
+    assert_eq!(j["total"], 10, "{}", scan.explain());
+    assert_eq!(j["counts"]["orphan"], 4);
+    assert_eq!(j["counts"]["multi_indexed"], 3);
+    assert_eq!(j["counts"]["dangling"], 3);
+    let (fix, fix_kib) = jobq_peak_rss(&r, &["--json", "reindex", "--yes", "--grace", "0"]);
+    fix.expect_code(0);
+    assert_eq!(fix.json()["applied"], 10, "{}", fix.explain());
+    eprintln!("{n} jobs: peak RSS scan {scan_kib} KiB, reindex {fix_kib} KiB");
+    for kib in [scan_kib, fix_kib] {
+        assert!(kib < 100 * 1024, "peak RSS {kib} KiB over {n} jobs");
+    }
+    check_i1(&mut con, &before, &WorkerLog::default(), true);
+    check_i5(&mut con);
+    // I2 and I3 over the big index, by scan (the KEYS-based checks would
+    // take long): a second run finds nothing and writes nothing.
+    let audit = xlen(&mut con, AUDIT);
+    let again = r.jobq(&["--json", "reindex", "--yes", "--grace", "0"]);
+    again.expect_code(0);
+    assert_eq!(again.json()["applied"], 0);
+    assert_eq!(xlen(&mut con, AUDIT), audit);
+}
+
+// ---- a step applied before ---------------------------------------------
+
+#[test]
+fn a_plan_applied_twice_writes_once() {
+    // A rerun of a plan whose replies were lost (a restart, a timeout) must
+    // not apply, nor audit, a step a second time.
+    let r = watched(&[]);
+    let mut con = r.con();
+    let keys = seed(&mut con, 12, "p");
+    orphan_all(&mut con, &keys[..3]);
+    damage(&mut con, &keys[3], Damage::SecondaryGap, 0);
+    damage(&mut con, &keys[4], Damage::MultiIndexed, 1);
+    damage(&mut con, &keys[5], Damage::Unlisted, 0);
+    damage(&mut con, &keys[6], Damage::Dangling, 0);
+    damage(&mut con, &keys[7], Damage::Partial, 1);
+    let before = Before::capture(&mut con);
+    let plan = plan_file(&r);
+    let first = r.jobq(&["--json", "reindex", "--yes", "--plan", &plan]);
+    first.expect_code(0);
+    assert_eq!(first.json()["applied"], 8, "{}", first.explain());
+    let snap = snapshot(&mut con);
+    let audit = xlen(&mut con, AUDIT);
+    let again = r.jobq(&["--json", "reindex", "--yes", "--plan", &plan]);
+    again.expect_code(4);
+    let j = again.json();
+    assert_eq!(j["applied"], 0, "{}", again.explain());
+    assert_eq!(j["skipped"], 8, "{}", again.explain());
+    assert_eq!(snapshot(&mut con), snap, "nothing written");
+    assert_eq!(xlen(&mut con, AUDIT), audit, "nothing audited");
+    assert_no_step_twice(&mut con);
+    check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+}
