@@ -521,7 +521,8 @@ fn users_without_permission_get_one_line_and_nothing_written() {
         enqueue_plain,
     ];
     // (user, ACL rules, what it must be refused)
-    let users: [(&str, Vec<&str>, Vec<Vec<&str>>); 3] = [
+    type User<'a> = (&'a str, Vec<&'a str>, Vec<Vec<&'a str>>);
+    let users: [User; 3] = [
         // No scripts at all (enqueue without idempotency keys needs none).
         (
             "noscript",
