@@ -120,11 +120,24 @@ fn sigkill_mid_repair_loses_nothing() {
         }
         let _: () = pipe.query(con).expect("damage");
     };
-    // How long an uninterrupted repair takes here, so that the kills land
-    // all over it (scan, planning, and the batches of writes).
+    // The kills must land in the writes, so the runs apply a saved plan
+    // (no scan first); how long an uninterrupted apply takes here spreads
+    // the kill points over it.
     damage(&mut con);
+    let plan = r.dir.path().join("plan.json");
+    let plan_s = plan.to_str().expect("path").to_owned();
+    r.jobq(&[
+        "-q",
+        "reindex",
+        "--dry-run",
+        "--grace",
+        "0",
+        "--plan-out",
+        &plan_s,
+    ])
+    .expect_code(1);
     let t0 = std::time::Instant::now();
-    r.jobq(&["-q", "reindex", "--yes", "--grace", "0"])
+    r.jobq(&["-q", "reindex", "--yes", "--plan", &plan_s])
         .expect_code(0);
     let full = t0.elapsed().as_millis() as u64;
     let points = if std::env::var_os("JOBQ_LONG_TESTS").is_some() {
@@ -135,10 +148,18 @@ fn sigkill_mid_repair_loses_nothing() {
     let mut killed_mid_repair = 0;
     for point in 0..points {
         damage(&mut con);
-        let delay = Duration::from_millis(rng.below(full + 50));
+        let delay = Duration::from_millis(rng.below(full + 20));
         eprintln!("kill point {point}: after {delay:?} of ~{full} ms");
         let mut child = std::process::Command::new(jobq_bin())
-            .args(["--url", &r.url(), "-q", "reindex", "--yes", "--grace", "0"])
+            .args([
+                "--url",
+                &r.url(),
+                "-q",
+                "reindex",
+                "--yes",
+                "--plan",
+                &plan_s,
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
