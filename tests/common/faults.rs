@@ -598,6 +598,15 @@ pub fn slow_jobq_commands(con: &mut redis::Connection) -> Vec<(i64, String, Stri
 
 /// Calls per command since the server started (`INFO commandstats`).
 pub fn command_calls(con: &mut redis::Connection) -> BTreeMap<String, u64> {
+    command_stats(con)
+        .into_iter()
+        .map(|(name, (calls, _))| (name, calls))
+        .collect()
+}
+
+/// INFO commandstats: per command, its calls and its mean microseconds
+/// per call.
+pub fn command_stats(con: &mut redis::Connection) -> BTreeMap<String, (u64, f64)> {
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query(con)
@@ -605,13 +614,13 @@ pub fn command_calls(con: &mut redis::Connection) -> BTreeMap<String, u64> {
     info.lines()
         .filter_map(|l| {
             let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_string(), calls))
+            let field = |f: &str| {
+                rest.split(',')
+                    .find_map(|kv| kv.strip_prefix(f)?.strip_prefix("="))
+            };
+            let calls = field("calls")?.parse().ok()?;
+            let per_call = field("usec_per_call")?.trim().parse().ok()?;
+            Some((name.to_string(), (calls, per_call)))
         })
         .collect()
 }
@@ -622,10 +631,11 @@ pub fn command_calls(con: &mut redis::Connection) -> BTreeMap<String, u64> {
 /// A kernel that pauses redis-server in the middle of a command (a loaded
 /// machine, CI on two cores) puts that command in SLOWLOG too, whoever sent
 /// it. Such pauses hit commands at random, while a command that blocks is
-/// slow every time it runs. So a slow jobq command counts when it took
-/// 250 ms or more, or when that command was slow at least 3 times and in
-/// more than 1 in 100 of its calls; with `JOBQ_STRICT_SLOWLOG=1` every one
-/// counts. Those let pass are printed.
+/// slow every time it runs: its work per call is what makes it slow. So a
+/// slow jobq command counts when it took 250 ms or more, or when that
+/// command took 5 ms or more per call on average (INFO commandstats), or
+/// was slow in half of its calls or more; with `JOBQ_STRICT_SLOWLOG=1`
+/// every one counts. Those let pass are printed.
 pub fn check_i5(con: &mut redis::Connection) {
     let threshold: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
@@ -645,7 +655,7 @@ pub fn check_i5(con: &mut redis::Connection) {
     if slow.is_empty() {
         return;
     }
-    let calls = command_calls(con);
+    let stats = command_stats(con);
     let mut per_name: BTreeMap<&str, u64> = BTreeMap::new();
     for (_, name, _) in &slow {
         *per_name.entry(name.as_str()).or_default() += 1;
@@ -653,12 +663,13 @@ pub fn check_i5(con: &mut redis::Connection) {
     let blocking: Vec<&(i64, String, String)> = slow
         .iter()
         .filter(|(us, name, _)| {
-            let n = calls.get(name).copied().unwrap_or(0);
-            // One slow call of a command is a scheduler pause on a busy
-            // machine (SLOWLOG times wall clock); a command that is slow
-            // again and again, or very slow once, is jobq's doing.
+            let (n, per_call) = stats.get(name).copied().unwrap_or((0, 0.0));
+            // SLOWLOG times wall clock: on a machine with more busy
+            // processes than cores, any command can be paused past 10 ms.
+            // A command whose own work is too much is slow on average, or
+            // most times it runs, or very slow once.
             let times = per_name[name.as_str()];
-            strict || *us >= 250_000 || (times >= 3 && times * 100 > n)
+            strict || *us >= 250_000 || per_call >= SLOW_US as f64 / 2.0 || times * 2 >= n
         })
         .collect();
     assert!(
@@ -666,7 +677,7 @@ pub fn check_i5(con: &mut redis::Connection) {
         "I5: jobq commands blocked Redis for 10 ms or more: {blocking:?} (calls: {:?})",
         per_name
             .keys()
-            .map(|n| (*n, calls.get(*n).copied().unwrap_or(0)))
+            .map(|n| (*n, stats.get(*n).copied().unwrap_or((0, 0.0))))
             .collect::<Vec<_>>()
     );
     eprintln!(
