@@ -9,7 +9,7 @@
 //! statuses. Candidates are re-read after `--grace`; only what still holds is
 //! reported. Memory grows with the findings, not with the queue.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -24,7 +24,7 @@ use crate::output::{Progress, Ui};
 use crate::plan::{self, Policy};
 use crate::schema::Model;
 use crate::settings::Settings;
-use crate::store::observe::parse_light;
+use crate::store::observe::{flags_of, parse_light, InFlight};
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -80,7 +80,6 @@ pub async fn scan(
     let layout = Layout::of(model);
     let mut w = Walker {
         store: store.clone(),
-        ahead: store.clone(),
         model,
         layout: &layout,
         batch: opts.batch,
@@ -205,20 +204,6 @@ impl Walk {
     }
 }
 
-/// One page of a pass B walk.
-async fn fetch(
-    store: &mut Store,
-    walk: &Walk,
-    cursor: u64,
-    batch: u32,
-) -> Result<crate::store::observe::Page> {
-    if walk.zset {
-        store.zscan(&walk.set, cursor, batch).await
-    } else {
-        store.sscan(&walk.set, cursor, batch).await
-    }
-}
-
 /// The field and escaped value a secondary index stands for.
 fn secondary_value(model: &Model, set: &[u8]) -> Option<(String, Vec<u8>)> {
     model.secondary_key_fields().find_map(|f| {
@@ -247,11 +232,15 @@ fn suspects_of(
 /// Keys per atomic re-check transaction.
 const RECHECK_BATCH: usize = 50;
 
+/// Light reads (pass A) or class-set checks (pass B) sent before the oldest
+/// reply is waited for: enough that the server never waits for this side.
+const IN_FLIGHT: usize = 3;
+
+/// Pages of a cursor walk read ahead of the reads they feed.
+const PAGES_AHEAD: usize = 4;
+
 struct Walker<'a> {
     store: Store,
-    /// A second handle on the same connection, to fetch the next page while
-    /// the current one is being read.
-    ahead: Store,
     model: &'a Model,
     layout: &'a Layout,
     batch: u32,
@@ -306,22 +295,33 @@ impl Walker<'_> {
     /// their classification. Suspects are few: this is the slow path.
     async fn examine(&mut self, suspects: Vec<Probe>) -> Result<()> {
         for chunk in suspects.chunks(self.batch as usize) {
-            let probes: Vec<Probe> = chunk.iter().map(|p| p.clone().with_twins()).collect();
+            let probes: Vec<Probe> = chunk
+                .iter()
+                .map(|p| {
+                    let mut full = Probe::new(self.model, &p.key).with_twins();
+                    full.found_in = p.found_in.clone();
+                    full
+                })
+                .collect();
             let obs = self.store.observe(self.layout, &probes, false).await?;
             self.note(obs);
         }
         Ok(())
     }
 
-    /// Pass A: stream the class set; read each page lightly, and while the
-    /// server reads the next page, sort the previous one into plainly
-    /// healthy keys and suspects.
+    /// Pass A: stream the class set (read ahead) and read each page
+    /// lightly, with [`IN_FLIGHT`] pages' reads sent before the oldest
+    /// reply is sorted into plainly healthy keys and suspects: the server
+    /// always has work queued while this side sorts.
     async fn pass_a(&mut self, progress: &Progress) -> Result<()> {
         let class = self.layout.class_set.clone();
-        let mut page = self.ahead.sscan(&class, 0, self.batch).await?;
-        let mut prev: Option<(Vec<Probe>, Vec<crate::store::Reply>)> = None;
-        loop {
-            if let Some(why) = page.wrong_type.take() {
+        let mut pages = self
+            .store
+            .pages_ahead(&class, false, self.batch, PAGES_AHEAD);
+        let mut in_flight: VecDeque<(Vec<Probe>, InFlight)> = VecDeque::new();
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            if let Some(why) = page.wrong_type {
                 self.note_set_problem(&class, &why);
                 break;
             }
@@ -329,9 +329,12 @@ impl Walker<'_> {
                 .items
                 .iter()
                 .map(|k| {
-                    let p = Probe::new(self.model, k);
-                    self.secondary
-                        .extend(p.secondary.iter().map(|(_, s)| s.clone()));
+                    let p = Probe::light(self.model, k);
+                    for (_, s) in &p.secondary {
+                        if !self.secondary.contains(s) {
+                            self.secondary.insert(s.clone());
+                        }
+                    }
                     // A job_id seen before (or a filter collision): read its
                     // twins to know whether it lives twice.
                     match job_id_segment(self.model, k) {
@@ -340,40 +343,33 @@ impl Walker<'_> {
                     }
                 })
                 .collect();
-            let n = probes.len() as u64;
-            let cursor = page.cursor;
-            let layout = self.layout;
-            let (replies, next, suspects) = tokio::join!(
-                self.store.read_light(layout, &probes),
-                async {
-                    if cursor == 0 {
-                        None
-                    } else {
-                        Some(self.ahead.sscan(&class, cursor, self.batch).await)
-                    }
-                },
-                async {
-                    // Let the connection send both requests before this
-                    // CPU work, so that the server works meanwhile.
-                    tokio::task::yield_now().await;
-                    prev.take().map(|(p, r)| suspects_of(layout, p, r))
-                },
-            );
-            if let Some(s) = suspects {
-                self.examine(s).await?;
-            }
-            prev = Some((probes, replies?));
-            self.scanned.class_members += n;
-            progress.inc(n);
-            match next {
-                Some(p) => page = p?,
-                None => break,
+            let request = self.store.read_light(self.layout, &probes);
+            in_flight.push_back((probes, request));
+            if in_flight.len() >= IN_FLIGHT {
+                self.sort_light(in_flight.pop_front(), progress).await?;
             }
         }
-        if let Some((p, r)) = prev.take() {
-            let s = suspects_of(self.layout, p, r);
-            self.examine(s).await?;
+        while let Some(oldest) = in_flight.pop_front() {
+            self.sort_light(Some(oldest), progress).await?;
         }
+        Ok(())
+    }
+
+    /// Wait for one light read, and examine its suspects in full.
+    async fn sort_light(
+        &mut self,
+        read: Option<(Vec<Probe>, InFlight)>,
+        progress: &Progress,
+    ) -> Result<()> {
+        let Some((probes, request)) = read else {
+            return Ok(());
+        };
+        let n = probes.len() as u64;
+        let replies = request.replies().await?;
+        let suspects = suspects_of(self.layout, probes, replies);
+        self.examine(suspects).await?;
+        self.scanned.class_members += n;
+        progress.inc(n);
         Ok(())
     }
 
@@ -392,15 +388,21 @@ impl Walker<'_> {
     /// Pass B: walk one index or zset. A member whose key names another
     /// value than the index stands for is a suspect (pass A checked only the
     /// index its key names); so is one missing from the class set (pass A
-    /// never saw it).
+    /// never saw it). Pages are read ahead and their class-set checks kept
+    /// in flight, as in pass A.
     async fn pass_b(&mut self, walk: &Walk, progress: &Progress) -> Result<()> {
         self.scanned.indexes += 1;
         let set = walk.set.as_slice();
-        let mut page = fetch(&mut self.ahead, walk, 0, self.batch).await?;
-        loop {
+        let class = self.layout.class_set.clone();
+        let mut pages = self
+            .store
+            .pages_ahead(set, walk.zset, self.batch, PAGES_AHEAD);
+        let mut in_flight: VecDeque<(u64, Vec<Vec<u8>>, InFlight)> = VecDeque::new();
+        while let Some(page) = pages.next().await {
+            let mut page = page?;
             if let Some(why) = page.wrong_type.take() {
                 self.note_set_problem(set, &why);
-                return Ok(());
+                break;
             }
             let n = page.items.len() as u64;
             let mut suspects: Vec<Probe> = Vec::new();
@@ -423,31 +425,46 @@ impl Walker<'_> {
                     suspects.push(p);
                 }
             }
-            let cursor = page.cursor;
-            let class = self.layout.class_set.clone();
-            let (in_class, next) = tokio::join!(self.store.members_of(&class, &check), async {
-                if cursor == 0 {
-                    None
-                } else {
-                    Some(fetch(&mut self.ahead, walk, cursor, self.batch).await)
-                }
-            });
-            let in_class = in_class?;
-            for (i, k) in check.iter().enumerate() {
-                if in_class.as_ref().is_none_or(|f| !f[i]) {
-                    let mut p = Probe::new(self.model, k);
-                    p.found_in = walk.found_in.clone();
-                    suspects.push(p);
-                }
-            }
             self.examine(suspects).await?;
-            self.scanned.index_members += n;
-            progress.inc(n);
-            match next {
-                Some(p) => page = p?,
-                None => return Ok(()),
+            let request = self.store.members_of_in_flight(&class, &check);
+            in_flight.push_back((n, check, request));
+            if in_flight.len() >= IN_FLIGHT {
+                self.sort_members(in_flight.pop_front(), walk, progress)
+                    .await?;
             }
         }
+        while let Some(oldest) = in_flight.pop_front() {
+            self.sort_members(Some(oldest), walk, progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Wait for one class-set check of pass B, and examine the members
+    /// missing from the class set in full.
+    async fn sort_members(
+        &mut self,
+        read: Option<(u64, Vec<Vec<u8>>, InFlight)>,
+        walk: &Walk,
+        progress: &Progress,
+    ) -> Result<()> {
+        let Some((n, check, request)) = read else {
+            return Ok(());
+        };
+        let in_class = flags_of(request.replies().await?, check.len());
+        let suspects: Vec<Probe> = check
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| in_class.as_ref().is_none_or(|f| !f[*i]))
+            .map(|(_, k)| {
+                let mut p = Probe::new(self.model, k);
+                p.found_in = walk.found_in.clone();
+                p
+            })
+            .collect();
+        self.examine(suspects).await?;
+        self.scanned.index_members += n;
+        progress.inc(n);
+        Ok(())
     }
 
     /// Indexes of the status field whose status the schema does not declare.

@@ -23,6 +23,35 @@ pub struct Page {
     pub wrong_type: Option<String>,
 }
 
+/// A request already sent; `.await` it (in order) for its replies.
+pub struct InFlight(tokio::task::JoinHandle<Result<Vec<Reply>>>);
+
+impl InFlight {
+    pub async fn replies(self) -> Result<Vec<Reply>> {
+        self.0.await.context("a read task failed")?
+    }
+}
+
+/// Pages of a cursor walk read ahead (see [`Store::pages_ahead`]). Dropping
+/// it stops the walk.
+pub struct PagesAhead {
+    rx: tokio::sync::mpsc::Receiver<Result<Page>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PagesAhead {
+    /// The next page, or `None` when the walk is complete.
+    pub async fn next(&mut self) -> Option<Result<Page>> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for PagesAhead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Store {
     /// `SSCAN set cursor COUNT n`.
     pub async fn sscan(&mut self, set: &[u8], cursor: u64, count: u32) -> Result<Page> {
@@ -144,16 +173,15 @@ impl Store {
         Ok(reply::text(&v).unwrap_or_default())
     }
 
-    /// Send the light read of a batch (see [`LightObs`]): HLEN and HMGET of
-    /// the status and sorted fields per key, and one SMISMEMBER/ZMSCORE per
-    /// set, each key checked only against the status index its key names.
-    /// The replies are turned into [`LightObs`] by [`parse_light`], apart,
-    /// so that the caller can do that work while the server runs the next
-    /// batch.
-    pub async fn read_light(&mut self, layout: &Layout, probes: &[Probe]) -> Result<Vec<Reply>> {
-        if probes.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// The light read of a batch (see [`LightObs`]): HLEN and HMGET of the
+    /// status and sorted fields per key, and one SMISMEMBER/ZMSCORE per set,
+    /// each key checked only against the status index its key names.
+    /// Membership of the class set is not asked: the keys come from it.
+    ///
+    /// The request is sent at once by a task of its own, so that several
+    /// batches can be in flight while the caller sorts earlier replies; the
+    /// replies are turned into [`LightObs`] by [`parse_light`].
+    pub fn read_light(&self, layout: &Layout, probes: &[Probe]) -> InFlight {
         let mut pipe = redis::pipe();
         for p in probes {
             pipe.cmd("HLEN").arg(p.key.as_slice());
@@ -164,10 +192,6 @@ impl Store {
             for (f, _) in &layout.sorted {
                 c.arg(f.as_str());
             }
-        }
-        let c = pipe.cmd("SMISMEMBER").arg(layout.class_set.as_slice());
-        for p in probes {
-            c.arg(p.key.as_slice());
         }
         for (si, (_, idx)) in layout.statuses.iter().enumerate() {
             if probes.iter().any(|p| p.own_status == Some(si)) {
@@ -189,9 +213,62 @@ impl Store {
                 c.arg(p.key.as_slice());
             }
         }
-        self.pipeline(&mut pipe)
-            .await
-            .context("reading a batch of records")
+        self.spawn_pipeline(pipe, "reading a batch of records")
+    }
+
+    /// `SMISMEMBER set members...`, sent at once by a task of its own; see
+    /// [`flags_of`] for the reply.
+    pub fn members_of_in_flight(&self, set: &[u8], members: &[Vec<u8>]) -> InFlight {
+        let mut pipe = redis::pipe();
+        if !members.is_empty() {
+            let c = pipe.cmd("SMISMEMBER").arg(set);
+            for m in members {
+                c.arg(m.as_slice());
+            }
+        }
+        self.spawn_pipeline(pipe, "checking members of the class set")
+    }
+
+    fn spawn_pipeline(&self, mut pipe: redis::Pipeline, what: &'static str) -> InFlight {
+        let mut store = self.clone();
+        InFlight(tokio::spawn(async move {
+            if pipe.cmd_iter().next().is_none() {
+                return Ok(Vec::new());
+            }
+            store.pipeline(&mut pipe).await.context(what)
+        }))
+    }
+
+    /// The pages of one SSCAN (or ZSCAN, with `zset`) walk, read ahead by a
+    /// task of its own: the server always has the next page to work on
+    /// while the caller reads the members of the previous ones. The walk
+    /// stops at the first error (sent as the last item) or when the
+    /// receiver is dropped.
+    pub fn pages_ahead(&self, set: &[u8], zset: bool, count: u32, depth: usize) -> PagesAhead {
+        let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
+        let mut store = self.clone();
+        let set = set.to_vec();
+        let task = tokio::spawn(async move {
+            let mut cursor = 0;
+            loop {
+                let page = if zset {
+                    store.zscan(&set, cursor, count).await
+                } else {
+                    store.sscan(&set, cursor, count).await
+                };
+                let stop = match &page {
+                    Ok(p) => p.cursor == 0 || p.wrong_type.is_some(),
+                    Err(_) => true,
+                };
+                if let Ok(p) = &page {
+                    cursor = p.cursor;
+                }
+                if tx.send(page).await.is_err() || stop {
+                    return;
+                }
+            }
+        });
+        PagesAhead { rx, task }
     }
 
     /// Observe a batch of record keys: their hashes (length, status field,
@@ -474,16 +551,14 @@ pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Ve
             .map(|_| (vals.next().flatten(), None))
             .collect();
         out.push(LightObs {
+            // The keys were just read from the class set; one removed since
+            // then has no hash or another status, and is examined in full.
+            in_class: Some(true),
             field_count,
             status,
             sorted,
             ..LightObs::default()
         });
-    }
-    if let Some(f) = flags(&next(), n) {
-        for (o, m) in out.iter_mut().zip(f) {
-            o.in_class = Some(m);
-        }
     }
     for si in 0..layout.statuses.len() {
         let who: Vec<usize> = (0..n)
@@ -558,6 +633,15 @@ fn hash_state(hlen: Reply, fields: Reply, layout: &Layout) -> HashState {
             }
         }
     }
+}
+
+/// The reply of a [`Store::members_of_in_flight`] request for `n` members;
+/// `None` when the set has the wrong type.
+pub fn flags_of(replies: Vec<Reply>, n: usize) -> Option<Vec<bool>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    replies.first().and_then(|r| flags(r, n))
 }
 
 fn flags(r: &Reply, n: usize) -> Option<Vec<bool>> {
