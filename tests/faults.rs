@@ -849,7 +849,8 @@ fn million_member_index_with_ten_damaged() {
 #[test]
 fn a_plan_applied_twice_writes_once() {
     // A rerun of a plan whose replies were lost (a restart, a timeout) must
-    // not apply, nor audit, a step a second time.
+    // not apply, nor audit, a step a second time; every step's end state
+    // holds, so it says so (`already_applied`) and exits 0, not 4.
     let r = watched(&[]);
     let mut con = r.con();
     let keys = seed(&mut con, 12, "p");
@@ -859,20 +860,59 @@ fn a_plan_applied_twice_writes_once() {
     damage(&mut con, &keys[5], Damage::Unlisted, 0);
     damage(&mut con, &keys[6], Damage::Dangling, 0);
     damage(&mut con, &keys[7], Damage::Partial, 1);
+    damage(&mut con, &keys[8], Damage::Duplicate, 1);
+    damage(&mut con, &keys[9], Damage::FieldMismatch, 2);
     let before = Before::capture(&mut con);
-    let plan = plan_file(&r);
-    let first = r.jobq(&["--json", "reindex", "--yes", "--plan", &plan]);
+    let plan = r.dir.path().join("plan.json");
+    let plan = plan.to_str().expect("path");
+    r.jobq(&[
+        "reindex",
+        "--dry-run",
+        "--grace",
+        "0",
+        "--prefer",
+        "key",
+        "--duplicates=keep-latest",
+        "--plan-out",
+        plan,
+    ])
+    .expect_code(1);
+    let first = r.jobq(&["--json", "reindex", "--yes", "--plan", plan]);
     first.expect_code(0);
-    assert_eq!(first.json()["applied"], 8, "{}", first.explain());
+    assert_eq!(first.json()["applied"], 10, "{}", first.explain());
     let snap = snapshot(&mut con);
     let audit = xlen(&mut con, AUDIT);
-    let again = r.jobq(&["--json", "reindex", "--yes", "--plan", &plan]);
-    again.expect_code(4);
+    let again = r.jobq(&["--json", "reindex", "--yes", "--plan", plan]);
+    again.expect_code(0);
     let j = again.json();
     assert_eq!(j["applied"], 0, "{}", again.explain());
-    assert_eq!(j["skipped"], 8, "{}", again.explain());
+    assert_eq!(j["skipped"], 0, "{}", again.explain());
+    assert_eq!(j["already_applied"], 10, "{}", again.explain());
+    for a in j["actions"].as_array().expect("actions") {
+        assert_eq!(a["outcome"], "already_applied", "{a}");
+    }
+    assert_eq!(j["counts"]["duplicate"]["already_applied"], 1);
     assert_eq!(snapshot(&mut con), snap, "nothing written");
     assert_eq!(xlen(&mut con, AUDIT), audit, "nothing audited");
     assert_no_step_twice(&mut con);
+    // The table says it too.
+    let text = r.jobq(&["reindex", "--yes", "--plan", plan]);
+    text.expect_code(0);
+    assert!(
+        text.stdout()
+            .contains("0 applied, 10 already applied, 0 skipped"),
+        "{}",
+        text.explain()
+    );
     check_settled(&r, &before, &WorkerLog::default(), &SETTLE);
+    // A step whose state really changed is still skipped, exit 4.
+    let ghost = keys[10].clone();
+    cmd(&mut con, &[b"DEL", ghost.as_bytes()]);
+    r.jobq(&["reindex", "--dry-run", "--grace", "0", "--plan-out", plan])
+        .expect_code(1);
+    popoto_create(&mut con, &id_of(&ghost), "p", "pending", 1.0);
+    let changed = r.jobq(&["--json", "reindex", "--yes", "--plan", plan]);
+    changed.expect_code(4);
+    assert_eq!(changed.json()["skipped"], 1, "{}", changed.explain());
+    assert_eq!(changed.json()["already_applied"], 0);
 }
