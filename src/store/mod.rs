@@ -215,7 +215,9 @@ fn describe_plain(e: &redis::RedisError) -> String {
         format!(
             "{text}; the server needs a password: put it in --url as redis://user:password@host"
         )
-    } else if lower.contains("noperm") {
+    } else if lower.contains("noperm") || lower.contains("can't run this command") {
+        // The second: an ACL denial met inside a script (Redis 7 words it
+        // as ERR).
         format!("{text}; the ACL user lacks a permission jobq needs (the README's \"Production safety\" lists them)")
     } else {
         text

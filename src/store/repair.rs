@@ -224,6 +224,7 @@ impl Store {
                                 "{} has the wrong type",
                                 crate::bytes::escape_bytes(&k)
                             )),
+                            MoveOutcome::Error(e) if super::is_refusal(&e) => Outcome::Refused(e),
                             MoveOutcome::Error(e) => Outcome::Failed(e),
                         });
                     }
