@@ -3,7 +3,8 @@
 //! bad data. After each fault the invariants of tests/common/faults.rs hold:
 //! nothing lost (I1), every job in its one index after a repair (I2), a
 //! second run changes nothing (I3), nothing a worker did undone (I4), and
-//! Redis never blocked by jobq (I5).
+//! Redis never blocked by jobq (I5). `reap` under SIGKILL, a restart, a
+//! replica and ACL users is at the end.
 //!
 //! SIGKILL during `reindex`, and a worker moving jobs while it repairs, are
 //! in tests/reindex_live.rs; random damage interleaved with a worker is in
