@@ -1,9 +1,9 @@
 //! The README's tables and lists, checked against the code they describe:
 //! the first screen, the exit-code table (the contract of `exit.rs` and the
 //! man pages), the damage kinds, every JSON field of `orphans scan` and
-//! `reindex`, and "Production safety": every Redis command jobq sends is
-//! listed, and none of the commands it promises never to send appears in
-//! `src/store/`.
+//! `reindex`, "Reliability": every test its table names exists, and
+//! "Production safety": every Redis command jobq sends is listed, and none
+//! of the commands it promises never to send appears in `src/store/`.
 
 mod common;
 
@@ -287,5 +287,50 @@ fn production_safety_lists_every_command_sent_and_none_forbidden_is_sent() {
     );
     for f in forbidden {
         assert!(words.contains(f), "README's never-sent list lacks {f}");
+    }
+}
+
+#[test]
+fn the_reliability_table_names_tests_that_exist() {
+    let rows = table_rows(&section("Reliability"));
+    assert!(rows.len() >= 15, "{rows:?}");
+    let mut sources = String::new();
+    for e in std::fs::read_dir(root().join("tests")).expect("read tests/") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "rs") {
+            sources.push_str(&std::fs::read_to_string(&p).expect("read test"));
+        }
+    }
+    for r in &rows {
+        assert_eq!(r.len(), 3, "a row needs fault/test/result: {r:?}");
+        let names: Vec<&str> = r[1].split('`').skip(1).step_by(2).collect();
+        assert!(!names.is_empty(), "no test named in {r:?}");
+        for name in names {
+            assert!(
+                sources.contains(&format!("#[test]\nfn {name}()")),
+                "README names the test {name}, which tests/ does not have"
+            );
+        }
+    }
+    // Every fault of issue 9 has its row.
+    let faults: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let text = faults.join("\n");
+    for f in [
+        "SIGKILL of `reindex`",
+        "SIGKILL of `enqueue --file`",
+        "SIGKILL of `reap`",
+        "restarted (AOF) in the middle of a scan",
+        "restarted (AOF) in the middle of a repair",
+        "SCRIPT FLUSH",
+        "read-only replica",
+        "DEBUG SLEEP",
+        "ACL users",
+        "maxmemory",
+        "bad data",
+        "1M members",
+        "plan applied twice",
+        "proptest",
+    ] {
+        assert!(text.contains(f), "the Reliability table lacks {f:?}");
     }
 }

@@ -30,9 +30,13 @@ pub struct ReindexReport {
     pub source: String,
     pub dry_run: bool,
     pub declined: bool,
-    /// Per kind: planned, applied, skipped, failed, unknown, needs_policy, untouched.
+    /// Per kind: planned, applied, already_applied, skipped, failed, unknown,
+    /// needs_policy, untouched.
     pub counts: BTreeMap<&'static str, KindCounts>,
     pub applied: u64,
+    /// Steps whose changes were all in place already (a plan run twice):
+    /// nothing written, and no reason for exit 4.
+    pub already_applied: u64,
     pub skipped: u64,
     pub failed: u64,
     pub unknown: u64,
@@ -48,6 +52,7 @@ pub struct ReindexReport {
 pub struct KindCounts {
     pub planned: u64,
     pub applied: u64,
+    pub already_applied: u64,
     pub skipped: u64,
     pub failed: u64,
     pub unknown: u64,
@@ -110,6 +115,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
             .map(|k| (k.name(), KindCounts::default()))
             .collect(),
         applied: 0,
+        already_applied: 0,
         skipped: 0,
         failed: 0,
         unknown: 0,
@@ -238,6 +244,11 @@ fn record(report: &mut ReindexReport, a: &Action, o: Outcome) {
             report.applied += 1;
             entry(report, a.kind).applied += 1;
             ("applied", None)
+        }
+        Outcome::AlreadyApplied(r) => {
+            report.already_applied += 1;
+            entry(report, a.kind).already_applied += 1;
+            ("already_applied", Some(r))
         }
         Outcome::Skipped(r) => {
             report.skipped += 1;

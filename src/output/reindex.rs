@@ -22,6 +22,7 @@ impl Render for ReindexReport {
             for a in self.actions.iter().take(SHOWN) {
                 let outcome = match (&a.outcome[..], &a.reason) {
                     ("applied", _) => style.good("applied"),
+                    ("already_applied", _) => style.good("already applied"),
                     ("planned", _) => "planned".to_owned(),
                     (o, Some(r)) => style.warn(format!("{o}: {r}")),
                     (o, None) => style.warn(o),
@@ -73,9 +74,14 @@ impl Render for ReindexReport {
         } else if self.declined {
             let _ = writeln!(s, "\nDeclined: nothing written.");
         } else if !self.actions.is_empty() {
+            let already = if self.already_applied > 0 {
+                format!(", {} already applied", self.already_applied)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "\n{} applied, {} skipped (state changed), {} failed, {} unknown in {:.2}s.",
+                "\n{} applied{already}, {} skipped (state changed), {} failed, {} unknown in {:.2}s.",
                 self.applied, self.skipped, self.failed, self.unknown, self.elapsed_seconds
             );
         }

@@ -115,8 +115,13 @@ impl Store {
     }
 
     /// Run a pipeline; one reply per command, a command's error kept in its
-    /// reply so that one wrong-type key does not fail a batch.
+    /// reply so that one wrong-type key does not fail a batch. An empty
+    /// pipeline (nothing to read: an empty database) is not sent: the
+    /// client refuses it as an "empty command".
     pub async fn pipeline(&mut self, pipe: &mut Pipeline) -> Result<Vec<Reply>> {
+        if pipe.is_empty() {
+            return Ok(Vec::new());
+        }
         pipe.ignore_errors();
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut self.con)
@@ -210,7 +215,9 @@ fn describe_plain(e: &redis::RedisError) -> String {
         format!(
             "{text}; the server needs a password: put it in --url as redis://user:password@host"
         )
-    } else if lower.contains("noperm") {
+    } else if lower.contains("noperm") || lower.contains("can't run this command") {
+        // The second: an ACL denial met inside a script (Redis 7 words it
+        // as ERR).
         format!("{text}; the ACL user lacks a permission jobq needs (the README's \"Production safety\" lists them)")
     } else {
         text

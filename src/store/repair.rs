@@ -31,6 +31,10 @@ pub fn remove_record_script() -> LuaScript {
 #[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
 pub enum Outcome {
     Applied,
+    /// The step's changes were all in place already (a plan applied
+    /// before, by a run whose reply was lost or by the same plan run twice,
+    /// or the same change made by someone else); nothing was written.
+    AlreadyApplied(String),
     /// The guard found another state; nothing was written.
     Skipped(String),
     /// The server refused the step; nothing was written (scripts check
@@ -220,6 +224,7 @@ impl Store {
                                 "{} has the wrong type",
                                 crate::bytes::escape_bytes(&k)
                             )),
+                            MoveOutcome::Error(e) if super::is_refusal(&e) => Outcome::Refused(e),
                             MoveOutcome::Error(e) => Outcome::Failed(e),
                         });
                     }
@@ -276,11 +281,19 @@ pub fn outcome(r: super::Reply) -> Outcome {
         Err(e) => Outcome::Failed(e),
         Ok(v) => match code_and_rest(&v) {
             Some((1, _)) => Outcome::Applied,
-            Some((0, rest)) => Outcome::Skipped(
-                rest.first()
+            Some((0, rest)) => {
+                let why = rest
+                    .first()
                     .and_then(reply::text)
-                    .unwrap_or_else(|| "state changed".into()),
-            ),
+                    .unwrap_or_else(|| "state changed".into());
+                // The scripts word a guard that found their own end state
+                // "already ...".
+                if why.starts_with("already ") {
+                    Outcome::AlreadyApplied(why)
+                } else {
+                    Outcome::Skipped(why)
+                }
+            }
             _ => Outcome::Failed(format!("unexpected reply {v:?}")),
         },
     }

@@ -20,32 +20,10 @@
 //! `Redis::restart`, a [`Worker`], ...), then `check_i1` .. `check_i5`,
 //! usually through [`check_settled`] after a rerun.
 //!
-//! # TODO: `jobq reap` (issue 6, built on another branch)
-//!
-//! The reap fault tests belong in tests/faults.rs once `reap` lands, with
-//! this shape (every helper they need is here already):
-//! - `reap_sigkill_at_random_points`: 200 running jobs with a lease long
-//!   expired; `spawn_jobq(&r, &["reap", "--once", "--lease", "1s"])` killed
-//!   by `kill_after` at 20 points from `Rng::from_env("JOBQ_FAULT_SEED")`.
-//!   After each kill: I1 (`check_i1` with the `Before` of the start), and
-//!   every job in exactly one status index (`check_i2`: a reap move is one
-//!   script, so a kill leaves none half-moved); the next `reap --once` is
-//!   not locked out for longer than the lock's PX; a final run moves the
-//!   rest, then `check_i3` with the reap arguments (nothing moved twice:
-//!   `audit_counts` shows one `reap` entry per job and attempt).
-//! - `reap_with_a_worker`: a [`Worker`] completing running jobs while
-//!   `reap --interval` runs; `check_i4` with its [`WorkerLog`] (no job the
-//!   worker completed comes back as pending: the reap script re-checks the
-//!   record is still running with the lease it was planned from).
-//! - `reap_across_a_restart`: a [`persistent`] server restarted mid-sweep:
-//!   exit 3 or 4, the lock and the last-run time survive the restart (they
-//!   are in Redis), a rerun settles (I1-I3).
-//! - `reap_on_a_replica_and_without_write`: [`replica_of`] and
-//!   [`acl_user`]: exit 3, one line, nothing written.
-//! - `reap_with_a_slow_server`: `--response-timeout 200ms` against
-//!   `DEBUG SLEEP 1` ([`debug_sleep_when`]): exit 4, outcome unknown,
-//!   `assert_no_step_twice`.
-//! - `two_reapers`: one of two concurrent `reap --once` exits 75.
+//! `reap` under faults (SIGKILL at random points, a restart mid-sweep, a
+//! replica, ACL users) is in tests/faults.rs; a worker against `reap` in
+//! tests/reap.rs and tests/concurrency.rs. Not built yet: `reap` against
+//! `DEBUG SLEEP` with a short `--response-timeout`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

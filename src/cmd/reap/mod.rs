@@ -685,7 +685,7 @@ async fn walk(
                 }
             }
         );
-        record(ctx, rep, &to_apply, applied?);
+        refused(record(ctx, rep, &to_apply, applied?))?;
         planned = decided?;
         if rep.stopped.is_some() || next == 0 {
             break;
@@ -695,7 +695,7 @@ async fn walk(
     // The last page's moves (also after Ctrl-C: they are planned, and one
     // round trip of atomic scripts is quick).
     let outcomes = apply(store, &planned).await?;
-    record(ctx, rep, &planned, outcomes);
+    refused(record(ctx, rep, &planned, outcomes))?;
     progress.finish();
     if rep.stopped.is_none() && !ctx.dry_run() {
         prune(ctx, store, rep, lock, &over_budget).await?;
@@ -844,8 +844,28 @@ async fn apply(store: &mut Store, planned: &[Planned]) -> Result<Vec<MoveOutcome
         .await
 }
 
-/// Put the outcomes of applied moves into the report.
-fn record(ctx: &Ctx<'_>, rep: &mut SweepReport, planned: &[Planned], outcomes: Vec<MoveOutcome>) {
+/// A move the server refused (no permission, out of memory, a read-only
+/// replica, a failing disk) stops the sweep with an error (exit 3): every
+/// further move would be refused the same way. The move script checks
+/// before it writes, so none was half-applied.
+fn refused(why: Option<String>) -> Result<()> {
+    match why {
+        Some(why) => Err(anyhow!(
+            "Redis refused a move ({why}); the moves before it were applied (each in the audit stream), none half-applied"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Put the outcomes of applied moves into the report; the first refusal
+/// among them, if any.
+fn record(
+    ctx: &Ctx<'_>,
+    rep: &mut SweepReport,
+    planned: &[Planned],
+    outcomes: Vec<MoveOutcome>,
+) -> Option<String> {
+    let mut refusal = None;
     for (p, o) in planned.iter().zip(outcomes) {
         let skip = |reason: &str, detail: Option<String>| SkippedJob {
             job_id: p.job.job_id.clone(),
@@ -874,11 +894,15 @@ fn record(ctx: &Ctx<'_>, rep: &mut SweepReport, planned: &[Planned], outcomes: V
                 ));
             }
             MoveOutcome::Error(e) => {
+                if refusal.is_none() && crate::store::is_refusal(&e) {
+                    refusal = Some(e.clone());
+                }
                 rep.counts.failed += 1;
                 rep.skipped.push(skip("error", Some(e)));
             }
         }
     }
+    refusal
 }
 
 /// Drop first-sighting notes of keys no longer running, a page at a time.

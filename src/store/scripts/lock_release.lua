@@ -9,12 +9,24 @@
 --         deleted, and a process that lost its lock records nothing; KEYS[2]
 --         is a string or missing.
 -- Returns 1 released, 0 not held (nothing written), {3, KEYS[2]} wrong type
---         (nothing written).
+--         (nothing written); a NOPERM error (nothing written) when the user
+--         may not make both writes.
+-- ACL (Redis 7+): a user who may not make both writes gets neither (Lua has
+-- no rollback: a finish time recorded while the lock stays would say a
+-- sweep finished that reported an error).
+local function denied(...)
+  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
+end
+local function noperm(cmd, key)
+  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
+end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] ~= '' then
   local t = redis.call('TYPE', KEYS[2])['ok']
   if t ~= 'string' and t ~= 'none' then return {3, KEYS[2]} end
-  redis.call('SET', KEYS[2], ARGV[2])
+  if denied('SET', KEYS[2], 'v') then return noperm('SET', KEYS[2]) end
 end
+if denied('DEL', KEYS[1]) then return noperm('DEL', KEYS[1]) end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
 redis.call('DEL', KEYS[1])
 return 1

@@ -36,7 +36,8 @@
 --         {0, reason} nothing written because the state changed, reason one
 --         of gone, field_changed, not_in_set, target_exists, key_exists,
 --         counter_changed; {3, key} nothing written because that key has the
---         wrong type.
+--         wrong type; a NOPERM error (nothing written) when the user may
+--         not make one of the writes.
 local old, new, stream, counter, notes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ng, nsrem, nsadd = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local nz, nabsent, nover = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
@@ -96,6 +97,30 @@ if notes ~= '' then
   local nt = kind(notes)
   if nt ~= 'hash' and nt ~= 'none' then return {3, notes} end
 end
+
+-- ACL (Redis 7+): a user who may not make every write below gets none of
+-- them (Lua has no rollback): a NOPERM error, nothing written.
+local function denied(...)
+  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
+end
+local function noperm(cmd, key)
+  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
+end
+if denied('HSET', new, 'f', 'v') then return noperm('HSET', new) end
+if denied('DEL', old) then return noperm('DEL', old) end
+for i = r0, a0 - 1 do
+  if denied('SREM', KEYS[i], old) then return noperm('SREM', KEYS[i]) end
+end
+for i = a0, z0 - 1 do
+  if denied('SADD', KEYS[i], new) then return noperm('SADD', KEYS[i]) end
+end
+for i = z0, x0 - 1 do
+  if scores[i] and denied('ZREM', KEYS[i], old) then return noperm('ZREM', KEYS[i]) end
+  if scores[i] and denied('ZADD', KEYS[i], '0', new) then return noperm('ZADD', KEYS[i]) end
+end
+if counter ~= '' and denied('HINCRBY', counter, 'f', '1') then return noperm('HINCRBY', counter) end
+if notes ~= '' and denied('HDEL', notes, 'f') then return noperm('HDEL', notes) end
+if denied('XADD', stream, '*', 'f', 'v') then return noperm('XADD', stream) end
 
 -- The record under its new key: every field, overrides applied in place.
 local before = redis.call('HGETALL', old)

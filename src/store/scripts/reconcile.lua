@@ -13,12 +13,13 @@
 -- ARGV[10..]   nrestore field/value pairs (written only while absent), then
 --              noverwrite field/value pairs, then nz scores, then the audit
 --              entry's field/value pairs
--- Guard:  KEYS[1] is a hash; its status field is as expected; every restore
---         field is still absent; every target has the right type; and at
---         least one change is still to be made (a step applied before, by
---         a run whose reply was lost or by a plan applied twice, writes
---         nothing and no second audit entry); the user may make every
---         write. All checks come before the first write.
+-- Guard:  KEYS[1] is a hash; every target has the right type; the step's
+--         end state does not hold already (a step applied before, by a run
+--         whose reply was lost or by a plan applied twice: {0, 'already
+--         applied'}, nothing written, no second audit entry); its status
+--         field is as expected; every restore field is still absent; the
+--         user may make every write. All checks come before the first
+--         write.
 -- Returns {1, 'applied'} or {0, reason} (nothing written); a NOPERM error
 --         (nothing written) when the user may not make one of the writes.
 -- ACL (Redis 7+): a user who may not make every write below gets none of
@@ -36,18 +37,6 @@ local key = KEYS[1]
 local t = redis.call('TYPE', key)['ok']
 if t == 'none' then return {0, 'the record is gone'} end
 if t ~= 'hash' then return {0, 'the record is now a ' .. t} end
-local status = redis.call('HGET', key, ARGV[1])
-if ARGV[2] == '1' then
-  if status ~= ARGV[3] then return {0, 'the status field changed'} end
-elseif status then
-  return {0, 'the status field reappeared'}
-end
-local r0 = 10
-for i = 0, nrestore - 1 do
-  if redis.call('HEXISTS', key, ARGV[r0 + 2 * i]) == 1 then
-    return {0, 'field ' .. ARGV[r0 + 2 * i] .. ' was written meanwhile'}
-  end
-end
 for i = 3, 2 + nsadd + nsrem do
   local tt = redis.call('TYPE', KEYS[i])['ok']
   if tt ~= 'set' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
@@ -56,24 +45,47 @@ for i = 3 + nsadd + nsrem, 2 + nsadd + nsrem + nz do
   local tt = redis.call('TYPE', KEYS[i])['ok']
   if tt ~= 'zset' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
 end
-
+local r0 = 10
 local o0 = r0 + 2 * nrestore
 local s0 = o0 + 2 * noverwrite
-local todo = nrestore > 0
-for i = 0, noverwrite - 1 do
-  if redis.call('HGET', key, ARGV[o0 + 2 * i]) ~= ARGV[o0 + 2 * i + 1] then todo = true end
+local status = redis.call('HGET', key, ARGV[1])
+-- A step applied before (its reply lost, or the same plan run twice) finds
+-- its own end state: every field it writes holds that value, the status
+-- field is the one planned (unless the step writes it), every membership
+-- and score is right. It writes nothing and no second audit entry.
+local done = true
+local writes_status = false
+for i = r0, s0 - 1, 2 do
+  if ARGV[i] == ARGV[1] then writes_status = true end
+  if done and redis.call('HGET', key, ARGV[i]) ~= ARGV[i + 1] then done = false end
+end
+if done and not writes_status then
+  if ARGV[2] == '1' then done = status == ARGV[3] else done = not status end
 end
 for i = 3, 2 + nsadd do
-  if redis.call('SISMEMBER', KEYS[i], key) == 0 then todo = true end
+  if done and redis.call('SISMEMBER', KEYS[i], key) == 0 then done = false end
 end
 for i = 3 + nsadd, 2 + nsadd + nsrem do
-  if redis.call('SISMEMBER', KEYS[i], key) == 1 then todo = true end
+  if done and redis.call('SISMEMBER', KEYS[i], key) == 1 then done = false end
 end
 for j = 0, nz - 1 do
-  local cur = redis.call('ZSCORE', KEYS[3 + nsadd + nsrem + j], key)
-  if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then todo = true end
+  if done then
+    local cur = redis.call('ZSCORE', KEYS[3 + nsadd + nsrem + j], key)
+    if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then done = false end
+  end
 end
-if not todo then return {0, 'already applied'} end
+if done then return {0, 'already applied'} end
+if ARGV[2] == '1' then
+  if status ~= ARGV[3] then return {0, 'the status field changed'} end
+elseif status then
+  return {0, 'the status field reappeared'}
+end
+for i = 0, nrestore - 1 do
+  if redis.call('HEXISTS', key, ARGV[r0 + 2 * i]) == 1 then
+    return {0, 'field ' .. ARGV[r0 + 2 * i] .. ' was written meanwhile'}
+  end
+end
+
 if (nrestore + noverwrite > 0) and denied('HSET', key, 'f', 'v') then return noperm('HSET', key) end
 for i = 3, 2 + nsadd do
   if denied('SADD', KEYS[i], key) then return noperm('SADD', KEYS[i]) end

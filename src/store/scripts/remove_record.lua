@@ -12,7 +12,8 @@
 -- Guard:  KEYS[1] is still a hash and KEYS[2] still exists, so the job is
 --         never left with no record; every target has the right type; the
 --         user may make every write.
--- Returns {1, 'applied'} or {0, reason} (nothing written); a NOPERM error
+-- Returns {1, 'applied'} or {0, reason} (nothing written; a reason that
+--         starts 'already ' means the end state holds); a NOPERM error
 --         (nothing written) when the user may not make one of the writes.
 -- ACL (Redis 7+): a user who may not make every write below gets none of
 -- them, rather than the first few (Lua has no rollback).
@@ -24,7 +25,12 @@ local function noperm(cmd, key)
 end
 local nset, nz = tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TYPE', KEYS[1])['ok']
-if t == 'none' then return {0, 'the record is gone'} end
+if t == 'none' then
+  -- Gone while the one kept is there: the step's end state (a plan run
+  -- twice, or a worker's delete), reported as already done.
+  if redis.call('EXISTS', KEYS[2]) == 1 then return {0, 'already removed; the record kept exists'} end
+  return {0, 'the record is gone'}
+end
 if t ~= 'hash' then return {0, 'the record is now a ' .. t} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {0, 'the record to keep is gone'} end
 for i = 4, 3 + nset do
