@@ -2,7 +2,7 @@
 //! each action as a guarded script, report. Never deletes and rebuilds an
 //! index: every repair is one key's memberships, one step at a time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -16,13 +16,16 @@ use crate::output::Ui;
 use crate::plan::{self, Action, Plan, Policy, Prefer, Skip};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
-use crate::store::repair::Outcome;
+use crate::store::repair::{InFlightApply, Outcome};
 use crate::store::Store;
 
 use super::scan::{scan, ScanOptions, Scanned};
 
 /// Actions per pipelined batch.
 const APPLY_BATCH: usize = 200;
+
+/// Batches sent before the oldest one's outcomes are waited for.
+const APPLY_IN_FLIGHT: usize = 2;
 
 #[derive(Debug, Serialize)]
 pub struct ReindexReport {
@@ -163,41 +166,63 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     let audit = Audit::new(settings.ns.audit(), "reindex");
     let progress = ui.progress(Some(plan.actions.len() as u64), "repair");
     let mut stopped = false;
-    for chunk in plan.actions.chunks(APPLY_BATCH) {
-        let refs: Vec<&Action> = chunk.iter().collect();
-        let outcomes = if stopped {
-            vec![Outcome::NotAttempted; refs.len()]
-        } else {
-            store.apply(&refs, &audit, &model.status.field).await?
-        };
-        if let Some(why) = outcomes.iter().find_map(|o| match o {
-            Outcome::Refused(why) => Some(why),
-            _ => None,
-        }) {
-            // Every further step would be refused too; each step is one
-            // script that checks before it writes, so none is half-applied.
-            let applied = report.applied
-                + outcomes
-                    .iter()
-                    .filter(|o| matches!(o, Outcome::Applied))
-                    .count() as u64;
-            progress.finish();
-            return Err(exit::with_code(
-                exit::RUNTIME,
-                format!(
-                    "Redis refused the repair ({why}); {applied} repair(s) were applied before that (each in the audit stream), none half-applied; run jobq reindex again once it accepts writes"
-                ),
-            ));
+    // Batches go out while the previous one is still being applied, so that
+    // the server never waits for this side to build the next one. Redis runs
+    // them in order, on one connection. A batch with no reply, or a refusal,
+    // stops the sending; the one batch already sent behind it is reported
+    // as whatever happened to it.
+    let mut in_flight: VecDeque<(usize, InFlightApply)> = VecDeque::new();
+    let mut refused: Option<String> = None;
+    let chunks: Vec<&[Action]> = plan.actions.chunks(APPLY_BATCH).collect();
+    for (ci, chunk) in chunks.iter().enumerate() {
+        if stopped || refused.is_some() {
+            for a in chunk.iter() {
+                record(&mut report, a, Outcome::NotAttempted);
+            }
+            progress.inc(chunk.len() as u64);
+            continue;
         }
-        if outcomes.iter().any(|o| matches!(o, Outcome::Unknown(_))) {
-            // The outcome of what was sent is unknown: stop, and let a rerun
-            // re-read the state rather than send anything twice.
-            stopped = true;
+        in_flight.push_back((
+            ci,
+            store.apply_in_flight(chunk.to_vec(), &audit, &model.status.field),
+        ));
+        if in_flight.len() < APPLY_IN_FLIGHT {
+            continue;
         }
-        for (a, o) in chunk.iter().zip(outcomes) {
-            record(&mut report, a, o);
+        if let Some((done, request)) = in_flight.pop_front() {
+            let outcomes = request.outcomes().await?;
+            settle(
+                &mut report,
+                chunks[done],
+                outcomes,
+                &mut stopped,
+                &mut refused,
+            );
+            progress.inc(chunks[done].len() as u64);
         }
-        progress.inc(chunk.len() as u64);
+    }
+    while let Some((done, request)) = in_flight.pop_front() {
+        let outcomes = request.outcomes().await?;
+        settle(
+            &mut report,
+            chunks[done],
+            outcomes,
+            &mut stopped,
+            &mut refused,
+        );
+        progress.inc(chunks[done].len() as u64);
+    }
+    if let Some(why) = refused {
+        // Every further step would be refused too; each step is one script
+        // that checks before it writes, so none is half-applied.
+        progress.finish();
+        return Err(exit::with_code(
+            exit::RUNTIME,
+            format!(
+                "Redis refused the repair ({why}); {} repair(s) were applied before that (each in the audit stream), none half-applied; run jobq reindex again once it accepts writes",
+                report.applied
+            ),
+        ));
     }
     progress.finish();
     if stopped {
@@ -235,6 +260,27 @@ fn record_planned(report: &mut ReindexReport, actions: &[Action]) {
             outcome: "planned".into(),
             reason: None,
         });
+    }
+}
+
+/// Record one batch's outcomes; note a refusal (the first one's reason) and
+/// an unknown outcome, either of which stops the sending.
+fn settle(
+    report: &mut ReindexReport,
+    chunk: &[Action],
+    outcomes: Vec<Outcome>,
+    stopped: &mut bool,
+    refused: &mut Option<String>,
+) {
+    for (a, o) in chunk.iter().zip(outcomes) {
+        match &o {
+            Outcome::Refused(why) if refused.is_none() => *refused = Some(why.clone()),
+            // The outcome of what was sent is unknown: stop, and let a rerun
+            // re-read the state rather than send anything twice.
+            Outcome::Unknown(_) => *stopped = true,
+            _ => {}
+        }
+        record(report, a, o);
     }
 }
 

@@ -145,7 +145,7 @@ pub async fn scan(
     }
     let candidates = w.candidates.len() as u64;
     let (findings, transient) = if opts.grace.is_zero() || w.candidates.is_empty() {
-        (w.candidates.values().cloned().collect(), 0)
+        (std::mem::take(&mut w.candidates).into_values().collect(), 0)
     } else {
         let due = w
             .last_candidate

@@ -6,7 +6,7 @@
 //! an unknown outcome: it is reported as such, never sent again; a rerun
 //! re-reads and its guards make that safe.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::audit::Audit;
@@ -174,7 +174,34 @@ fn move_record(action: &Action, audit: &Audit, status_field: &str) -> Option<Mov
     })
 }
 
+/// A batch of repairs already sent (see [`Store::apply_in_flight`]).
+pub struct InFlightApply(tokio::task::JoinHandle<Result<Vec<Outcome>>>);
+
+impl InFlightApply {
+    /// The batch's outcomes, one per action, in order.
+    pub async fn outcomes(self) -> Result<Vec<Outcome>> {
+        self.0.await.context("a repair task failed")?
+    }
+}
+
 impl Store {
+    /// [`Store::apply`], sent at once by a task of its own, so that the next
+    /// batch can be built while this one runs.
+    pub fn apply_in_flight(
+        &self,
+        actions: Vec<Action>,
+        audit: &Audit,
+        status_field: &str,
+    ) -> InFlightApply {
+        let mut store = self.clone();
+        let audit = audit.clone();
+        let field = status_field.to_owned();
+        InFlightApply(tokio::spawn(async move {
+            let refs: Vec<&Action> = actions.iter().collect();
+            store.apply(&refs, &audit, &field).await
+        }))
+    }
+
     /// Load every repair script (before the first batch, so that EVALSHA
     /// finds them; `eval_many` reloads after a server restart).
     pub async fn load_repair_scripts(&mut self) -> Result<()> {
