@@ -9,7 +9,7 @@
 //! statuses. Candidates are re-read after `--grace`; only what still holds is
 //! reported. Memory grows with the findings, not with the queue.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -24,7 +24,7 @@ use crate::output::{Progress, Ui};
 use crate::plan::{self, Policy};
 use crate::schema::Model;
 use crate::settings::Settings;
-use crate::store::observe::{flags_of, parse_light, InFlight};
+use crate::store::observe::{flags_of, parse_light, InFlight, InFlightObs};
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -83,7 +83,8 @@ pub async fn scan(
         model,
         layout: &layout,
         batch: opts.batch,
-        candidates: BTreeMap::new(),
+        candidates: HashMap::new(),
+        examining: VecDeque::new(),
         secondary: BTreeSet::new(),
         seen: SeenFilter::new(),
         scanned: Scanned::default(),
@@ -244,7 +245,12 @@ struct Walker<'a> {
     model: &'a Model,
     layout: &'a Layout,
     batch: u32,
-    candidates: BTreeMap<Vec<u8>, Finding>,
+    /// By key. Unordered: keys share long prefixes, which made an ordered
+    /// map's comparisons a tenth of a damaged scan's CPU; callers sort the
+    /// findings they report.
+    candidates: HashMap<Vec<u8>, Finding>,
+    /// Examinations sent and not yet classified.
+    examining: VecDeque<InFlightObs>,
     /// Other key-field indexes named by the keys met in pass A.
     secondary: BTreeSet<Vec<u8>>,
     seen: SeenFilter,
@@ -292,7 +298,9 @@ impl Walker<'_> {
     }
 
     /// Full observations (every status index, twins) of suspect keys, then
-    /// their classification. Suspects are few: this is the slow path.
+    /// their classification. Suspects are few in a healthy queue; in a
+    /// damaged one they are many, so a few batches of them stay in flight
+    /// while earlier ones are classified ([`Walker::settle`] waits for all).
     async fn examine(&mut self, suspects: Vec<Probe>) -> Result<()> {
         for chunk in suspects.chunks(self.batch as usize) {
             let probes: Vec<Probe> = chunk
@@ -303,7 +311,22 @@ impl Walker<'_> {
                     full
                 })
                 .collect();
-            let obs = self.store.observe(self.layout, &probes, false).await?;
+            let request = self.store.observe_in_flight(self.layout, probes);
+            self.examining.push_back(request);
+            while self.examining.len() > IN_FLIGHT {
+                if let Some(oldest) = self.examining.pop_front() {
+                    let obs = oldest.observations().await?;
+                    self.note(obs);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for every examination still in flight.
+    async fn settle(&mut self) -> Result<()> {
+        while let Some(oldest) = self.examining.pop_front() {
+            let obs = oldest.observations().await?;
             self.note(obs);
         }
         Ok(())
@@ -352,7 +375,7 @@ impl Walker<'_> {
         while let Some(oldest) = in_flight.pop_front() {
             self.sort_light(Some(oldest), progress).await?;
         }
-        Ok(())
+        self.settle().await
     }
 
     /// Wait for one light read, and examine its suspects in full.
@@ -436,7 +459,7 @@ impl Walker<'_> {
         while let Some(oldest) = in_flight.pop_front() {
             self.sort_members(Some(oldest), walk, progress).await?;
         }
-        Ok(())
+        self.settle().await
     }
 
     /// Wait for one class-set check of pass B, and examine the members
@@ -520,7 +543,7 @@ impl Walker<'_> {
             progress.inc(0);
             cursor = page.cursor;
             if cursor == 0 {
-                return Ok(());
+                return self.settle().await;
             }
         }
     }

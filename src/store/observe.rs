@@ -32,6 +32,15 @@ impl InFlight {
     }
 }
 
+/// Observations already asked for (see [`Store::observe_in_flight`]).
+pub struct InFlightObs(tokio::task::JoinHandle<Result<Vec<Observation>>>);
+
+impl InFlightObs {
+    pub async fn observations(self) -> Result<Vec<Observation>> {
+        self.0.await.context("a read task failed")?
+    }
+}
+
 /// Pages of a cursor walk read ahead (see [`Store::pages_ahead`]). Dropping
 /// it stops the walk.
 pub struct PagesAhead {
@@ -269,6 +278,17 @@ impl Store {
             }
         });
         PagesAhead { rx, task }
+    }
+
+    /// [`Store::observe`] (not atomic), sent at once by a task of its own,
+    /// so that a walk with many suspects keeps reading while earlier
+    /// observations are classified.
+    pub fn observe_in_flight(&self, layout: &Layout, probes: Vec<Probe>) -> InFlightObs {
+        let mut store = self.clone();
+        let layout = layout.clone();
+        InFlightObs(tokio::spawn(async move {
+            store.observe(&layout, &probes, false).await
+        }))
     }
 
     /// Observe a batch of record keys: their hashes (length, status field,
