@@ -393,6 +393,11 @@ impl Model {
         self.key_order.iter().map(|&i| &self.fields[i])
     }
 
+    /// Key fields' places in `fields`, in key-segment order.
+    pub fn key_field_indexes(&self) -> &[usize] {
+        &self.key_order
+    }
+
     pub fn key_field_count(&self) -> usize {
         self.key_order.len()
     }
