@@ -2,7 +2,7 @@
 //! input (the whole file) before the first write, then writes in pipelined
 //! batches.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 
 use anyhow::{Context, Result};
@@ -12,7 +12,7 @@ use crate::bytes::Bytes;
 use crate::cli::EnqueueArgs;
 use crate::exit;
 use crate::output::Ui;
-use crate::schema::record::{Drafts, Filler};
+use crate::schema::record::{Drafts, Filler, Given};
 use crate::schema::{Model, Value};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
@@ -44,7 +44,7 @@ pub struct EnqueuedJob {
 
 /// One job to create, as given (flags or a line), before it is checked.
 struct Spec {
-    given: BTreeMap<String, Value>,
+    given: Given,
     idempotency_key: Option<String>,
     line: Option<usize>,
 }
@@ -54,6 +54,11 @@ const PRIORITIES: [&str; 3] = ["high", "normal", "low"];
 /// Batches sent and not yet answered: the server writes one while the next
 /// is built.
 const IN_FLIGHT: usize = 3;
+
+/// Jobs built between letting the connection run: it writes what the
+/// server has room for and reads its replies, so that the server is never
+/// left idle while a batch is being built.
+const YIELD_EVERY: usize = 64;
 
 /// Every job to create, checked, packed: each job's values as a draft
 /// (encoded, see [`Drafts`]), its idempotency key and its input line. The
@@ -141,6 +146,9 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
                 let (job, job_id) = create_job(settings, &jobs, i, &filler);
                 ids.push(job_id);
                 b.push(&ctx, job);
+                if (i - next) % YIELD_EVERY == YIELD_EVERY - 1 {
+                    tokio::task::yield_now().await;
+                }
             }
             in_flight.push_back((store.send_batch(&mut ctx, b).await?, ids));
             next = end;
@@ -247,7 +255,7 @@ fn with_line(line: Option<usize>, msg: String) -> String {
 }
 
 fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
-    let mut given = BTreeMap::new();
+    let mut given = Given::new(model);
     let mut put = |flag: &str, field: &str, text: &str| -> Result<()> {
         let f = model.field(field).ok_or_else(|| {
             exit::usage(format!(
@@ -258,7 +266,7 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
         let v = f
             .parse_text(text)
             .map_err(|e| exit::usage(format!("{flag}: {e:#}")))?;
-        given.insert(field.to_owned(), v);
+        given.set(model, field, v);
         Ok(())
     };
     if let Some(p) = &args.project {
@@ -294,7 +302,7 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
         let v = f
             .parse_text(text)
             .map_err(|e| exit::usage(format!("--set: {e:#}")))?;
-        given.insert(name.to_owned(), v);
+        given.set(model, name, v);
     }
     let spec = Spec {
         given,
@@ -307,10 +315,14 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
 /// Checks a spec can become a record: status known, key fields present.
 fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
     let status_field = &model.status.field;
-    spec.given
-        .entry(status_field.clone())
-        .or_insert_with(|| Value::Str(model.status.pending.clone()));
-    if let Some(Value::Str(s)) = spec.given.get(status_field) {
+    if spec.given.get(model, status_field).is_none() {
+        spec.given.set(
+            model,
+            status_field,
+            Value::Str(model.status.pending.clone()),
+        );
+    }
+    if let Some(Value::Str(s)) = spec.given.get(model, status_field) {
         if !model.is_status(s) {
             return Err(exit::usage(with_line(
                 spec.line,
@@ -329,7 +341,7 @@ fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
             )));
         }
     }
-    if let Some(Value::Str(id)) = spec.given.get(&model.auto_field().name) {
+    if let Some(Value::Str(id)) = spec.given.get(model, &model.auto_field().name) {
         if id.is_empty() {
             return Err(exit::usage(with_line(
                 spec.line,
@@ -338,7 +350,7 @@ fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
         }
     }
     for f in model.indexed_fields() {
-        if !spec.given.contains_key(&f.name) {
+        if spec.given.get(model, &f.name).is_none() {
             let hint = if f.name == "project_key" {
                 " (--project)"
             } else {
@@ -396,34 +408,112 @@ fn read_file(model: &Model, path: &std::path::Path) -> Result<Jobs> {
     Ok(jobs)
 }
 
+/// One line of the file: a JSON object of fields, read straight into the
+/// fields' places (no map of names in between: this runs for every line
+/// before anything is written).
 fn parse_line(model: &Model, line: &str, n: usize) -> Result<Spec> {
-    let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
-        .map_err(|e| anyhow::anyhow!("line {n}: not a JSON object: {e}"))?;
-    let mut given = BTreeMap::new();
-    let mut idempotency_key = None;
-    for (name, value) in obj {
-        if name == "idempotency_key" {
-            match value {
-                serde_json::Value::String(s) => idempotency_key = Some(s),
-                serde_json::Value::Null => {}
-                _ => anyhow::bail!("line {n}: idempotency_key must be a string"),
-            }
-            continue;
-        }
-        let f = model.field(&name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "line {n}: unknown field {name:?} in the {} model",
-                model.class
-            )
-        })?;
-        let v = f
-            .parse_json(&value)
-            .map_err(|e| anyhow::anyhow!("line {n}: {e:#}"))?;
-        given.insert(name, v);
+    let mut why = None;
+    let seed = LineSeed {
+        model,
+        why: &mut why,
+    };
+    let mut de = serde_json::Deserializer::from_str(line);
+    let parsed = serde::de::DeserializeSeed::deserialize(seed, &mut de).and_then(|v| {
+        de.end()?;
+        Ok(v)
+    });
+    // A field the model lacks or a value of the wrong type stops the parse;
+    // say that rather than the parser's words.
+    if let Some(e) = why {
+        return Err(anyhow::anyhow!("line {n}: {e:#}"));
     }
+    let (given, idempotency_key) =
+        parsed.map_err(|e| anyhow::anyhow!("line {n}: not a JSON object: {e}"))?;
     Ok(Spec {
         given,
         idempotency_key,
         line: Some(n),
     })
+}
+
+/// Reads a line's object into [`Given`]; the first field that is wrong is
+/// left in `why`.
+struct LineSeed<'a> {
+    model: &'a Model,
+    why: &'a mut Option<anyhow::Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for LineSeed<'_> {
+    type Value = (Given, Option<String>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LineSeed<'_> {
+    type Value = (Given, Option<String>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let model = self.model;
+        let mut given = Given::new(model);
+        let mut idempotency_key = None;
+        while let Some(name) = map.next_key::<Name<'de>>()? {
+            let name = name.0;
+            let value: serde_json::Value = map.next_value()?;
+            if name == "idempotency_key" {
+                match value {
+                    serde_json::Value::String(s) => idempotency_key = Some(s),
+                    serde_json::Value::Null => {}
+                    _ => {
+                        *self.why = Some(anyhow::anyhow!("idempotency_key must be a string"));
+                        return Err(A::Error::custom("bad field"));
+                    }
+                }
+                continue;
+            }
+            let Some(i) = model.field_index(&name) else {
+                *self.why = Some(anyhow::anyhow!(
+                    "unknown field {name:?} in the {} model",
+                    model.class
+                ));
+                return Err(A::Error::custom("bad field"));
+            };
+            match model.fields[i].parse_json(&value) {
+                Ok(v) => given.set_at(i, v),
+                Err(e) => {
+                    *self.why = Some(e);
+                    return Err(A::Error::custom("bad field"));
+                }
+            }
+        }
+        Ok((given, idempotency_key))
+    }
+}
+
+/// A field name, borrowed from the line unless it has escapes.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }

@@ -380,6 +380,11 @@ impl Model {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// A field's place in `fields` (declaration order).
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
     pub fn auto_field(&self) -> &Field {
         // `new` guarantees exactly one.
         self.fields

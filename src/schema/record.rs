@@ -48,10 +48,9 @@ impl Model {
     /// Check that these values make a record, as [`Model::new_record`] does,
     /// and keep them, encoded, in `drafts`. A draft becomes the same bytes as
     /// the record (see [`Model::render`]).
-    pub fn add_draft(&self, given: &BTreeMap<String, Value>, drafts: &mut Drafts) -> Result<()> {
-        self.check_names(given)?;
-        for f in &self.fields {
-            match given.get(&f.name) {
+    pub fn add_draft(&self, given: &Given, drafts: &mut Drafts) -> Result<()> {
+        for (f, v) in self.fields.iter().zip(&given.0) {
+            match v {
                 Some(v) => self.check_value(f, v)?,
                 // What can go wrong with a default does not depend on the
                 // time or the generated id.
@@ -60,8 +59,8 @@ impl Model {
         }
         let buf = &mut drafts.buf;
         drafts.starts.push(buf.len());
-        for f in &self.fields {
-            match given.get(&f.name) {
+        for v in &given.0 {
+            match v {
                 Some(v) => {
                     let at = buf.len();
                     buf.extend_from_slice(&[0; 4]);
@@ -251,6 +250,53 @@ impl Model {
             .map(|f| f.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// Values given for one record, by declared field (not given: None). Names
+/// are resolved once, when a value is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Given(Vec<Option<Value>>);
+
+impl Given {
+    pub fn new(model: &Model) -> Given {
+        Given(vec![None; model.fields.len()])
+    }
+
+    /// Set a declared field; false for a name the model lacks.
+    pub fn set(&mut self, model: &Model, name: &str, v: Value) -> bool {
+        match model.field_index(name) {
+            Some(i) => {
+                self.0[i] = Some(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn get(&self, model: &Model, name: &str) -> Option<&Value> {
+        self.0.get(model.field_index(name)?)?.as_ref()
+    }
+
+    /// The value of the field at `i` in declaration order.
+    pub fn at(&self, i: usize) -> Option<&Value> {
+        self.0.get(i)?.as_ref()
+    }
+
+    pub fn set_at(&mut self, i: usize, v: Value) {
+        if let Some(slot) = self.0.get_mut(i) {
+            *slot = Some(v);
+        }
+    }
+
+    /// By name, as [`Model::new_record`] takes them.
+    pub fn to_map(&self, model: &Model) -> BTreeMap<String, Value> {
+        model
+            .fields
+            .iter()
+            .zip(&self.0)
+            .filter_map(|(f, v)| Some((f.name.clone(), v.clone()?)))
+            .collect()
     }
 }
 
@@ -618,11 +664,14 @@ failed = "error"
             all.push((&rj, c));
         }
         for (m, given) in all {
-            let given: BTreeMap<String, Value> =
-                given.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let mut g = Given::new(m);
+            for (k, v) in given {
+                assert!(g.set(m, k, v));
+            }
+            let given = g.to_map(m);
             let mut drafts = Drafts::default();
-            m.add_draft(&given, &mut drafts).expect("valid");
-            m.add_draft(&given, &mut drafts).expect("valid");
+            m.add_draft(&g, &mut drafts).expect("valid");
+            m.add_draft(&g, &mut drafts).expect("valid");
             let now = 1767225600.5;
             let filler = m.filler(now);
             let got = m.render(&drafts, 1, &filler);
@@ -653,17 +702,18 @@ failed = "error"
         }
         // What new_record refuses, add_draft refuses with the same words.
         for given in [
-            vec![("queue", s("q")), ("nope", Value::Nil)],
             vec![("queue", s("q")), ("state", s("lost"))],
             vec![("queue", Value::Int(1))],
             vec![("queue", s("q")), ("state", Value::Nil)],
             vec![("queue", s("q")), ("task_id", s(""))],
         ] {
-            let given: BTreeMap<String, Value> =
-                given.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let mut g = Given::new(&task);
+            for (k, v) in given {
+                assert!(g.set(&task, k, v));
+            }
             let mut drafts = Drafts::default();
-            let a = format!("{:#}", task.add_draft(&given, &mut drafts).unwrap_err());
-            let b = format!("{:#}", task.new_record(given, 0.0).unwrap_err());
+            let a = format!("{:#}", task.add_draft(&g, &mut drafts).unwrap_err());
+            let b = format!("{:#}", task.new_record(g.to_map(&task), 0.0).unwrap_err());
             assert_eq!(a, b);
             assert!(drafts.is_empty());
         }
