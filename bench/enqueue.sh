@@ -7,8 +7,9 @@
 #
 # In one run, each on an empty database:
 # - jobq enqueue --file of N plain jobs (popoto's MULTI/EXEC per job):
-#   jobs/s, peak RSS, client CPU, server CPU (INFO cpu), a PING probe beside
-#   it and SLOWLOG entries over 10 ms;
+#   jobs/s, peak RSS, client CPU, server CPU (INFO cpu) and the rate each
+#   side alone would allow (N / its CPU time), a PING probe beside it and
+#   SLOWLOG entries over 10 ms;
 # - the same with an idempotency key on every line (the guarded Lua script
 #   per job), and a rerun of that file, which creates nothing;
 # - a loop of popoto 1.10.1 RedisJob.create() (tests/interop venv) of
@@ -23,6 +24,8 @@ POPOTO_N=${POPOTO_N:-5000}
 POPOTO=${POPOTO:-1}
 
 bench_start
+# The machine is shared: say how busy it was, as the figures depend on it.
+echo "machine_load_1min: $(cut -d' ' -f1 /proc/loadavg) ($(nproc) cores)"
 
 # N lines like a CI system would send: 20 projects, a message, a time;
 # with IDEM=1 each line also carries its own idempotency key.
@@ -67,9 +70,13 @@ print(f"{label}_jobs_in_class_set: {jobs}")
 print(f"{label}_jobq_seconds: {wall:.2f}")
 print(f"{label}_jobq_jobs_per_s: {n / wall:.0f}")
 print(f"{label}_jobq_peak_rss_mib: {int(rss) / 1024:.1f}")
-print(f"{label}_jobq_client_cpu_s: {float(user) + float(sys_):.2f}")
+client = float(user) + float(sys_)
+print(f"{label}_jobq_client_cpu_s: {client:.2f}")
 print(f"{label}_server_cpu_s: {cpu:.2f}")
 print(f"{label}_server_floor_jobs_per_s: {n / cpu:.0f}" if cpu > 0 else f"{label}_server_floor_jobs_per_s: -")
+# What one side alone would allow if the other took no time: which side
+# limits (on a busy machine both are slowed by waiting for a core).
+print(f"{label}_client_floor_jobs_per_s: {n / client:.0f}" if client > 0 else f"{label}_client_floor_jobs_per_s: -")
 print(f"{label}_ping_max_ms: {pmax}")
 print(f"{label}_ping_p99_ms: {p99}")
 print(f"{label}_slowlog_over_10ms: {slow} (jobq: {slowjobq}, slowest {slowmax} ms)")
