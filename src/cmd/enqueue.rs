@@ -2,7 +2,7 @@
 //! input (the whole file) before the first write, then writes in pipelined
 //! batches.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 
 use anyhow::{Context, Result};
@@ -12,11 +12,11 @@ use crate::bytes::Bytes;
 use crate::cli::EnqueueArgs;
 use crate::exit;
 use crate::output::Ui;
-use crate::schema::record::NewRecord;
+use crate::schema::record::{Drafts, Filler, Given};
 use crate::schema::{Model, Value};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
-use crate::store::enqueue::{CreateContext, CreateJob, CreateOutcome};
+use crate::store::enqueue::{CreateBatch, CreateContext, CreateJob, CreateOutcome, PendingBatch};
 use crate::store::Store;
 
 #[derive(Debug, Serialize)]
@@ -42,88 +42,153 @@ pub struct EnqueuedJob {
     pub reason: Option<String>,
 }
 
-/// One job to create, validated.
+/// One job to create, as given (flags or a line), before it is checked.
 struct Spec {
-    given: BTreeMap<String, Value>,
+    given: Given,
     idempotency_key: Option<String>,
     line: Option<usize>,
 }
 
 const PRIORITIES: [&str; 3] = ["high", "normal", "low"];
 
+/// Batches sent and not yet answered: the server writes one while the next
+/// is built.
+const IN_FLIGHT: usize = 3;
+
+/// Jobs built between letting the connection run: it writes what the
+/// server has room for and reads its replies, so that the server is never
+/// left idle while a batch is being built.
+const YIELD_EVERY: usize = 64;
+
+/// Every job to create, checked, packed: each job's values as a draft
+/// (encoded, see [`Drafts`]), its idempotency key and its input line. The
+/// whole input is checked before the first write, so it is all held at
+/// once; this keeps it at about the size of the encoded values.
+#[derive(Default)]
+struct Jobs {
+    drafts: Drafts,
+    idempotency_keys: Vec<Option<Box<str>>>,
+    /// Input line of each job (0: from the flags).
+    lines: Vec<u32>,
+}
+
+impl Jobs {
+    fn add(&mut self, model: &Model, spec: Spec) -> Result<()> {
+        let line = match spec.line {
+            Some(n) => {
+                u32::try_from(n).map_err(|_| exit::usage(format!("line {n}: too many lines")))?
+            }
+            None => 0,
+        };
+        model
+            .add_draft(&spec.given, &mut self.drafts)
+            .map_err(|e| exit::usage(with_line(spec.line, format!("{e:#}"))))?;
+        self.idempotency_keys
+            .push(spec.idempotency_key.map(String::into_boxed_str));
+        self.lines.push(line);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn line(&self, i: usize) -> Option<usize> {
+        match self.lines[i] {
+            0 => None,
+            n => Some(n as usize),
+        }
+    }
+}
+
 pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(EnqueueReport, u8)> {
     let model = &settings.model;
-    let specs = match &args.file {
+    let jobs = match &args.file {
         Some(path) => read_file(model, path)?,
-        None => vec![spec_from_flags(model, args)?],
+        None => {
+            let mut jobs = Jobs::default();
+            jobs.add(model, spec_from_flags(model, args)?)?;
+            jobs
+        }
     };
     let mut store = Store::connect(&settings.connect).await?;
     store.require_writable()?;
-    let now = store.server_time().await?;
-    // Build every record before writing any, so that an error (say, a
-    // default that does not fit) leaves nothing half-written.
-    let mut records = Vec::with_capacity(specs.len());
-    for s in &specs {
-        let rec = model
-            .new_record(s.given.clone(), now)
-            .map_err(|e| exit::usage(with_line(s.line, format!("{e:#}"))))?;
-        records.push(rec);
-    }
+    let filler = model.filler(store.server_time().await?);
     let audit = Audit::new(settings.ns.audit(), "enqueue");
-    let mut ctx = CreateContext {
-        audit_stream: audit.stream.clone(),
-        audit_maxlen: audit.maxlen,
-        idempotency_ttl_secs: args.idempotency_ttl.as_secs(),
-        checked: HashSet::new(),
-    };
-    let progress = ui.progress(Some(records.len() as u64), "enqueue");
+    let mut ctx = CreateContext::new(
+        model.fields.iter().map(|f| f.name.clone()).collect(),
+        model.class_set(),
+        model
+            .sorted_fields()
+            .map(|f| model.sorted_key(&f.name))
+            .collect(),
+        audit,
+        args.idempotency_ttl.as_secs(),
+    );
+    let total = jobs.len();
+    let progress = ui.progress(Some(total as u64), "enqueue");
     let mut report = EnqueueReport {
-        jobs: Vec::with_capacity(records.len()),
+        jobs: Vec::with_capacity(total),
         created: 0,
         existing: 0,
         conflicts: 0,
     };
     let batch = args.batch as usize;
-    for (chunk_specs, chunk_recs) in specs.chunks(batch).zip(records.chunks(batch)) {
-        let jobs: Vec<CreateJob> = chunk_specs
-            .iter()
-            .zip(chunk_recs)
-            .map(|(s, r)| create_job(settings, &audit, s, r))
-            .collect();
-        let outcomes = store.create_jobs(&mut ctx, &jobs).await?;
-        for ((s, r), o) in chunk_specs.iter().zip(chunk_recs).zip(outcomes) {
-            let (key, created, reason) = match o {
+    // Each sent batch, with the job_id of each of its jobs.
+    let mut in_flight: VecDeque<(PendingBatch, Vec<String>)> = VecDeque::new();
+    let mut next = 0;
+    while next < total || !in_flight.is_empty() {
+        if next < total && in_flight.len() < IN_FLIGHT {
+            let end = (next + batch).min(total);
+            let mut b = CreateBatch::new();
+            let mut ids = Vec::with_capacity(end - next);
+            for i in next..end {
+                let (job, job_id) = create_job(settings, &jobs, i, &filler);
+                ids.push(job_id);
+                b.push(&ctx, job);
+                if (i - next) % YIELD_EVERY == YIELD_EVERY - 1 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            in_flight.push_back((store.send_batch(&mut ctx, b).await?, ids));
+            next = end;
+            // Let the batch go out before building the next.
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let Some((pending, ids)) = in_flight.pop_front() else {
+            break;
+        };
+        let n = pending.len();
+        let first = report.jobs.len();
+        let outcomes = store.finish_batch(&ctx, pending).await?;
+        for (j, ((key, o), job_id)) in outcomes.into_iter().zip(ids).enumerate() {
+            let (key, created, reason, job_id) = match o {
                 CreateOutcome::Created => {
                     report.created += 1;
-                    (r.key(model), true, None)
+                    (key, true, None, job_id)
                 }
                 CreateOutcome::Existing(k) => {
                     report.existing += 1;
-                    (k, false, Some("idempotency key already used".to_owned()))
+                    // A repeat reports the job the key created first.
+                    let id = job_id_of(model, &k).unwrap_or(job_id);
+                    (k, false, Some("idempotency key already used"), id)
                 }
                 CreateOutcome::Conflict(k) => {
                     report.conflicts += 1;
-                    (
-                        k,
-                        false,
-                        Some("a record with this job_id exists".to_owned()),
-                    )
+                    let id = job_id_of(model, &k).unwrap_or(job_id);
+                    (k, false, Some("a record with this job_id exists"), id)
                 }
-            };
-            // A repeat reports the job the key created first.
-            let job_id = match model.parse_key(&key) {
-                Ok(p) => model.job_id(&p).to_owned(),
-                Err(_) => r.job_id(model),
             };
             report.jobs.push(EnqueuedJob {
                 job_id,
                 key: Bytes(key),
                 created,
-                line: s.line,
-                reason,
+                line: jobs.line(first + j),
+                reason: reason.map(str::to_owned),
             });
         }
-        progress.inc(jobs.len() as u64);
+        progress.inc(n as u64);
     }
     progress.finish();
     if report.conflicts > 0 {
@@ -140,54 +205,46 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
     Ok((report, code))
 }
 
-fn create_job(settings: &Settings, audit: &Audit, spec: &Spec, rec: &NewRecord) -> CreateJob {
+fn job_id_of(model: &Model, key: &[u8]) -> Option<String> {
+    model
+        .parse_key(key)
+        .ok()
+        .map(|p| model.job_id(&p).to_owned())
+}
+
+/// What the `i`-th job writes, as bytes, and its job_id.
+fn create_job(settings: &Settings, jobs: &Jobs, i: usize, filler: &Filler) -> (CreateJob, String) {
     let model = &settings.model;
-    let key = rec.key(model);
-    let job_id = rec.job_id(model);
-    let mut sets = vec![model.class_set()];
-    sets.extend(rec.index_sets(model));
+    let rec = model.render(&jobs.drafts, i, filler);
     // A job_id given by the user may exist already: guard every other
     // status's key so that the job cannot exist twice.
-    let explicit_id = spec.given.contains_key(&model.auto_field().name);
-    let guard_keys = if explicit_id {
-        model
+    let parsed = rec
+        .explicit_id
+        .then(|| model.parse_key(&rec.key).ok())
+        .flatten();
+    let guard_keys = match parsed {
+        Some(parsed) => model
             .status
             .values
             .iter()
-            .map(|st| {
-                model.record_key(|n| {
-                    if n == model.status.field {
-                        Some(st.as_str())
-                    } else {
-                        rec.key_value(n)
-                    }
-                })
-            })
-            .filter(|k| *k != key)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    CreateJob {
-        key: key.clone(),
-        fields: rec
-            .hash_pairs()
-            .into_iter()
-            .map(|(n, v)| (n.to_owned(), v))
+            .map(|st| model.rekey(&parsed, &model.status.field, st))
+            .filter(|k| *k != rec.key)
             .collect(),
-        sets,
-        zsets: rec.sorted_entries(model),
+        None => Vec::new(),
+    };
+    let idempotency_key = jobs.idempotency_keys[i]
+        .as_deref()
+        .map(|k| settings.ns.idempotency(&model.class, k));
+    let job = CreateJob {
+        key: rec.key,
+        job_id: rec.job_id.as_bytes().to_vec(),
+        values: rec.values,
+        index_sets: rec.index_sets,
+        scores: rec.scores,
         guard_keys,
-        idempotency_key: spec
-            .idempotency_key
-            .as_deref()
-            .map(|k| settings.ns.idempotency(&model.class, k)),
-        audit: audit.entry(&[
-            ("action", b"create"),
-            ("job", job_id.as_bytes()),
-            ("key", &key),
-        ]),
-    }
+        idempotency_key,
+    };
+    (job, rec.job_id)
 }
 
 fn with_line(line: Option<usize>, msg: String) -> String {
@@ -198,7 +255,7 @@ fn with_line(line: Option<usize>, msg: String) -> String {
 }
 
 fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
-    let mut given = BTreeMap::new();
+    let mut given = Given::new(model);
     let mut put = |flag: &str, field: &str, text: &str| -> Result<()> {
         let f = model.field(field).ok_or_else(|| {
             exit::usage(format!(
@@ -209,7 +266,7 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
         let v = f
             .parse_text(text)
             .map_err(|e| exit::usage(format!("{flag}: {e:#}")))?;
-        given.insert(field.to_owned(), v);
+        given.set(model, field, v);
         Ok(())
     };
     if let Some(p) = &args.project {
@@ -245,7 +302,7 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
         let v = f
             .parse_text(text)
             .map_err(|e| exit::usage(format!("--set: {e:#}")))?;
-        given.insert(name.to_owned(), v);
+        given.set(model, name, v);
     }
     let spec = Spec {
         given,
@@ -258,10 +315,14 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
 /// Checks a spec can become a record: status known, key fields present.
 fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
     let status_field = &model.status.field;
-    spec.given
-        .entry(status_field.clone())
-        .or_insert_with(|| Value::Str(model.status.pending.clone()));
-    if let Some(Value::Str(s)) = spec.given.get(status_field) {
+    if spec.given.get(model, status_field).is_none() {
+        spec.given.set(
+            model,
+            status_field,
+            Value::Str(model.status.pending.clone()),
+        );
+    }
+    if let Some(Value::Str(s)) = spec.given.get(model, status_field) {
         if !model.is_status(s) {
             return Err(exit::usage(with_line(
                 spec.line,
@@ -280,7 +341,7 @@ fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
             )));
         }
     }
-    if let Some(Value::Str(id)) = spec.given.get(&model.auto_field().name) {
+    if let Some(Value::Str(id)) = spec.given.get(model, &model.auto_field().name) {
         if id.is_empty() {
             return Err(exit::usage(with_line(
                 spec.line,
@@ -289,7 +350,7 @@ fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
         }
     }
     for f in model.indexed_fields() {
-        if !spec.given.contains_key(&f.name) {
+        if spec.given.get(model, &f.name).is_none() {
             let hint = if f.name == "project_key" {
                 " (--project)"
             } else {
@@ -304,7 +365,7 @@ fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
     Ok(spec)
 }
 
-fn read_file(model: &Model, path: &std::path::Path) -> Result<Vec<Spec>> {
+fn read_file(model: &Model, path: &std::path::Path) -> Result<Jobs> {
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -314,57 +375,145 @@ fn read_file(model: &Model, path: &std::path::Path) -> Result<Vec<Spec>> {
                 .map_err(|e| exit::usage(format!("{e:#}")))?,
         )
     };
-    let mut specs = Vec::new();
-    for (i, line) in BufReader::new(reader).lines().enumerate() {
-        let n = i + 1;
-        let line = line.with_context(|| format!("reading {} at line {n}", path.display()))?;
-        if line.trim().is_empty() {
+    let mut jobs = Jobs::default();
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let mut line = Vec::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("reading {} at line {}", path.display(), n + 1))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| exit::usage(format!("{}: line {n}: not UTF-8 text", path.display())))?;
+        if text.trim().is_empty() {
             continue;
         }
-        let spec = parse_line(model, &line, n)
+        let spec = parse_line(model, text, n)
+            .and_then(|spec| check_spec(model, spec))
             .map_err(|e| exit::usage(format!("{}: {e:#}", path.display())))?;
-        specs.push(
-            check_spec(model, spec)
-                .map_err(|e| exit::usage(format!("{}: {e:#}", path.display())))?,
-        );
+        jobs.add(model, spec)
+            .map_err(|e| exit::usage(format!("{}: {e:#}", path.display())))?;
     }
-    if specs.is_empty() {
+    if jobs.len() == 0 {
         return Err(exit::usage(format!(
             "{}: no jobs in the file",
             path.display()
         )));
     }
-    Ok(specs)
+    Ok(jobs)
 }
 
+/// One line of the file: a JSON object of fields, read straight into the
+/// fields' places (no map of names in between: this runs for every line
+/// before anything is written).
 fn parse_line(model: &Model, line: &str, n: usize) -> Result<Spec> {
-    let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
-        .map_err(|e| anyhow::anyhow!("line {n}: not a JSON object: {e}"))?;
-    let mut given = BTreeMap::new();
-    let mut idempotency_key = None;
-    for (name, value) in obj {
-        if name == "idempotency_key" {
-            match value {
-                serde_json::Value::String(s) => idempotency_key = Some(s),
-                serde_json::Value::Null => {}
-                _ => anyhow::bail!("line {n}: idempotency_key must be a string"),
-            }
-            continue;
-        }
-        let f = model.field(&name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "line {n}: unknown field {name:?} in the {} model",
-                model.class
-            )
-        })?;
-        let v = f
-            .parse_json(&value)
-            .map_err(|e| anyhow::anyhow!("line {n}: {e:#}"))?;
-        given.insert(name, v);
+    let mut why = None;
+    let seed = LineSeed {
+        model,
+        why: &mut why,
+    };
+    let mut de = serde_json::Deserializer::from_str(line);
+    let parsed = serde::de::DeserializeSeed::deserialize(seed, &mut de).and_then(|v| {
+        de.end()?;
+        Ok(v)
+    });
+    // A field the model lacks or a value of the wrong type stops the parse;
+    // say that rather than the parser's words.
+    if let Some(e) = why {
+        return Err(anyhow::anyhow!("line {n}: {e:#}"));
     }
+    let (given, idempotency_key) =
+        parsed.map_err(|e| anyhow::anyhow!("line {n}: not a JSON object: {e}"))?;
     Ok(Spec {
         given,
         idempotency_key,
         line: Some(n),
     })
+}
+
+/// Reads a line's object into [`Given`]; the first field that is wrong is
+/// left in `why`.
+struct LineSeed<'a> {
+    model: &'a Model,
+    why: &'a mut Option<anyhow::Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for LineSeed<'_> {
+    type Value = (Given, Option<String>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LineSeed<'_> {
+    type Value = (Given, Option<String>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let model = self.model;
+        let mut given = Given::new(model);
+        let mut idempotency_key = None;
+        while let Some(name) = map.next_key::<Name<'de>>()? {
+            let name = name.0;
+            let value: serde_json::Value = map.next_value()?;
+            if name == "idempotency_key" {
+                match value {
+                    serde_json::Value::String(s) => idempotency_key = Some(s),
+                    serde_json::Value::Null => {}
+                    _ => {
+                        *self.why = Some(anyhow::anyhow!("idempotency_key must be a string"));
+                        return Err(A::Error::custom("bad field"));
+                    }
+                }
+                continue;
+            }
+            let Some(i) = model.field_index(&name) else {
+                *self.why = Some(anyhow::anyhow!(
+                    "unknown field {name:?} in the {} model",
+                    model.class
+                ));
+                return Err(A::Error::custom("bad field"));
+            };
+            match model.fields[i].parse_json(&value) {
+                Ok(v) => given.set_at(i, v),
+                Err(e) => {
+                    *self.why = Some(e);
+                    return Err(A::Error::custom("bad field"));
+                }
+            }
+        }
+        Ok((given, idempotency_key))
+    }
+}
+
+/// A field name, borrowed from the line unless it has escapes.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }

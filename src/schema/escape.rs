@@ -37,6 +37,28 @@ pub fn escape(value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// [`escape`], appended to `out`.
+pub fn escape_into(out: &mut Vec<u8>, value: &[u8]) {
+    // Most values (ids, project names, statuses) need no escaping at all.
+    if !value.iter().any(|&c| NEEDS_ESCAPE[usize::from(c)]) {
+        out.extend_from_slice(value);
+    } else {
+        out.extend_from_slice(&escape(value));
+    }
+}
+
+/// The bytes [`escape`] may change or that may start `{&#58;}`.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"/'?*^[]-{:";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// String convenience over [`escape`].
 pub fn escape_str(value: &str) -> String {
     // Escaping only inserts ASCII around ASCII characters, so UTF-8 survives.
@@ -134,7 +156,20 @@ mod tests {
         ] {
             let e = escape(s.as_bytes());
             assert!(!e.contains(&b':'), "escaped {s:?} still has a colon");
+            let mut into = b"prefix:".to_vec();
+            escape_into(&mut into, s.as_bytes());
+            assert_eq!(into, [b"prefix:".as_slice(), &e].concat(), "{s:?}");
             assert_eq!(unescape(&e), s.as_bytes(), "round trip of {s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast path of escape_into (nothing to escape) changes nothing.
+        #[test]
+        fn escape_into_is_escape(v in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let mut out = Vec::new();
+            escape_into(&mut out, &v);
+            proptest::prop_assert_eq!(out, escape(&v));
         }
     }
 

@@ -380,6 +380,11 @@ impl Model {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// A field's place in `fields` (declaration order).
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
     pub fn auto_field(&self) -> &Field {
         // `new` guarantees exactly one.
         self.fields
@@ -391,6 +396,11 @@ impl Model {
     /// Key fields in key-segment order (alphabetical by name, auto included).
     pub fn key_fields(&self) -> impl Iterator<Item = &Field> + '_ {
         self.key_order.iter().map(|&i| &self.fields[i])
+    }
+
+    /// Key fields' places in `fields`, in key-segment order.
+    pub fn key_field_indexes(&self) -> &[usize] {
+        &self.key_order
     }
 
     pub fn key_field_count(&self) -> usize {

@@ -45,7 +45,8 @@ pub fn encode(value: &Value) -> Vec<u8> {
     buf
 }
 
-fn encode_into(buf: &mut Vec<u8>, value: &Value) {
+/// [`encode`], appended to `buf`.
+pub fn encode_into(buf: &mut Vec<u8>, value: &Value) {
     // Writing into a Vec cannot fail; the results are infallible in practice.
     match value {
         Value::Nil => {

@@ -1,38 +1,55 @@
 //! Writing new jobs: popoto's create() transaction, pipelined in batches, or
 //! the guarded enqueue script when an idempotency key or an explicit job_id
 //! must be checked atomically with the create.
+//!
+//! A batch is written to the pipeline as it is built (no per-job copy of
+//! what is shared: field names, the class set, zset names, the audit
+//! header), and several batches can be in flight at once: the server works
+//! on one while the next is built.
 
 use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
-use redis::Value;
+use anyhow::{anyhow, bail, Context, Result};
+use redis::{Cmd, Pipeline, Value};
+use tokio::task::JoinHandle;
 
+use super::audit::Audit;
 use super::script::{code_and_rest, is_noscript, Invocation, LuaScript};
-use super::{reply, Store};
+use super::{reply, Reply, Store};
 
 pub fn script() -> LuaScript {
     LuaScript::new("enqueue", include_str!("scripts/enqueue.lua"))
 }
 
-/// Everything one create writes, as bytes, built by `schema`.
-#[derive(Debug, Clone)]
+/// What one create writes that is its own, as bytes built by `schema`. What
+/// every job shares is in [`CreateContext`].
+#[derive(Debug, Clone, Default)]
 pub struct CreateJob {
     pub key: Vec<u8>,
-    /// HSET pairs in declaration order.
-    pub fields: Vec<(String, Vec<u8>)>,
-    /// Class set, then each key-field index.
-    pub sets: Vec<Vec<u8>>,
-    pub zsets: Vec<(Vec<u8>, f64)>,
+    pub job_id: Vec<u8>,
+    /// HSET values in declaration order (the names: `CreateContext::fields`).
+    pub values: Vec<Vec<u8>>,
+    /// Each key-field index set (the class set comes first, from the
+    /// context).
+    pub index_sets: Vec<Vec<u8>>,
+    /// (which of `CreateContext::zsets`, score), for each sorted field that
+    /// has a value.
+    pub scores: Vec<(usize, f64)>,
     /// Keys that must not exist (the job_id under another status).
     pub guard_keys: Vec<Vec<u8>>,
     pub idempotency_key: Option<Vec<u8>>,
-    /// XADD field/value list for the audit stream.
-    pub audit: Vec<Vec<u8>>,
 }
 
 impl CreateJob {
     fn needs_script(&self) -> bool {
         self.idempotency_key.is_some() || !self.guard_keys.is_empty()
+    }
+
+    /// Commands of its MULTI/EXEC, both included.
+    fn transaction_len(&self) -> usize {
+        // MULTI HSET SADD(class) SADD(index)... ZADD... XADD EXEC
+        5 + self.index_sets.len() + self.scores.len()
     }
 }
 
@@ -45,109 +62,314 @@ pub enum CreateOutcome {
     Conflict(Vec<u8>),
 }
 
-/// Settings shared by a run of creates.
+/// What a run of creates shares.
 pub struct CreateContext {
-    pub audit_stream: Vec<u8>,
-    pub audit_maxlen: u64,
+    /// Field names, in declaration order.
+    pub fields: Vec<String>,
+    fields_len: usize,
+    pub class_set: Vec<u8>,
+    /// The `$SortF` zset of each sorted field, in declaration order.
+    pub zsets: Vec<Vec<u8>>,
+    pub audit: Audit,
     pub idempotency_ttl_secs: u64,
+    audit_pid: String,
+    audit_maxlen: String,
     /// Target sets whose type was checked already in this run.
-    pub checked: HashSet<Vec<u8>>,
+    checked: HashSet<Vec<u8>>,
+    script: LuaScript,
+    script_loaded: bool,
+}
+
+impl CreateContext {
+    pub fn new(
+        fields: Vec<String>,
+        class_set: Vec<u8>,
+        zsets: Vec<Vec<u8>>,
+        audit: Audit,
+        idempotency_ttl_secs: u64,
+    ) -> CreateContext {
+        CreateContext {
+            fields_len: fields.iter().map(String::len).sum(),
+            fields,
+            class_set,
+            zsets,
+            audit_pid: audit.pid.to_string(),
+            audit_maxlen: audit.maxlen.to_string(),
+            audit,
+            idempotency_ttl_secs,
+            checked: HashSet::new(),
+            script: script(),
+            script_loaded: false,
+        }
+    }
+
+    /// The audit entry of one create: the header (command, host, pid,
+    /// time), then action, job, key; as `Audit::entry` lays it out.
+    fn audit_entry<'a>(&'a self, job: &'a CreateJob, time_ms: &'a str) -> [&'a [u8]; 14] {
+        [
+            b"command",
+            self.audit.command.as_bytes(),
+            b"host",
+            self.audit.host.as_bytes(),
+            b"pid",
+            self.audit_pid.as_bytes(),
+            b"time_ms",
+            time_ms.as_bytes(),
+            b"action",
+            b"create",
+            b"job",
+            &job.job_id,
+            b"key",
+            &job.key,
+        ]
+    }
+}
+
+/// Where one job's outcome is in the pipeline's replies.
+struct Slot {
+    /// The reply holding the outcome (EXEC's, or the script's).
+    reply: usize,
+    /// Commands of its transaction (0 for a script).
+    cmds: usize,
+    /// A scripted job, kept to send again if the server forgot the script.
+    scripted: Option<CreateJob>,
+}
+
+/// Jobs being written as one pipeline.
+pub struct CreateBatch {
+    pipe: Pipeline,
+    slots: Vec<Slot>,
+    /// Record keys, one per job, in order.
+    keys: Vec<Vec<u8>>,
+    /// Sets and zsets not yet type-checked in this run, with the type each
+    /// must be.
+    targets: Vec<(Vec<u8>, &'static str)>,
+    target_seen: HashSet<Vec<u8>>,
+    replies: usize,
+}
+
+impl Default for CreateBatch {
+    fn default() -> Self {
+        CreateBatch::new()
+    }
+}
+
+impl CreateBatch {
+    pub fn new() -> CreateBatch {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        CreateBatch {
+            pipe,
+            slots: Vec::new(),
+            keys: Vec::new(),
+            targets: Vec::new(),
+            target_seen: HashSet::new(),
+            replies: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Add one job: popoto's MULTI, HSET, SADD..., ZADD..., EXEC (with the
+    /// audit entry's XADD before EXEC), or the guarded script.
+    pub fn push(&mut self, ctx: &CreateContext, job: CreateJob) {
+        // The class set and the zsets are the same for every job: see
+        // send_batch.
+        for s in &job.index_sets {
+            self.target(ctx, s, "set");
+        }
+        let time_ms = now_ms();
+        if job.needs_script() {
+            let inv = invocation(ctx, &job, &time_ms);
+            push_eval(&mut self.pipe, &ctx.script, &inv);
+            self.slots.push(Slot {
+                reply: self.replies,
+                cmds: 0,
+                scripted: None,
+            });
+            self.replies += 1;
+            self.keys.push(job.key.clone());
+            if let Some(s) = self.slots.last_mut() {
+                s.scripted = Some(job);
+            }
+            return;
+        }
+        let key = job.key.as_slice();
+        let pipe = &mut self.pipe;
+        // Each command sized up front: growing a command's buffer argument
+        // by argument was a good part of the client's time.
+        let at = |args: usize, bytes: usize| Cmd::with_capacity(args, bytes + 16 * args);
+        pipe.add_command(at(1, 5)).arg("MULTI");
+        let values: usize = job.values.iter().map(Vec::len).sum();
+        pipe.add_command(at(
+            2 + 2 * job.values.len(),
+            ctx.fields_len + values + key.len(),
+        ))
+        .arg("HSET")
+        .arg(key);
+        for (name, v) in ctx.fields.iter().zip(&job.values) {
+            pipe.arg(name.as_str()).arg(v.as_slice());
+        }
+        for s in std::iter::once(&ctx.class_set).chain(&job.index_sets) {
+            pipe.add_command(at(3, 4 + s.len() + key.len()))
+                .arg("SADD")
+                .arg(s.as_slice())
+                .arg(key);
+        }
+        for (z, score) in &job.scores {
+            let z = &ctx.zsets[*z];
+            pipe.add_command(at(4, 28 + z.len() + key.len()))
+                .arg("ZADD")
+                .arg(z.as_slice())
+                .arg(score_text(*score))
+                .arg(key);
+        }
+        let entry = ctx.audit_entry(&job, &time_ms);
+        let entry_len: usize = entry.iter().map(|a| a.len()).sum();
+        pipe.add_command(at(6 + entry.len(), 32 + ctx.audit.stream.len() + entry_len))
+            .arg("XADD")
+            .arg(ctx.audit.stream.as_slice())
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(ctx.audit_maxlen.as_str())
+            .arg("*");
+        for a in entry {
+            pipe.arg(a);
+        }
+        pipe.add_command(at(1, 4)).arg("EXEC");
+        let cmds = job.transaction_len();
+        self.slots.push(Slot {
+            reply: self.replies + cmds - 1,
+            cmds,
+            scripted: None,
+        });
+        self.replies += cmds;
+        self.keys.push(job.key);
+    }
+
+    fn target(&mut self, ctx: &CreateContext, key: &[u8], want: &'static str) {
+        if !ctx.checked.contains(key) && !self.target_seen.contains(key) {
+            self.target_seen.insert(key.to_vec());
+            self.targets.push((key.to_vec(), want));
+        }
+    }
+}
+
+/// A batch sent and not yet answered.
+pub struct PendingBatch {
+    replies: JoinHandle<Result<Vec<Reply>>>,
+    slots: Vec<Slot>,
+    keys: Vec<Vec<u8>>,
+}
+
+impl PendingBatch {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
 }
 
 impl Store {
-    /// Create a batch of jobs in one round trip. Targets of the wrong Redis
-    /// type are refused before anything is written.
-    pub async fn create_jobs(
+    /// Send a batch without waiting for its replies (see
+    /// [`Store::finish_batch`]). Targets of the wrong Redis type are refused
+    /// before anything of the batch is sent.
+    pub async fn send_batch(
         &mut self,
         ctx: &mut CreateContext,
-        jobs: &[CreateJob],
-    ) -> Result<Vec<CreateOutcome>> {
-        self.check_target_types(ctx, jobs).await?;
-        let script = script();
-        if jobs.iter().any(CreateJob::needs_script) {
-            self.load_script(&script).await?;
+        batch: CreateBatch,
+    ) -> Result<PendingBatch> {
+        let CreateBatch {
+            mut pipe,
+            slots,
+            keys,
+            mut targets,
+            ..
+        } = batch;
+        targets.push((ctx.class_set.clone(), "set"));
+        targets.extend(ctx.zsets.iter().map(|z| (z.clone(), "zset")));
+        self.check_target_types(ctx, targets).await?;
+        if !ctx.script_loaded && slots.iter().any(|s| s.scripted.is_some()) {
+            // Once per run: a server that forgets it meanwhile answers
+            // NOSCRIPT, and those jobs are sent again (finish_batch).
+            self.load_script(&ctx.script).await?;
+            ctx.script_loaded = true;
         }
-        let mut pipe = redis::pipe();
-        // Which pipeline reply holds each job's outcome.
-        let mut at = Vec::with_capacity(jobs.len());
-        let mut n = 0usize;
-        for job in jobs {
-            if job.needs_script() {
-                let inv = invocation(ctx, job);
-                let cmd = pipe.cmd("EVALSHA").arg(&script.sha).arg(inv.keys.len());
-                for k in &inv.keys {
-                    cmd.arg(k.as_slice());
-                }
-                for a in &inv.args {
-                    cmd.arg(a.as_slice());
-                }
-                at.push((n, true));
-                n += 1;
-            } else {
-                // popoto's create(): MULTI, HSET, SADD..., ZADD..., EXEC.
-                pipe.cmd("MULTI");
-                let h = pipe.cmd("HSET").arg(job.key.as_slice());
-                for (f, v) in &job.fields {
-                    h.arg(f.as_str()).arg(v.as_slice());
-                }
-                for s in &job.sets {
-                    pipe.cmd("SADD").arg(s.as_slice()).arg(job.key.as_slice());
-                }
-                for (z, score) in &job.zsets {
-                    pipe.cmd("ZADD")
-                        .arg(z.as_slice())
-                        .arg(score_text(*score))
-                        .arg(job.key.as_slice());
-                }
-                let x = pipe
-                    .cmd("XADD")
-                    .arg(ctx.audit_stream.as_slice())
-                    .arg("MAXLEN")
-                    .arg("~")
-                    .arg(ctx.audit_maxlen)
-                    .arg("*");
-                for a in &job.audit {
-                    x.arg(a.as_slice());
-                }
-                pipe.cmd("EXEC");
-                let cmds = 4 + job.sets.len() + job.zsets.len();
-                at.push((n + cmds - 1, false));
-                n += cmds;
-            }
-        }
-        let mut replies = self.pipeline(&mut pipe).await.context("writing jobs")?;
+        let mut store = self.clone();
+        let replies =
+            tokio::spawn(async move { store.pipeline(&mut pipe).await.context("writing jobs") });
+        Ok(PendingBatch {
+            replies,
+            slots,
+            keys,
+        })
+    }
+
+    /// Wait for a sent batch: its record keys and each job's outcome, in
+    /// order.
+    pub async fn finish_batch(
+        &mut self,
+        ctx: &CreateContext,
+        batch: PendingBatch,
+    ) -> Result<Vec<(Vec<u8>, CreateOutcome)>> {
+        let PendingBatch {
+            replies,
+            slots,
+            keys,
+        } = batch;
+        let mut replies = replies.await.map_err(|e| anyhow!("writing jobs: {e}"))??;
         // The server forgot the script (a restart, SCRIPT FLUSH): those
         // creates did not run; send them again, reloading the script.
-        let lost: Vec<usize> = at
+        let lost: Vec<usize> = slots
             .iter()
             .enumerate()
-            .filter(|(_, (i, scripted))| {
-                *scripted && matches!(replies.get(*i), Some(Err(e)) if is_noscript(e))
+            .filter(|(_, s)| {
+                s.scripted.is_some()
+                    && matches!(replies.get(s.reply), Some(Err(e)) if is_noscript(e))
             })
             .map(|(j, _)| j)
             .collect();
         if !lost.is_empty() {
-            let calls: Vec<Invocation> = lost.iter().map(|&j| invocation(ctx, &jobs[j])).collect();
-            let again = self.eval_many(&script, &calls).await?;
+            let time_ms = now_ms();
+            let calls: Vec<Invocation> = lost
+                .iter()
+                .filter_map(|&j| slots[j].scripted.as_ref())
+                .map(|job| invocation(ctx, job, &time_ms))
+                .collect();
+            self.load_script(&ctx.script).await?;
+            let again = self.eval_many(&ctx.script, &calls).await?;
             for (&j, r) in lost.iter().zip(again) {
-                replies[at[j].0] = r;
+                if let Some(slot) = replies.get_mut(slots[j].reply) {
+                    *slot = r;
+                }
             }
         }
-        let mut out = Vec::with_capacity(jobs.len());
-        for (job, (i, scripted)) in jobs.iter().zip(at) {
+        let mut out = Vec::with_capacity(keys.len());
+        for (key, slot) in keys.into_iter().zip(&slots) {
+            let i = slot.reply;
             let mut r = replies
-                .get(i)
-                .cloned()
+                .get_mut(i)
+                .map(|r| std::mem::replace(r, Err(String::new())))
                 .unwrap_or_else(|| Err("missing reply".into()));
+            let scripted = slot.scripted.is_some();
             if !scripted && matches!(&r, Err(e) if e.starts_with("EXECABORT")) {
                 // Say why the transaction was discarded (NOPERM, OOM...):
                 // the first refusal among its queued commands.
-                let queued = i + 1 - (4 + job.sets.len() + job.zsets.len())..i;
+                let queued = i + 1 - slot.cmds..i;
                 if let Some(why) = queued.filter_map(|q| replies.get(q)?.clone().err()).next() {
                     r = Err(why);
                 }
             }
-            out.push(outcome(job, r, scripted)?);
+            let o = outcome(&key, r, scripted)?;
+            out.push((key, o));
         }
         Ok(out)
     }
@@ -155,22 +377,12 @@ impl Store {
     async fn check_target_types(
         &mut self,
         ctx: &mut CreateContext,
-        jobs: &[CreateJob],
+        todo: Vec<(Vec<u8>, &'static str)>,
     ) -> Result<()> {
-        let mut todo: Vec<(Vec<u8>, &'static str)> = Vec::new();
-        let mut seen = HashSet::new();
-        for job in jobs {
-            for s in &job.sets {
-                if !ctx.checked.contains(s) && seen.insert(s.clone()) {
-                    todo.push((s.clone(), "set"));
-                }
-            }
-            for (z, _) in &job.zsets {
-                if !ctx.checked.contains(z) && seen.insert(z.clone()) {
-                    todo.push((z.clone(), "zset"));
-                }
-            }
-        }
+        let todo: Vec<_> = todo
+            .into_iter()
+            .filter(|(k, _)| !ctx.checked.contains(k))
+            .collect();
         if todo.is_empty() {
             return Ok(());
         }
@@ -196,18 +408,41 @@ impl Store {
     }
 }
 
-fn invocation(ctx: &CreateContext, job: &CreateJob) -> Invocation {
+fn now_ms() -> String {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+        .to_string()
+}
+
+fn push_eval(pipe: &mut Pipeline, script: &LuaScript, inv: &Invocation) {
+    let cmd = pipe
+        .cmd("EVALSHA")
+        .arg(script.sha.as_str())
+        .arg(inv.keys.len());
+    for k in &inv.keys {
+        cmd.arg(k.as_slice());
+    }
+    for a in &inv.args {
+        cmd.arg(a.as_slice());
+    }
+}
+
+fn invocation(ctx: &CreateContext, job: &CreateJob, time_ms: &str) -> Invocation {
+    let stream = &ctx.audit.stream;
     let mut keys = vec![
         job.key.clone(),
-        ctx.audit_stream.clone(),
+        stream.clone(),
         // Unused without an idempotency key, but still checked by ACLs: an
         // empty key name would need `~*`, so name one of jobq's own keys.
         job.idempotency_key
             .clone()
-            .unwrap_or_else(|| ctx.audit_stream.clone()),
+            .unwrap_or_else(|| stream.clone()),
+        ctx.class_set.clone(),
     ];
-    keys.extend(job.sets.iter().cloned());
-    keys.extend(job.zsets.iter().map(|(z, _)| z.clone()));
+    keys.extend(job.index_sets.iter().cloned());
+    keys.extend(job.scores.iter().map(|(z, _)| ctx.zsets[*z].clone()));
     keys.extend(job.guard_keys.iter().cloned());
     let mut args: Vec<Vec<u8>> = vec![
         if job.idempotency_key.is_some() {
@@ -216,18 +451,18 @@ fn invocation(ctx: &CreateContext, job: &CreateJob) -> Invocation {
             b"0".to_vec()
         },
         ctx.idempotency_ttl_secs.max(1).to_string().into_bytes(),
-        ctx.audit_maxlen.to_string().into_bytes(),
-        job.sets.len().to_string().into_bytes(),
-        job.zsets.len().to_string().into_bytes(),
+        ctx.audit_maxlen.clone().into_bytes(),
+        (1 + job.index_sets.len()).to_string().into_bytes(),
+        job.scores.len().to_string().into_bytes(),
         job.guard_keys.len().to_string().into_bytes(),
-        job.fields.len().to_string().into_bytes(),
+        job.values.len().to_string().into_bytes(),
     ];
-    for (f, v) in &job.fields {
+    for (f, v) in ctx.fields.iter().zip(&job.values) {
         args.push(f.as_bytes().to_vec());
         args.push(v.clone());
     }
-    args.extend(job.zsets.iter().map(|(_, s)| score_text(*s).into_bytes()));
-    args.extend(job.audit.iter().cloned());
+    args.extend(job.scores.iter().map(|(_, s)| score_text(*s).into_bytes()));
+    args.extend(ctx.audit_entry(job, time_ms).iter().map(|a| a.to_vec()));
     Invocation { keys, args }
 }
 
@@ -236,29 +471,34 @@ pub fn score_text(score: f64) -> String {
     format!("{score}")
 }
 
-fn outcome(job: &CreateJob, r: super::Reply, scripted: bool) -> Result<CreateOutcome> {
-    let key = crate::bytes::escape_bytes(&job.key);
-    let v = r.map_err(|e| anyhow::anyhow!("creating {key}: {e}"))?;
+fn outcome(key: &[u8], r: Reply, scripted: bool) -> Result<CreateOutcome> {
+    let key = || crate::bytes::escape_bytes(key);
+    let v = r.map_err(|e| anyhow!("creating {}: {e}", key()))?;
     if !scripted {
         // EXEC: an array of replies, or nil when the transaction was aborted.
         let items =
-            reply::array(&v).with_context(|| format!("creating {key}: transaction aborted"))?;
+            reply::array(&v).with_context(|| format!("creating {}: transaction aborted", key()))?;
         if let Some(e) = items.iter().find_map(reply::is_error) {
-            bail!("creating {key}: {e}");
+            bail!("creating {}: {e}", key());
         }
         return Ok(CreateOutcome::Created);
     }
     let (code, rest) =
-        code_and_rest(&v).with_context(|| format!("creating {key}: unexpected reply {v:?}"))?;
+        code_and_rest(&v).with_context(|| format!("creating {}: unexpected reply {v:?}", key()))?;
     let other = rest.first().and_then(reply::bytes).unwrap_or_default();
     match code {
         1 => Ok(CreateOutcome::Created),
         0 => Ok(CreateOutcome::Existing(other)),
         2 => Ok(CreateOutcome::Conflict(other)),
         3 => bail!(
-            "{} has the wrong type: refusing to write {key}",
-            crate::bytes::escape_bytes(&other)
+            "{} has the wrong type: refusing to write {}",
+            crate::bytes::escape_bytes(&other),
+            key()
         ),
-        _ => bail!("creating {key}: unexpected reply {:?}", Value::Int(code)),
+        _ => bail!(
+            "creating {}: unexpected reply {:?}",
+            key(),
+            Value::Int(code)
+        ),
     }
 }
