@@ -514,6 +514,55 @@ fn every_guard_skips_a_changed_state() {
 }
 
 #[test]
+fn type_guards_skip_a_record_or_index_that_changed_type() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 2, "p");
+    // Two orphans: each needs SADD to the pending index.
+    for key in &k {
+        cmd(
+            &mut con,
+            &[b"SREM", b"$KeyF:RedisJob:status:pending", key.as_bytes()],
+        );
+    }
+    let plan = r.dir.path().join("plan.json");
+    let plan_s = plan.to_str().expect("path");
+    let run = r.jobq(&["reindex", "--dry-run", "--grace", "0", "--plan-out", plan_s]);
+    run.expect_code(1);
+
+    // Between plan and apply: the first record becomes a string, and the
+    // index both steps write to becomes a string too.
+    cmd(&mut con, &[b"DEL", k[0].as_bytes()]);
+    cmd(&mut con, &[b"SET", k[0].as_bytes(), b"not a hash"]);
+    cmd(&mut con, &[b"SET", b"$KeyF:RedisJob:status:pending", b"x"]);
+    let before = snapshot(&mut con);
+    let audit_before = xlen(&mut con, "jobq:audit");
+
+    let run = r.jobq(&["--json", "reindex", "--yes", "--plan", plan_s]);
+    run.expect_code(4);
+    let j = run.json();
+    assert_eq!(j["skipped"], 2, "{}", run.explain());
+    let reasons: Vec<String> = j["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| a["reason"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("is now a string")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("$KeyF:RedisJob:status:pending is a string")),
+        "{reasons:?}"
+    );
+    assert_eq!(snapshot(&mut con), before, "nothing touched");
+    assert_eq!(xlen(&mut con, "jobq:audit"), audit_before);
+}
+
+#[test]
 fn a_plan_for_another_model_is_refused() {
     let r = Redis::start();
     let plan = write_file(

@@ -33,22 +33,43 @@ end
 local nsadd, nsrem, nz, nrestore, noverwrite =
   tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local key = KEYS[1]
-
-local t = redis.call('TYPE', key)['ok']
-if t == 'none' then return {0, 'the record is gone'} end
-if t ~= 'hash' then return {0, 'the record is now a ' .. t} end
-for i = 3, 2 + nsadd + nsrem do
-  local tt = redis.call('TYPE', KEYS[i])['ok']
-  if tt ~= 'set' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
+-- A read's error reply: WRONGTYPE is this guard's to report; any other
+-- (a NOPERM above all) is the script's error, as redis.call would raise it.
+local function wrong_type(reply)
+  return type(reply) == 'table' and reply.err ~= nil and string.find(reply.err, 'WRONGTYPE', 1, true) ~= nil
 end
+local function failed(reply)
+  return type(reply) == 'table' and reply.err ~= nil
+end
+
+-- Reads come first, each doubling as a type check (a WRONGTYPE reply is
+-- caught): a repair of many keys is bound by this script's server time,
+-- and TYPE calls of their own were two of a plain repair's eight calls.
+local status = redis.pcall('HGET', key, ARGV[1])
+if wrong_type(status) then
+  return {0, 'the record is now a ' .. redis.call('TYPE', key)['ok']}
+end
+if failed(status) then return status end
+if not status and redis.call('EXISTS', key) == 0 then
+  return {0, 'the record is gone'}
+end
+local member = {}
+for i = 3, 2 + nsadd + nsrem do
+  local m = redis.pcall('SISMEMBER', KEYS[i], key)
+  if wrong_type(m) then return {0, KEYS[i] .. ' is a ' .. redis.call('TYPE', KEYS[i])['ok']} end
+  if failed(m) then return m end
+  member[i] = m
+end
+local score = {}
 for i = 3 + nsadd + nsrem, 2 + nsadd + nsrem + nz do
-  local tt = redis.call('TYPE', KEYS[i])['ok']
-  if tt ~= 'zset' and tt ~= 'none' then return {0, KEYS[i] .. ' is a ' .. tt} end
+  local z = redis.pcall('ZSCORE', KEYS[i], key)
+  if wrong_type(z) then return {0, KEYS[i] .. ' is a ' .. redis.call('TYPE', KEYS[i])['ok']} end
+  if failed(z) then return z end
+  score[i] = z
 end
 local r0 = 10
 local o0 = r0 + 2 * nrestore
 local s0 = o0 + 2 * noverwrite
-local status = redis.call('HGET', key, ARGV[1])
 -- A step applied before (its reply lost, or the same plan run twice) finds
 -- its own end state: every field it writes holds that value, the status
 -- field is the one planned (unless the step writes it), every membership
@@ -63,16 +84,14 @@ if done and not writes_status then
   if ARGV[2] == '1' then done = status == ARGV[3] else done = not status end
 end
 for i = 3, 2 + nsadd do
-  if done and redis.call('SISMEMBER', KEYS[i], key) == 0 then done = false end
+  if member[i] == 0 then done = false end
 end
 for i = 3 + nsadd, 2 + nsadd + nsrem do
-  if done and redis.call('SISMEMBER', KEYS[i], key) == 1 then done = false end
+  if member[i] == 1 then done = false end
 end
 for j = 0, nz - 1 do
-  if done then
-    local cur = redis.call('ZSCORE', KEYS[3 + nsadd + nsrem + j], key)
-    if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then done = false end
-  end
+  local cur = score[3 + nsadd + nsrem + j]
+  if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then done = false end
 end
 if done then return {0, 'already applied'} end
 if ARGV[2] == '1' then
