@@ -260,6 +260,45 @@ fn mixed_dataset_with_known_counts() {
 }
 
 #[test]
+fn a_mostly_damaged_class_set_is_read_in_full_and_nothing_is_missed() {
+    // Most keys damaged: after a light page of mostly suspects, pass A reads
+    // pages in full at once, light again every few pages. Every kind must
+    // still be found exactly, healthy keys included in between.
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 3000, "bulk");
+    let mut orphans = std::collections::BTreeSet::new();
+    for (i, key) in k.iter().enumerate() {
+        // 80% orphans, the rest healthy, spread over every page.
+        if i % 5 != 0 {
+            cmd(
+                &mut con,
+                &[b"SREM", b"$KeyF:RedisJob:status:pending", key.as_bytes()],
+            );
+            orphans.insert(key.clone());
+        }
+    }
+    for key in &k[0..50] {
+        if !orphans.contains(key) {
+            cmd(
+                &mut con,
+                &[b"SADD", b"$KeyF:RedisJob:status:failed", key.as_bytes()],
+            );
+        }
+    }
+    let (run, j) = scan(&r, &["--batch", "50"]);
+    run.expect_code(1);
+    let found: std::collections::BTreeSet<String> = findings_of(&j, "orphan")
+        .iter()
+        .map(|f| f["key"].as_str().expect("key").to_owned())
+        .collect();
+    assert_eq!(found, orphans, "{}", run.explain());
+    assert_eq!(j["counts"]["multi_indexed"], 10, "{}", run.explain());
+    assert_eq!(j["total"], 2410, "{}", run.explain());
+    assert_eq!(j["scanned"]["class_members"], 3000, "{}", run.explain());
+}
+
+#[test]
 fn bad_input_is_reported_and_the_scan_goes_on() {
     let r = Redis::start();
     let mut con = r.con();

@@ -85,6 +85,7 @@ pub async fn scan(
         batch: opts.batch,
         candidates: HashMap::new(),
         examining: VecDeque::new(),
+        mostly_suspect: false,
         secondary: BTreeSet::new(),
         seen: SeenFilter::new(),
         scanned: Scanned::default(),
@@ -237,6 +238,10 @@ const RECHECK_BATCH: usize = 50;
 /// reply is waited for: enough that the server never waits for this side.
 const IN_FLIGHT: usize = 3;
 
+/// In a mostly damaged stretch of the class set, one page in this many is
+/// still read lightly, to notice where the damage ends.
+const RESAMPLE_EVERY: u64 = 8;
+
 /// Pages of a cursor walk read ahead of the reads they feed.
 const PAGES_AHEAD: usize = 4;
 
@@ -251,6 +256,8 @@ struct Walker<'a> {
     candidates: HashMap<Vec<u8>, Finding>,
     /// Examinations sent and not yet classified.
     examining: VecDeque<InFlightObs>,
+    /// Whether most keys of pass A's last light read were suspects.
+    mostly_suspect: bool,
     /// Other key-field indexes named by the keys met in pass A.
     secondary: BTreeSet<Vec<u8>>,
     seen: SeenFilter,
@@ -342,6 +349,7 @@ impl Walker<'_> {
             .store
             .pages_ahead(&class, false, self.batch, PAGES_AHEAD);
         let mut in_flight: VecDeque<(Vec<Probe>, InFlight)> = VecDeque::new();
+        let mut pages_read: u64 = 0;
         while let Some(page) = pages.next().await {
             let page = page?;
             if let Some(why) = page.wrong_type {
@@ -366,6 +374,17 @@ impl Walker<'_> {
                     }
                 })
                 .collect();
+            pages_read += 1;
+            if self.mostly_suspect && !pages_read.is_multiple_of(RESAMPLE_EVERY) {
+                // Most keys of the last light read were suspects: read this
+                // page in full at once rather than twice. Every few pages a
+                // light read tells whether the damage goes on.
+                let n = probes.len() as u64;
+                self.examine(probes).await?;
+                self.scanned.class_members += n;
+                progress.inc(n);
+                continue;
+            }
             let request = self.store.read_light(self.layout, &probes);
             in_flight.push_back((probes, request));
             if in_flight.len() >= IN_FLIGHT {
@@ -390,6 +409,7 @@ impl Walker<'_> {
         let n = probes.len() as u64;
         let replies = request.replies().await?;
         let suspects = suspects_of(self.layout, probes, replies);
+        self.mostly_suspect = suspects.len() as u64 * 2 > n;
         self.examine(suspects).await?;
         self.scanned.class_members += n;
         progress.inc(n);
