@@ -599,34 +599,7 @@ fn large_projects_are_walked_while_workers_move_them() {
 #[test]
 fn statuses_come_from_the_schema() {
     let r = Redis::start();
-    let schema = write_file(
-        r.dir.path(),
-        "task.toml",
-        r#"
-class = "Task"
-[[field]]
-name = "task_id"
-role = "auto"
-[[field]]
-name = "queue"
-role = "key"
-[[field]]
-name = "state"
-role = "key"
-[[field]]
-name = "enqueued_at"
-type = "float"
-sorted = true
-default_now = true
-[status]
-field = "state"
-values = ["queued", "active", "done", "error"]
-pending = "queued"
-running = "active"
-completed = "done"
-failed = "error"
-"#,
-    );
+    let schema = write_file(r.dir.path(), "task.toml", &task_schema("", ""));
     let schema = schema.to_str().expect("path");
     let task = |args: &[&str]| {
         let mut full = vec!["--schema", schema];

@@ -500,17 +500,9 @@ fn other_schema_from_toml() {
     let schema = write_file(
         r.dir.path(),
         "task.toml",
-        r#"
-class = "Task"
-[[field]]
-name = "task_id"
-role = "auto"
-[[field]]
-name = "queue"
-role = "key"
-[[field]]
-name = "state"
-role = "key"
+        &task_schema(
+            "",
+            r#"
 [[field]]
 name = "attempts"
 type = "int"
@@ -518,19 +510,8 @@ default = 0
 [[field]]
 name = "urgent"
 type = "bool"
-[[field]]
-name = "enqueued_at"
-type = "float"
-sorted = true
-default_now = true
-[status]
-field = "state"
-values = ["queued", "active", "done", "error"]
-pending = "queued"
-running = "active"
-completed = "done"
-failed = "error"
 "#,
+        ),
     );
     let run = r.jobq(&[
         "--schema",

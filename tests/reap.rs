@@ -326,19 +326,10 @@ fn first_sighting_notes_map_back_to_their_keys_across_pages_and_chunks() {
     );
 }
 
-const TASK_SCHEMA: &str = r#"
-class = "Task"
-since_field = "started_at"
-
-[[field]]
-name = "task_id"
-role = "auto"
-[[field]]
-name = "queue"
-role = "key"
-[[field]]
-name = "state"
-role = "key"
+fn task_toml() -> String {
+    task_schema(
+        r#"since_field = "started_at""#,
+        r#"
 [[field]]
 name = "attempts"
 type = "int"
@@ -349,25 +340,14 @@ type = "float"
 [[field]]
 name = "begun"
 type = "datetime"
-[[field]]
-name = "enqueued_at"
-type = "float"
-sorted = true
-default_now = true
-
-[status]
-field = "state"
-values = ["queued", "active", "done", "error"]
-pending = "queued"
-running = "active"
-completed = "done"
-failed = "error"
-"#;
+"#,
+    )
+}
 
 #[test]
 fn since_field_from_the_schema_and_from_the_flag() {
     let r = Redis::start();
-    let schema = write_file(r.dir.path(), "task.toml", TASK_SCHEMA);
+    let schema = write_file(r.dir.path(), "task.toml", &task_toml());
     let schema = schema.to_str().expect("path");
     let now = now_secs();
     let enqueue = |task: &str, started: Option<f64>, begun: Option<f64>| {

@@ -319,6 +319,41 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// A TOML schema for `Task`, the non-default model the tests use: key fields
+/// `task_id` (auto), `queue`, `state`; `top` holds model-level settings,
+/// `fields` the `[[field]]` tables between the key fields and the sorted
+/// `enqueued_at`; statuses queued, active, done, error.
+pub fn task_schema(top: &str, fields: &str) -> String {
+    format!(
+        r#"
+class = "Task"
+{top}
+[[field]]
+name = "task_id"
+role = "auto"
+[[field]]
+name = "queue"
+role = "key"
+[[field]]
+name = "state"
+role = "key"
+{fields}
+[[field]]
+name = "enqueued_at"
+type = "float"
+sorted = true
+default_now = true
+[status]
+field = "state"
+values = ["queued", "active", "done", "error"]
+pending = "queued"
+running = "active"
+completed = "done"
+failed = "error"
+"#
+    )
+}
+
 /// Raw popoto-style create of one RedisJob, as LAYOUT.md's MULTI does.
 pub fn popoto_create(
     con: &mut redis::Connection,
