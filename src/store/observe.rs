@@ -160,20 +160,8 @@ impl Store {
         set: &[u8],
         members: &[Vec<u8>],
     ) -> Result<Option<Vec<bool>>> {
-        if members.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let mut pipe = redis::pipe();
-        let c = pipe.cmd("SMISMEMBER").arg(set);
-        for m in members {
-            c.arg(m.as_slice());
-        }
-        let r = self
-            .pipeline(&mut pipe)
-            .await?
-            .pop()
-            .unwrap_or_else(|| Err("no reply".into()));
-        Ok(flags(&r, members.len()))
+        let replies = self.members_of_in_flight(set, members).replies().await?;
+        Ok(flags_of(replies, members.len()))
     }
 
     /// `TYPE key`.
