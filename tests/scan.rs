@@ -557,3 +557,128 @@ fn restart_mid_scan_is_not_reported_complete() {
     );
     assert!(out.stdout.is_empty(), "no report for a partial scan");
 }
+
+/// Calls of `command` the server has counted since its stats were reset.
+fn calls(con: &mut redis::Connection, command: &str) -> u64 {
+    faults::command_calls(con)
+        .get(command)
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_healthy_queue_is_judged_by_the_joint_walk_without_lookups() {
+    // The class set, the status index, the project index and the zset are
+    // about the same size: all are walked together, and whether each holds
+    // a member is read off the others' pages over the same stretch of the
+    // order. No membership is asked of the server.
+    let r = Redis::start();
+    let mut con = r.con();
+    seed_fast(&mut con, 3000, "projA");
+    cmd(&mut con, &[b"CONFIG", b"RESETSTAT"]);
+    let (run, j) = scan(&r, &["--batch", "100"]);
+    run.expect_code(0);
+    assert_eq!(j["scanned"]["class_members"], 3000, "{}", run.explain());
+    assert_eq!(j["scanned"]["index_members"], 9000);
+    assert_eq!(calls(&mut con, "smismember"), 0, "{}", run.explain());
+    assert_eq!(calls(&mut con, "zmscore"), 0);
+    assert!(calls(&mut con, "sscan") >= 60, "pages of 100 or so");
+}
+
+#[test]
+fn damage_in_large_and_small_sets_is_found_exactly() {
+    // Sets of very different sizes: the large ones are walked together with
+    // the class set, the small ones (the `tiny` project, the completed
+    // index) are looked up member by member. Damage of each kind in each,
+    // spread over many pages, is found exactly: nothing missed, nothing
+    // made up.
+    let r = Redis::start();
+    let mut con = r.con();
+    let mut keys: Vec<(String, String, String)> = Vec::new(); // (project, status, key)
+    let mut n = 0;
+    for (proj, count) in [("big", 3000), ("mid", 900), ("tiny", 30)] {
+        for _ in 0..count {
+            n += 1;
+            let status = if n % 7 == 0 {
+                "running"
+            } else if n % 200 == 1 {
+                "completed"
+            } else {
+                "pending"
+            };
+            let key = popoto_create(&mut con, &job_id(n), proj, status, 1767225600.0 + n as f64);
+            keys.push((proj.into(), status.into(), key));
+        }
+    }
+    let pick = |proj: &str, status: &str, skip: usize, take: usize| -> Vec<String> {
+        keys.iter()
+            .filter(|(p, s, _)| p == proj && s == status)
+            .skip(skip)
+            .step_by(37)
+            .take(take)
+            .map(|(_, _, k)| k.clone())
+            .collect()
+    };
+    let mut expect: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut damage = |kind: &'static str, key: &str, c: &[&[u8]]| {
+        cmd(&mut con, c);
+        assert!(
+            expect.entry(kind).or_default().insert(key.to_owned()),
+            "{key} damaged twice"
+        );
+    };
+    let pending = b"$KeyF:RedisJob:status:pending".as_slice();
+    for k in pick("big", "pending", 0, 5)
+        .into_iter()
+        .chain(pick("tiny", "pending", 0, 1))
+    {
+        damage("orphan", &k, &[b"SREM", pending, k.as_bytes()]);
+    }
+    for k in pick("big", "completed", 0, 1) {
+        let idx = b"$KeyF:RedisJob:status:completed".as_slice();
+        damage("orphan", &k, &[b"SREM", idx, k.as_bytes()]);
+    }
+    for k in pick("mid", "pending", 1, 4) {
+        let idx = b"$KeyF:RedisJob:project_key:mid".as_slice();
+        damage("secondary_gap", &k, &[b"SREM", idx, k.as_bytes()]);
+    }
+    for k in pick("tiny", "pending", 2, 1) {
+        let idx = b"$KeyF:RedisJob:project_key:tiny".as_slice();
+        damage("secondary_gap", &k, &[b"SREM", idx, k.as_bytes()]);
+    }
+    for k in pick("big", "pending", 3, 3) {
+        let z = b"$SortF:RedisJob:created_at".as_slice();
+        damage("secondary_gap", &k, &[b"ZREM", z, k.as_bytes()]);
+    }
+    for k in pick("big", "pending", 5, 3) {
+        let idx = b"$KeyF:RedisJob:status:running".as_slice();
+        damage("multi_indexed", &k, &[b"SADD", idx, k.as_bytes()]);
+    }
+    // Ghosts: members of one index or zset only, their hash never written.
+    for i in 0..3 {
+        let k = format!("RedisJob:{}:big:pending", job_id(100_000 + i));
+        let idx = b"$KeyF:RedisJob:project_key:big".as_slice();
+        damage("dangling", &k, &[b"SADD", idx, k.as_bytes()]);
+    }
+    for i in 0..2 {
+        let k = format!("RedisJob:{}:mid:pending", job_id(200_000 + i));
+        let z = b"$SortF:RedisJob:created_at".as_slice();
+        damage("dangling", &k, &[b"ZADD", z, b"1", k.as_bytes()]);
+    }
+    let k = format!("RedisJob:{}:tiny:completed", job_id(300_000));
+    let idx = b"$KeyF:RedisJob:status:completed".as_slice();
+    damage("dangling", &k, &[b"SADD", idx, k.as_bytes()]);
+
+    let (run, j) = scan(&r, &["--batch", "100"]);
+    run.expect_code(1);
+    let total: usize = expect.values().map(|s| s.len()).sum();
+    assert_eq!(j["total"], total, "{}", run.explain());
+    for (kind, want) in &expect {
+        let found: std::collections::BTreeSet<String> = findings_of(&j, kind)
+            .iter()
+            .map(|f| f["key"].as_str().expect("key").to_owned())
+            .collect();
+        assert_eq!(&found, want, "{kind}: {}", run.explain());
+    }
+}

@@ -1,12 +1,16 @@
 //! `jobq orphans scan`: the read-only, classified consistency scan, and the
 //! scan engine `reindex` reuses.
 //!
-//! The walk: pass A streams the class set (SSCAN) and observes each batch of
-//! members with pipelined reads; pass B streams every status index, every
-//! other key-field index met in pass A and every sorted-field zset, and
-//! observes only the members missing from the class set; `--deep` also walks
-//! the keyspace (SCAN MATCH) for records and for indexes of undeclared
-//! statuses. Candidates are re-read after `--grace`; only what still holds is
+//! The walk: pass A streams the class set (SSCAN) together with every index
+//! and zset of about its size (the joint walk, see `cmd::join`): whether a
+//! set holds a member is read off that set's pages over the same stretch of
+//! Redis's walk order, not asked of the server. Each class-set member gets a
+//! light read (its hash, and the memberships in the small sets); an index
+//! member the class set did not return, or whose key names another value,
+//! is examined in full. Pass B then walks the small sets alone and checks
+//! their members against the class set. `--deep` also walks the keyspace
+//! (SCAN MATCH) for records and for indexes of undeclared statuses.
+//! Candidates are re-read after `--grace`; only what still holds is
 //! reported. Memory grows with the findings, not with the queue.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -15,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::join::Join;
 use crate::bytes::Bytes;
 use crate::cli::{ScanArgs, ScanCommandArgs};
 use crate::diagnose::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
@@ -24,7 +29,7 @@ use crate::output::{Progress, Ui};
 use crate::plan::{self, Policy};
 use crate::schema::Model;
 use crate::settings::Settings;
-use crate::store::observe::{flags_of, parse_light, InFlight, InFlightObs};
+use crate::store::observe::{flags_of, parse_light, InFlight, InFlightObs, PagesAhead};
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -78,6 +83,11 @@ pub async fn scan(
     let started = Instant::now();
     let run_id = store.run_id.clone();
     let layout = Layout::of(model);
+    let mut sizes: Vec<(Vec<u8>, bool)> = vec![(layout.class_set.clone(), false)];
+    sizes.extend(layout.statuses.iter().map(|(_, k)| (k.clone(), false)));
+    sizes.extend(layout.sorted.iter().map(|(_, k)| (k.clone(), true)));
+    let cards = store.cardinalities(&sizes).await?;
+    let total: u64 = cards.iter().flatten().sum();
     let mut w = Walker {
         store: store.clone(),
         model,
@@ -90,39 +100,53 @@ pub async fn scan(
         seen: SeenFilter::new(),
         scanned: Scanned::default(),
         last_candidate: None,
+        class_size: cards.first().copied().flatten().unwrap_or(0),
+        lanes: Vec::new(),
+        join: Join::default(),
+        status_lane: vec![None; layout.statuses.len()],
+        sorted_lane: vec![None; layout.sorted.len()],
+        secondary_lane: Default::default(),
+        class_pages: VecDeque::new(),
+        reads: VecDeque::new(),
+        pages_read: 0,
+        length: total,
     };
-    let mut sizes: Vec<(Vec<u8>, bool)> = vec![(layout.class_set.clone(), false)];
-    sizes.extend(layout.statuses.iter().map(|(_, k)| (k.clone(), false)));
-    sizes.extend(layout.sorted.iter().map(|(_, k)| (k.clone(), true)));
-    let total: u64 = w
-        .store
-        .cardinalities(&sizes)
-        .await?
-        .into_iter()
-        .flatten()
-        .sum();
     let progress = ui.progress(Some(total), "scan");
 
-    w.pass_a(&progress)
+    // The class set and the large indexes and zsets are walked together
+    // (see `cmd::join`); the small ones, whose pages would span too much
+    // of the order to keep, are walked after it, each member looked up.
+    let status_sizes = &cards[1..1 + layout.statuses.len()];
+    let sorted_sizes = &cards[1 + layout.statuses.len()..];
+    w.joint_walk(status_sizes, sorted_sizes, &progress)
         .await
         .context("scanning the class set")?;
     let mut walks: Vec<Walk> = Vec::new();
-    for ((_, idx), esc) in layout.statuses.iter().zip(&layout.escaped_statuses) {
-        walks.push(Walk::index(
-            idx,
-            Some((model.status.field.clone(), esc.clone())),
-        ));
+    for (si, ((_, idx), esc)) in layout
+        .statuses
+        .iter()
+        .zip(&layout.escaped_statuses)
+        .enumerate()
+    {
+        if w.status_lane[si].is_none() {
+            walks.push(Walk::index(
+                idx,
+                Some((model.status.field.clone(), esc.clone())),
+            ));
+        }
     }
     for set in &w.secondary {
         walks.push(Walk::index(set, secondary_value(model, set)));
     }
-    for (_, z) in &layout.sorted {
-        walks.push(Walk {
-            set: z.clone(),
-            zset: true,
-            value: None,
-            found_in: vec![],
-        });
+    for (zi, (_, z)) in layout.sorted.iter().enumerate() {
+        if w.sorted_lane[zi].is_none() {
+            walks.push(Walk {
+                set: z.clone(),
+                zset: true,
+                value: None,
+                found_in: vec![],
+            });
+        }
     }
     if opts.deep {
         progress.set_message("discovering indexes");
@@ -135,7 +159,8 @@ pub async fn scan(
             });
         }
     }
-    progress.set_length(total + w.secondary_total().await?);
+    let more = w.secondary_total().await?;
+    progress.set_length(w.length + more);
     for walk in &walks {
         w.pass_b(walk, &progress)
             .await
@@ -236,14 +261,16 @@ const RECHECK_BATCH: usize = 50;
 
 /// Light reads (pass A) or class-set checks (pass B) sent before the oldest
 /// reply is waited for: enough that the server never waits for this side.
-const IN_FLIGHT: usize = 3;
+/// With the memberships read off the walks, a light read is little server
+/// work; 3 left the server idle while this side judged a page.
+const IN_FLIGHT: usize = 8;
 
 /// In a mostly damaged stretch of the class set, one page in this many is
 /// still read lightly, to notice where the damage ends.
 const RESAMPLE_EVERY: u64 = 8;
 
 /// Pages of a cursor walk read ahead of the reads they feed.
-const PAGES_AHEAD: usize = 4;
+const PAGES_AHEAD: usize = 8;
 
 struct Walker<'a> {
     store: Store,
@@ -263,7 +290,55 @@ struct Walker<'a> {
     seen: SeenFilter,
     scanned: Scanned,
     last_candidate: Option<Instant>,
+    /// The class set's size when the scan began: what the joint walk's
+    /// pages are sized against.
+    class_size: u64,
+    /// The walks of the joint pass, by lane (0: the class set).
+    lanes: Vec<Lane>,
+    join: Join,
+    /// The joint pass's lane of each status index, sorted-field zset and
+    /// other key-field index it walks; the others are looked up.
+    status_lane: Vec<Option<usize>>,
+    sorted_lane: Vec<Option<usize>>,
+    secondary_lane: rustc_hash::FxHashMap<Vec<u8>, usize>,
+    /// Probes of the class set's pages read and not yet judged, in order.
+    class_pages: VecDeque<Vec<Probe>>,
+    /// Light reads sent and not yet sorted.
+    reads: VecDeque<(Vec<Probe>, InFlight)>,
+    pages_read: u64,
+    /// The progress bar's length so far.
+    length: u64,
 }
+
+/// One walk of the joint pass.
+struct Lane {
+    set: Vec<u8>,
+    role: Role,
+    pages: PagesAhead,
+}
+
+/// What the members of a joint walk's set stand for.
+enum Role {
+    Class,
+    /// A status index, by position in the layout.
+    Status(usize),
+    /// Another key-field index, and the field and escaped value it stands
+    /// for (when its name parses).
+    Secondary(Option<(String, Vec<u8>)>),
+    Sorted,
+}
+
+/// A set joins the joint walk when it holds at least this share (1 in N)
+/// of the class set: a smaller one's pages span more of the order, and the
+/// class set's pages over that stretch would have to be kept.
+const JOIN_SHARE: u64 = 64;
+
+/// At most this many walks in the joint pass (each reads ahead on a task of
+/// its own); further sets are looked up.
+const MAX_LANES: usize = 64;
+
+/// The lane of the class set.
+const CLASS_LANE: usize = 0;
 
 impl Walker<'_> {
     fn note(&mut self, obs: Vec<Observation>) {
@@ -339,62 +414,221 @@ impl Walker<'_> {
         Ok(())
     }
 
-    /// Pass A: stream the class set (read ahead) and read each page
-    /// lightly, with [`IN_FLIGHT`] pages' reads sent before the oldest
-    /// reply is sorted into plainly healthy keys and suspects: the server
-    /// always has work queued while this side sorts.
-    async fn pass_a(&mut self, progress: &Progress) -> Result<()> {
+    /// The SSCAN/ZSCAN `COUNT` that makes a walk of a set of `size`
+    /// members move through the order at the class set's pace, or `None`
+    /// when the set is too small (or the lanes too many) to join.
+    fn lane_count(&self, size: Option<u64>) -> Option<u32> {
+        let size = size?;
+        if self.lanes.len() >= MAX_LANES || size.saturating_mul(JOIN_SHARE) < self.class_size {
+            return None;
+        }
+        let batch = u64::from(self.batch.max(1));
+        let count = (batch.saturating_mul(size) / self.class_size.max(1)).clamp(10, 4 * batch);
+        u32::try_from(count).ok()
+    }
+
+    fn add_lane(&mut self, set: &[u8], zset: bool, count: u32, role: Role) -> usize {
+        let pages = self.store.pages_ahead(set, zset, count, PAGES_AHEAD);
+        let id = self.join.add_lane();
+        self.lanes.push(Lane {
+            set: set.to_vec(),
+            role,
+            pages,
+        });
+        if id != CLASS_LANE {
+            self.scanned.indexes += 1;
+        }
+        id
+    }
+
+    /// Pass A, with the large sets of pass B: walk the class set, every
+    /// large status index, zset and other key-field index together, and
+    /// judge each stretch of the order once every walk has read past it.
+    /// A class-set member gets a light read (its hash; memberships the
+    /// walks did not see); an index member the class-set walk did not
+    /// return, or whose key names another value, is examined in full.
+    async fn joint_walk(
+        &mut self,
+        status_sizes: &[Option<u64>],
+        sorted_sizes: &[Option<u64>],
+        progress: &Progress,
+    ) -> Result<()> {
         let class = self.layout.class_set.clone();
-        let mut pages = self
-            .store
-            .pages_ahead(&class, false, self.batch, PAGES_AHEAD);
-        let mut in_flight: VecDeque<(Vec<Probe>, InFlight)> = VecDeque::new();
-        let mut pages_read: u64 = 0;
-        while let Some(page) = pages.next().await {
-            let page = page?;
-            if let Some(why) = page.wrong_type {
-                self.note_set_problem(&class, &why);
-                break;
-            }
-            let probes: Vec<Probe> = page
-                .items
-                .iter()
-                .map(|k| {
-                    let p = Probe::light(self.model, k);
-                    for (_, s) in &p.secondary {
-                        if !self.secondary.contains(s) {
-                            self.secondary.insert(s.clone());
-                        }
-                    }
-                    // A job_id seen before (or a filter collision): read its
-                    // twins to know whether it lives twice.
-                    match job_id_segment(self.model, k) {
-                        Some(id) if self.seen.insert(id) => p.with_twins(),
-                        _ => p,
-                    }
-                })
-                .collect();
-            pages_read += 1;
-            if self.mostly_suspect && !pages_read.is_multiple_of(RESAMPLE_EVERY) {
-                // Most keys of the last light read were suspects: read this
-                // page in full at once rather than twice. Every few pages a
-                // light read tells whether the damage goes on.
-                let n = probes.len() as u64;
-                self.examine(probes).await?;
-                self.scanned.class_members += n;
-                progress.inc(n);
-                continue;
-            }
-            let request = self.store.read_light(self.layout, &probes);
-            in_flight.push_back((probes, request));
-            if in_flight.len() >= IN_FLIGHT {
-                self.sort_light(in_flight.pop_front(), progress).await?;
+        self.add_lane(&class, false, self.batch, Role::Class);
+        for (si, (_, idx)) in self.layout.statuses.iter().enumerate() {
+            if let Some(count) = self.lane_count(status_sizes.get(si).copied().flatten()) {
+                let lane = self.add_lane(idx, false, count, Role::Status(si));
+                self.status_lane[si] = Some(lane);
             }
         }
-        while let Some(oldest) = in_flight.pop_front() {
+        for (zi, (_, z)) in self.layout.sorted.iter().enumerate() {
+            if let Some(count) = self.lane_count(sorted_sizes.get(zi).copied().flatten()) {
+                let lane = self.add_lane(z, true, count, Role::Sorted);
+                self.sorted_lane[zi] = Some(lane);
+            }
+        }
+        while let Some(l) = self.join.next_lane() {
+            let page = match self.lanes[l].pages.next().await {
+                Some(page) => page?,
+                // The walk's task ended before its cursor came back to 0:
+                // never take a walk cut short for a complete one.
+                None => anyhow::bail!(
+                    "the walk of {} stopped before its end",
+                    crate::bytes::escape_bytes(&self.lanes[l].set)
+                ),
+            };
+            if let Some(why) = page.wrong_type {
+                let set = self.lanes[l].set.clone();
+                self.note_set_problem(&set, &why);
+                self.join.finish(l);
+            } else {
+                if l == CLASS_LANE {
+                    let probes = self.class_probes(&page.items).await?;
+                    self.class_pages.push_back(probes);
+                }
+                self.join.push(l, page.cursor, page.items);
+            }
+            for ready in self.join.ready() {
+                if ready.lane == CLASS_LANE {
+                    self.judge_class_page(progress).await?;
+                } else {
+                    self.judge_index_page(ready.lane, ready.items, progress)
+                        .await?;
+                }
+            }
+            self.join.compact();
+        }
+        // Stop the walks' tasks (all at their end by now).
+        self.lanes.clear();
+        while let Some(oldest) = self.reads.pop_front() {
             self.sort_light(Some(oldest), progress).await?;
         }
         self.settle().await
+    }
+
+    /// Light probes of a page of the class set, read as it arrives: other
+    /// key-field indexes its keys name for the first time join the walk
+    /// here, before any of the page is judged, or are left to pass B.
+    async fn class_probes(&mut self, items: &[Vec<u8>]) -> Result<Vec<Probe>> {
+        let mut fresh: Vec<Vec<u8>> = Vec::new();
+        let probes: Vec<Probe> = items
+            .iter()
+            .map(|k| {
+                let p = Probe::light(self.model, k);
+                for (_, s) in &p.secondary {
+                    if !self.secondary.contains(s)
+                        && !self.secondary_lane.contains_key(s)
+                        && !fresh.contains(s)
+                    {
+                        fresh.push(s.clone());
+                    }
+                }
+                // A job_id seen before (or a filter collision): read its
+                // twins to know whether it lives twice.
+                match job_id_segment(self.model, k) {
+                    Some(id) if self.seen.insert(id) => p.with_twins(),
+                    _ => p,
+                }
+            })
+            .collect();
+        if !fresh.is_empty() {
+            let keys: Vec<(Vec<u8>, bool)> = fresh.iter().map(|s| (s.clone(), false)).collect();
+            let sizes = self.store.cardinalities(&keys).await?;
+            for (set, size) in fresh.into_iter().zip(sizes) {
+                match self.lane_count(size) {
+                    Some(count) => {
+                        let value = secondary_value(self.model, &set);
+                        let lane = self.add_lane(&set, false, count, Role::Secondary(value));
+                        self.secondary_lane.insert(set, lane);
+                        self.length += size.unwrap_or(0);
+                    }
+                    None => {
+                        self.secondary.insert(set);
+                    }
+                }
+            }
+        }
+        Ok(probes)
+    }
+
+    /// Judge the oldest page of the class set: fill in what the walks saw,
+    /// then read it lightly (with [`IN_FLIGHT`] reads sent before the
+    /// oldest reply is sorted), or in full in a mostly damaged stretch.
+    async fn judge_class_page(&mut self, progress: &Progress) -> Result<()> {
+        let Some(mut probes) = self.class_pages.pop_front() else {
+            return Ok(());
+        };
+        for p in &mut probes {
+            if let Some(lane) = p.own_status.and_then(|si| self.status_lane[si]) {
+                p.seen.own_status = Some(self.join.seen(lane, &p.key));
+            }
+            p.seen.secondary = p
+                .secondary
+                .iter()
+                .map(|(_, s)| {
+                    self.secondary_lane
+                        .get(s)
+                        .map(|&lane| self.join.seen(lane, &p.key))
+                })
+                .collect();
+            p.seen.sorted = self
+                .sorted_lane
+                .iter()
+                .map(|lane| lane.map(|lane| self.join.seen(lane, &p.key)))
+                .collect();
+        }
+        self.pages_read += 1;
+        if self.mostly_suspect && !self.pages_read.is_multiple_of(RESAMPLE_EVERY) {
+            // Most keys of the last light read were suspects: read this
+            // page in full at once rather than twice. Every few pages a
+            // light read tells whether the damage goes on.
+            let n = probes.len() as u64;
+            self.examine(probes).await?;
+            self.scanned.class_members += n;
+            progress.inc(n);
+            return Ok(());
+        }
+        let request = self.store.read_light(self.layout, &probes);
+        self.reads.push_back((probes, request));
+        if self.reads.len() >= IN_FLIGHT {
+            let oldest = self.reads.pop_front();
+            self.sort_light(oldest, progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Judge a page of an index or zset of the joint walk: a member the
+    /// class-set walk did not return over the same stretch, or whose key
+    /// names another value than the index stands for, is examined in full.
+    async fn judge_index_page(
+        &mut self,
+        lane: usize,
+        items: Vec<Vec<u8>>,
+        progress: &Progress,
+    ) -> Result<()> {
+        let n = items.len() as u64;
+        let suspects: Vec<Probe> = items
+            .into_iter()
+            .filter(|k| !self.candidates.contains_key(k))
+            .filter(|k| {
+                let names_this = match &self.lanes[lane].role {
+                    Role::Status(si) => {
+                        key_segment(self.model, k, &self.model.status.field)
+                            == self.layout.escaped_statuses.get(*si).map(Vec::as_slice)
+                    }
+                    Role::Secondary(Some((field, value))) => {
+                        key_segment(self.model, k, field) == Some(value.as_slice())
+                    }
+                    Role::Secondary(None) | Role::Sorted | Role::Class => true,
+                };
+                !names_this || !self.join.seen(CLASS_LANE, k)
+            })
+            .map(|k| Probe::new(self.model, &k))
+            .collect();
+        self.examine(suspects).await?;
+        self.scanned.index_members += n;
+        progress.inc(n);
+        Ok(())
     }
 
     /// Wait for one light read, and examine its suspects in full.
@@ -428,10 +662,10 @@ impl Walker<'_> {
             .sum())
     }
 
-    /// Pass B: walk one index or zset. A member whose key names another
-    /// value than the index stands for is a suspect (pass A checked only the
-    /// index its key names); so is one missing from the class set (pass A
-    /// never saw it). Pages are read ahead and their class-set checks kept
+    /// Pass B: walk one index or zset too small for the joint walk. A member
+    /// whose key names another value than the index stands for is a suspect
+    /// (pass A checked only the index its key names); so is one missing from
+    /// the class set (pass A never saw it). Pages are read ahead and their class-set checks kept
     /// in flight, as in pass A.
     async fn pass_b(&mut self, walk: &Walk, progress: &Progress) -> Result<()> {
         self.scanned.indexes += 1;

@@ -69,6 +69,32 @@ pub struct Probe {
     /// Position in [`Layout::statuses`] of the status the key names, when
     /// the key parses and the status is declared.
     pub own_status: Option<usize>,
+    /// Memberships the scan's joint walk has already seen; the light read
+    /// asks the server only about the rest.
+    pub seen: Seen,
+}
+
+/// Memberships of a key already known from the walks (`None`: not known,
+/// ask the server). Only ever a sighting: `Some(false)` makes the key a
+/// suspect to read in full, never a finding by itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seen {
+    /// In the status index the key names.
+    pub own_status: Option<bool>,
+    /// Per entry of [`Probe::secondary`].
+    pub secondary: Vec<Option<bool>>,
+    /// Per entry of [`Layout::sorted`].
+    pub sorted: Vec<Option<bool>>,
+}
+
+impl Seen {
+    pub fn secondary(&self, i: usize) -> Option<bool> {
+        self.secondary.get(i).copied().flatten()
+    }
+
+    pub fn sorted(&self, i: usize) -> Option<bool> {
+        self.sorted.get(i).copied().flatten()
+    }
 }
 
 impl Probe {
@@ -100,6 +126,7 @@ impl Probe {
             probe_twins: false,
             found_in: Vec::new(),
             own_status,
+            seen: Seen::default(),
         }
     }
 
@@ -127,6 +154,7 @@ impl Probe {
             probe_twins: false,
             found_in: Vec::new(),
             own_status,
+            seen: Seen::default(),
         }
     }
 

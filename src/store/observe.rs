@@ -173,7 +173,8 @@ impl Store {
     /// The light read of a batch (see [`LightObs`]): HLEN and HMGET of the
     /// status and sorted fields per key, and one SMISMEMBER/ZMSCORE per set,
     /// each key checked only against the status index its key names.
-    /// Membership of the class set is not asked: the keys come from it.
+    /// Membership of the class set is not asked: the keys come from it; nor
+    /// is any membership the joint walk has seen ([`Probe::seen`]).
     ///
     /// The request is sent at once by a task of its own, so that several
     /// batches can be in flight while the caller sorts earlier replies; the
@@ -190,24 +191,35 @@ impl Store {
                 c.arg(f.as_str());
             }
         }
+        // Memberships the joint walk has seen are not asked again.
         for (si, (_, idx)) in layout.statuses.iter().enumerate() {
-            if probes.iter().any(|p| p.own_status == Some(si)) {
+            let who: Vec<&Probe> = probes
+                .iter()
+                .filter(|p| p.own_status == Some(si) && p.seen.own_status.is_none())
+                .collect();
+            if !who.is_empty() {
                 let c = pipe.cmd("SMISMEMBER").arg(idx.as_slice());
-                for p in probes.iter().filter(|p| p.own_status == Some(si)) {
+                for p in who {
                     c.arg(p.key.as_slice());
                 }
             }
         }
-        for (set, who) in secondary_groups(probes) {
+        for (set, who) in unseen_secondary_groups(probes) {
             let c = pipe.cmd("SMISMEMBER").arg(set);
-            for i in who {
+            for (i, _) in who {
                 c.arg(probes[i].key.as_slice());
             }
         }
-        for (_, z) in &layout.sorted {
-            let c = pipe.cmd("ZMSCORE").arg(z.as_slice());
-            for p in probes {
-                c.arg(p.key.as_slice());
+        for (zi, (_, z)) in layout.sorted.iter().enumerate() {
+            let who: Vec<&Probe> = probes
+                .iter()
+                .filter(|p| p.seen.sorted(zi).is_none())
+                .collect();
+            if !who.is_empty() {
+                let c = pipe.cmd("ZMSCORE").arg(z.as_slice());
+                for p in who {
+                    c.arg(p.key.as_slice());
+                }
             }
         }
         self.spawn_pipeline(pipe, "reading a batch of records")
@@ -522,13 +534,17 @@ impl Store {
     }
 }
 
-/// Probes grouped by the other key-field index they belong in, in a stable
-/// order (the same for the request and for reading the replies).
-fn secondary_groups(probes: &[Probe]) -> BTreeMap<&[u8], Vec<usize>> {
-    let mut groups: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+/// The light read's probes grouped by the other key-field index they belong
+/// in, in a stable order (the same for the request and for reading the
+/// replies): only the memberships the joint walk has not seen, as (probe,
+/// position in its `secondary`).
+fn unseen_secondary_groups(probes: &[Probe]) -> BTreeMap<&[u8], Vec<(usize, usize)>> {
+    let mut groups: BTreeMap<&[u8], Vec<(usize, usize)>> = BTreeMap::new();
     for (i, p) in probes.iter().enumerate() {
-        for (_, set) in &p.secondary {
-            groups.entry(set.as_slice()).or_default().push(i);
+        for (pos, (_, set)) in p.secondary.iter().enumerate() {
+            if p.seen.secondary(pos).is_none() {
+                groups.entry(set.as_slice()).or_default().push((i, pos));
+            }
         }
     }
     groups
@@ -568,9 +584,18 @@ pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Ve
             ..LightObs::default()
         });
     }
+    for (o, p) in out.iter_mut().zip(probes) {
+        o.in_own_status = p.seen.own_status;
+        o.secondary = (0..p.secondary.len())
+            .map(|pos| p.seen.secondary(pos))
+            .collect();
+        for (zi, z) in o.sorted.iter_mut().enumerate() {
+            z.1 = p.seen.sorted(zi);
+        }
+    }
     for si in 0..layout.statuses.len() {
         let who: Vec<usize> = (0..n)
-            .filter(|&i| probes[i].own_status == Some(si))
+            .filter(|&i| probes[i].own_status == Some(si) && probes[i].seen.own_status.is_none())
             .collect();
         if who.is_empty() {
             continue;
@@ -581,26 +606,23 @@ pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Ve
             }
         }
     }
-    for o in out.iter_mut().zip(probes) {
-        o.0.secondary = vec![None; o.1.secondary.len()];
-    }
-    for (set, who) in secondary_groups(probes) {
+    for (_, who) in unseen_secondary_groups(probes) {
         if let Some(f) = flags(&next(), who.len()) {
-            for (i, m) in who.into_iter().zip(f) {
-                if let Some(pos) = probes[i]
-                    .secondary
-                    .iter()
-                    .position(|(_, s)| s.as_slice() == set)
-                {
-                    out[i].secondary[pos] = Some(m);
-                }
+            for ((i, pos), m) in who.into_iter().zip(f) {
+                out[i].secondary[pos] = Some(m);
             }
         }
     }
     for zi in 0..layout.sorted.len() {
-        if let Some(sc) = scores(&next(), n) {
-            for (o, s) in out.iter_mut().zip(sc) {
-                o.sorted[zi].1 = Some(s.is_some());
+        let who: Vec<usize> = (0..n)
+            .filter(|&i| probes[i].seen.sorted(zi).is_none())
+            .collect();
+        if who.is_empty() {
+            continue;
+        }
+        if let Some(sc) = scores(&next(), who.len()) {
+            for (i, s) in who.into_iter().zip(sc) {
+                out[i].sorted[zi].1 = Some(s.is_some());
             }
         }
     }
