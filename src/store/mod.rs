@@ -276,6 +276,14 @@ pub mod reply {
         }
     }
 
+    /// As [`bytes`], taking the reply: no copy of a bulk string.
+    pub fn into_bytes(v: Value) -> Option<Vec<u8>> {
+        match v {
+            Value::BulkString(b) => Some(b),
+            other => bytes(&other),
+        }
+    }
+
     pub fn text(v: &Value) -> Option<String> {
         bytes(v).and_then(|b| String::from_utf8(b).ok())
     }

@@ -120,14 +120,27 @@ impl Store {
             }
             Err(e) => anyhow::bail!("{e}"),
         };
-        let parts = reply::array(&v).context("unexpected cursor reply")?;
+        // Taken apart by value: a walk's members are most of what a scan
+        // receives, and copying each out of the reply cost an allocation.
+        let (Value::Array(parts) | Value::Set(parts)) = v else {
+            anyhow::bail!("unexpected cursor reply");
+        };
+        let mut parts = parts.into_iter();
         let cursor = parts
-            .first()
+            .next()
+            .as_ref()
             .and_then(reply::int)
             .context("unexpected cursor")? as u64;
-        let raw = parts.get(1).and_then(reply::array).unwrap_or(&[]);
+        let raw = match parts.next() {
+            Some(Value::Array(raw) | Value::Set(raw)) => raw,
+            _ => Vec::new(),
+        };
         let step = if pairs { 2 } else { 1 };
-        let items = raw.iter().step_by(step).filter_map(reply::bytes).collect();
+        let items = raw
+            .into_iter()
+            .step_by(step)
+            .filter_map(reply::into_bytes)
+            .collect();
         Ok(Page {
             cursor,
             items,
