@@ -483,8 +483,12 @@ impl Walker<'_> {
                 self.join.finish(l);
             } else {
                 if l == CLASS_LANE {
+                    let before = self.length;
                     let probes = self.class_probes(&page.items).await?;
                     self.class_pages.push_back(probes);
+                    if self.length != before {
+                        progress.set_length(self.length);
+                    }
                 }
                 self.join.push(l, page.cursor, page.items);
             }
