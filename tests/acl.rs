@@ -244,3 +244,69 @@ fn repair_user_reaps() {
     assert!(!smembers(&mut con, "$KeyF:RedisJob:status:running").contains(&key));
     assert_eq!(smembers(&mut con, "$KeyF:RedisJob:status:pending").len(), 1);
 }
+
+/// A user who may SADD to the pending index but not to the running one: the
+/// call's first action is applied, the second is refused before it writes,
+/// the third is not run, and the run says how many were applied.
+#[test]
+fn a_refusal_partway_through_a_call_keeps_what_was_applied() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k1 = popoto_create(&mut con, &job_id(1), "billing", "pending", 1.0);
+    let k2 = popoto_create(&mut con, &job_id(2), "billing", "running", 2.0);
+    let k3 = popoto_create(&mut con, &job_id(3), "billing", "pending", 3.0);
+    cmd(
+        &mut con,
+        &[
+            b"SREM",
+            b"$KeyF:RedisJob:status:pending",
+            k1.as_bytes(),
+            k3.as_bytes(),
+        ],
+    );
+    cmd(
+        &mut con,
+        &[b"SREM", b"$KeyF:RedisJob:status:running", k2.as_bytes()],
+    );
+    cmd(
+        &mut con,
+        &[
+            b"ACL",
+            b"SETUSER",
+            b"halfway",
+            b"on",
+            b">halfway-Secret-1",
+            b"resetkeys",
+            b"~*",
+            b"+@all",
+            b"-sadd",
+            // SADD only to the pending index (a selector): the script call
+            // itself, which names every key, is allowed.
+            b"(+sadd ~$KeyF:RedisJob:status:pending)",
+        ],
+    );
+    let url = format!(
+        "unix://{}?user=halfway&pass=halfway-Secret-1",
+        r.sock.display()
+    );
+    let run = jobq(&["--url", &url, "--json", "reindex", "--yes", "--grace", "0"]);
+    run.expect_code(3);
+    let line = run.stderr().lines().last().unwrap_or_default().to_owned();
+    assert!(
+        line.contains("NOPERM") && line.contains("1 repair(s) were applied"),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(
+        smembers(&mut con, "$KeyF:RedisJob:status:pending"),
+        vec![k1.clone()],
+        "the first action applied, the third not run"
+    );
+    assert!(smembers(&mut con, "$KeyF:RedisJob:status:running").is_empty());
+    let entries = xrange(&mut con, "jobq:audit");
+    assert_eq!(entries.len(), 1, "only the applied action is audited");
+    assert!(entries[0]
+        .1
+        .iter()
+        .any(|(f, v)| f.as_slice() == b"key" && v.as_slice() == k1.as_bytes()));
+}

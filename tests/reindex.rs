@@ -577,3 +577,98 @@ fn a_plan_for_another_model_is_refused() {
     r.jobq(&["reindex", "--yes", "--plan", junk.to_str().expect("path")])
         .expect_code(2);
 }
+
+fn evalsha_calls(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(con)
+        .expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn one_call_carries_many_actions_and_a_failed_guard_skips_only_its_own() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 3, "p");
+    for key in &k {
+        cmd(
+            &mut con,
+            &[b"SREM", b"$KeyF:RedisJob:status:pending", key.as_bytes()],
+        );
+    }
+    let plan = r.dir.path().join("plan.json");
+    let plan_s = plan.to_str().expect("path");
+    r.jobq(&["reindex", "--dry-run", "--grace", "0", "--plan-out", plan_s])
+        .expect_code(1);
+    // The middle job moves on meanwhile: only its action's guard fails.
+    let moved = popoto_move(&mut con, &k[1], "running").expect("move");
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .expect("RESETSTAT");
+
+    let run = r.jobq(&["--json", "reindex", "--yes", "--plan", plan_s]);
+    run.expect_code(4);
+    let j = run.json();
+    let outcomes: Vec<&str> = j["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["applied", "skipped", "applied"],
+        "{}",
+        run.explain()
+    );
+    assert_eq!(j["actions"][1]["reason"], "the record is gone");
+    assert_eq!(
+        evalsha_calls(&mut con),
+        1,
+        "the three actions go in one call"
+    );
+    let pending = smembers(&mut con, "$KeyF:RedisJob:status:pending");
+    assert!(pending.contains(&k[0]) && pending.contains(&k[2]));
+    assert!(!pending.contains(&k[1]) && !pending.contains(&moved));
+    assert_eq!(
+        smembers(&mut con, "$KeyF:RedisJob:status:running"),
+        vec![moved]
+    );
+    let audited: Vec<Vec<u8>> = xrange(&mut con, "jobq:audit")
+        .into_iter()
+        .filter_map(|(_, fields)| {
+            fields
+                .into_iter()
+                .find(|(f, _)| f.as_slice() == b"key")
+                .map(|(_, v)| v)
+        })
+        .collect();
+    assert_eq!(
+        audited,
+        vec![k[0].as_bytes().to_vec(), k[2].as_bytes().to_vec()],
+        "one audit entry per applied action, none for the skipped one"
+    );
+    // The call's audit entries open with the same header as ever.
+    let first = &xrange(&mut con, "jobq:audit")[0].1;
+    let names: Vec<&[u8]> = first.iter().map(|(f, _)| f.as_slice()).collect();
+    assert_eq!(
+        names,
+        [
+            &b"command"[..],
+            b"host",
+            b"pid",
+            b"time_ms",
+            b"action",
+            b"kind",
+            b"job",
+            b"key"
+        ]
+    );
+    assert_settled(&r);
+}

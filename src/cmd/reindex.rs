@@ -3,6 +3,7 @@
 //! index: every repair is one key's memberships, one step at a time.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -93,12 +94,14 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     if !args.confirm.dry_run {
         store.require_writable()?;
     }
-    let (plan, source, scanned) = match &args.plan {
+    let (mut plan, source, scanned) = match &args.plan {
         Some(path) => (plan::read(path, model)?, path.display().to_string(), None),
         None => {
             let out = scan(&mut store, model, &ScanOptions::from(&args.scan), ui).await?;
             let mut findings = out.findings;
-            findings.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+            // Keys are unique, so an unstable sort gives the one order, in
+            // place: a stable one copied every (large) finding once more.
+            findings.sort_unstable_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
             (
                 plan::build(model, &findings, &policy(args)),
                 "scan".to_owned(),
@@ -173,7 +176,9 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     // as whatever happened to it.
     let mut in_flight: VecDeque<(usize, InFlightApply)> = VecDeque::new();
     let mut refused: Option<String> = None;
-    let chunks: Vec<&[Action]> = plan.actions.chunks(APPLY_BATCH).collect();
+    // Shared with the tasks that send them, rather than copied per batch.
+    let actions = Arc::new(std::mem::take(&mut plan.actions));
+    let chunks: Vec<&[Action]> = actions.chunks(APPLY_BATCH).collect();
     for (ci, chunk) in chunks.iter().enumerate() {
         if stopped || refused.is_some() {
             for a in chunk.iter() {
@@ -184,7 +189,12 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         }
         in_flight.push_back((
             ci,
-            store.apply_in_flight(chunk.to_vec(), &audit, &model.status.field),
+            store.apply_in_flight(
+                Arc::clone(&actions),
+                ci * APPLY_BATCH..ci * APPLY_BATCH + chunk.len(),
+                &audit,
+                &model.status.field,
+            ),
         ));
         if in_flight.len() < APPLY_IN_FLIGHT {
             continue;
@@ -316,7 +326,7 @@ fn record(report: &mut ReindexReport, a: &Action, o: Outcome) {
             entry(report, a.kind).unknown += 1;
             (
                 "not_attempted",
-                Some("an earlier batch's outcome was unknown".into()),
+                Some("not run: an earlier step's outcome was unknown, or Redis refused one".into()),
             )
         }
     };

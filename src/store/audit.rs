@@ -35,21 +35,29 @@ impl Audit {
     /// Flat field/value list for XADD: command, host, pid, time, then the
     /// given pairs (job, action, key, ...).
     pub fn entry(&self, pairs: &[(&str, &[u8])]) -> Vec<Vec<u8>> {
+        let mut out = self.header();
+        out.reserve(pairs.len() * 2);
+        for (k, v) in pairs {
+            out.push(k.as_bytes().to_vec());
+            out.push(v.to_vec());
+        }
+        out
+    }
+
+    /// The pairs every entry opens with (command, host, pid, time), as of
+    /// now: a batch of steps sent together shares them.
+    pub fn header(&self) -> Vec<Vec<u8>> {
         let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let mut out: Vec<Vec<u8>> = Vec::with_capacity(8 + pairs.len() * 2);
+        let mut out: Vec<Vec<u8>> = Vec::with_capacity(16);
         for (k, v) in [
             ("command", self.command.as_bytes()),
             ("host", self.host.as_bytes()),
             ("pid", self.pid.to_string().as_bytes()),
             ("time_ms", ms.to_string().as_bytes()),
         ] {
-            out.push(k.as_bytes().to_vec());
-            out.push(v.to_vec());
-        }
-        for (k, v) in pairs {
             out.push(k.as_bytes().to_vec());
             out.push(v.to_vec());
         }

@@ -362,10 +362,21 @@ impl Store {
         let mut twin_at: Vec<(usize, usize)> = Vec::new(); // (probe, count)
         for (i, p) in probes.iter().enumerate() {
             if p.probe_twins && !p.twins.is_empty() {
-                for t in &p.twins {
-                    pipe.cmd("EXISTS").arg(t.as_slice());
+                if atomic {
+                    for t in &p.twins {
+                        pipe.cmd("EXISTS").arg(t.as_slice());
+                    }
+                    twin_at.push((i, p.twins.len()));
+                } else {
+                    // One EXISTS for all of a key's twins: in a damaged
+                    // stretch every key is examined, and nearly all have
+                    // none; the few that do are asked one by one after.
+                    let c = pipe.cmd("EXISTS");
+                    for t in &p.twins {
+                        c.arg(t.as_slice());
+                    }
+                    twin_at.push((i, 0));
                 }
-                twin_at.push((i, p.twins.len()));
             }
         }
         let replies = self
@@ -393,6 +404,12 @@ impl Store {
             layout.sorted.iter().map(|_| scores(&next(), n)).collect();
         let mut twins: Vec<Option<Vec<Bytes>>> = vec![None; n];
         for (i, count) in twin_at {
+            if count == 0 {
+                // None: asked one by one in `follow_up`.
+                let any = next().ok().and_then(|v| reply::int(&v));
+                twins[i] = (any == Some(0)).then(Vec::new);
+                continue;
+            }
             let mut live = Vec::new();
             for t in &probes[i].twins[..count] {
                 if next().ok().and_then(|v| reply::int(&v)) == Some(1) {
@@ -460,7 +477,7 @@ impl Store {
 
     /// Second round trip, only for the few keys that need it: the type of a
     /// key that is not a hash, which declared fields a short hash lacks, and
-    /// the twins of a ghost.
+    /// the twins of a ghost or of a key with a live twin.
     async fn follow_up(
         &mut self,
         layout: &Layout,
@@ -490,13 +507,14 @@ impl Store {
                     }
                     asks.push(Ask::Fields(i));
                 }
-                HashState::Missing if o.twins.is_none() && !probes[i].twins.is_empty() => {
-                    for t in &probes[i].twins {
-                        pipe.cmd("EXISTS").arg(t.as_slice());
-                    }
-                    asks.push(Ask::Twins(i));
-                }
                 _ => {}
+            }
+            let wanted = probes[i].probe_twins || matches!(o.hash, HashState::Missing);
+            if wanted && o.twins.is_none() && !probes[i].twins.is_empty() {
+                for t in &probes[i].twins {
+                    pipe.cmd("EXISTS").arg(t.as_slice());
+                }
+                asks.push(Ask::Twins(i));
             }
         }
         if asks.is_empty() {

@@ -1,10 +1,20 @@
-//! Applying a repair plan: each action is one guarded Lua script that
-//! re-reads the state the plan saw and does nothing (`skipped`) when it
-//! changed. Actions go out as pipelined EVALSHA in batches.
+//! Applying a repair plan: each action is one guarded step of a Lua script
+//! that re-reads the state the plan saw and does nothing (`skipped`) when it
+//! changed. One script call carries up to [`MAX_PER_CALL`] actions of one
+//! script (`scripts/batch.lua`), each checked on its own before its own
+//! first write; calls go out as pipelined EVALSHA in batches.
+//!
+//! A call that meets an error (a refusal above all) stops before that
+//! action writes anything and still reports the actions it applied before
+//! it; after a refusal nothing more is sent, after any other error the
+//! actions behind it are sent again in a call of their own.
 //!
 //! A batch whose reply did not arrive (a timeout, a dropped connection) has
 //! an unknown outcome: it is reported as such, never sent again; a rerun
 //! re-reads and its guards make that safe.
+
+use std::ops::Range;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -17,14 +27,42 @@ use crate::bytes::Bytes;
 use crate::plan::{Action, Step};
 
 pub fn reconcile_script() -> LuaScript {
-    LuaScript::new("reconcile", include_str!("scripts/reconcile.lua"))
+    LuaScript::new(
+        "reconcile",
+        concat!(
+            include_str!("scripts/reconcile.lua"),
+            include_str!("scripts/batch.lua")
+        ),
+    )
 }
 pub fn remove_ghost_script() -> LuaScript {
-    LuaScript::new("remove_ghost", include_str!("scripts/remove_ghost.lua"))
+    LuaScript::new(
+        "remove_ghost",
+        concat!(
+            include_str!("scripts/remove_ghost.lua"),
+            include_str!("scripts/batch.lua")
+        ),
+    )
 }
 pub fn remove_record_script() -> LuaScript {
-    LuaScript::new("remove_record", include_str!("scripts/remove_record.lua"))
+    LuaScript::new(
+        "remove_record",
+        concat!(
+            include_str!("scripts/remove_record.lua"),
+            include_str!("scripts/batch.lua")
+        ),
+    )
 }
+
+/// Actions per script call, by script (reconcile, remove_ghost,
+/// remove_record): enough that a call's own cost is paid once for many,
+/// few enough that a call stays far under the 10 ms a SLOWLOG entry marks.
+/// A removed record's before-image is read whole, so those go fewer.
+pub const MAX_PER_CALL: [usize; 3] = [32, 32, 8];
+
+/// Argument bytes per script call: a few records with huge values must not
+/// make one long call.
+const MAX_CALL_BYTES: usize = 256 * 1024;
 
 /// What happened to one action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,7 +84,8 @@ pub enum Outcome {
     Refused(String),
     /// No reply arrived: it may or may not have been applied.
     Unknown(String),
-    /// Not sent: an earlier batch's outcome was unknown, so the run stopped.
+    /// Not sent, or not run: an earlier step's outcome was unknown, or the
+    /// server refused one, so the run stopped there.
     NotAttempted,
 }
 
@@ -62,20 +101,23 @@ fn keys(v: &[Bytes]) -> impl Iterator<Item = Vec<u8>> + '_ {
     v.iter().map(|x| x.0.clone())
 }
 
-/// The script and invocation for one action; `None` for [`Step::Move`],
-/// which goes through the shared move script (`store::moves`).
-fn invocation(action: &Action, audit: &Audit, status_field: &str) -> Option<(usize, Invocation)> {
+/// The script and the part of a call that is one action's (its keys and
+/// arguments, see `scripts/batch.lua`); `None` for [`Step::Move`], which
+/// goes through the shared move script (`store::moves`).
+fn invocation(action: &Action) -> Option<(usize, Invocation)> {
     let key = action.key.0.clone();
-    let job = action.job_id.clone().unwrap_or_default();
+    let job = action.job_id.as_deref().unwrap_or_default();
     let entry = |what: &str| {
-        audit.entry(&[
+        [
             ("action", what.as_bytes()),
             ("kind", action.kind.name().as_bytes()),
             ("job", job.as_bytes()),
-            ("key", &key),
-        ])
+            ("key", &key[..]),
+        ]
+        .into_iter()
+        .flat_map(|(k, v)| [b(k.as_bytes()), b(v)])
+        .collect::<Vec<_>>()
     };
-    let maxlen = n(audit.maxlen as usize);
     match &action.step {
         Step::Reconcile {
             expect_status,
@@ -85,18 +127,16 @@ fn invocation(action: &Action, audit: &Audit, status_field: &str) -> Option<(usi
             srem,
             zadd,
         } => {
-            let mut k = vec![key.clone(), audit.stream.clone()];
+            let mut k = vec![key.clone()];
             k.extend(keys(sadd));
             k.extend(keys(srem));
             k.extend(zadd.iter().map(|(z, _)| z.0.clone()));
             let mut a = vec![
-                b(status_field.as_bytes()),
                 b(if expect_status.is_some() { b"1" } else { b"0" }),
                 expect_status
                     .as_ref()
                     .map(|s| s.0.clone())
                     .unwrap_or_default(),
-                maxlen,
                 n(sadd.len()),
                 n(srem.len()),
                 n(zadd.len()),
@@ -115,18 +155,18 @@ fn invocation(action: &Action, audit: &Audit, status_field: &str) -> Option<(usi
             Some((0, Invocation { keys: k, args: a }))
         }
         Step::RemoveGhost { srem, zrem } => {
-            let mut k = vec![key.clone(), audit.stream.clone()];
+            let mut k = vec![key.clone()];
             k.extend(keys(srem));
             k.extend(keys(zrem));
-            let mut a = vec![maxlen, n(srem.len()), n(zrem.len())];
+            let mut a = vec![n(srem.len()), n(zrem.len())];
             a.extend(entry("remove_ghost"));
             Some((1, Invocation { keys: k, args: a }))
         }
         Step::RemoveDuplicate { keep, srem, zrem } => {
-            let mut k = vec![key.clone(), keep.0.clone(), audit.stream.clone()];
+            let mut k = vec![key.clone(), keep.0.clone()];
             k.extend(keys(srem));
             k.extend(keys(zrem));
-            let mut a = vec![maxlen, n(srem.len()), n(zrem.len())];
+            let mut a = vec![n(srem.len()), n(zrem.len())];
             a.extend(entry("remove_duplicate"));
             a.push(b(b"kept"));
             a.push(keep.0.clone());
@@ -134,6 +174,64 @@ fn invocation(action: &Action, audit: &Audit, status_field: &str) -> Option<(usi
         }
         Step::Move { .. } => None,
     }
+}
+
+/// The actions of one script call: their positions in the batch, in order.
+type CallOf = Vec<usize>;
+
+/// Group actions (positions into `parts`) into script calls of at most
+/// `max` actions and [`MAX_CALL_BYTES`] of arguments, and build each call
+/// (see `scripts/batch.lua`).
+fn calls(
+    which: &[usize],
+    parts: &[Option<(usize, Invocation)>],
+    max: usize,
+    audit: &Audit,
+    common: &[u8],
+) -> Vec<(CallOf, Invocation)> {
+    let header = audit.header();
+    let mut out: Vec<(CallOf, Invocation)> = Vec::new();
+    let mut group: CallOf = Vec::new();
+    let mut bytes = 0;
+    let size = |inv: &Invocation| -> usize {
+        inv.keys
+            .iter()
+            .chain(&inv.args)
+            .map(Vec::len)
+            .sum::<usize>()
+    };
+    let flush = |group: &mut CallOf, out: &mut Vec<(CallOf, Invocation)>| {
+        if group.is_empty() {
+            return;
+        }
+        let mut k = vec![audit.stream.clone()];
+        let mut a = vec![n(audit.maxlen as usize), n(group.len()), n(header.len())];
+        a.extend(header.iter().cloned());
+        a.push(b(common));
+        for &i in group.iter() {
+            if let Some((_, inv)) = &parts[i] {
+                k.extend(inv.keys.iter().cloned());
+                a.push(n(inv.keys.len()));
+                a.push(n(inv.args.len()));
+                a.extend(inv.args.iter().cloned());
+            }
+        }
+        out.push((std::mem::take(group), Invocation { keys: k, args: a }));
+    };
+    for &i in which {
+        let Some((_, inv)) = &parts[i] else {
+            continue;
+        };
+        let s = size(inv);
+        if !group.is_empty() && (group.len() >= max || bytes + s > MAX_CALL_BYTES) {
+            flush(&mut group, &mut out);
+            bytes = 0;
+        }
+        group.push(i);
+        bytes += s;
+    }
+    flush(&mut group, &mut out);
+    out
 }
 
 /// A `--prefer field` move as the shared move script takes it.
@@ -189,7 +287,8 @@ impl Store {
     /// batch can be built while this one runs.
     pub fn apply_in_flight(
         &self,
-        actions: Vec<Action>,
+        actions: Arc<Vec<Action>>,
+        range: Range<usize>,
         audit: &Audit,
         status_field: &str,
     ) -> InFlightApply {
@@ -197,7 +296,7 @@ impl Store {
         let audit = audit.clone();
         let field = status_field.to_owned();
         InFlightApply(tokio::spawn(async move {
-            let refs: Vec<&Action> = actions.iter().collect();
+            let refs: Vec<&Action> = actions[range].iter().collect();
             store.apply(&refs, &audit, &field).await
         }))
     }
@@ -227,16 +326,15 @@ impl Store {
             remove_ghost_script(),
             remove_record_script(),
         ];
+        let commons: [&[u8]; 3] = [status_field.as_bytes(), b"", b""];
         let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
-        let mut by_script: [Vec<(usize, Invocation)>; 3] = Default::default();
+        let parts: Vec<Option<(usize, Invocation)>> =
+            actions.iter().map(|a| invocation(a)).collect();
         let mut moves: Vec<(usize, MoveRecord)> = Vec::new();
         for (i, a) in actions.iter().enumerate() {
-            match invocation(a, audit, status_field) {
-                Some((s, inv)) => by_script[s].push((i, inv)),
-                None => {
-                    if let Some(m) = move_record(a, audit, status_field) {
-                        moves.push((i, m));
-                    }
+            if parts[i].is_none() {
+                if let Some(m) = move_record(a, audit, status_field) {
+                    moves.push((i, m));
                 }
             }
         }
@@ -264,33 +362,54 @@ impl Store {
                 }
             }
         }
-        // After a batch with no reply or a refusal, nothing more is sent.
+        // After a call with no reply or a refusal, nothing more is sent.
         let mut stop = false;
-        for (script, calls) in scripts.iter().zip(by_script) {
-            if calls.is_empty() {
-                continue;
-            }
-            if stop {
-                for (i, _) in &calls {
-                    outcomes[*i] = Some(Outcome::NotAttempted);
-                }
-                continue;
-            }
-            let invs: Vec<Invocation> = calls.iter().map(|(_, inv)| inv.clone()).collect();
-            match self.eval_many(script, &invs).await {
-                Ok(replies) => {
-                    for ((i, _), r) in calls.iter().zip(replies) {
-                        let o = outcome(r);
-                        stop |= matches!(o, Outcome::Refused(_));
-                        outcomes[*i] = Some(o);
+        for (si, script) in scripts.iter().enumerate() {
+            let mut todo: Vec<usize> = (0..actions.len())
+                .filter(|&i| matches!(&parts[i], Some((s, _)) if *s == si))
+                .collect();
+            while !todo.is_empty() {
+                if stop {
+                    for &i in &todo {
+                        outcomes[i] = Some(Outcome::NotAttempted);
                     }
+                    break;
                 }
-                Err(e) => {
-                    let why = format!("{e:#}");
-                    for (i, _) in &calls {
-                        outcomes[*i] = Some(Outcome::Unknown(why.clone()));
+                let (groups, invs): (Vec<CallOf>, Vec<Invocation>) =
+                    calls(&todo, &parts, MAX_PER_CALL[si], audit, commons[si])
+                        .into_iter()
+                        .unzip();
+                todo.clear();
+                match self.eval_many(script, &invs).await {
+                    Ok(replies) => {
+                        for (group, r) in groups.iter().zip(replies) {
+                            let (outs, rest) = call_outcomes(r, group.len());
+                            for (&i, o) in group.iter().zip(outs) {
+                                stop |= matches!(o, Outcome::Refused(_));
+                                outcomes[i] = Some(o);
+                            }
+                            match rest {
+                                Rest::None => {}
+                                // Not run because an action before them failed:
+                                // they go again in a call of their own.
+                                Rest::Resend(from) => todo.extend(&group[from..]),
+                                Rest::Stopped(from) => {
+                                    for &i in &group[from..] {
+                                        outcomes[i] = Some(Outcome::NotAttempted);
+                                    }
+                                }
+                            }
+                        }
                     }
-                    stop = true;
+                    Err(e) => {
+                        let why = format!("{e:#}");
+                        for group in &groups {
+                            for &i in group {
+                                outcomes[i] = Some(Outcome::Unknown(why.clone()));
+                            }
+                        }
+                        stop = true;
+                    }
                 }
             }
         }
@@ -299,6 +418,65 @@ impl Store {
             .map(|o| o.unwrap_or_else(|| Outcome::Unknown("not sent".into())))
             .collect())
     }
+}
+
+/// What became of the actions of a call after the ones it reported.
+#[derive(Debug, PartialEq)]
+enum Rest {
+    /// Every action was reported.
+    None,
+    /// From this position on they were not run (an action before them met
+    /// an error that is not a refusal): send them again.
+    Resend(usize),
+    /// From this position on they were not run, and must not be: the
+    /// server refuses writes, or the reply was not understood.
+    Stopped(usize),
+}
+
+/// One script call's reply (see `scripts/batch.lua`) as the outcomes of
+/// the actions it reports, and what became of the rest of its `n` actions.
+fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
+    let v = match r {
+        // The call as a whole failed (nothing ran): every action alike.
+        Err(e) => return (vec![outcome(Err(e)); n], Rest::None),
+        Ok(v) => v,
+    };
+    let Some(items) = reply::array(&v) else {
+        let why = format!("unexpected reply {v:?}");
+        return (vec![Outcome::Unknown(why); n], Rest::None);
+    };
+    let mut outs = Vec::with_capacity(n);
+    for item in items.iter().take(n) {
+        if let Some((-1, rest)) = code_and_rest(item) {
+            let why = rest
+                .first()
+                .and_then(reply::text)
+                .unwrap_or_else(|| "error".into());
+            let o = outcome(Err(why));
+            let refused = matches!(o, Outcome::Refused(_));
+            outs.push(o);
+            let from = outs.len();
+            let rest = if from == n {
+                Rest::None
+            } else if refused {
+                Rest::Stopped(from)
+            } else {
+                Rest::Resend(from)
+            };
+            return (outs, rest);
+        }
+        outs.push(outcome(Ok(item.clone())));
+    }
+    if outs.len() < n {
+        // A reply this code does not write: what happened to the rest is
+        // not known, and a rerun re-reads.
+        let from = outs.len();
+        outs.extend(std::iter::repeat_n(
+            Outcome::Unknown("the reply ended early".into()),
+            n - from,
+        ));
+    }
+    (outs, Rest::None)
 }
 
 /// A script's reply as an outcome.
@@ -323,5 +501,110 @@ pub fn outcome(r: super::Reply) -> Outcome {
             }
             _ => Outcome::Failed(format!("unexpected reply {v:?}")),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis::Value;
+
+    fn item(code: i64, why: &str) -> Value {
+        Value::Array(vec![Value::Int(code), Value::BulkString(why.into())])
+    }
+
+    #[test]
+    fn a_call_reports_each_action() {
+        let r = Ok(Value::Array(vec![
+            item(1, "applied"),
+            item(0, "the record is gone"),
+            item(0, "already applied"),
+        ]));
+        assert_eq!(
+            call_outcomes(r, 3),
+            (
+                vec![
+                    Outcome::Applied,
+                    Outcome::Skipped("the record is gone".into()),
+                    Outcome::AlreadyApplied("already applied".into()),
+                ],
+                Rest::None
+            )
+        );
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_applied_and_stops_the_rest() {
+        let r = Ok(Value::Array(vec![
+            item(1, "applied"),
+            item(-1, "NOPERM the Redis user may not run SADD on s"),
+        ]));
+        let (outs, rest) = call_outcomes(r, 4);
+        assert_eq!(outs.len(), 2);
+        assert_eq!(outs[0], Outcome::Applied);
+        assert!(matches!(&outs[1], Outcome::Refused(e) if e.starts_with("NOPERM")));
+        assert_eq!(rest, Rest::Stopped(2));
+    }
+
+    #[test]
+    fn another_error_fails_its_action_and_sends_the_rest_again() {
+        let r = Ok(Value::Array(vec![item(-1, "ERR something odd")]));
+        let (outs, rest) = call_outcomes(r, 3);
+        assert_eq!(outs, vec![Outcome::Failed("ERR something odd".into())]);
+        assert_eq!(rest, Rest::Resend(1));
+        // An error at the last action leaves nothing behind it.
+        let r = Ok(Value::Array(vec![item(1, "applied"), item(-1, "ERR x")]));
+        assert_eq!(call_outcomes(r, 2).1, Rest::None);
+    }
+
+    #[test]
+    fn a_failed_call_or_a_short_reply_covers_every_action() {
+        let (outs, rest) = call_outcomes(Err("NOPERM no permissions".into()), 2);
+        assert_eq!(outs.len(), 2);
+        assert!(outs.iter().all(|o| matches!(o, Outcome::Refused(_))));
+        assert_eq!(rest, Rest::None);
+        let (outs, _) = call_outcomes(Ok(Value::Array(vec![item(1, "applied")])), 3);
+        assert_eq!(outs[0], Outcome::Applied);
+        assert!(matches!(&outs[1], Outcome::Unknown(_)));
+        assert!(matches!(&outs[2], Outcome::Unknown(_)));
+    }
+
+    #[test]
+    fn calls_are_bounded_by_count_and_bytes() {
+        let audit = Audit::new(b"jobq:audit".to_vec(), "reindex");
+        let small = Invocation {
+            keys: vec![b"k".to_vec()],
+            args: vec![b"0".to_vec(), b"0".to_vec()],
+        };
+        let parts: Vec<Option<(usize, Invocation)>> =
+            (0..70).map(|_| Some((1, small.clone()))).collect();
+        let which: Vec<usize> = (0..70).collect();
+        let got = calls(&which, &parts, 32, &audit, b"");
+        let sizes: Vec<usize> = got.iter().map(|(g, _)| g.len()).collect();
+        assert_eq!(sizes, [32, 32, 6]);
+        // The call's layout (batch.lua): stream first, then each action's
+        // keys; maxlen, count, header length, header, common argument, then
+        // each action's counts and arguments.
+        let (_, inv) = &got[2];
+        assert_eq!(inv.keys.len(), 1 + 6);
+        assert_eq!(inv.keys[0], b"jobq:audit".to_vec());
+        assert_eq!(inv.args[1], b"6".to_vec());
+        let h: usize = String::from_utf8_lossy(&inv.args[2]).parse().expect("h");
+        assert_eq!(inv.args.len(), 3 + h + 1 + 6 * (2 + 2));
+        let big = Invocation {
+            keys: vec![b"k".to_vec()],
+            args: vec![vec![b'x'; MAX_CALL_BYTES / 2]],
+        };
+        let parts = vec![
+            Some((2, big.clone())),
+            Some((2, big.clone())),
+            Some((2, big)),
+        ];
+        let got = calls(&[0, 1, 2], &parts, 8, &audit, b"");
+        assert_eq!(
+            got.len(),
+            3,
+            "no call over the byte bound, unless one action is"
+        );
     }
 }

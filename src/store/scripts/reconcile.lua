@@ -1,19 +1,20 @@
 -- reconcile.lua: put a live record's memberships (and restorable fields)
--- right, in one step.
+-- right, in one step per action; batch.lua (appended) runs several actions
+-- per call and describes the call's KEYS and ARGV.
 --
--- KEYS[1]      the record key (hash)
--- KEYS[2]      the audit stream
--- KEYS[3..]    nsadd sets to SADD the key to, then nsrem sets to SREM it
+-- The common argument: the status field's name.
+-- Per action, its keys:
+--   K[1]       the record key (hash)
+--   K[2..]     nsadd sets to SADD the key to, then nsrem sets to SREM it
 --              from, then nz zsets to ZADD it to
--- ARGV[1]      the status field's name
--- ARGV[2]      '1': the status field must equal ARGV[3]; '0': must be absent
--- ARGV[3]      the expected raw status bytes
--- ARGV[4]      audit MAXLEN (approximate)
--- ARGV[5..9]   nsadd, nsrem, nz, nrestore, noverwrite
--- ARGV[10..]   nrestore field/value pairs (written only while absent), then
+-- and its arguments:
+--   A[1]       '1': the status field must equal A[2]; '0': must be absent
+--   A[2]       the expected raw status bytes
+--   A[3..7]    nsadd, nsrem, nz, nrestore, noverwrite
+--   A[8..]     nrestore field/value pairs (written only while absent), then
 --              noverwrite field/value pairs, then nz scores, then the audit
---              entry's field/value pairs
--- Guard:  KEYS[1] is a hash; every target has the right type; the step's
+--              entry's own field/value pairs (after the common header)
+-- Guard:  K[1] is a hash; every target has the right type; the step's
 --         end state does not hold already (a step applied before, by a run
 --         whose reply was lost or by a plan applied twice: {0, 'already
 --         applied'}, nothing written, no second audit entry); its status
@@ -23,16 +24,23 @@
 -- Returns {1, 'applied'} or {0, reason} (nothing written); a NOPERM error
 --         (nothing written) when the user may not make one of the writes.
 -- ACL (Redis 7+): a user who may not make every write below gets none of
--- them, rather than the first few (Lua has no rollback).
-local function denied(...)
-  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
+-- them, rather than the first few (Lua has no rollback). A user's rights
+-- cannot change while a script runs, so each (command, key) is asked once
+-- per call: the actions of a call mostly write the same few sets.
+local acl = {}
+local function denied(cmd, key, ...)
+  if redis.acl_check_cmd == nil then return false end
+  local id = cmd .. ' ' .. key
+  local d = acl[id]
+  if d == nil then
+    d = not redis.acl_check_cmd(cmd, key, ...)
+    acl[id] = d
+  end
+  return d
 end
 local function noperm(cmd, key)
   return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
 end
-local nsadd, nsrem, nz, nrestore, noverwrite =
-  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local key = KEYS[1]
 -- A read's error reply: WRONGTYPE is this guard's to report; any other
 -- (a NOPERM above all) is the script's error, as redis.call would raise it.
 local function wrong_type(reply)
@@ -42,10 +50,16 @@ local function failed(reply)
   return type(reply) == 'table' and reply.err ~= nil
 end
 
+local function one(K, A)
+local h = tonumber(ARGV[3])
+local field = ARGV[4 + h]
+local nsadd, nsrem, nz, nrestore, noverwrite =
+  tonumber(A[3]), tonumber(A[4]), tonumber(A[5]), tonumber(A[6]), tonumber(A[7])
+local key = K[1]
 -- Reads come first, each doubling as a type check (a WRONGTYPE reply is
 -- caught): a repair of many keys is bound by this script's server time,
 -- and TYPE calls of their own were two of a plain repair's eight calls.
-local status = redis.pcall('HGET', key, ARGV[1])
+local status = redis.pcall('HGET', key, field)
 if wrong_type(status) then
   return {0, 'the record is now a ' .. redis.call('TYPE', key)['ok']}
 end
@@ -54,20 +68,20 @@ if not status and redis.call('EXISTS', key) == 0 then
   return {0, 'the record is gone'}
 end
 local member = {}
-for i = 3, 2 + nsadd + nsrem do
-  local m = redis.pcall('SISMEMBER', KEYS[i], key)
-  if wrong_type(m) then return {0, KEYS[i] .. ' is a ' .. redis.call('TYPE', KEYS[i])['ok']} end
+for i = 2, 1 + nsadd + nsrem do
+  local m = redis.pcall('SISMEMBER', K[i], key)
+  if wrong_type(m) then return {0, K[i] .. ' is a ' .. redis.call('TYPE', K[i])['ok']} end
   if failed(m) then return m end
   member[i] = m
 end
 local score = {}
-for i = 3 + nsadd + nsrem, 2 + nsadd + nsrem + nz do
-  local z = redis.pcall('ZSCORE', KEYS[i], key)
-  if wrong_type(z) then return {0, KEYS[i] .. ' is a ' .. redis.call('TYPE', KEYS[i])['ok']} end
+for i = 2 + nsadd + nsrem, 1 + nsadd + nsrem + nz do
+  local z = redis.pcall('ZSCORE', K[i], key)
+  if wrong_type(z) then return {0, K[i] .. ' is a ' .. redis.call('TYPE', K[i])['ok']} end
   if failed(z) then return z end
   score[i] = z
 end
-local r0 = 10
+local r0 = 8
 local o0 = r0 + 2 * nrestore
 local s0 = o0 + 2 * noverwrite
 -- A step applied before (its reply lost, or the same plan run twice) finds
@@ -77,52 +91,52 @@ local s0 = o0 + 2 * noverwrite
 local done = true
 local writes_status = false
 for i = r0, s0 - 1, 2 do
-  if ARGV[i] == ARGV[1] then writes_status = true end
-  if done and redis.call('HGET', key, ARGV[i]) ~= ARGV[i + 1] then done = false end
+  if A[i] == field then writes_status = true end
+  if done and redis.call('HGET', key, A[i]) ~= A[i + 1] then done = false end
 end
 if done and not writes_status then
-  if ARGV[2] == '1' then done = status == ARGV[3] else done = not status end
+  if A[1] == '1' then done = status == A[2] else done = not status end
 end
-for i = 3, 2 + nsadd do
+for i = 2, 1 + nsadd do
   if member[i] == 0 then done = false end
 end
-for i = 3 + nsadd, 2 + nsadd + nsrem do
+for i = 2 + nsadd, 1 + nsadd + nsrem do
   if member[i] == 1 then done = false end
 end
 for j = 0, nz - 1 do
-  local cur = score[3 + nsadd + nsrem + j]
-  if not cur or tonumber(cur) ~= tonumber(ARGV[s0 + j]) then done = false end
+  local cur = score[2 + nsadd + nsrem + j]
+  if not cur or tonumber(cur) ~= tonumber(A[s0 + j]) then done = false end
 end
 if done then return {0, 'already applied'} end
-if ARGV[2] == '1' then
-  if status ~= ARGV[3] then return {0, 'the status field changed'} end
+if A[1] == '1' then
+  if status ~= A[2] then return {0, 'the status field changed'} end
 elseif status then
   return {0, 'the status field reappeared'}
 end
 for i = 0, nrestore - 1 do
-  if redis.call('HEXISTS', key, ARGV[r0 + 2 * i]) == 1 then
-    return {0, 'field ' .. ARGV[r0 + 2 * i] .. ' was written meanwhile'}
+  if redis.call('HEXISTS', key, A[r0 + 2 * i]) == 1 then
+    return {0, 'field ' .. A[r0 + 2 * i] .. ' was written meanwhile'}
   end
 end
 
 if (nrestore + noverwrite > 0) and denied('HSET', key, 'f', 'v') then return noperm('HSET', key) end
-for i = 3, 2 + nsadd do
-  if denied('SADD', KEYS[i], key) then return noperm('SADD', KEYS[i]) end
+for i = 2, 1 + nsadd do
+  if denied('SADD', K[i], key) then return noperm('SADD', K[i]) end
 end
-for i = 3 + nsadd, 2 + nsadd + nsrem do
-  if denied('SREM', KEYS[i], key) then return noperm('SREM', KEYS[i]) end
+for i = 2 + nsadd, 1 + nsadd + nsrem do
+  if denied('SREM', K[i], key) then return noperm('SREM', K[i]) end
 end
 for j = 0, nz - 1 do
-  local z = KEYS[3 + nsadd + nsrem + j]
+  local z = K[2 + nsadd + nsrem + j]
   if denied('ZADD', z, '0', key) then return noperm('ZADD', z) end
 end
-if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) end
+if denied('XADD', KEYS[1], '*', 'f', 'v') then return noperm('XADD', KEYS[1]) end
 
 local audit = {}
 if noverwrite > 0 then
   -- The fields about to be overwritten, as they were.
   for i = 0, noverwrite - 1 do
-    local f = ARGV[o0 + 2 * i]
+    local f = A[o0 + 2 * i]
     local old = redis.call('HGET', key, f)
     if old then
       audit[#audit + 1] = 'before.' .. f
@@ -130,14 +144,16 @@ if noverwrite > 0 then
     end
   end
 end
-local h = {}
-for i = r0, o0 + 2 * noverwrite - 1 do h[#h + 1] = ARGV[i] end
-if #h > 0 then redis.call('HSET', key, unpack(h)) end
-for i = 3, 2 + nsadd do redis.call('SADD', KEYS[i], key) end
-for i = 3 + nsadd, 2 + nsadd + nsrem do redis.call('SREM', KEYS[i], key) end
-for j = 0, nz - 1 do redis.call('ZADD', KEYS[3 + nsadd + nsrem + j], ARGV[s0 + j], key) end
+local hs = {}
+for i = r0, o0 + 2 * noverwrite - 1 do hs[#hs + 1] = A[i] end
+if #hs > 0 then redis.call('HSET', key, unpack(hs)) end
+for i = 2, 1 + nsadd do redis.call('SADD', K[i], key) end
+for i = 2 + nsadd, 1 + nsadd + nsrem do redis.call('SREM', K[i], key) end
+for j = 0, nz - 1 do redis.call('ZADD', K[2 + nsadd + nsrem + j], A[s0 + j], key) end
 local a = {}
-for i = s0 + nz, #ARGV do a[#a + 1] = ARGV[i] end
+for i = 4, 3 + h do a[#a + 1] = ARGV[i] end
+for i = s0 + nz, #A do a[#a + 1] = A[i] end
 for i = 1, #audit do a[#a + 1] = audit[i] end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(a))
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(a))
 return {1, 'applied'}
+end

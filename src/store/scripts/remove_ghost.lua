@@ -1,56 +1,71 @@
 -- remove_ghost.lua: drop a member whose hash is gone from the sets that
--- still hold it.
+-- still hold it; batch.lua (appended) runs several actions per call and
+-- describes the call's KEYS and ARGV.
 --
--- KEYS[1]      the member (a record key whose hash is missing)
--- KEYS[2]      the audit stream
--- KEYS[3..]    nset sets to SREM it from, then nz zsets to ZREM it from
--- ARGV[1]      audit MAXLEN (approximate)
--- ARGV[2..3]   nset, nz
--- ARGV[4..]    the audit entry's field/value pairs
--- Guard:  KEYS[1] still does not exist (a record re-created meanwhile keeps
+-- Per action, its keys:
+--   K[1]       the member (a record key whose hash is missing)
+--   K[2..]     nset sets to SREM it from, then nz zsets to ZREM it from
+-- and its arguments:
+--   A[1..2]    nset, nz
+--   A[3..]     the audit entry's own field/value pairs (after the header)
+-- Guard:  K[1] still does not exist (a record re-created meanwhile keeps
 --         its memberships); every target has the right type; it is still
 --         in one of them; the user may make every write.
 -- Returns {1, removed} or {0, reason} (nothing written); a NOPERM error
 --         (nothing written) when the user may not make one of the writes.
 -- ACL (Redis 7+): a user who may not make every write below gets none of
--- them, rather than the first few (Lua has no rollback).
-local function denied(...)
-  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
+-- them, rather than the first few (Lua has no rollback). A user's rights
+-- cannot change while a script runs, so each (command, key) is asked once
+-- per call: the actions of a call mostly write the same few sets.
+local acl = {}
+local function denied(cmd, key, ...)
+  if redis.acl_check_cmd == nil then return false end
+  local id = cmd .. ' ' .. key
+  local d = acl[id]
+  if d == nil then
+    d = not redis.acl_check_cmd(cmd, key, ...)
+    acl[id] = d
+  end
+  return d
 end
 local function noperm(cmd, key)
   return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
 end
-local nset, nz = tonumber(ARGV[2]), tonumber(ARGV[3])
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'the record exists again'} end
-for i = 3, 2 + nset do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'set' and t ~= 'none' then return {0, KEYS[i] .. ' is a ' .. t} end
+
+local function one(K, A)
+local nset, nz = tonumber(A[1]), tonumber(A[2])
+if redis.call('EXISTS', K[1]) == 1 then return {0, 'the record exists again'} end
+for i = 2, 1 + nset do
+  local t = redis.call('TYPE', K[i])['ok']
+  if t ~= 'set' and t ~= 'none' then return {0, K[i] .. ' is a ' .. t} end
 end
-for i = 3 + nset, 2 + nset + nz do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'zset' and t ~= 'none' then return {0, KEYS[i] .. ' is a ' .. t} end
+for i = 2 + nset, 1 + nset + nz do
+  local t = redis.call('TYPE', K[i])['ok']
+  if t ~= 'zset' and t ~= 'none' then return {0, K[i] .. ' is a ' .. t} end
 end
 local present = 0
-for i = 3, 2 + nset do
-  if redis.call('SISMEMBER', KEYS[i], KEYS[1]) == 1 then
+for i = 2, 1 + nset do
+  if redis.call('SISMEMBER', K[i], K[1]) == 1 then
     present = present + 1
-    if denied('SREM', KEYS[i], KEYS[1]) then return noperm('SREM', KEYS[i]) end
+    if denied('SREM', K[i], K[1]) then return noperm('SREM', K[i]) end
   end
 end
-for i = 3 + nset, 2 + nset + nz do
-  if redis.call('ZSCORE', KEYS[i], KEYS[1]) then
+for i = 2 + nset, 1 + nset + nz do
+  if redis.call('ZSCORE', K[i], K[1]) then
     present = present + 1
-    if denied('ZREM', KEYS[i], KEYS[1]) then return noperm('ZREM', KEYS[i]) end
+    if denied('ZREM', K[i], K[1]) then return noperm('ZREM', K[i]) end
   end
 end
 if present == 0 then return {0, 'already gone from every set'} end
-if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) end
+if denied('XADD', KEYS[1], '*', 'f', 'v') then return noperm('XADD', KEYS[1]) end
 local removed = 0
-for i = 3, 2 + nset do removed = removed + redis.call('SREM', KEYS[i], KEYS[1]) end
-for i = 3 + nset, 2 + nset + nz do removed = removed + redis.call('ZREM', KEYS[i], KEYS[1]) end
+for i = 2, 1 + nset do removed = removed + redis.call('SREM', K[i], K[1]) end
+for i = 2 + nset, 1 + nset + nz do removed = removed + redis.call('ZREM', K[i], K[1]) end
 local a = {}
-for i = 4, #ARGV do a[#a + 1] = ARGV[i] end
+for i = 4, 3 + tonumber(ARGV[3]) do a[#a + 1] = ARGV[i] end
+for i = 3, #A do a[#a + 1] = A[i] end
 a[#a + 1] = 'removed'
 a[#a + 1] = tostring(removed)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', unpack(a))
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(a))
 return {1, removed}
+end
