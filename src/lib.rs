@@ -50,7 +50,12 @@ where
         }
     };
     let ui = Ui::new(settings.output.clone());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: the replies of reads and repairs in flight are parsed on
+    // them while this thread judges the previous batch. On one thread the
+    // server sat idle while the client classified a damaged stretch; a
+    // repair of 100k mixed findings went from 5.6 s to 4.5-4.8 s.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
