@@ -2,7 +2,8 @@
 //! that re-reads the state the plan saw and does nothing (`skipped`) when it
 //! changed. One script call carries up to [`MAX_PER_CALL`] actions of one
 //! script (`scripts/batch.lua`), each checked on its own before its own
-//! first write; calls go out as pipelined EVALSHA in batches.
+//! first write, its ACL included (`scripts/acl.lua`, shared by the three
+//! scripts); calls go out as pipelined EVALSHA in batches.
 //!
 //! A call that meets an error (a refusal above all) stops before that
 //! action writes anything and still reports the actions it applied before
@@ -30,6 +31,7 @@ pub fn reconcile_script() -> LuaScript {
     LuaScript::new(
         "reconcile",
         concat!(
+            include_str!("scripts/acl.lua"),
             include_str!("scripts/reconcile.lua"),
             include_str!("scripts/batch.lua")
         ),
@@ -39,6 +41,7 @@ pub fn remove_ghost_script() -> LuaScript {
     LuaScript::new(
         "remove_ghost",
         concat!(
+            include_str!("scripts/acl.lua"),
             include_str!("scripts/remove_ghost.lua"),
             include_str!("scripts/batch.lua")
         ),
@@ -48,6 +51,7 @@ pub fn remove_record_script() -> LuaScript {
     LuaScript::new(
         "remove_record",
         concat!(
+            include_str!("scripts/acl.lua"),
             include_str!("scripts/remove_record.lua"),
             include_str!("scripts/batch.lua")
         ),

@@ -16,24 +16,8 @@
 -- Returns {1, 'applied'} or {0, reason} (nothing written; a reason that
 --         starts 'already ' means the end state holds); a NOPERM error
 --         (nothing written) when the user may not make one of the writes.
--- ACL (Redis 7+): a user who may not make every write below gets none of
--- them, rather than the first few (Lua has no rollback). A user's rights
--- cannot change while a script runs, so each (command, key) is asked once
--- per call: the actions of a call mostly write the same few sets.
-local acl = {}
-local function denied(cmd, key, ...)
-  if redis.acl_check_cmd == nil then return false end
-  local id = cmd .. ' ' .. key
-  local d = acl[id]
-  if d == nil then
-    d = not redis.acl_check_cmd(cmd, key, ...)
-    acl[id] = d
-  end
-  return d
-end
-local function noperm(cmd, key)
-  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
-end
+-- ACL (Redis 7+): every write below is asked of denied() (acl.lua,
+-- prepended) before the first one.
 
 local function one(K, A)
 local nset, nz = tonumber(A[1]), tonumber(A[2])
