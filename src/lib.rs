@@ -50,6 +50,10 @@ where
         }
     };
     let ui = Ui::new(settings.output.clone());
+    // Without a process-level provider rustls panics on the first rediss://
+    // handshake. An Err only means one is installed already (a second run()
+    // in one process, as the tests do), which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // Two workers: the replies of reads and repairs in flight are parsed on
     // them while this thread judges the previous batch. On one thread the
     // server sat idle while the client classified a damaged stretch; a
