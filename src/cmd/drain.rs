@@ -229,7 +229,8 @@ async fn read_counts(store: &mut Store, target: &Target) -> Result<Counts> {
     keys.extend(target.others.iter().cloned());
     let sizes = store.set_sizes(&keys).await?;
     let statuses = &keys[1..];
-    match pick_walk(sizes[0], sizes[1], sizes[2], &sizes[3..]) {
+    let exact = store.server.commands.sintercard;
+    match pick_walk(sizes[0], sizes[1], sizes[2], &sizes[3..], exact) {
         Walk::None => Ok(Counts::default()),
         Walk::Exact { done } => {
             let n = if done { statuses } else { &statuses[..2] };
@@ -338,7 +339,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
         timeout: args.timeout,
     };
     let clock = Instant::now();
-    let mut store = Store::connect(&settings.connect).await?;
+    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     let was_absent = absent(&mut store, &target).await?;
     if was_absent != Absent::Nothing {
         if !args.allow_empty {

@@ -17,7 +17,6 @@ use crate::schema::{Model, Value};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
 use crate::store::enqueue::{CreateBatch, CreateContext, CreateJob, CreateOutcome, PendingBatch};
-use crate::store::Store;
 
 #[derive(Debug, Serialize)]
 pub struct EnqueueReport {
@@ -111,7 +110,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
             jobs
         }
     };
-    let mut store = Store::connect(&settings.connect).await?;
+    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     store.require_writable()?;
     let filler = model.filler(store.server_time().await?);
     let audit = Audit::new(settings.ns.audit(), "enqueue");

@@ -21,6 +21,19 @@ use crate::exit;
 use crate::output::Ui;
 use crate::settings::Settings;
 
+/// Connect to Redis, and say with `-v` which server answered and which
+/// commands it lacks (with the stand-in used for each).
+pub async fn connect(
+    cfg: &crate::settings::ConnectSettings,
+    ui: &Ui,
+) -> Result<crate::store::Store> {
+    let store = crate::store::Store::connect(cfg).await?;
+    for note in &store.notes {
+        ui.debug(note);
+    }
+    Ok(store)
+}
+
 /// Whether a command handles Ctrl-C itself (to release a lock, restore the
 /// terminal, or report what it did before stopping).
 pub fn handles_interrupt(cmd: &Command) -> bool {

@@ -18,7 +18,6 @@ use crate::plan::{self, Action, Plan, Policy, Prefer, Skip};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
 use crate::store::repair::{InFlightApply, Outcome};
-use crate::store::Store;
 
 use super::scan::{scan, ScanOptions, Scanned};
 
@@ -89,7 +88,7 @@ fn policy(args: &ReindexArgs) -> Policy {
 pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(ReindexReport, u8)> {
     let started = Instant::now();
     let model = &settings.model;
-    let mut store = Store::connect(&settings.connect).await?;
+    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     // Refuse before the scan: a replica would only fail later.
     if !args.confirm.dry_run {
         store.require_writable()?;

@@ -30,6 +30,7 @@ use crate::plan::{self, Policy};
 use crate::schema::Model;
 use crate::settings::Settings;
 use crate::store::observe::{flags_of, parse_light, InFlight, InFlightObs, PagesAhead};
+use crate::store::server::Commands;
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -243,17 +244,18 @@ fn secondary_value(model: &Model, set: &[u8]) -> Option<(String, Vec<u8>)> {
 /// Sort a page read by [`Store::read_light`] into suspects; plainly healthy
 /// keys are done with.
 fn suspects_of(
+    cmds: Commands,
     layout: &Layout,
     probes: Vec<Probe>,
     replies: Vec<crate::store::Reply>,
-) -> Vec<Probe> {
-    let light = parse_light(layout, &probes, replies);
-    probes
+) -> Result<Vec<Probe>> {
+    let light = parse_light(cmds, layout, &probes, replies)?;
+    Ok(probes
         .into_iter()
         .zip(light)
         .filter(|(p, l)| !plainly_healthy(layout, p, l))
         .map(|(p, _)| p)
-        .collect()
+        .collect())
 }
 
 /// Keys per atomic re-check transaction.
@@ -646,7 +648,7 @@ impl Walker<'_> {
         };
         let n = probes.len() as u64;
         let replies = request.replies().await?;
-        let suspects = suspects_of(self.layout, probes, replies);
+        let suspects = suspects_of(self.store.server.commands, self.layout, probes, replies)?;
         self.mostly_suspect = suspects.len() as u64 * 2 > n;
         self.examine(suspects).await?;
         self.scanned.class_members += n;
@@ -731,7 +733,11 @@ impl Walker<'_> {
         let Some((n, check, request)) = read else {
             return Ok(());
         };
-        let in_class = flags_of(request.replies().await?, check.len());
+        let in_class = flags_of(
+            self.store.server.commands,
+            request.replies().await?,
+            check.len(),
+        )?;
         let suspects: Vec<Probe> = check
             .iter()
             .enumerate()
@@ -891,7 +897,7 @@ pub fn counts(findings: &[Finding]) -> BTreeMap<&'static str, u64> {
 
 pub async fn run(settings: &Settings, ui: &Ui, args: &ScanCommandArgs) -> Result<(ScanReport, u8)> {
     let opts = ScanOptions::from(&args.scan);
-    let mut store = Store::connect(&settings.connect).await?;
+    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     let out = scan(&mut store, &settings.model, &opts, ui).await?;
     let mut findings = out.findings;
     findings.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));

@@ -1,7 +1,8 @@
 //! The reads `drain` polls with: cheap, bounded, read-only. Set sizes in one
 //! MULTI/EXEC; set intersections counted either server-side (SINTERCARD,
 //! when the caller knows one side is small) or by walking one set with
-//! SSCAN and checking membership in the others with pipelined SMISMEMBER;
+//! SSCAN and checking membership in the others with pipelined SMISMEMBER
+//! (SISMEMBER where the server lacks it, see `server`);
 //! and the lowest-scored zset member that is in given sets.
 //!
 //! Owns: telling "Redis did not answer" ([`Unavailable`]: worth a reconnect)
@@ -11,6 +12,7 @@
 use anyhow::{anyhow, Result};
 use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, ServerErrorKind, Value};
 
+use super::server::Commands;
 use super::{describe_plain, reply, Reply, Store};
 use crate::bytes::escape_bytes;
 
@@ -64,21 +66,29 @@ fn reply_error(cmd: &str, key: &[u8], text: &str) -> anyhow::Error {
     anyhow!("{cmd} {}: {text}{hint}", escape_bytes(key))
 }
 
-/// The 0/1 flags of an SMISMEMBER reply.
-fn flags(cmd_key: &[u8], r: &Reply, expect: usize) -> Result<Vec<bool>> {
-    let v = r
-        .as_ref()
-        .map_err(|e| reply_error("SMISMEMBER", cmd_key, e))?;
-    let items = reply::array(v)
-        .ok_or_else(|| anyhow!("SMISMEMBER {}: unexpected reply", escape_bytes(cmd_key)))?;
-    if items.len() != expect {
-        return Err(anyhow!(
-            "SMISMEMBER {}: {} flags for {expect} members",
-            escape_bytes(cmd_key),
-            items.len()
-        ));
+/// The flags of one membership question (see
+/// [`super::server::Commands::ask_members`]) about `set`, taken from `next`.
+/// A set of another type is an error here: drain cannot count through it.
+fn take_flags(
+    cmds: Commands,
+    set: &[u8],
+    next: &mut dyn FnMut() -> Reply,
+    n: usize,
+) -> Result<Vec<bool>> {
+    let name = if cmds.smismember {
+        "SMISMEMBER"
+    } else {
+        "SISMEMBER"
+    };
+    match cmds.take_members(next, n) {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(reply_error(
+            name,
+            set,
+            "WRONGTYPE Operation against a key holding the wrong kind of value",
+        )),
+        Err(e) => Err(reply_error(name, set, &e)),
     }
-    Ok(items.iter().map(|f| reply::int(f) == Some(1)).collect())
 }
 
 /// `(cursor, members)` of an SSCAN reply.
@@ -224,10 +234,11 @@ impl Store {
             if members.is_empty() && cursor == 0 {
                 return Ok(counts);
             }
+            let cmds = self.server.commands;
             let mut pipe = redis::pipe();
             if !members.is_empty() {
                 for c in check {
-                    pipe.cmd("SMISMEMBER").arg(c.as_slice()).arg(&members);
+                    cmds.ask_members(&mut pipe, c, members.iter().map(Vec::as_slice));
                 }
             }
             if cursor != 0 {
@@ -237,17 +248,16 @@ impl Store {
                     .arg("COUNT")
                     .arg(batch);
             }
-            replies = self.read_pipe(&mut pipe).await?;
+            let got = self.read_pipe(&mut pipe).await?;
+            let mut r = got.into_iter();
             if !members.is_empty() {
+                let mut next = || r.next().unwrap_or_else(|| Err("no reply".into()));
                 for (i, c) in check.iter().enumerate() {
-                    let r = replies
-                        .get(i)
-                        .ok_or_else(|| anyhow!("SMISMEMBER {}: no reply", escape_bytes(c)))?;
-                    let found = flags(c, r, members.len())?.into_iter().filter(|&f| f);
-                    counts[i] += found.count() as u64;
+                    let found = take_flags(cmds, c, &mut next, members.len())?;
+                    counts[i] += found.into_iter().filter(|&f| f).count() as u64;
                 }
-                replies.drain(..check.len().min(replies.len()));
             }
+            replies = r.collect();
             if cursor == 0 {
                 return Ok(counts);
             }
@@ -268,15 +278,16 @@ impl Store {
     ) -> Result<Option<(Vec<u8>, f64)>> {
         let mut offset = 0usize;
         while offset < limit {
-            let mut cmd = redis::cmd("ZRANGE");
-            cmd.arg(zset)
-                .arg("-inf")
-                .arg("+inf")
-                .arg("BYSCORE")
-                .arg("LIMIT")
-                .arg(offset)
-                .arg(page)
-                .arg("WITHSCORES");
+            let cmds = self.server.commands;
+            let cmd = super::inspect::zrange_by_score(
+                cmds,
+                zset,
+                "-inf",
+                "+inf",
+                offset as u64,
+                page as u64,
+                true,
+            );
             let v: Value = self
                 .read(&cmd)
                 .await
@@ -289,12 +300,17 @@ impl Store {
             let members: Vec<&[u8]> = entries.iter().map(|(m, _)| m.as_slice()).collect();
             let mut pipe = redis::pipe();
             for s in within {
-                pipe.cmd("SMISMEMBER").arg(s.as_slice()).arg(&members);
+                cmds.ask_members(&mut pipe, s, members.iter().copied());
             }
             let replies = self.read_pipe(&mut pipe).await?;
+            let mut r = replies.into_iter();
+            let mut next = || r.next().unwrap_or_else(|| Err("no reply".into()));
             let mut all = vec![true; entries.len()];
-            for (s, r) in within.iter().zip(&replies) {
-                for (a, f) in all.iter_mut().zip(flags(s, r, entries.len())?) {
+            for s in within {
+                for (a, f) in all
+                    .iter_mut()
+                    .zip(take_flags(cmds, s, &mut next, entries.len())?)
+                {
                     *a &= f;
                 }
             }
@@ -341,26 +357,34 @@ impl Store {
                 return Ok(None);
             }
             if !members.is_empty() {
+                let cmds = self.server.commands;
                 let mut pipe = redis::pipe();
-                pipe.cmd("ZMSCORE").arg(zset).arg(&members);
+                let asked = || members.iter().map(Vec::as_slice);
+                cmds.ask_scores(&mut pipe, zset, asked());
                 for s in within {
-                    pipe.cmd("SMISMEMBER").arg(s.as_slice()).arg(&members);
+                    cmds.ask_members(&mut pipe, s, asked());
                 }
                 let replies = self.read_pipe(&mut pipe).await?;
-                let scores = replies
-                    .first()
-                    .ok_or_else(|| anyhow!("ZMSCORE {}: no reply", escape_bytes(zset)))?
-                    .as_ref()
-                    .map_err(|e| reply_error("ZMSCORE", zset, e))?;
-                let scores: Vec<Option<f64>> = reply::array(scores)
-                    .filter(|a| a.len() == members.len())
-                    .ok_or_else(|| anyhow!("ZMSCORE {}: unexpected reply", escape_bytes(zset)))?
-                    .iter()
-                    .map(reply::float)
-                    .collect();
+                let mut r = replies.into_iter();
+                let mut next = || r.next().unwrap_or_else(|| Err("no reply".into()));
+                let name = if cmds.zmscore { "ZMSCORE" } else { "ZSCORE" };
+                let scores: Vec<Option<f64>> = match cmds.take_scores(&mut next, members.len()) {
+                    Ok(Some(s)) => s,
+                    Ok(None) => {
+                        return Err(reply_error(
+                            name,
+                            zset,
+                            "WRONGTYPE Operation against a key holding the wrong kind of value",
+                        ))
+                    }
+                    Err(e) => return Err(reply_error(name, zset, &e)),
+                };
                 let mut ok = vec![true; members.len()];
-                for (s, r) in within.iter().zip(&replies[1..]) {
-                    for (a, f) in ok.iter_mut().zip(flags(s, r, members.len())?) {
+                for s in within {
+                    for (a, f) in ok
+                        .iter_mut()
+                        .zip(take_flags(cmds, s, &mut next, members.len())?)
+                    {
                         *a &= f;
                     }
                 }

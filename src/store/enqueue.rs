@@ -395,7 +395,15 @@ impl Store {
             .await
             .context("checking key types")?;
         for ((k, want), r) in todo.into_iter().zip(replies) {
-            let t = r.ok().and_then(|v| reply::text(&v)).unwrap_or_default();
+            let t = match r {
+                Ok(v) => reply::text(&v).ok_or_else(|| {
+                    anyhow!(
+                        "TYPE {}: unexpected reply {v:?}",
+                        crate::bytes::escape_bytes(&k)
+                    )
+                })?,
+                Err(e) => bail!("TYPE {}: {e}", crate::bytes::escape_bytes(&k)),
+            };
             if t != want && t != "none" {
                 bail!(
                     "{} is a {t}, not a {want}: refusing to write any job (fix or remove that key first)",

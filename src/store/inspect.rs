@@ -181,21 +181,25 @@ impl Store {
         .with_context(|| format!("SSCAN {}", crate::bytes::escape_bytes(key)))
     }
 
-    /// `SMISMEMBER`: for each member, whether it is in `key`.
+    /// For each member, whether it is in the set `key` (SMISMEMBER, or
+    /// SISMEMBER where the server lacks it). A key of another type is an
+    /// error here.
     pub async fn smismember(&mut self, key: &[u8], members: &[Vec<u8>]) -> Result<Vec<bool>> {
         if members.is_empty() {
             return Ok(Vec::new());
         }
-        let mut cmd = redis::cmd("SMISMEMBER");
-        cmd.arg(key);
-        for m in members {
-            cmd.arg(m.as_slice());
+        let cmds = self.server.commands;
+        let mut pipe = redis::pipe();
+        cmds.ask_members(&mut pipe, key, members.iter().map(Vec::as_slice));
+        let what = || format!("checking members of {}", crate::bytes::escape_bytes(key));
+        let replies = self.pipeline(&mut pipe).await.with_context(what)?;
+        let mut r = replies.into_iter();
+        let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+        match cmds.take_members(&mut next, members.len()) {
+            Ok(Some(flags)) => Ok(flags),
+            Ok(None) => Err(anyhow!("WRONGTYPE the key is not a set")).with_context(what),
+            Err(e) => Err(anyhow!(e)).with_context(what),
         }
-        let flags: Vec<i64> = self
-            .query(&cmd)
-            .await
-            .with_context(|| format!("SMISMEMBER {}", crate::bytes::escape_bytes(key)))?;
-        Ok(flags.into_iter().map(|f| f == 1).collect())
     }
 
     /// `EXISTS` of each key, pipelined.
@@ -208,10 +212,10 @@ impl Store {
             pipe.cmd("EXISTS").arg(k.as_slice());
         }
         let replies = self.pipeline(&mut pipe).await.context("EXISTS")?;
-        Ok(replies
-            .into_iter()
-            .map(|r| r.ok().and_then(|v| reply::int(&v)) == Some(1))
-            .collect())
+        keys.iter()
+            .zip(&replies)
+            .map(|(k, r)| Ok(need(Some(r), "EXISTS", k, reply::int)? == 1))
+            .collect()
     }
 
     /// The members with the lowest scores, `count` of them from `offset`
@@ -222,18 +226,17 @@ impl Store {
         offset: u64,
         count: u64,
     ) -> Result<Vec<(Vec<u8>, f64)>> {
+        let cmd = zrange_by_score(
+            self.server.commands,
+            key,
+            "-inf",
+            "+inf",
+            offset,
+            count,
+            true,
+        );
         let v: Value = self
-            .query(
-                redis::cmd("ZRANGE")
-                    .arg(key)
-                    .arg("-inf")
-                    .arg("+inf")
-                    .arg("BYSCORE")
-                    .arg("LIMIT")
-                    .arg(offset)
-                    .arg(count)
-                    .arg("WITHSCORES"),
-            )
+            .query(&cmd)
             .await
             .with_context(|| format!("ZRANGE {}", crate::bytes::escape_bytes(key)))?;
         scored_members(&v).ok_or_else(|| anyhow!("ZRANGE: unexpected reply {v:?}"))
@@ -313,26 +316,25 @@ impl Store {
             pipe.cmd("HLEN").arg(k.as_slice());
         }
         let r1 = self.pipeline(&mut pipe).await.context("reading keys")?;
-        let mut recs: Vec<RawRecord> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let redis_type = ok_text(r1.get(3 * i)).unwrap_or_else(|| "unknown".into());
-                let hash = redis_type == "hash";
-                RawRecord {
-                    key: k.clone(),
-                    pttl_ms: ok_int(r1.get(3 * i + 1)).unwrap_or(-2),
-                    hash_len: if hash {
-                        ok_int(r1.get(3 * i + 2)).map(|n| n.max(0) as u64)
-                    } else {
-                        None
-                    },
-                    redis_type,
-                    fields: Vec::new(),
-                    fields_not_listed: 0,
-                }
-            })
-            .collect();
+        let mut recs: Vec<RawRecord> = Vec::with_capacity(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            let redis_type = need(r1.get(3 * i), "TYPE", k, reply::text)?;
+            let pttl_ms = need(r1.get(3 * i + 1), "PTTL", k, reply::int)?;
+            let hash = redis_type == "hash";
+            let hash_len = if hash {
+                Some(need(r1.get(3 * i + 2), "HLEN", k, reply::int)?.max(0) as u64)
+            } else {
+                None
+            };
+            recs.push(RawRecord {
+                key: k.clone(),
+                pttl_ms,
+                hash_len,
+                redis_type,
+                fields: Vec::new(),
+                fields_not_listed: 0,
+            });
+        }
 
         // Round 2: the field names of each hash.
         let mut names: Vec<Vec<Vec<u8>>> = vec![Vec::new(); recs.len()];
@@ -361,13 +363,10 @@ impl Store {
                 pipe.cmd("HKEYS").arg(recs[i].key.as_slice());
             }
             let r2 = self.pipeline(&mut pipe).await.context("HKEYS")?;
-            for (&i, r) in listed.iter().zip(r2) {
-                names[i] = r
-                    .ok()
-                    .and_then(|v| {
-                        reply::array(&v).map(|a| a.iter().filter_map(reply::bytes).collect())
-                    })
-                    .unwrap_or_default();
+            for (&i, r) in listed.iter().zip(&r2) {
+                names[i] = need(Some(r), "HKEYS", &recs[i].key, |v| {
+                    reply::array(v).map(|a| a.iter().filter_map(reply::bytes).collect())
+                })?;
             }
         }
 
@@ -395,12 +394,7 @@ impl Store {
             let mut fields = Vec::with_capacity(ns.len());
             let mut small = Vec::new();
             for n in ns {
-                let len = lens
-                    .next()
-                    .and_then(|l| l.as_ref().ok())
-                    .and_then(reply::int)
-                    .unwrap_or(0)
-                    .max(0) as u64;
+                let len = need(lens.next(), "HSTRLEN", &r.key, reply::int)?.max(0) as u64;
                 if len > cap {
                     fields.push((n.clone(), Some(len)));
                 } else {
@@ -423,13 +417,10 @@ impl Store {
             self.pipeline(&mut pipe).await.context("HMGET")?
         };
         let mut values: Vec<Vec<Option<Vec<u8>>>> = vec![Vec::new(); recs.len()];
-        for (&i, r) in hmgets.iter().zip(r4) {
-            values[i] = match r {
-                Ok(v) => reply::array(&v)
-                    .map(|a| a.iter().map(reply::bytes).collect())
-                    .unwrap_or_default(),
-                Err(_) => Vec::new(),
-            };
+        for (&i, r) in hmgets.iter().zip(&r4) {
+            values[i] = need(Some(r), "HMGET", &recs[i].key, |v| {
+                reply::array(v).map(|a| a.iter().map(reply::bytes).collect())
+            })?;
         }
         for (i, (r, fields)) in recs.iter_mut().zip(plan).enumerate() {
             let mut small_values = values[i].drain(..);
@@ -457,12 +448,50 @@ fn size_of(v: &Value) -> Size {
         .ok_or_else(|| format!("unexpected SCARD reply {v:?}"))
 }
 
-fn ok_text(r: Option<&Reply>) -> Option<String> {
-    r.and_then(|r| r.as_ref().ok()).and_then(reply::text)
+/// A reply that must be there and of the expected shape: an error reply,
+/// a missing one or an odd one fails the read (the key was replaced with
+/// another type between two round trips, or the server refused the
+/// command) rather than standing in as a default.
+fn need<T>(
+    r: Option<&Reply>,
+    cmd: &str,
+    key: &[u8],
+    shape: impl FnOnce(&Value) -> Option<T>,
+) -> Result<T> {
+    let key = crate::bytes::escape_bytes(key);
+    match r {
+        None => bail!("{cmd} {key}: no reply"),
+        Some(Err(e)) => bail!("{cmd} {key}: {e}"),
+        Some(Ok(v)) => shape(v).ok_or_else(|| anyhow!("{cmd} {key}: unexpected reply {v:?}")),
+    }
 }
 
-fn ok_int(r: Option<&Reply>) -> Option<i64> {
-    r.and_then(|r| r.as_ref().ok()).and_then(reply::int)
+/// The members of `key` with scores in `min..=max`, `count` from `offset`:
+/// `ZRANGE ... BYSCORE LIMIT` (6.2), or the older `ZRANGEBYSCORE`, which
+/// every server has.
+pub fn zrange_by_score(
+    cmds: super::server::Commands,
+    key: &[u8],
+    min: &str,
+    max: &str,
+    offset: u64,
+    count: u64,
+    with_scores: bool,
+) -> redis::Cmd {
+    let mut cmd = if cmds.zrange_byscore {
+        let mut c = redis::cmd("ZRANGE");
+        c.arg(key).arg(min).arg(max).arg("BYSCORE");
+        c
+    } else {
+        let mut c = redis::cmd("ZRANGEBYSCORE");
+        c.arg(key).arg(min).arg(max);
+        c
+    };
+    cmd.arg("LIMIT").arg(offset).arg(count);
+    if with_scores {
+        cmd.arg("WITHSCORES");
+    }
+    cmd
 }
 
 /// `WITHSCORES` replies: flat `[m, s, m, s]` (RESP2) or `[[m, s], ...]` (RESP3).

@@ -14,6 +14,7 @@ pub mod observe;
 pub mod reap;
 pub mod repair;
 pub mod script;
+pub mod server;
 
 use std::time::Duration;
 
@@ -40,6 +41,11 @@ pub struct Store {
     pub run_id: String,
     /// `master` or `slave`, from `ROLE`.
     pub role: String,
+    /// What the server is and which commands it has, read at connect.
+    pub server: server::Server,
+    /// What connecting learned that a `-v` run should tell: the server, the
+    /// commands it lacks and the stand-in for each.
+    pub notes: Vec<String>,
 }
 
 impl Store {
@@ -61,6 +67,8 @@ impl Store {
             display_url: where_.clone(),
             run_id: String::new(),
             role: String::new(),
+            server: server::Server::OLDEST,
+            notes: Vec::new(),
         };
         // An ACL user may lack CLIENT; the name is a courtesy, not a need.
         let _: Result<Value, _> = redis::cmd("CLIENT")
@@ -73,6 +81,21 @@ impl Store {
             .await
             .with_context(|| format!("cannot read INFO from Redis at {where_}"))?;
         store.run_id = info_field(&info, "run_id").unwrap_or_default();
+        store.server =
+            server::Server::from_info(&info).map_err(|e| anyhow!("Redis at {where_}: {e}"))?;
+        // A command the version should have may still be renamed away, as
+        // some managed services do: ask once, so that no read meets it.
+        let c = store.server.commands;
+        if c.smismember || c.zmscore || c.sintercard {
+            let replies = store
+                .pipeline(&mut server::probe())
+                .await
+                .with_context(|| format!("cannot read from Redis at {where_}"))?;
+            store.server.learn(&replies);
+        }
+        store
+            .notes
+            .push(format!("server: {}", store.server.describe()));
         let role: Result<Vec<Value>> = store.query(&redis::cmd("ROLE")).await;
         store.role = match role {
             Ok(v) => v

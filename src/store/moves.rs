@@ -193,18 +193,25 @@ fn outcome(r: super::Reply) -> MoveOutcome {
         return MoveOutcome::Error(format!("unexpected reply {v:?}"));
     };
     let arg = rest.first();
+    let odd = || MoveOutcome::Error(format!("unexpected reply {v:?}"));
     match code {
-        1 => MoveOutcome::Moved {
-            count: arg.and_then(reply::int).unwrap_or(0).max(0) as u64,
+        1 => match arg.and_then(reply::int) {
+            Some(count) => MoveOutcome::Moved {
+                count: count.max(0) as u64,
+            },
+            None => odd(),
         },
         0 => match arg
             .and_then(reply::bytes)
             .and_then(|b| SkipReason::parse(&b))
         {
             Some(reason) => MoveOutcome::Skipped(reason),
-            None => MoveOutcome::Error(format!("unexpected reply {v:?}")),
+            None => odd(),
         },
-        3 => MoveOutcome::WrongType(arg.and_then(reply::bytes).unwrap_or_default()),
-        _ => MoveOutcome::Error(format!("unexpected reply {v:?}")),
+        3 => match arg.and_then(reply::bytes) {
+            Some(key) => MoveOutcome::WrongType(key),
+            None => odd(),
+        },
+        _ => odd(),
     }
 }

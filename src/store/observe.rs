@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use redis::Value;
 
+use super::server::{is_wrong_type, Commands};
 use super::{reply, Reply, Store};
 use crate::bytes::Bytes;
 use crate::diagnose::probe::{Layout, Probe};
@@ -156,15 +157,19 @@ impl Store {
                 .arg(k.as_slice());
         }
         let replies = self.pipeline(&mut pipe).await?;
-        Ok(replies
-            .iter()
-            .map(|r| {
-                r.as_ref()
-                    .ok()
-                    .and_then(reply::int)
-                    .map(|n| n.max(0) as u64)
+        replies
+            .into_iter()
+            .zip(keys)
+            .map(|(r, (k, _))| match r {
+                Ok(v) => reply::int(&v)
+                    .map(|n| Some(n.max(0) as u64))
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("{}: unexpected reply {v:?}", crate::bytes::escape_bytes(k))
+                    }),
+                Err(e) if is_wrong_type(&e) => Ok(None),
+                Err(e) => Err(anyhow::anyhow!("{}: {e}", crate::bytes::escape_bytes(k))),
             })
-            .collect())
+            .collect()
     }
 
     /// `SMISMEMBER set members...`; `None` when the set has the wrong type.
@@ -174,7 +179,7 @@ impl Store {
         members: &[Vec<u8>],
     ) -> Result<Option<Vec<bool>>> {
         let replies = self.members_of_in_flight(set, members).replies().await?;
-        Ok(flags_of(replies, members.len()))
+        flags_of(self.server.commands, replies, members.len())
     }
 
     /// `TYPE key`.
@@ -193,6 +198,7 @@ impl Store {
     /// batches can be in flight while the caller sorts earlier replies; the
     /// replies are turned into [`LightObs`] by [`parse_light`].
     pub fn read_light(&self, layout: &Layout, probes: &[Probe]) -> InFlight {
+        let cmds = self.server.commands;
         let mut pipe = redis::pipe();
         for p in probes {
             pipe.cmd("HLEN").arg(p.key.as_slice());
@@ -210,30 +216,21 @@ impl Store {
                 .iter()
                 .filter(|p| p.own_status == Some(si) && p.seen.own_status.is_none())
                 .collect();
-            if !who.is_empty() {
-                let c = pipe.cmd("SMISMEMBER").arg(idx.as_slice());
-                for p in who {
-                    c.arg(p.key.as_slice());
-                }
-            }
+            cmds.ask_members(&mut pipe, idx, who.iter().map(|p| p.key.as_slice()));
         }
         for (set, who) in unseen_secondary_groups(probes) {
-            let c = pipe.cmd("SMISMEMBER").arg(set);
-            for (i, _) in who {
-                c.arg(probes[i].key.as_slice());
-            }
+            cmds.ask_members(
+                &mut pipe,
+                set,
+                who.iter().map(|&(i, _)| probes[i].key.as_slice()),
+            );
         }
         for (zi, (_, z)) in layout.sorted.iter().enumerate() {
             let who: Vec<&Probe> = probes
                 .iter()
                 .filter(|p| p.seen.sorted(zi).is_none())
                 .collect();
-            if !who.is_empty() {
-                let c = pipe.cmd("ZMSCORE").arg(z.as_slice());
-                for p in who {
-                    c.arg(p.key.as_slice());
-                }
-            }
+            cmds.ask_scores(&mut pipe, z, who.iter().map(|p| p.key.as_slice()));
         }
         self.spawn_pipeline(pipe, "reading a batch of records")
     }
@@ -242,12 +239,9 @@ impl Store {
     /// [`flags_of`] for the reply.
     pub fn members_of_in_flight(&self, set: &[u8], members: &[Vec<u8>]) -> InFlight {
         let mut pipe = redis::pipe();
-        if !members.is_empty() {
-            let c = pipe.cmd("SMISMEMBER").arg(set);
-            for m in members {
-                c.arg(m.as_slice());
-            }
-        }
+        self.server
+            .commands
+            .ask_members(&mut pipe, set, members.iter().map(Vec::as_slice));
         self.spawn_pipeline(pipe, "checking members of the class set")
     }
 
@@ -332,16 +326,10 @@ impl Store {
                 c.arg(f.as_str());
             }
         }
-        let smis =
-            |pipe: &mut redis::Pipeline, set: &[u8], members: &mut dyn Iterator<Item = &[u8]>| {
-                let c = pipe.cmd("SMISMEMBER").arg(set);
-                for m in members {
-                    c.arg(m);
-                }
-            };
-        smis(&mut pipe, &layout.class_set, &mut keys.iter().copied());
+        let cmds = self.server.commands;
+        cmds.ask_members(&mut pipe, &layout.class_set, keys.iter().copied());
         for (_, idx) in &layout.statuses {
-            smis(&mut pipe, idx, &mut keys.iter().copied());
+            cmds.ask_members(&mut pipe, idx, keys.iter().copied());
         }
         // Other key-field indexes: one SMISMEMBER per distinct index.
         let mut secondary: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
@@ -351,13 +339,10 @@ impl Store {
             }
         }
         for (set, who) in &secondary {
-            smis(&mut pipe, set, &mut who.iter().map(|&i| keys[i]));
+            cmds.ask_members(&mut pipe, set, who.iter().map(|&i| keys[i]));
         }
         for (_, z) in &layout.sorted {
-            let c = pipe.cmd("ZMSCORE").arg(z.as_slice());
-            for k in &keys {
-                c.arg(*k);
-            }
+            cmds.ask_scores(&mut pipe, z, keys.iter().copied());
         }
         let mut twin_at: Vec<(usize, usize)> = Vec::new(); // (probe, count)
         for (i, p) in probes.iter().enumerate() {
@@ -385,34 +370,42 @@ impl Store {
             .context("reading a batch of records")?;
         let mut r = replies.into_iter();
         let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+        let failed = |e: String| anyhow::anyhow!("reading a batch of records: {e}");
 
         let n = probes.len();
         let mut hashes: Vec<HashState> = Vec::with_capacity(n);
         for _ in 0..n {
             let hlen = next();
             let fields = next();
-            hashes.push(hash_state(hlen, fields, layout));
+            hashes.push(hash_state(hlen, fields, layout).map_err(failed)?);
         }
-        let class = flags(&next(), n);
-        let status_flags: Vec<Option<Vec<bool>>> =
-            layout.statuses.iter().map(|_| flags(&next(), n)).collect();
+        let class = cmds.take_members(&mut next, n).map_err(failed)?;
+        let mut status_flags: Vec<Option<Vec<bool>>> = Vec::new();
+        for _ in &layout.statuses {
+            status_flags.push(cmds.take_members(&mut next, n).map_err(failed)?);
+        }
         let mut sec_flags: BTreeMap<&[u8], Option<Vec<bool>>> = BTreeMap::new();
         for (set, who) in &secondary {
-            sec_flags.insert(set, flags(&next(), who.len()));
+            sec_flags.insert(
+                set,
+                cmds.take_members(&mut next, who.len()).map_err(failed)?,
+            );
         }
-        let scores: Vec<Option<Vec<Option<f64>>>> =
-            layout.sorted.iter().map(|_| scores(&next(), n)).collect();
+        let mut scores: Vec<Option<Vec<Option<f64>>>> = Vec::new();
+        for _ in &layout.sorted {
+            scores.push(cmds.take_scores(&mut next, n).map_err(failed)?);
+        }
         let mut twins: Vec<Option<Vec<Bytes>>> = vec![None; n];
         for (i, count) in twin_at {
             if count == 0 {
                 // None: asked one by one in `follow_up`.
-                let any = next().ok().and_then(|v| reply::int(&v));
-                twins[i] = (any == Some(0)).then(Vec::new);
+                let any = count_of(next()).map_err(failed)?;
+                twins[i] = (any == 0).then(Vec::new);
                 continue;
             }
             let mut live = Vec::new();
             for t in &probes[i].twins[..count] {
-                if next().ok().and_then(|v| reply::int(&v)) == Some(1) {
+                if count_of(next()).map_err(failed)? == 1 {
                     live.push(Bytes(t.clone()));
                 }
             }
@@ -526,13 +519,15 @@ impl Store {
             .context("reading record details")?;
         let mut r = replies.into_iter();
         let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+        let details = |e: String| anyhow::anyhow!("reading record details: {e}");
         for ask in asks {
             match ask {
                 Ask::Type(i) => {
                     let t = next()
-                        .ok()
-                        .and_then(|v| reply::text(&v))
-                        .unwrap_or_else(|| "unknown".into());
+                        .and_then(|v| {
+                            reply::text(&v).ok_or_else(|| format!("unexpected TYPE reply {v:?}"))
+                        })
+                        .map_err(details)?;
                     obs[i].hash = if t == "none" {
                         HashState::Missing
                     } else {
@@ -542,7 +537,7 @@ impl Store {
                 Ask::Fields(i) => {
                     let mut missing = Vec::new();
                     for f in &layout.fields {
-                        if next().ok().and_then(|v| reply::int(&v)) == Some(0) {
+                        if count_of(next()).map_err(details)? == 0 {
                             missing.push(f.clone());
                         }
                     }
@@ -553,7 +548,7 @@ impl Store {
                 Ask::Twins(i) => {
                     let mut live = Vec::new();
                     for t in &probes[i].twins {
-                        if next().ok().and_then(|v| reply::int(&v)) == Some(1) {
+                        if count_of(next()).map_err(details)? == 1 {
                             live.push(Bytes(t.clone()));
                         }
                     }
@@ -582,7 +577,15 @@ fn unseen_secondary_groups(probes: &[Probe]) -> BTreeMap<&[u8], Vec<(usize, usiz
 }
 
 /// Turn the replies of [`Store::read_light`] into one [`LightObs`] per probe.
-pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Vec<LightObs> {
+/// A key of another type is a finding for the full observation; any other
+/// error reply makes the batch unreadable, never healthy.
+pub fn parse_light(
+    cmds: Commands,
+    layout: &Layout,
+    probes: &[Probe],
+    replies: Vec<Reply>,
+) -> Result<Vec<LightObs>> {
+    let failed = |e: String| anyhow::anyhow!("reading a batch of records: {e}");
     let n = probes.len();
     let mut out: Vec<LightObs> = Vec::with_capacity(n);
     let mut r = replies.into_iter();
@@ -591,14 +594,24 @@ pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Ve
         let hlen = next();
         let fields = next();
         let field_count = match hlen {
-            Ok(v) => reply::int(&v).map(|c| c.max(0) as u64),
-            Err(_) => None,
+            Ok(v) => Some(
+                reply::int(&v)
+                    .ok_or_else(|| failed(format!("unexpected HLEN reply {v:?}")))?
+                    .max(0) as u64,
+            ),
+            Err(e) if is_wrong_type(&e) => None,
+            Err(e) => return Err(failed(e)),
         };
-        let mut vals = fields
-            .ok()
-            .and_then(|v| reply::array(&v).map(|a| a.iter().map(reply::bytes).collect::<Vec<_>>()))
-            .unwrap_or_default()
-            .into_iter();
+        let mut vals = match fields {
+            Ok(v) => reply::array(&v)
+                .ok_or_else(|| failed(format!("unexpected HMGET reply {v:?}")))?
+                .iter()
+                .map(reply::bytes)
+                .collect::<Vec<_>>(),
+            Err(e) if is_wrong_type(&e) => Vec::new(),
+            Err(e) => return Err(failed(e)),
+        }
+        .into_iter();
         let status = vals.next().flatten();
         let sorted = layout
             .sorted
@@ -631,14 +644,16 @@ pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Ve
         if who.is_empty() {
             continue;
         }
-        if let Some(f) = flags(&next(), who.len()) {
+        // `None` (an index of another type) leaves the membership unknown:
+        // the key gets a full observation.
+        if let Some(f) = cmds.take_members(&mut next, who.len()).map_err(failed)? {
             for (i, m) in who.into_iter().zip(f) {
                 out[i].in_own_status = Some(m);
             }
         }
     }
     for (_, who) in unseen_secondary_groups(probes) {
-        if let Some(f) = flags(&next(), who.len()) {
+        if let Some(f) = cmds.take_members(&mut next, who.len()).map_err(failed)? {
             for ((i, pos), m) in who.into_iter().zip(f) {
                 out[i].secondary[pos] = Some(m);
             }
@@ -651,34 +666,42 @@ pub fn parse_light(layout: &Layout, probes: &[Probe], replies: Vec<Reply>) -> Ve
         if who.is_empty() {
             continue;
         }
-        if let Some(sc) = scores(&next(), who.len()) {
+        if let Some(sc) = cmds.take_scores(&mut next, who.len()).map_err(failed)? {
             for (i, s) in who.into_iter().zip(sc) {
                 out[i].sorted[zi].1 = Some(s.is_some());
             }
         }
     }
-    out
+    Ok(out)
 }
 
-fn hash_state(hlen: Reply, fields: Reply, layout: &Layout) -> HashState {
+/// An integer reply (EXISTS, HEXISTS); an error reply stays an error.
+fn count_of(r: Reply) -> std::result::Result<i64, String> {
+    let v = r?;
+    reply::int(&v).ok_or_else(|| format!("unexpected reply {v:?}"))
+}
+
+fn hash_state(
+    hlen: Reply,
+    fields: Reply,
+    layout: &Layout,
+) -> std::result::Result<HashState, String> {
     match hlen {
-        Err(e) if e.contains("WRONGTYPE") => HashState::WrongType {
+        Err(e) if is_wrong_type(&e) => Ok(HashState::WrongType {
             redis_type: "not a hash".into(),
-        },
-        Err(_) => HashState::WrongType {
-            redis_type: "unreadable".into(),
-        },
+        }),
+        Err(e) => Err(e),
         Ok(v) => {
-            let count = reply::int(&v).unwrap_or(0).max(0) as u64;
-            if count == 0 {
-                return HashState::Missing;
+            let count = reply::int(&v).ok_or_else(|| format!("unexpected HLEN reply {v:?}"))?;
+            if count <= 0 {
+                return Ok(HashState::Missing);
             }
-            let vals: Vec<Option<Bytes>> = fields
-                .ok()
-                .and_then(|v| {
-                    reply::array(&v).map(|a| a.iter().map(|x| reply::bytes(x).map(Bytes)).collect())
-                })
-                .unwrap_or_default();
+            let v = fields?;
+            let vals: Vec<Option<Bytes>> = reply::array(&v)
+                .ok_or_else(|| format!("unexpected HMGET reply {v:?}"))?
+                .iter()
+                .map(|x| reply::bytes(x).map(Bytes))
+                .collect();
             let mut it = vals.into_iter();
             let status = it.next().flatten();
             let sorted = layout
@@ -686,39 +709,21 @@ fn hash_state(hlen: Reply, fields: Reply, layout: &Layout) -> HashState {
                 .iter()
                 .map(|(f, _)| (f.clone(), it.next().flatten()))
                 .collect();
-            HashState::Hash {
-                field_count: count,
+            Ok(HashState::Hash {
+                field_count: count as u64,
                 status,
                 sorted,
                 missing: Vec::new(),
-            }
+            })
         }
     }
 }
 
 /// The reply of a [`Store::members_of_in_flight`] request for `n` members;
-/// `None` when the set has the wrong type.
-pub fn flags_of(replies: Vec<Reply>, n: usize) -> Option<Vec<bool>> {
-    if n == 0 {
-        return Some(Vec::new());
-    }
-    replies.first().and_then(|r| flags(r, n))
-}
-
-fn flags(r: &Reply, n: usize) -> Option<Vec<bool>> {
-    let v = r.as_ref().ok()?;
-    let a = reply::array(v)?;
-    if a.len() != n {
-        return None;
-    }
-    Some(a.iter().map(|x| reply::int(x) == Some(1)).collect())
-}
-
-fn scores(r: &Reply, n: usize) -> Option<Vec<Option<f64>>> {
-    let v = r.as_ref().ok()?;
-    let a = reply::array(v)?;
-    if a.len() != n {
-        return None;
-    }
-    Some(a.iter().map(reply::float).collect())
+/// `None` when the set has the wrong type, an error when the read failed.
+pub fn flags_of(cmds: Commands, replies: Vec<Reply>, n: usize) -> Result<Option<Vec<bool>>> {
+    let mut r = replies.into_iter();
+    let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
+    cmds.take_members(&mut next, n)
+        .map_err(|e| anyhow::anyhow!("checking members of the class set: {e}"))
 }

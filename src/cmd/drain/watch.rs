@@ -255,13 +255,14 @@ pub enum Walk {
 
 /// Pick the cheapest way, from the sizes of the project index and of the
 /// pending, running and other status indexes. A walk is the fallback for
-/// large intersections: bounded steps, but not a snapshot.
-pub fn pick_walk(project: u64, pending: u64, running: u64, others: &[u64]) -> Walk {
+/// large intersections, and for servers without SINTERCARD (before 7.0, or
+/// with it renamed away: `exact` false): bounded steps, but not a snapshot.
+pub fn pick_walk(project: u64, pending: u64, running: u64, others: &[u64], exact: bool) -> Walk {
     let small = |n: u64| project.min(n) <= EXACT_LIMIT;
     let active = pending.saturating_add(running);
     if active == 0 || project == 0 {
         Walk::None
-    } else if small(pending) && small(running) {
+    } else if exact && small(pending) && small(running) {
         Walk::Exact {
             done: others.iter().all(|&n| small(n)),
         }
@@ -538,16 +539,25 @@ mod tests {
     fn walk_the_smaller_side() {
         // A small side anywhere: counted exactly, server-side.
         assert_eq!(
-            pick_walk(1_000_000, 3, 1, &[999_000]),
+            pick_walk(1_000_000, 3, 1, &[999_000], true),
             Walk::Exact { done: false }
         );
-        assert_eq!(pick_walk(10, 500_000, 0, &[20]), Walk::Exact { done: true });
-        assert_eq!(pick_walk(1000, 5000, 5000, &[]), Walk::Exact { done: true });
+        assert_eq!(
+            pick_walk(10, 500_000, 0, &[20], true),
+            Walk::Exact { done: true }
+        );
+        assert_eq!(
+            pick_walk(1000, 5000, 5000, &[], true),
+            Walk::Exact { done: true }
+        );
         // Both sides large: walk the smaller.
-        assert_eq!(pick_walk(1_000_000, 3000, 1, &[]), Walk::Statuses);
-        assert_eq!(pick_walk(2000, 1500, 1500, &[]), Walk::Project);
-        assert_eq!(pick_walk(2000, 0, 2000, &[]), Walk::Project);
-        assert_eq!(pick_walk(10, 0, 0, &[]), Walk::None);
-        assert_eq!(pick_walk(0, 3, 0, &[]), Walk::None);
+        assert_eq!(pick_walk(1_000_000, 3000, 1, &[], true), Walk::Statuses);
+        assert_eq!(pick_walk(2000, 1500, 1500, &[], true), Walk::Project);
+        assert_eq!(pick_walk(2000, 0, 2000, &[], true), Walk::Project);
+        assert_eq!(pick_walk(10, 0, 0, &[], true), Walk::None);
+        assert_eq!(pick_walk(0, 3, 0, &[], true), Walk::None);
+        // Without SINTERCARD (before 7.0): the walk, even for small sides.
+        assert_eq!(pick_walk(10, 500_000, 0, &[20], false), Walk::Project);
+        assert_eq!(pick_walk(1_000_000, 3, 1, &[], false), Walk::Statuses);
     }
 }

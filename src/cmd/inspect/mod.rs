@@ -47,7 +47,7 @@ pub enum InspectReport {
 /// One run: the overview, a list, or one job, and the exit code.
 pub async fn run(settings: &Settings, ui: &Ui, args: &InspectArgs) -> Result<(InspectReport, u8)> {
     let discover = !args.no_discover;
-    let mut store = Store::connect(&settings.connect).await?;
+    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     if let Some(job) = &args.job {
         let (r, code) = job::run(settings, ui, &mut store, job.as_bytes(), discover).await?;
         return Ok((InspectReport::Job(r), code));
@@ -88,7 +88,7 @@ where
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .context("cannot listen for Ctrl-C")?;
     let mut store = tokio::select! {
-        s = Store::connect(&settings.connect) => Some(s?),
+        s = crate::cmd::connect(&settings.connect, ui) => Some(s?),
         _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
     };
     loop {

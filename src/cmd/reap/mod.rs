@@ -343,7 +343,7 @@ where
         return Err(exit::usage("--max-jobs must be at least 1"));
     }
     let dry_run = args.confirm.dry_run;
-    let mut store = Store::connect(&settings.connect).await?;
+    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     let scripts = ReapScripts::default();
     if !dry_run {
         store.require_writable()?;
