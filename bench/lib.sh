@@ -1,6 +1,9 @@
 # Shared helpers for the benchmark scripts (sourced, not run). Each script
 # starts its own redis-server on a unix socket in a temp dir (--save ""),
-# never the shared one on 6379, and kills it on exit.
+# never the shared one on 6379, and kills it on exit. As for the tests, the
+# server binary comes from JOBQ_TEST_REDIS_SERVER (default redis-server on
+# PATH) and JOBQ_TEST_REDIS_CONF names a config file to start it with (the
+# 6.0 stand-in: tests/servers/redis60-standin.conf).
 
 bench_start() {
     cargo build --release --quiet
@@ -8,11 +11,14 @@ bench_start() {
     TMP=$(mktemp -d)
     SOCK=$TMP/redis.sock
     URL="unix://$SOCK"
-    redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save "" \
+    local conf=()
+    if [ -n "${JOBQ_TEST_REDIS_CONF:-}" ]; then conf=("$JOBQ_TEST_REDIS_CONF"); fi
+    "${JOBQ_TEST_REDIS_SERVER:-redis-server}" "${conf[@]}" --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save "" \
         --appendonly no --dir "$TMP" --logfile "$TMP/redis.log" --daemonize yes \
         --pidfile "$TMP/redis.pid" --slowlog-log-slower-than 10000 --slowlog-max-len 1024
     trap bench_stop EXIT
     for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+    echo "server: $(cli INFO server | tr -d '\r' | grep -E '^(redis_version|valkey_version):' | tr '\n' ' ')"
 }
 
 bench_stop() {

@@ -2,7 +2,7 @@
 //! input (the whole file) before the first write, then writes in pipelined
 //! batches.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 
 use anyhow::{Context, Result};
@@ -16,6 +16,7 @@ use crate::schema::record::{Drafts, Filler, Given};
 use crate::schema::{Model, Value};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
+use crate::store::Store;
 use crate::store::enqueue::{CreateBatch, CreateContext, CreateJob, CreateOutcome, PendingBatch};
 
 #[derive(Debug, Serialize)]
@@ -125,6 +126,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
         args.idempotency_ttl.as_secs(),
     );
     let total = jobs.len();
+    let holders = records_holding(&mut store, settings, &jobs, &filler).await?;
     let progress = ui.progress(Some(total as u64), "enqueue");
     let mut report = EnqueueReport {
         jobs: Vec::with_capacity(total),
@@ -142,7 +144,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
             let mut b = CreateBatch::new();
             let mut ids = Vec::with_capacity(end - next);
             for i in next..end {
-                let (job, job_id) = create_job(settings, &jobs, i, &filler);
+                let (job, job_id) = create_job(settings, &jobs, i, &filler, &holders);
                 ids.push(job_id);
                 b.push(&ctx, job);
                 if (i - next) % YIELD_EVERY == YIELD_EVERY - 1 {
@@ -211,8 +213,60 @@ fn job_id_of(model: &Model, key: &[u8]) -> Option<String> {
         .map(|p| model.job_id(&p).to_owned())
 }
 
+/// The records in the class set that hold a job_id the user gave (by
+/// key), found with one SSCAN walk of the class set; empty when no job has
+/// an explicit job_id (a generated one is new). A job_id under another
+/// project is the same job: such a record is guarded against like the
+/// job's own keys under other statuses, inside the create's atomic step.
+async fn records_holding(
+    store: &mut Store,
+    settings: &Settings,
+    jobs: &Jobs,
+    filler: &Filler,
+) -> Result<HashMap<String, Vec<Vec<u8>>>> {
+    let model = &settings.model;
+    let wanted: HashSet<String> = (0..jobs.len())
+        .map(|i| model.render(&jobs.drafts, i, filler))
+        .filter(|r| r.explicit_id)
+        .map(|r| r.job_id)
+        .collect();
+    let mut holders: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(holders);
+    }
+    let class = model.class_set();
+    let mut pages = store.pages_ahead(&class, false, 1000, 2);
+    while let Some(page) = pages.next().await {
+        let page = page.context("looking for records of the given job_id(s)")?;
+        if let Some(why) = page.wrong_type {
+            return Err(exit::with_code(
+                exit::RUNTIME,
+                format!(
+                    "{} cannot be read ({why}): refusing to write any job (fix that key first)",
+                    crate::bytes::escape_bytes(&class)
+                ),
+            ));
+        }
+        for k in page.items {
+            if let Some(id) = job_id_of(model, &k).filter(|id| wanted.contains(id)) {
+                let keys = holders.entry(id).or_default();
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+    }
+    Ok(holders)
+}
+
 /// What the `i`-th job writes, as bytes, and its job_id.
-fn create_job(settings: &Settings, jobs: &Jobs, i: usize, filler: &Filler) -> (CreateJob, String) {
+fn create_job(
+    settings: &Settings,
+    jobs: &Jobs,
+    i: usize,
+    filler: &Filler,
+    holders: &HashMap<String, Vec<Vec<u8>>>,
+) -> (CreateJob, String) {
     let model = &settings.model;
     let rec = model.render(&jobs.drafts, i, filler);
     // A job_id given by the user may exist already: guard every other
@@ -221,7 +275,7 @@ fn create_job(settings: &Settings, jobs: &Jobs, i: usize, filler: &Filler) -> (C
         .explicit_id
         .then(|| model.parse_key(&rec.key).ok())
         .flatten();
-    let guard_keys = match parsed {
+    let mut guard_keys: Vec<Vec<u8>> = match parsed {
         Some(parsed) => model
             .status
             .values
@@ -231,6 +285,13 @@ fn create_job(settings: &Settings, jobs: &Jobs, i: usize, filler: &Filler) -> (C
             .collect(),
         None => Vec::new(),
     };
+    if rec.explicit_id {
+        for k in holders.get(&rec.job_id).into_iter().flatten() {
+            if *k != rec.key && !guard_keys.contains(k) {
+                guard_keys.push(k.clone());
+            }
+        }
+    }
     let idempotency_key = jobs.idempotency_keys[i]
         .as_deref()
         .map(|k| settings.ns.idempotency(&model.class, k));

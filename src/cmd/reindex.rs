@@ -19,7 +19,7 @@ use crate::settings::Settings;
 use crate::store::audit::Audit;
 use crate::store::repair::{InFlightApply, Outcome};
 
-use super::scan::{scan, ScanOptions, Scanned};
+use super::scan::{scan, ScanOptions, Scanned, Unconfirmed};
 
 /// Actions per pipelined batch.
 const APPLY_BATCH: usize = 200;
@@ -48,6 +48,10 @@ pub struct ReindexReport {
     pub untouched: Vec<Skip>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scanned: Option<Scanned>,
+    /// Records the scan could neither clear nor diagnose (a set they depend
+    /// on cannot be read): nothing is planned for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<Unconfirmed>,
     pub elapsed_seconds: f64,
 }
 
@@ -93,8 +97,13 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     if !args.confirm.dry_run {
         store.require_writable()?;
     }
-    let (mut plan, source, scanned) = match &args.plan {
-        Some(path) => (plan::read(path, model)?, path.display().to_string(), None),
+    let (mut plan, source, scanned, unconfirmed) = match &args.plan {
+        Some(path) => (
+            plan::read(path, model)?,
+            path.display().to_string(),
+            None,
+            None,
+        ),
         None => {
             let out = scan(&mut store, model, &ScanOptions::from(&args.scan), ui).await?;
             let mut findings = out.findings;
@@ -105,6 +114,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
                 plan::build(model, &findings, &policy(args)),
                 "scan".to_owned(),
                 Some(out.scanned),
+                Some(out.unconfirmed),
             )
         }
     };
@@ -128,6 +138,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         needs_policy: plan.needs_policy.clone(),
         untouched: plan.untouched.clone(),
         scanned,
+        unconfirmed,
         elapsed_seconds: 0.0,
     };
     for s in &plan.needs_policy {
@@ -143,8 +154,9 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         Ok((report, code))
     };
+    let unconfirmed = report.unconfirmed.as_ref().map_or(0, |u| u.count);
     if plan.actions.is_empty() {
-        return finish(report, leftover_code(&plan));
+        return finish(report, leftover_code(&plan, unconfirmed));
     }
     if args.confirm.dry_run {
         record_planned(&mut report, &plan.actions);
@@ -240,15 +252,16 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     let code = if report.skipped + report.failed + report.unknown > 0 {
         exit::PARTIAL
     } else {
-        leftover_code(&plan)
+        leftover_code(&plan, unconfirmed)
     };
     finish(report, code)
 }
 
-/// Findings left for a policy flag make a run partial; malformed ones are
-/// never touched and only reported.
-fn leftover_code(plan: &Plan) -> u8 {
-    if plan.needs_policy.is_empty() {
+/// Findings left for a policy flag, and records that could not be
+/// diagnosed, make a run partial; malformed ones are never touched and only
+/// reported.
+fn leftover_code(plan: &Plan, unconfirmed: u64) -> u8 {
+    if plan.needs_policy.is_empty() && unconfirmed == 0 {
         exit::OK
     } else {
         exit::PARTIAL

@@ -23,7 +23,9 @@ use super::join::Join;
 use crate::bytes::Bytes;
 use crate::cli::{ScanArgs, ScanCommandArgs};
 use crate::diagnose::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
-use crate::diagnose::{classify, plainly_healthy, Finding, HashState, Kind, Observation};
+use crate::diagnose::{
+    classify, plainly_healthy, unconfirmed, Finding, HashState, Kind, Observation,
+};
 use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::plan::{self, Policy};
@@ -63,10 +65,29 @@ pub struct Scanned {
     pub keyspace_keys: u64,
 }
 
+/// Live records whose diagnosis depends on a set that could not be read:
+/// neither healthy nor a finding. How many, and the first few.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Unconfirmed {
+    pub count: u64,
+    /// At most [`UNCONFIRMED_SHOWN`], in the order met.
+    pub sample: Vec<UnconfirmedJob>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnconfirmedJob {
+    pub key: Bytes,
+    pub why: String,
+}
+
+/// Unconfirmed records listed by name; the rest are counted.
+pub const UNCONFIRMED_SHOWN: usize = 10;
+
 /// What the engine found: confirmed findings and how it got there.
 #[derive(Debug, Clone)]
 pub struct ScanOutcome {
     pub findings: Vec<Finding>,
+    pub unconfirmed: Unconfirmed,
     pub scanned: Scanned,
     /// Candidates gone or changed on the re-check: transient states.
     pub transient: u64,
@@ -98,7 +119,8 @@ pub async fn scan(
         examining: VecDeque::new(),
         mostly_suspect: false,
         secondary: BTreeSet::new(),
-        seen: SeenFilter::new(),
+        seen: SeenFilter::for_ids(cards.first().copied().flatten().unwrap_or(0)),
+        repeated: Default::default(),
         scanned: Scanned::default(),
         last_candidate: None,
         class_size: cards.first().copied().flatten().unwrap_or(0),
@@ -111,6 +133,8 @@ pub async fn scan(
         reads: VecDeque::new(),
         pages_read: 0,
         length: total,
+        unconfirmed: Unconfirmed::default(),
+        unconfirmed_keys: Default::default(),
     };
     let progress = ui.progress(Some(total), "scan");
 
@@ -167,6 +191,10 @@ pub async fn scan(
             .await
             .with_context(|| format!("scanning {}", crate::bytes::escape_bytes(&walk.set)))?;
     }
+    progress.set_message("looking for job_ids held twice");
+    w.cross_duplicates()
+        .await
+        .context("looking for job_ids held by two records")?;
     if opts.deep {
         progress.set_message("walking the keyspace (--deep)");
         w.deep(&progress).await.context("walking the keyspace")?;
@@ -203,6 +231,7 @@ pub async fn scan(
     }
     Ok(ScanOutcome {
         findings,
+        unconfirmed: w.unconfirmed,
         scanned: w.scanned,
         transient,
         candidates,
@@ -290,6 +319,9 @@ struct Walker<'a> {
     /// Other key-field indexes named by the keys met in pass A.
     secondary: BTreeSet<Vec<u8>>,
     seen: SeenFilter,
+    /// job_ids the filter met twice in the class set (or collisions): the
+    /// few that [`Walker::cross_duplicates`] looks at closely.
+    repeated: rustc_hash::FxHashSet<Vec<u8>>,
     scanned: Scanned,
     last_candidate: Option<Instant>,
     /// The class set's size when the scan began: what the joint walk's
@@ -310,6 +342,9 @@ struct Walker<'a> {
     pages_read: u64,
     /// The progress bar's length so far.
     length: u64,
+    unconfirmed: Unconfirmed,
+    /// Keys counted in `unconfirmed`: a key met in two walks counts once.
+    unconfirmed_keys: rustc_hash::FxHashSet<Vec<u8>>,
 }
 
 /// One walk of the joint pass.
@@ -346,8 +381,27 @@ impl Walker<'_> {
     fn note(&mut self, obs: Vec<Observation>) {
         for o in obs {
             if let Some(f) = classify(self.model, &o) {
-                self.candidates.entry(f.key.0.clone()).or_insert(f);
+                // A key looked at again with more twins (see
+                // `cross_duplicates`) may turn out a duplicate as well.
+                let dup = |f: &Finding| f.kind == Kind::Duplicate || f.also.contains(&Kind::Duplicate);
+                match self.candidates.entry(f.key.0.clone()) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        if dup(&f) && !dup(e.get()) {
+                            e.insert(f);
+                        }
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(f);
+                    }
+                }
                 self.last_candidate = Some(Instant::now());
+            } else if let Some(why) = unconfirmed(self.model, &o) {
+                if self.unconfirmed_keys.insert(o.key.0.clone()) {
+                    self.unconfirmed.count += 1;
+                    if self.unconfirmed.sample.len() < UNCONFIRMED_SHOWN {
+                        self.unconfirmed.sample.push(UnconfirmedJob { key: o.key, why });
+                    }
+                }
             }
         }
     }
@@ -392,6 +446,11 @@ impl Walker<'_> {
                 .map(|p| {
                     let mut full = Probe::new(self.model, &p.key).with_twins();
                     full.found_in = p.found_in.clone();
+                    for t in &p.twins {
+                        if !full.twins.contains(t) {
+                            full.twins.push(t.clone());
+                        }
+                    }
                     full
                 })
                 .collect();
@@ -405,6 +464,57 @@ impl Walker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Records of one job_id under other key segments (another project):
+    /// the twins a key's own segments cannot name. The class-set walk
+    /// marked each job_id it met twice (in a filter of fixed size, so also
+    /// a few that collide); one more SSCAN of the class set gathers the
+    /// keys of just those, and every job_id with two or more is examined
+    /// with all of them as twins. Memory: the filter, and the keys of the
+    /// marked job_ids.
+    async fn cross_duplicates(&mut self) -> Result<()> {
+        if self.repeated.is_empty() {
+            return Ok(());
+        }
+        let mut groups: rustc_hash::FxHashMap<Vec<u8>, Vec<Vec<u8>>> = Default::default();
+        let mut pages =
+            self.store
+                .pages_ahead(&self.layout.class_set, false, self.batch, PAGES_AHEAD);
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            if page.wrong_type.is_some() {
+                // Reported by the first walk.
+                break;
+            }
+            for k in page.items {
+                if let Some(id) = job_id_segment(self.model, &k) {
+                    if self.repeated.contains(id) {
+                        let keys = groups.entry(id.to_vec()).or_default();
+                        // SSCAN may return a member twice while the set
+                        // is rehashed.
+                        if !keys.contains(&k) {
+                            keys.push(k);
+                        }
+                    }
+                }
+            }
+        }
+        self.repeated.clear();
+        let mut probes = Vec::new();
+        for keys in groups.into_values().filter(|g| g.len() > 1) {
+            for k in &keys {
+                let mut p = Probe::new(self.model, k).with_twins();
+                for t in &keys {
+                    if t != k && !p.twins.contains(t) {
+                        p.twins.push(t.clone());
+                    }
+                }
+                probes.push(p);
+            }
+        }
+        self.examine(probes).await?;
+        self.settle().await
     }
 
     /// Wait for every examination still in flight.
@@ -532,7 +642,10 @@ impl Walker<'_> {
                 // A job_id seen before (or a filter collision): read its
                 // twins to know whether it lives twice.
                 match job_id_segment(self.model, k) {
-                    Some(id) if self.seen.insert(id) => p.with_twins(),
+                    Some(id) if self.seen.insert(id) => {
+                        self.repeated.insert(id.to_vec());
+                        p.with_twins()
+                    }
                     _ => p,
                 }
             })
@@ -837,6 +950,13 @@ impl Walker<'_> {
                 .map(|f| {
                     let mut p = Probe::new(self.model, f.key.as_slice()).with_twins();
                     p.found_in = f.observed.found_in.iter().map(|b| b.0.clone()).collect();
+                    // Twins under other key segments (another project) are
+                    // not among the ones the key's own segments name.
+                    for t in f.observed.twins.iter().flatten() {
+                        if !p.twins.contains(&t.0) {
+                            p.twins.push(t.0.clone());
+                        }
+                    }
                     p
                 })
                 .collect();
@@ -872,6 +992,9 @@ pub struct ScanReport {
     pub counts: BTreeMap<&'static str, u64>,
     pub total: u64,
     pub findings: Vec<Finding>,
+    /// Records neither healthy nor found damaged: a set their verdict
+    /// depends on could not be read.
+    pub unconfirmed: Unconfirmed,
     pub scanned: Scanned,
     pub candidates: u64,
     /// Candidates that did not hold on the re-check.
@@ -914,6 +1037,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ScanCommandArgs) -> Result
         counts: counts(&findings),
         total,
         findings,
+        unconfirmed: out.unconfirmed,
         scanned: out.scanned,
         candidates: out.candidates,
         transient: out.transient,
@@ -923,6 +1047,11 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ScanCommandArgs) -> Result
         plan_out,
         limit: args.scan.limit,
     };
-    let code = if total > 0 { exit::FINDINGS } else { exit::OK };
+    // An unconfirmed record is not healthy: the answer is not "no damage".
+    let code = if total > 0 || report.unconfirmed.count > 0 {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    };
     Ok((report, code))
 }

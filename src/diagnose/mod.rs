@@ -576,6 +576,57 @@ fn live(
     Some(f)
 }
 
+/// Why the diagnosis of a live record that [`classify`] found nothing wrong
+/// with cannot be trusted: a set its verdict depends on could not be read
+/// (another Redis type). The record is not confirmed in its own status
+/// index, and an unreadable status index may hold it (then it is in the
+/// wrong index) or not (then it is lost); or its class set, own index or
+/// other key-field index could not be read at all. `None`: confirmed.
+pub fn unconfirmed(model: &Model, obs: &Observation) -> Option<String> {
+    if !matches!(obs.hash, HashState::Hash { .. }) {
+        return None;
+    }
+    let parsed = model.parse_key(obs.key.as_slice()).ok()?;
+    let own = model.status_index(model.key_status(&parsed));
+    let unreadable: Vec<Bytes> = std::iter::once(&obs.class_set)
+        .chain(&obs.status_sets)
+        .chain(&obs.secondary_sets)
+        .filter(|m| m.member.is_none())
+        .map(|m| m.set.clone())
+        .chain(obs.zsets.iter().filter(|z| !z.known).map(|z| z.zset.clone()))
+        .collect();
+    if unreadable.is_empty() {
+        return None;
+    }
+    let in_own = obs
+        .status_sets
+        .iter()
+        .any(|m| m.set.as_slice() == own.as_slice() && m.member == Some(true));
+    let own_unreadable = unreadable.iter().any(|s| s.as_slice() == own.as_slice());
+    let status_unreadable = obs.status_sets.iter().any(|m| m.member.is_none());
+    let other_unreadable = obs.class_set.member.is_none()
+        || obs.secondary_sets.iter().any(|m| m.member.is_none())
+        || obs.zsets.iter().any(|z| !z.known);
+    if in_own && !other_unreadable {
+        // In its own index; an unreadable other index can only add a
+        // second membership, which that index's own finding covers.
+        return None;
+    }
+    let why = if !in_own && status_unreadable && !own_unreadable {
+        format!(
+            "not in {}; whether it is in {} is unknown (cannot be read: wrong type)",
+            escape_bytes(&own),
+            join(&unreadable)
+        )
+    } else {
+        format!(
+            "its memberships in {} are unknown (cannot be read: wrong type)",
+            join(&unreadable)
+        )
+    };
+    Some(why)
+}
+
 /// The record to keep among duplicates: furthest along pending → running →
 /// completed/failed, by the status in its key; ties keep the smallest key, so
 /// that every run picks the same one.

@@ -201,8 +201,16 @@ pub struct SeenFilter {
 impl SeenFilter {
     /// 2^26 bits: 8 MiB, about 0.1% false hits at a million jobs.
     pub fn new() -> SeenFilter {
+        SeenFilter::for_ids(0)
+    }
+
+    /// Sized for about `n` ids: at least 2^26 bits, else 16 bits per id
+    /// (about 1% false hits at most), up to 2^30 bits (128 MiB, at 67M ids).
+    /// A false hit costs a closer look at one job_id, never a wrong verdict.
+    pub fn for_ids(n: u64) -> SeenFilter {
+        let bits = n.saturating_mul(16).next_power_of_two().clamp(1 << 26, 1 << 30);
         SeenFilter {
-            bits: vec![0; 1 << 20],
+            bits: vec![0; (bits / 64) as usize],
         }
     }
 

@@ -76,7 +76,7 @@ fn exit_codes(page: &str) -> Vec<(u8, Option<&'static str>)> {
         ],
         "jobq-orphans" | "jobq-orphans-scan" => vec![
             (0, Some("No damage found.")),
-            (1, Some("Confirmed findings exist.")),
+            (1, Some("Confirmed findings exist, or some jobs could not be confirmed (a set they depend on cannot be read).")),
             (2, None),
             (3, None),
             (130, None),
@@ -88,7 +88,7 @@ fn exit_codes(page: &str) -> Vec<(u8, Option<&'static str>)> {
             (3, None),
             (
                 4,
-                Some("Some actions were skipped (the state changed since it was planned) or failed, or findings wait for --prefer or --duplicates."),
+                Some("Some actions were skipped (the state changed since it was planned) or failed, findings wait for --prefer or --duplicates, or jobs could not be confirmed (a set they depend on cannot be read)."),
             ),
             (5, None),
             (130, None),

@@ -15,7 +15,17 @@ impl Render for ReindexReport {
 
     fn text(&self, style: &Style) -> String {
         let mut s = String::new();
-        if self.actions.is_empty() {
+        let unconfirmed = self.unconfirmed.as_ref().map_or(0, |u| u.count);
+        if unconfirmed > 0 {
+            let _ = writeln!(
+                s,
+                "{}",
+                style.warn(format!("{unconfirmed} job(s) unconfirmed: a set their diagnosis depends on cannot be read, so nothing is planned for them (jobq orphans scan lists them)"))
+            );
+        }
+        if self.actions.is_empty() && unconfirmed > 0 {
+            let _ = writeln!(s, "Nothing jobq can repair until that set is fixed.");
+        } else if self.actions.is_empty() {
             let _ = writeln!(s, "{}", style.good("Nothing to repair."));
         } else {
             let mut t = style.table(&["kind", "job_id", "action", "outcome"]);

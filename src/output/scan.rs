@@ -12,8 +12,11 @@ impl Render for ScanReport {
 
     fn text(&self, style: &Style) -> String {
         let mut s = String::new();
-        if self.total == 0 {
+        let u = &self.unconfirmed;
+        if self.total == 0 && u.count == 0 {
             let _ = writeln!(s, "{}", style.good("No damage found."));
+        } else if self.total == 0 {
+            let _ = writeln!(s, "No damage confirmed, but not every job could be checked.");
         } else {
             let mut t = style.table(&["kind", "count", "meaning"]);
             for k in Kind::ALL {
@@ -50,6 +53,22 @@ impl Render for ScanReport {
                         of_kind.len() - self.limit
                     );
                 }
+            }
+        }
+        if u.count > 0 {
+            let _ = writeln!(
+                s,
+                "\n{} ({}): a set their diagnosis depends on could not be read; fix that set, then scan again",
+                style.bad("unconfirmed"),
+                u.count
+            );
+            let mut t = style.table(&["key", "why"]);
+            for j in &u.sample {
+                t.add_row(vec![escape_bytes(j.key.as_slice()), j.why.clone()]);
+            }
+            let _ = writeln!(s, "{t}");
+            if u.count > u.sample.len() as u64 {
+                let _ = writeln!(s, "  ... {} more", u.count - u.sample.len() as u64);
             }
         }
         let _ = writeln!(

@@ -296,6 +296,10 @@ impl Store {
         } = batch;
         targets.push((ctx.class_set.clone(), "set"));
         targets.extend(ctx.zsets.iter().map(|z| (z.clone(), "zset")));
+        // The audit entry is the last write of each create: a stream of the
+        // wrong type would fail it after the record was written, and exit 3
+        // must mean nothing was written.
+        targets.push((ctx.audit.stream.clone(), "stream"));
         self.check_target_types(ctx, targets).await?;
         if !ctx.script_loaded && slots.iter().any(|s| s.scripted.is_some()) {
             // Once per run: a server that forgets it meanwhile answers

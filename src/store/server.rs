@@ -98,6 +98,12 @@ impl Commands {
         set: &[u8],
         members: impl IntoIterator<Item = &'a [u8]>,
     ) {
+        let mut members = members.into_iter().peekable();
+        // Nothing asked, nothing sent: SMISMEMBER needs a member, and
+        // `take_members` reads no reply for none.
+        if members.peek().is_none() {
+            return;
+        }
         if self.smismember {
             let c = pipe.cmd("SMISMEMBER").arg(set);
             for m in members {
@@ -130,6 +136,10 @@ impl Commands {
         zset: &[u8],
         members: impl IntoIterator<Item = &'a [u8]>,
     ) {
+        let mut members = members.into_iter().peekable();
+        if members.peek().is_none() {
+            return;
+        }
         if self.zmscore {
             let c = pipe.cmd("ZMSCORE").arg(zset);
             for m in members {

@@ -221,12 +221,35 @@ pub async fn run(
 
     // The verdict is the shared diagnosis of each record, observed in one
     // snapshot with its twins (other live records of the job_id).
+    // Every other key found for the job_id is a twin, whatever its other
+    // key segments (another project is as much a duplicate as another
+    // status).
     let probes: Vec<Probe> = records
         .iter()
-        .map(|r| Probe::new(model, r.key.as_slice()).with_twins())
+        .map(|r| {
+            let mut p = Probe::new(model, r.key.as_slice()).with_twins();
+            for o in &records {
+                if o.key != r.key && !p.twins.contains(&o.key.0) {
+                    p.twins.push(o.key.0.clone());
+                }
+            }
+            p
+        })
         .collect();
     let observations = store.observe(&Layout::of(model), &probes, true).await?;
-    let verdict = verdict::of(model, &observations);
+    let bad_values: Vec<verdict::BadValue> = records
+        .iter()
+        .flat_map(|r| {
+            r.fields.0.iter().filter_map(|(name, v)| match v {
+                FieldValue::Undecodable { undecodable, .. } => Some(verdict::BadValue {
+                    key: r.key.clone(),
+                    detail: format!("field {name} is not valid msgpack ({undecodable})"),
+                }),
+                _ => None,
+            })
+        })
+        .collect();
+    let verdict = verdict::of(model, &observations, &bad_values);
     let found = records.iter().any(|r| r.redis_type != "none");
     if !found {
         ui.info(format!(

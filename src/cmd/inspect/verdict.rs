@@ -11,6 +11,8 @@ use crate::schema::Model;
 
 pub const HEALTHY: &str = "healthy";
 pub const NOT_FOUND: &str = "not_found";
+/// Nothing found wrong, but a set the verdict depends on could not be read.
+pub const UNKNOWN: &str = "unknown";
 
 /// The verdict on one job_id: the headline kind, and every finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,8 +37,17 @@ pub struct Finding {
     pub repair: String,
 }
 
-/// Diagnose every record of one job_id (observed with their twins).
-pub fn of(model: &Model, observations: &[Observation]) -> Verdict {
+/// A stored value that is not one valid msgpack object: the record's key
+/// and what is wrong (`field message_text is not valid msgpack: ...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadValue {
+    pub key: Bytes,
+    pub detail: String,
+}
+
+/// Diagnose every record of one job_id (observed with their twins), with
+/// the values of theirs that do not decode (LAYOUT.md's `malformed`).
+pub fn of(model: &Model, observations: &[Observation], bad_values: &[BadValue]) -> Verdict {
     let mut findings: Vec<(crate::diagnose::Kind, Finding)> = observations
         .iter()
         .filter_map(|o| classify(model, o))
@@ -57,24 +68,48 @@ pub fn of(model: &Model, observations: &[Observation]) -> Verdict {
         })
         .collect();
     findings.extend(unreadable_own_sets(model, observations));
+    for b in bad_values {
+        if findings.iter().any(|(k, f)| *k == Kind::Malformed && f.key == b.key) {
+            continue;
+        }
+        findings.push((
+            Kind::Malformed,
+            Finding {
+                kind: Kind::Malformed.name().to_owned(),
+                also: Vec::new(),
+                key: b.key.clone(),
+                detail: b.detail.clone(),
+                repair: "never touched: fix by hand".into(),
+            },
+        ));
+    }
     findings.sort_by_key(|(k, _)| std::cmp::Reverse(k.severity()));
     let live = observations
         .iter()
         .any(|o| !matches!(o.hash, HashState::Missing));
-    match findings.first() {
-        Some((_, head)) => Verdict {
+    let unknown = observations
+        .iter()
+        .find_map(|o| crate::diagnose::unconfirmed(model, o));
+    match (findings.first(), unknown) {
+        (Some((_, head)), _) => Verdict {
             kind: head.kind.clone(),
             detail: head.detail.clone(),
             repair: head.repair.clone(),
             findings: findings.into_iter().map(|(_, f)| f).collect(),
         },
-        None if live => Verdict {
+        (None, Some(why)) if live => Verdict {
+            kind: UNKNOWN.into(),
+            detail: why,
+            repair: "fix the set that cannot be read by hand, then inspect again".into(),
+            findings: Vec::new(),
+        },
+        (None, _) if live => Verdict {
             kind: HEALTHY.into(),
             detail: "the record agrees with every index".into(),
             repair: "nothing to do".into(),
             findings: Vec::new(),
         },
-        None => Verdict {
+        (None, _) => Verdict {
             kind: NOT_FOUND.into(),
             detail: "no record and no index entry".into(),
             repair: "nothing to do".into(),

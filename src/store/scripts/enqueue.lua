@@ -13,7 +13,8 @@
 -- ARGV[8..]          nfields field/value pairs (HSET, declaration order), then
 --                    nz scores, then the audit entry's field/value pairs
 -- Guard:  the idempotency key is unclaimed, the record key and every guard
---         key do not exist, every target set/zset has the right type, and
+--         key do not exist, every target set/zset, the audit stream and the
+--         idempotency key have the right type (or do not exist), and
 --         the user may make every write. All checks come before the first
 --         write.
 -- Returns {1, key} created; {0, existing key} idempotency key already
@@ -47,6 +48,12 @@ end
 for i = 4 + nsets, 3 + nsets + nz do
   local t = redis.call('TYPE', KEYS[i])['ok']
   if t ~= 'zset' and t ~= 'none' then return {3, KEYS[i]} end
+end
+local at = redis.call('TYPE', KEYS[2])['ok']
+if at ~= 'stream' and at ~= 'none' then return {3, KEYS[2]} end
+if has_idem then
+  local it = redis.call('TYPE', KEYS[3])['ok']
+  if it ~= 'string' and it ~= 'none' then return {3, KEYS[3]} end
 end
 if has_idem and denied('SET', KEYS[3], 'v') then return noperm('SET', KEYS[3]) end
 if denied('HSET', KEYS[1], 'f', 'v') then return noperm('HSET', KEYS[1]) end

@@ -1,0 +1,161 @@
+//! Hostile input: the states and inputs an adversarial run found jobq
+//! getting wrong, each against a real redis-server. Wrong answers first:
+//! a job held twice under different key segments, a verdict that depends
+//! on a set jobq cannot read.
+
+mod common;
+
+use common::*;
+use serde_json::Value as J;
+
+const PENDING: &str = "$KeyF:RedisJob:status:pending";
+const RUNNING: &str = "$KeyF:RedisJob:status:running";
+
+fn scan_json(r: &Redis, extra: &[&str]) -> (Run, J) {
+    let mut args = vec!["--json", "orphans", "scan", "--grace", "0"];
+    args.extend_from_slice(extra);
+    let run = r.jobq(&args);
+    let j = run.json();
+    (run, j)
+}
+
+fn duplicates_of(j: &J) -> Vec<String> {
+    let mut keys: Vec<String> = j["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["kind"] == "duplicate")
+        .map(|f| f["key"].as_str().expect("key").to_owned())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Item 1: `RedisJob:X:billing:running` and `RedisJob:X:ops:completed`.
+#[test]
+fn a_job_id_held_under_two_projects_is_a_duplicate() {
+    let r = Redis::start();
+    let mut con = r.con();
+    seed(&mut con, 200, "billing");
+    let id = job_id(5000);
+    let a = popoto_create(&mut con, &id, "billing", "running", 1767225600.0);
+    let b = popoto_create(&mut con, &id, "ops", "completed", 1767225601.0);
+    for deep in [false, true] {
+        let extra: &[&str] = if deep { &["--deep"] } else { &[] };
+        let (run, j) = scan_json(&r, extra);
+        run.expect_code(1);
+        let mut want = vec![a.clone(), b.clone()];
+        want.sort();
+        assert_eq!(duplicates_of(&j), want, "{}", run.explain());
+        assert_eq!(j["total"], 2, "nothing else: {}", run.explain());
+    }
+    // With a grace period the second sighting keeps both twins in view.
+    let run = r.jobq(&["--json", "orphans", "scan", "--grace", "0.2s"]);
+    run.expect_code(1);
+    assert_eq!(duplicates_of(&run.json()).len(), 2, "{}", run.explain());
+
+    let run = r.jobq(&["--json", "inspect", &id]);
+    run.expect_code(1);
+    assert_eq!(run.json()["verdict"]["kind"], "duplicate", "{}", run.explain());
+}
+
+#[test]
+fn many_healthy_jobs_and_a_cross_project_twin_among_them() {
+    // Enough jobs that the filter's collisions are exercised: only the one
+    // real pair is reported.
+    let r = Redis::start();
+    let mut con = r.con();
+    seed_fast(&mut con, 20_000, "p1");
+    let twin = popoto_create(&mut con, &job_id(777), "p2", "pending", 1.0);
+    let (run, j) = scan_json(&r, &["--batch", "500"]);
+    run.expect_code(1);
+    let dups = duplicates_of(&j);
+    assert_eq!(dups.len(), 2, "{}", run.explain());
+    assert!(dups.contains(&twin), "{dups:?}");
+}
+
+#[test]
+fn enqueue_refuses_a_job_id_another_project_holds() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let id = job_id(42);
+    let billing = popoto_create(&mut con, &id, "billing", "running", 1767225600.0);
+    let before = snapshot(&mut con);
+    let run = r.jobq(&["--json", "enqueue", "--set", &format!("job_id={id}"), "--project", "ops"]);
+    run.expect_code(4);
+    let j = run.json();
+    assert_eq!(j["conflicts"], 1, "{}", run.explain());
+    assert_eq!(j["created"], 0);
+    assert_eq!(snapshot(&mut con), before, "nothing written");
+    assert!(run.stdout().contains(&billing) || run.stderr().contains("exists"), "{}", run.explain());
+    // A new job_id is still created.
+    let ok = r.jobq(&["--json", "enqueue", "--set", &format!("job_id={}", job_id(43)), "--project", "ops"]);
+    ok.expect_code(0);
+}
+
+/// Item 2: the running index is a string; a pending job missing from the
+/// pending index may be in it or nowhere. Never "healthy".
+#[test]
+fn a_verdict_that_depends_on_an_unreadable_index_is_unknown() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let keys = seed(&mut con, 20, "p1");
+    cmd(&mut con, &[b"SET", RUNNING.as_bytes(), b"oops"]);
+    cmd(&mut con, &[b"SREM", PENDING.as_bytes(), keys[7].as_bytes()]);
+
+    let (run, j) = scan_json(&r, &[]);
+    run.expect_code(1);
+    assert_eq!(j["unconfirmed"]["count"], 1, "{}", run.explain());
+    assert_eq!(j["unconfirmed"]["sample"][0]["key"], keys[7].as_str());
+    let text = r.jobq(&["orphans", "scan", "--grace", "0"]);
+    text.expect_code(1);
+    assert!(
+        text.stdout().contains("unconfirmed (1)") && !text.stdout().contains("No damage found"),
+        "{}",
+        text.explain()
+    );
+
+    let id = job_id(8);
+    let run = r.jobq(&["--json", "inspect", &id]);
+    run.expect_code(1);
+    assert_eq!(run.json()["verdict"]["kind"], "unknown", "{}", run.explain());
+
+    let run = r.jobq(&["reindex", "--dry-run", "--grace", "0"]);
+    assert_ne!(run.code(), 0, "{}", run.explain());
+    assert!(!run.stdout().contains("Nothing to repair."), "{}", run.explain());
+    assert!(run.stdout().contains("1 job(s) unconfirmed"), "{}", run.explain());
+
+    // A job that is in its own index is confirmed, the broken index aside.
+    let run = r.jobq(&["--json", "inspect", &job_id(3)]);
+    run.expect_code(0);
+    assert_eq!(run.json()["verdict"]["kind"], "healthy", "{}", run.explain());
+}
+
+/// Item 6: an audit stream of the wrong type must refuse the create before
+/// anything is written, so that exit 3 means "nothing written".
+#[test]
+fn enqueue_with_a_broken_audit_stream_writes_nothing() {
+    let r = Redis::start();
+    let mut con = r.con();
+    cmd(&mut con, &[b"SET", b"jobq:audit", b"not a stream"]);
+    let before = snapshot(&mut con);
+    for args in [
+        &["enqueue", "--project", "p1"][..],
+        &["enqueue", "--project", "p1", "--idempotency-key", "k1"],
+        &["enqueue", "--project", "p1", "--set", "job_id=abc"],
+    ] {
+        let run = r.jobq(args);
+        run.expect_code(3);
+        assert!(run.stderr().contains("jobq:audit"), "{}", run.explain());
+        assert_eq!(snapshot(&mut con), before, "nothing written: {}", run.explain());
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_file(
+        dir.path(),
+        "jobs.jsonl",
+        "{\"project_key\": \"p1\"}\n{\"project_key\": \"p2\"}\n",
+    );
+    let run = r.jobq(&["enqueue", "--file", file.to_str().expect("path")]);
+    run.expect_code(3);
+    assert_eq!(snapshot(&mut con), before, "nothing written: {}", run.explain());
+}
