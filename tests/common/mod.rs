@@ -3,8 +3,8 @@
 //! goes into every failure message. A missing redis-server is a failure with
 //! an install hint, never a skip.
 //!
-//! The server matrix (.ci/run; README, "Servers") picks the server with two
-//! variables: `JOBQ_TEST_REDIS_SERVER`, the binary (default `redis-server`
+//! The server matrix (.ci/run; README, "Development") picks the server with
+//! two variables: `JOBQ_TEST_REDIS_SERVER`, the binary (default `redis-server`
 //! on PATH; a Valkey or Redis 6.2 one from tests/servers/fetch), and
 //! `JOBQ_TEST_REDIS_CONF`, a config file passed first to every server
 //! started (tests/servers/redis60-standin.conf renames the 6.2 commands
