@@ -56,7 +56,13 @@ fn the_first_screen_says_what_jobq_is_and_how_to_run_and_test_it() {
     let first = first.join("\n");
     assert!(first.contains("popoto"), "{first}");
     assert!(first.contains("cargo run --release -- inspect"), "{first}");
-    assert!(first.contains("\ncargo test\n"), "{first}");
+    assert!(first.contains("\n./test\n"), "{first}");
+    // The test command is cargo test, after installing what it needs.
+    let script = std::fs::read_to_string(root().join("test")).expect("read ./test");
+    assert!(
+        script.trim_end().ends_with("exec cargo test \"$@\""),
+        "./test must end by running cargo test"
+    );
 }
 
 #[test]

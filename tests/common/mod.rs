@@ -2,6 +2,13 @@
 //! shared one on 6379), in a temp dir, `--save ""`, killed on drop; its log
 //! goes into every failure message. A missing redis-server is a failure with
 //! an install hint, never a skip.
+//!
+//! The server matrix (.ci/run; README, "Development") picks the server with
+//! two variables: `JOBQ_TEST_REDIS_SERVER`, the binary (default `redis-server`
+//! on PATH; a Valkey or Redis 6.2 one from tests/servers/fetch), and
+//! `JOBQ_TEST_REDIS_CONF`, a config file passed first to every server
+//! started (tests/servers/redis60-standin.conf renames the 6.2 commands
+//! away, standing in for Redis 6.0).
 #![allow(dead_code)]
 
 pub mod faults;
@@ -23,6 +30,65 @@ fn redis_server_bin() -> String {
     std::env::var("JOBQ_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
 }
 
+/// The config file every server is started with (`JOBQ_TEST_REDIS_CONF`).
+fn redis_server_conf() -> Option<PathBuf> {
+    std::env::var_os("JOBQ_TEST_REDIS_CONF")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The test server's `(major, minor)`, from the `v=` of its `--version`
+/// (`Redis server v=6.2.14 ...`, `Valkey server v=8.1.8 ...`); read once.
+/// `None` when it cannot be run or read.
+pub fn server_version() -> Option<(u32, u32)> {
+    static VERSION: std::sync::OnceLock<Option<(u32, u32)>> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let out = Command::new(redis_server_bin())
+            .arg("--version")
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v = text.split_whitespace().find_map(|w| w.strip_prefix("v="))?;
+        let mut parts = v.split('.').map(|n| n.parse::<u32>().ok());
+        Some((parts.next()??, parts.next()??))
+    })
+}
+
+/// Whether the test server is Valkey (its `--version` says so).
+pub fn server_is_valkey() -> bool {
+    static VALKEY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *VALKEY.get_or_init(|| {
+        Command::new(redis_server_bin())
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).starts_with("Valkey"))
+    })
+}
+
+/// The start options, less those this server does not know: a server
+/// refuses to start on an unknown option (`Bad directive or wrong number of
+/// arguments`), and the matrix runs servers from 6.2 on.
+/// - `enable-debug-command` came in 7.0; before it DEBUG is always allowed,
+///   so on 6.x the option is dropped and `DEBUG SLEEP` still works.
+///
+/// Every other option the harness and the tests pass (`port`, `bind`,
+/// `unixsocket`, `unixsocketperm`, `save`, `appendonly`, `appendfsync`,
+/// `dir`, `logfile`, `slowlog-*`, `maxmemory-policy`, `replicaof`,
+/// `requirepass`) exists on Redis 6.2 and Valkey 8.1 alike.
+fn options_for_server(extra: &[String]) -> Vec<String> {
+    let before_7 = server_version().is_some_and(|v| v < (7, 0));
+    let mut out = Vec::with_capacity(extra.len());
+    let mut it = extra.iter();
+    while let Some(a) = it.next() {
+        if before_7 && a == "--enable-debug-command" {
+            it.next();
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
 fn require_redis_server() {
     let ok = Command::new(redis_server_bin())
         .arg("--version")
@@ -33,6 +99,13 @@ fn require_redis_server() {
             "redis-server is not installed (or not on PATH); the integration tests need it.\n\
              Install it with: sudo apt-get install redis-server   (Debian/Ubuntu)\n\
              or: brew install redis   (macOS); or set JOBQ_TEST_REDIS_SERVER=/path/to/redis-server"
+        );
+    }
+    if let Some(conf) = redis_server_conf() {
+        assert!(
+            conf.is_file(),
+            "JOBQ_TEST_REDIS_CONF={} is not a file",
+            conf.display()
         );
     }
 }
@@ -80,6 +153,11 @@ impl Redis {
             .map(|p| p.to_string())
             .unwrap_or_else(|| "0".into());
         let mut cmd = Command::new(redis_server_bin());
+        // The config file must come first: redis-server reads a file only
+        // as its first argument, and the options after it override it.
+        if let Some(conf) = redis_server_conf() {
+            cmd.arg(conf);
+        }
         cmd.args(["--port", &port, "--bind", "127.0.0.1", "--unixsocket"])
             .arg(&self.sock)
             .args([
@@ -94,9 +172,15 @@ impl Redis {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log)
-            .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .args(options_for_server(&self.extra))
+            .stdout(Stdio::null());
+        // A server that refuses its options or config file says why on
+        // stderr, before it opens its log.
+        let stderr_path = self.dir.path().join("redis.stderr");
+        match std::fs::File::create(&stderr_path) {
+            Ok(f) => cmd.stderr(f),
+            Err(_) => cmd.stderr(Stdio::null()),
+        };
         let child = cmd.spawn().expect("spawn redis-server");
         self.child = Some(child);
         let t0 = Instant::now();
@@ -104,10 +188,19 @@ impl Redis {
             if self.sock.exists() && self.try_con().is_some() {
                 return;
             }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!(
-            "redis-server did not start within 10 s\n--- redis log ---\n{}",
+            "redis-server ({}) did not start within 10 s\n--- stderr ---\n{}\n--- redis log ---\n{}",
+            redis_server_bin(),
+            std::fs::read_to_string(&stderr_path).unwrap_or_default(),
             self.log()
         );
     }
