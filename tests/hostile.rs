@@ -159,3 +159,46 @@ fn enqueue_with_a_broken_audit_stream_writes_nothing() {
     run.expect_code(3);
     assert_eq!(snapshot(&mut con), before, "nothing written: {}", run.explain());
 }
+
+/// Item 11: an empty database (or the wrong db number) is not a healthy
+/// queue; a replica says it is one, names its primary and its link.
+#[test]
+fn an_empty_database_and_a_replica_say_what_they_are() {
+    let r = Redis::start();
+    let mut con = r.con();
+    seed(&mut con, 5, "p1");
+    // db 3 is empty: the wrong db number.
+    let url = r.url_db(3);
+    let run = jobq(&["--url", &url, "orphans", "scan", "--grace", "0"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout().contains("Nothing to check") && !run.stdout().contains("No damage found"),
+        "{}",
+        run.explain()
+    );
+    let run = jobq(&["--url", &url, "--json", "inspect"]);
+    run.expect_code(0);
+    let msg = run.json()["health"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(msg.starts_with("empty:"), "{msg}");
+
+    // A replica of a primary that is gone: its link is down.
+    let primary = Redis::start_tcp(&[]);
+    let port = primary.tcp_url("").rsplit(':').next().unwrap_or_default().trim_end_matches("/0").to_owned();
+    let replica = Redis::start_with(&["--replicaof", "127.0.0.1", &port]);
+    drop(primary);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let run = replica.jobq(&["orphans", "scan", "--grace", "0"]);
+    assert!(
+        run.stderr().contains("is a replica of 127.0.0.1:") && run.stderr().contains("link to it is down"),
+        "{}",
+        run.explain()
+    );
+    let run = replica.jobq(&["reindex", "--yes"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr().contains(&format!("read-only replica of 127.0.0.1:{port}"))
+            && run.stderr().contains("point --url at the primary (127.0.0.1:"),
+        "names the primary\n{}",
+        run.explain()
+    );
+}

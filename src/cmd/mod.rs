@@ -31,6 +31,17 @@ pub async fn connect(
     for note in &store.notes {
         ui.debug(note);
     }
+    // What a replica shows lags its primary, and with the link down it
+    // may be far behind: a read there is not the queue's state.
+    match &store.replica {
+        Some(r) if !r.link_up => ui.warn(format!(
+            "{} is a replica of {} and its link to it is down: what it shows may be stale",
+            store.display_url(),
+            r.primary
+        )),
+        Some(r) => ui.debug(format!("reading a replica of {} (link up)", r.primary)),
+        None => {}
+    }
     Ok(store)
 }
 

@@ -233,10 +233,13 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         );
         progress.inc(chunks[done].len() as u64);
     }
-    if let Some(why) = refused {
+    if let Some(mut why) = refused {
         // Every further step would be refused too; each step is one script
         // that checks before it writes, so none is half-applied.
         progress.finish();
+        if why.contains("can't run this command") && !why.contains("ACL user") {
+            why.push_str(": the ACL user lacks a permission jobq needs (NOPERM; the README's \"Production safety\" lists them)");
+        }
         return Err(exit::with_code(
             exit::RUNTIME,
             format!(

@@ -338,6 +338,7 @@ mod fast_path {
             count in prop_oneof![9 => Just(6u64), 1 => 0u64..8],
             missing_field in mostly(0.1),
             twin in mostly(0.1),
+            twin_elsewhere in mostly(0.1),
             probe_twins in mostly(0.1),
             bad_sorted in mostly(0.1),
         ) {
@@ -372,21 +373,37 @@ mod fast_path {
             if twin {
                 o.twins = Some(vec![b(&key("a", "failed"))]);
             }
+            // The same job_id under another project (any status): as much
+            // a duplicate as one under another status.
+            if twin_elsewhere {
+                let other = format!("RedisJob:a:projB:{}", statuses[(status + 1) % 4]);
+                o.twins.get_or_insert_with(Vec::new).push(b(&other));
+            }
             if bad_sorted {
                 if let HashState::Hash { sorted, .. } = &mut o.hash {
                     sorted[0].1 = Some(Bytes(b"\xc1".to_vec()));
                 }
             }
             let mut probe = Probe::new(&model, o.key.as_slice());
-            if probe_twins || twin {
+            if probe_twins || twin || twin_elsewhere {
                 probe = probe.with_twins();
             }
             let layout = Layout::of(&model);
             let light = light_of(&o, &probe);
             let accepted = plainly_healthy(&layout, &probe, &light);
-            let verdict = classify(&model, &o).map(|f| f.kind);
+            let finding = classify(&model, &o);
+            let verdict = finding.as_ref().map(|f| f.kind);
             if accepted {
                 prop_assert_eq!(verdict, None);
+            }
+            // A second live record is always reported, whatever else the
+            // record shows (a malformed one is reported as that alone).
+            if (twin || twin_elsewhere) && !bad_sorted {
+                let f = finding.expect("a job with a live twin is never healthy");
+                prop_assert!(
+                    f.kind == Kind::Duplicate || f.also.contains(&Kind::Duplicate),
+                    "{:?} also {:?}", f.kind, f.also
+                );
             }
         }
     }

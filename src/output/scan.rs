@@ -13,7 +13,16 @@ impl Render for ScanReport {
     fn text(&self, style: &Style) -> String {
         let mut s = String::new();
         let u = &self.unconfirmed;
-        if self.total == 0 && u.count == 0 {
+        let empty = self.scanned.class_members == 0
+            && self.scanned.index_members == 0
+            && self.scanned.keyspace_keys == 0;
+        if self.total == 0 && u.count == 0 && empty {
+            // Most often the wrong --url or db number, not a healthy queue.
+            let _ = writeln!(
+                s,
+                "Nothing to check: the class set and every index are empty or missing here (no jobs of this model; is --url, or its /db number, right?)."
+            );
+        } else if self.total == 0 && u.count == 0 {
             let _ = writeln!(s, "{}", style.good("No damage found."));
         } else if self.total == 0 {
             let _ = writeln!(s, "No damage confirmed, but not every job could be checked.");

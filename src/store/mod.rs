@@ -41,11 +41,21 @@ pub struct Store {
     pub run_id: String,
     /// `master` or `slave`, from `ROLE`.
     pub role: String,
+    /// On a replica: its primary and whether the link to it is up.
+    pub replica: Option<Replica>,
     /// What the server is and which commands it has, read at connect.
     pub server: server::Server,
     /// What connecting learned that a `-v` run should tell: the server, the
     /// commands it lacks and the stand-in for each.
     pub notes: Vec<String>,
+}
+
+/// A replica's view of its primary (`ROLE`, or `INFO replication`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replica {
+    /// `host:port` as the replica knows it.
+    pub primary: String,
+    pub link_up: bool,
 }
 
 impl Store {
@@ -67,6 +77,7 @@ impl Store {
             display_url: where_.clone(),
             run_id: String::new(),
             role: String::new(),
+            replica: None,
             server: server::Server::OLDEST,
             notes: Vec::new(),
         };
@@ -97,22 +108,49 @@ impl Store {
             .notes
             .push(format!("server: {}", store.server.describe()));
         let role: Result<Vec<Value>> = store.query(&redis::cmd("ROLE")).await;
-        store.role = match role {
-            Ok(v) => v
-                .first()
-                .and_then(|r| String::from_redis_value(r.clone()).ok())
-                .unwrap_or_default(),
+        match role {
+            Ok(v) => {
+                let text = |i: usize| v.get(i).and_then(reply::text);
+                store.role = text(0).unwrap_or_default();
+                if store.is_replica() {
+                    // ["slave", host, port, "connected" | "connect" | ..., offset]
+                    store.replica = Some(Replica {
+                        primary: format!(
+                            "{}:{}",
+                            text(1).unwrap_or_else(|| "?".into()),
+                            v.get(2).and_then(reply::int).unwrap_or(0)
+                        ),
+                        link_up: text(3).as_deref() == Some("connected"),
+                    });
+                }
+            }
             // A user may be denied ROLE but not INFO: a replica must still
             // be refused up front rather than fail write by write.
-            Err(_) => match store
-                .query::<String>(redis::cmd("INFO").arg("replication"))
-                .await
-            {
-                Ok(info) => info_field(&info, "role").unwrap_or_default(),
-                Err(_) => String::new(),
-            },
-        };
+            Err(_) => {
+                if let Ok(info) = store
+                    .query::<String>(redis::cmd("INFO").arg("replication"))
+                    .await
+                {
+                    store.role = info_field(&info, "role").unwrap_or_default();
+                    if store.is_replica() {
+                        store.replica = Some(Replica {
+                            primary: format!(
+                                "{}:{}",
+                                info_field(&info, "master_host").unwrap_or_else(|| "?".into()),
+                                info_field(&info, "master_port").unwrap_or_else(|| "?".into())
+                            ),
+                            link_up: info_field(&info, "master_link_status").as_deref()
+                                == Some("up"),
+                        });
+                    }
+                }
+            }
+        }
         Ok(store)
+    }
+
+    fn is_replica(&self) -> bool {
+        self.role == "slave" || self.role == "replica"
     }
 
     pub fn display_url(&self) -> &str {
@@ -121,7 +159,16 @@ impl Store {
 
     /// Refuse, before anything is written, to write to a replica.
     pub fn require_writable(&self) -> Result<()> {
-        if self.role == "slave" || self.role == "replica" {
+        if let Some(r) = &self.replica {
+            bail!(
+                "Redis at {} is a read-only replica of {} (its link to it is {}); point --url at the primary ({}) to make changes",
+                self.display_url,
+                r.primary,
+                if r.link_up { "up" } else { "down" },
+                r.primary
+            );
+        }
+        if self.is_replica() {
             bail!(
                 "Redis at {} is a read-only replica; point --url at the primary to make changes",
                 self.display_url
@@ -252,9 +299,12 @@ fn describe_plain(e: &redis::RedisError) -> String {
 /// permission, out of memory under `noeviction`, a read-only replica, a
 /// failing disk. Retrying the next step would meet the same refusal.
 pub fn is_refusal(e: &str) -> bool {
-    ["NOPERM", "OOM", "READONLY", "MISCONF"]
-        .iter()
-        .any(|code| e.starts_with(code) && e[code.len()..].starts_with(' '))
+    ["NOPERM", "OOM", "READONLY", "MISCONF"].iter().any(|code| {
+        (e.starts_with(code) && e[code.len()..].starts_with(' '))
+            // Met inside a script, Redis 6 wraps the code: `ERR Error
+            // running script ...: -OOM command not allowed ...`.
+            || e.contains(&format!("-{code} "))
+    })
         // An ACL denial met inside a script (Redis 7 words it as ERR).
         || e.contains("can't run this command")
 }
@@ -351,6 +401,7 @@ mod tests {
             "READONLY You can't write against a read only replica.",
             "MISCONF Redis is configured to save RDB snapshots, but...",
             "ERR The user executing the script can't run this command or subcommand",
+            "ERR Error running script (call to f_1): @user_script:9: @user_script: 9: -OOM command not allowed when used memory > 'maxmemory'.",
         ] {
             assert!(is_refusal(e), "{e}");
         }

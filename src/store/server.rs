@@ -285,7 +285,17 @@ impl Server {
         if !instead.is_empty() {
             s.push_str(&format!("; using {}", instead.join(", ")));
         }
+        if !self.scripts_check_acl() {
+            s.push_str("; scripts cannot check ACL permissions before their first write (Redis 7.0+), so give jobq's user every permission the README's \"Production safety\" lists");
+        }
         s
+    }
+
+    /// Whether a script can ask, before its first write, whether the user
+    /// may make each write (`redis.acl_check_cmd`, Redis 7.0): without it a
+    /// user who lacks one permission can leave a step half-applied.
+    pub fn scripts_check_acl(&self) -> bool {
+        self.redis_version >= Version(7, 0, 0)
     }
 }
 

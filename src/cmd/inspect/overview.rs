@@ -156,7 +156,14 @@ pub fn health(class: &SetSize, statuses: &[StatusSize]) -> Health {
     }
     let c = class.size.unwrap_or(0);
     let s: u64 = statuses.iter().filter_map(|s| s.size).sum();
-    let message = if c == s {
+    let message = if c == 0 && s == 0 {
+        // Most often the wrong --url or db number, not an idle queue: say
+        // so rather than "ok".
+        return Health {
+            ok: true,
+            message: "empty: the class set and every status index are empty or missing here (no jobs of this model; is --url, or its /db number, right?)".into(),
+        };
+    } else if c == s {
         return Health {
             ok: true,
             message: format!(
