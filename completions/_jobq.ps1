@@ -77,7 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
         'jobq;inspect' {
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'List jobs with this status')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'List jobs of this project')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many jobs to list')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many jobs to list with --status or --project [default: 50]')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Redraw the overview every SECONDS until Ctrl-C')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
             [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'TOML file describing the popoto model [default: RedisJob]')
@@ -181,7 +181,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             break
         }
         'jobq;reap' {
-            [CompletionResult]::new('--lease', '--lease', [CompletionResultType]::ParameterName, 'A job running longer than this is stale (by --since-field, else since first seen running)')
+            [CompletionResult]::new('--lease', '--lease', [CompletionResultType]::ParameterName, 'A job running longer than this is stale (by --since-field, else since first seen running); under 1m asks unless --yes')
             [CompletionResult]::new('--since-field', '--since-field', [CompletionResultType]::ParameterName, 'Timestamp field saying when the job started running [default: the schema''s since_field]')
             [CompletionResult]::new('--heartbeat-key', '--heartbeat-key', [CompletionResultType]::ParameterName, 'Stale only while this key is absent; {field} is the job''s field, escaped as popoto escapes keys')
             [CompletionResult]::new('--requeue-priority', '--requeue-priority', [CompletionResultType]::ParameterName, 'Priority given to a requeued job (when the model has a priority field)')

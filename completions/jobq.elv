@@ -72,7 +72,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
         &'jobq;inspect'= {
             cand --status 'List jobs with this status'
             cand --project 'List jobs of this project'
-            cand --limit 'How many jobs to list'
+            cand --limit 'How many jobs to list with --status or --project [default: 50]'
             cand --watch 'Redraw the overview every SECONDS until Ctrl-C'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
             cand --schema 'TOML file describing the popoto model [default: RedisJob]'
@@ -169,7 +169,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --version 'Print version'
         }
         &'jobq;reap'= {
-            cand --lease 'A job running longer than this is stale (by --since-field, else since first seen running)'
+            cand --lease 'A job running longer than this is stale (by --since-field, else since first seen running); under 1m asks unless --yes'
             cand --since-field 'Timestamp field saying when the job started running [default: the schema''s since_field]'
             cand --heartbeat-key 'Stale only while this key is absent; {field} is the job''s field, escaped as popoto escapes keys'
             cand --requeue-priority 'Priority given to a requeued job (when the model has a priority field)'

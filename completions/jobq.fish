@@ -70,7 +70,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s h -l help -d 'Prin
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l status -d 'List jobs with this status' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l project -d 'List jobs of this project' -r
-complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l limit -d 'How many jobs to list' -r
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l limit -d 'How many jobs to list with --status or --project [default: 50]' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l watch -d 'Redraw the overview every SECONDS until Ctrl-C' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
@@ -145,7 +145,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s q -l quiet -d 'Pri
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand reap" -l lease -d 'A job running longer than this is stale (by --since-field, else since first seen running)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l lease -d 'A job running longer than this is stale (by --since-field, else since first seen running); under 1m asks unless --yes' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l since-field -d 'Timestamp field saying when the job started running [default: the schema\'s since_field]' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l heartbeat-key -d 'Stale only while this key is absent; {field} is the job\'s field, escaped as popoto escapes keys' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l requeue-priority -d 'Priority given to a requeued job (when the model has a priority field)' -r

@@ -1,7 +1,9 @@
 //! Keys and set members are bytes: a non-UTF-8 member must not crash anything.
 //! [`Bytes`] shows them escaped in text and losslessly in JSON.
 //!
-//! Owns: the byte-string type shared by every layer. Must not: print.
+//! Owns: the byte-string type shared by every layer, and the one way any
+//! byte string becomes display text: [`preview`], escaped and bounded, so
+//! that no output grows with the size of a value. Must not: print.
 
 use std::fmt;
 
@@ -37,8 +39,39 @@ impl From<&str> for Bytes {
     }
 }
 
-/// Text form: UTF-8 as is (control characters escaped), other bytes as `\xNN`.
+/// How much of a byte string any output shows. A Redis value can be 512 MB:
+/// shown whole, a 100 MB status field hung the scan's table (its line
+/// splitting is quadratic) and made a 314 MB JSON report. Enough to tell
+/// one value from another, small enough for a table cell.
+pub const PREVIEW_BYTES: usize = 256;
+
+/// The part of `b` that is shown: all of it up to [`PREVIEW_BYTES`], else
+/// that many bytes (less the tail of a split UTF-8 character) and the full
+/// length, which every cut form prints as `… <N bytes>`.
+pub fn preview(b: &[u8]) -> (&[u8], Option<usize>) {
+    if b.len() <= PREVIEW_BYTES {
+        return (b, None);
+    }
+    let mut end = PREVIEW_BYTES;
+    // A UTF-8 character is at most 4 bytes: never show half of one.
+    for _ in 0..3 {
+        if b.get(end).is_some_and(|c| c & 0xc0 == 0x80) {
+            end -= 1;
+        }
+    }
+    (&b[..end], Some(b.len()))
+}
+
+/// What a cut preview ends with: the full length, as a field too large to
+/// read is shown (`<104857605 bytes>`).
+fn cut_mark(len: Option<usize>) -> String {
+    len.map(|n| format!("… <{n} bytes>")).unwrap_or_default()
+}
+
+/// Text form of a [`preview`]: UTF-8 as is (control characters escaped),
+/// other bytes as `\xNN`.
 pub fn escape_bytes(b: &[u8]) -> String {
+    let (b, cut) = preview(b);
     let mut out = String::with_capacity(b.len());
     for chunk in b.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -52,7 +85,36 @@ pub fn escape_bytes(b: &[u8]) -> String {
             out.push_str(&format!("\\x{x:02x}"));
         }
     }
+    out.push_str(&cut_mark(cut));
     out
+}
+
+/// A text value quoted (`"running"`, with Rust's string escapes) in its
+/// [`preview`]: how messages name a status or a field's text.
+pub fn quote(s: &str) -> String {
+    let (head, cut) = preview(s.as_bytes());
+    // preview cuts on a character boundary, so this is the same prefix.
+    let head = s.get(..head.len()).unwrap_or_default();
+    format!("{head:?}{}", cut_mark(cut))
+}
+
+/// The JSON of a value that may be huge, through its [`preview`]: the
+/// bytes as [`Bytes`] writes them while they are short, else
+/// `{"preview": <the first bytes>, "bytes": <full length>}`.
+pub struct PreviewJson<'a>(pub &'a [u8]);
+
+impl Serialize for PreviewJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match preview(self.0) {
+            (b, None) => Bytes::from(b).serialize(s),
+            (head, Some(len)) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("preview", &Bytes::from(head))?;
+                m.serialize_entry("bytes", &len)?;
+                m.end()
+            }
+        }
+    }
 }
 
 impl fmt::Display for Bytes {
@@ -132,6 +194,32 @@ mod tests {
                 .ok()
                 .as_deref(),
             Some(r#"{"hex":"ff"}"#)
+        );
+    }
+
+    #[test]
+    fn long_values_are_shown_as_a_preview_with_their_length() {
+        let long = "é".repeat(PREVIEW_BYTES);
+        let shown = escape_bytes(long.as_bytes());
+        assert!(
+            shown.ends_with(&format!("… <{} bytes>", long.len())),
+            "{shown}"
+        );
+        assert!(shown.len() < PREVIEW_BYTES + 32, "{}", shown.len());
+        assert!(shown.starts_with("éé"));
+        let q = quote(&long);
+        assert!(q.starts_with("\"éé") && q.contains("\"… <"), "{q}");
+        let j = serde_json::to_value(PreviewJson(long.as_bytes())).expect("ser");
+        assert_eq!(j["bytes"], long.len());
+        assert!(j["preview"]
+            .as_str()
+            .is_some_and(|p| p.len() <= PREVIEW_BYTES));
+        // Short values are untouched, in text and in JSON.
+        assert_eq!(escape_bytes(b"running"), "running");
+        assert_eq!(quote("running"), "\"running\"");
+        assert_eq!(
+            serde_json::to_value(PreviewJson(b"\xff")).expect("ser"),
+            serde_json::json!({"hex": "ff"})
         );
     }
 

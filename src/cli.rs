@@ -121,14 +121,14 @@ pub struct GlobalArgs {
     pub verbose: u8,
 
     /// Give up connecting to Redis after this long
-    #[arg(long, default_value = "5s", value_parser = parse_duration, global = true, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true, global = true, value_name = "DURATION")]
     pub connect_timeout: Duration,
 
     /// Give up waiting for one Redis reply after this long
     ///
     /// A write whose reply did not arrive in time has an unknown outcome:
     /// jobq re-reads the state instead of sending it again.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, global = true, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = parse_duration, allow_hyphen_values = true, global = true, value_name = "DURATION")]
     pub response_timeout: Duration,
 }
 
@@ -224,7 +224,8 @@ A job is stale when it has run longer than --lease: by its --since-field (or
 the schema's since_field) when it has a value, else since jobq first saw it
 running (noted in Redis, so it survives restarts; a job first seen by this
 sweep is never stale yet). With --heartbeat-key, only while that key is
-absent. --all takes every running job (asks first unless --yes).
+absent. --all takes every running job, and so does a --lease under a minute:
+both ask first unless --yes.
 
 A lock keeps reapers on several hosts from overlapping: a run that finds it
 held exits 75 at once (or waits, --wait-lock). --dry-run lists what would be
@@ -284,7 +285,7 @@ pub struct EnqueueArgs {
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
     /// How long an idempotency key is remembered
-    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "24h", value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub idempotency_ttl: Duration,
     /// Read jobs from a JSON Lines file (- for stdin), one object of fields per line
     ///
@@ -293,7 +294,7 @@ pub struct EnqueueArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["project", "message", "priority", "status", "set", "job_id", "idempotency_key"])]
     pub file: Option<PathBuf>,
     /// Jobs per pipelined round trip with --file
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10000), value_name = "N")]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10000), allow_negative_numbers = true, value_name = "N")]
     pub batch: u32,
 }
 
@@ -311,14 +312,14 @@ pub struct InspectArgs {
     /// List jobs of this project
     #[arg(long, value_name = "KEY", conflicts_with = "job")]
     pub project: Option<String>,
-    /// How many jobs to list
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub limit: usize,
+    /// How many jobs to list with --status or --project [default: 50]
+    #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true, value_name = "N")]
+    pub limit: Option<usize>,
     /// Redraw the overview every SECONDS until Ctrl-C
     ///
     /// The screen is cleared between frames only on a terminal; with --json,
     /// one object per frame (JSON Lines). Ctrl-C exits 130.
-    #[arg(long, value_name = "SECONDS", conflicts_with_all = ["job", "status", "project"])]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, conflicts_with_all = ["job", "status", "project"])]
     pub watch: Option<f64>,
     /// Do not walk the keyspace for status indexes the schema does not list
     ///
@@ -366,7 +367,7 @@ pub struct ScanArgs {
     ///
     /// A job that is being created or moved looks damaged for a moment; the
     /// re-check keeps those transient states out of the findings.
-    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = parse_grace, allow_hyphen_values = true, value_name = "DURATION")]
     pub grace: Duration,
     /// Also walk the keyspace (SCAN MATCH <Model>:*) to find records missing from the class set
     ///
@@ -375,10 +376,10 @@ pub struct ScanArgs {
     #[arg(long)]
     pub deep: bool,
     /// Members per SSCAN/SCAN step
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=100000), value_name = "N")]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=100000), allow_negative_numbers = true, value_name = "N")]
     pub batch: u32,
     /// Findings shown per kind in the table
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_parser = parse_count::<usize>, allow_negative_numbers = true, value_name = "N")]
     pub limit: usize,
 }
 
@@ -442,8 +443,8 @@ pub struct ReindexArgs {
 
 #[derive(Debug, Args)]
 pub struct ReapArgs {
-    /// A job running longer than this is stale (by --since-field, else since first seen running)
-    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    /// A job running longer than this is stale (by --since-field, else since first seen running); under 1m asks unless --yes
+    #[arg(long, default_value = "30m", value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub lease: Duration,
     /// Timestamp field saying when the job started running [default: the schema's since_field]
     #[arg(long, value_name = "FIELD")]
@@ -458,25 +459,25 @@ pub struct ReapArgs {
     #[arg(long, default_value = "high", value_name = "PRIORITY")]
     pub requeue_priority: String,
     /// After this many reaps a job goes to failed instead of pending
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true, value_name = "N")]
     pub max_attempts: u32,
     /// One sweep, then exit (for cron)
     #[arg(long, conflicts_with = "interval")]
     pub once: bool,
     /// Sweep every DURATION until Ctrl-C
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub interval: Option<Duration>,
     /// Wait for another reaper's lock instead of exiting 75
     #[arg(long)]
     pub wait_lock: bool,
     /// Skip the sweep if one (on any host) finished less than DURATION ago
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub min_interval: Option<Duration>,
     /// Move at most N jobs per sweep, then stop the sweep
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_parser = parse_count::<u64>, allow_negative_numbers = true, value_name = "N")]
     pub max_jobs: Option<u64>,
     /// Stop a sweep after this long (moves already planned are applied)
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub max_duration: Option<Duration>,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -488,16 +489,16 @@ pub struct DrainArgs {
     #[arg(long, value_name = "KEY")]
     pub project: Option<String>,
     /// Give up after this long (exit 6)
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub timeout: Option<Duration>,
     /// Two empty reads this far apart mean drained
-    #[arg(long, default_value = "200ms", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub settle: Duration,
     /// Pending jobs, nothing running and no change for this long: stalled (exit 7)
     ///
     /// Running jobs that do not change for this long are not a stall (someone
     /// claims them) but get a warning pointing at `jobq reap`.
-    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "60s", value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub stall_timeout: Duration,
     /// Treat a database with no keys of the model as drained
     ///
@@ -534,9 +535,26 @@ pub fn command_path(args: &[OsString]) -> String {
     path.join(" ")
 }
 
+/// What a value that starts with `-` is told: clap's own message for it
+/// (`unexpected argument '-1' found`) reads as if the flag were unknown.
+const NOT_NEGATIVE: &str = "must be 0 or more";
+
+/// A count (`--limit`, `--max-jobs`): a whole number, 0 or more.
+pub fn parse_count<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(NOT_NEGATIVE.into());
+    }
+    t.parse::<T>()
+        .map_err(|_| format!("{s:?} is not a whole number"))
+}
+
 /// `30m`, `2s`, `500ms`, `1h 30m`, or a bare number of seconds (`2`, `0.5`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!("{NOT_NEGATIVE} (a duration such as 2s or 30m)"));
+    }
     if let Ok(secs) = t.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
             return Ok(Duration::from_secs_f64(secs));
@@ -545,6 +563,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(t)
         .map_err(|e| format!("{s:?} is not a duration ({e}); try 500ms, 2s, 30m, 1h"))
+}
+
+/// The longest `--grace`. A job being created or moved looks damaged for
+/// milliseconds; a re-check hours later proves nothing more, while the scan
+/// holds its candidates in memory and its report back the whole time (and
+/// a wait past what a clock can add would never end).
+pub const MAX_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// `--grace`: a duration of at most [`MAX_GRACE`].
+pub fn parse_grace(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_GRACE {
+        return Err("at most 10m: a job in the middle of a create or a move settles within milliseconds, so a longer wait finds nothing more and only holds the report back".into());
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -637,7 +670,16 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
-        assert!(parse_duration("-1").is_err());
+        assert_eq!(
+            parse_duration("-1"),
+            Err(format!("{NOT_NEGATIVE} (a duration such as 2s or 30m)"))
+        );
+        assert!(parse_duration("-2s").is_err());
+        assert_eq!(parse_grace("10m"), Ok(MAX_GRACE));
+        assert!(parse_grace("99999999999h").is_err());
+        assert_eq!(parse_count::<usize>("-1"), Err(NOT_NEGATIVE.to_owned()));
+        assert_eq!(parse_count::<u64>("7"), Ok(7));
+        assert!(parse_count::<usize>("x").is_err());
         assert!(parse_duration("soon").is_err());
     }
 }

@@ -31,6 +31,10 @@ pub const INTERRUPTED: u8 = 130;
 pub struct Exit {
     pub code: u8,
     pub message: String,
+    /// The message is laid out over several lines on purpose (a schema
+    /// file's line quoted with a caret under the mistake) and is printed
+    /// so; any other message is put on one line.
+    pub keep_lines: bool,
 }
 
 /// A usage error (exit 2): bad input, detected before anything is written.
@@ -38,8 +42,25 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     Exit {
         code: USAGE,
         message: message.into(),
+        keep_lines: false,
     }
     .into()
+}
+
+/// A usage error whose message keeps its lines (see [`Exit::keep_lines`]).
+pub fn usage_keeping_lines(message: impl Into<String>) -> anyhow::Error {
+    Exit {
+        code: USAGE,
+        message: message.into(),
+        keep_lines: true,
+    }
+    .into()
+}
+
+/// Whether an error is to be printed with its lines kept.
+pub fn keeps_lines(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<Exit>().is_some_and(|x| x.keep_lines))
 }
 
 /// An error with the given exit code.
@@ -47,6 +68,7 @@ pub fn with_code(code: u8, message: impl Into<String>) -> anyhow::Error {
     Exit {
         code,
         message: message.into(),
+        keep_lines: false,
     }
     .into()
 }

@@ -50,7 +50,9 @@ impl Settings {
     pub fn from_args(g: &GlobalArgs) -> Result<Settings> {
         let output = output_settings(g);
         let connect = connect_settings(g)?;
-        let model = schema::load(g.schema.as_deref()).map_err(|e| exit::usage(format!("{e:#}")))?;
+        // toml quotes the file's line with a caret under the mistake.
+        let model = schema::load(g.schema.as_deref())
+            .map_err(|e| exit::usage_keeping_lines(format!("{e:#}")))?;
         if g.namespace.is_empty() || g.namespace.contains(['*', '?', '[', ' ']) {
             return Err(exit::usage(format!(
                 "--namespace {:?} must be non-empty, without spaces or glob characters",
@@ -99,6 +101,11 @@ fn connect_settings(g: &GlobalArgs) -> Result<ConnectSettings> {
             "--url {display_url:?} must start with redis://, rediss:// or unix://"
         )));
     }
+    if let Some(port) = bad_port(&url) {
+        return Err(exit::usage(format!(
+            "--url {display_url:?}: the port {port:?} is not valid; give a number from 1 to 65535"
+        )));
+    }
     if g.connect_timeout.is_zero() || g.response_timeout.is_zero() {
         return Err(exit::usage(
             "--connect-timeout and --response-timeout must be above zero",
@@ -111,6 +118,28 @@ fn connect_settings(g: &GlobalArgs) -> Result<ConnectSettings> {
         connect_timeout: g.connect_timeout,
         response_timeout: g.response_timeout,
     })
+}
+
+/// The port of a `redis://` or `rediss://` URL when it is not one a
+/// server can listen on. The client library's own word for it is only
+/// "did not parse - InvalidClientConfig".
+fn bad_port(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("redis://")
+        .or_else(|| url.strip_prefix("rediss://"))?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // An IPv6 host is bracketed and has colons of its own.
+    let port = match host_port.rsplit_once(']') {
+        Some((_, after)) => after.strip_prefix(':')?,
+        None => host_port.rsplit_once(':')?.1,
+    };
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => None,
+        // `host:` with nothing after means the default port.
+        _ if port.is_empty() => None,
+        _ => Some(port.to_owned()),
+    }
 }
 
 /// Replace the password of `scheme://user:password@host` (and a `pass=`
@@ -159,6 +188,27 @@ pub fn mask_url(url: &str) -> (String, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_ports() {
+        assert_eq!(
+            bad_port("redis://127.0.0.1:99999/0").as_deref(),
+            Some("99999")
+        );
+        assert_eq!(bad_port("rediss://u:p@h:port/0").as_deref(), Some("port"));
+        assert_eq!(bad_port("redis://h:0").as_deref(), Some("0"));
+        assert_eq!(bad_port("redis://[::1]:70000/0").as_deref(), Some("70000"));
+        for ok in [
+            "redis://127.0.0.1:6379/0",
+            "redis://h/0",
+            "redis://[::1]/0",
+            "redis://[::1]:6380",
+            "redis://a:b@h:6379",
+            "unix:///tmp/r.sock",
+        ] {
+            assert_eq!(bad_port(ok), None, "{ok}");
+        }
+    }
 
     #[test]
     fn masks_passwords() {

@@ -1124,7 +1124,7 @@ fn reap_on_a_replica_and_without_permission() {
     // The first-sighting mode writes notes, --all moves: both refused on a
     // replica, before anything is written, naming the primary.
     for args in [
-        vec!["reap", "--once", "--lease", "1s"],
+        vec!["reap", "--once", "--lease", "1s", "--yes"],
         vec!["reap", "--once", "--all", "--yes"],
     ] {
         let run = replica.jobq(&args);
@@ -1172,7 +1172,7 @@ fn reap_on_a_replica_and_without_permission() {
         let url = primary.tcp_url(&format!("{user}:pw-secret@"));
         for args in [
             vec!["reap", "--once", "--all", "--yes"],
-            vec!["reap", "--once", "--lease", "1s"],
+            vec!["reap", "--once", "--lease", "1s", "--yes"],
         ] {
             if *user == "noaudit" && args.contains(&"--lease") {
                 // First sightings are notes, not moves: nothing to audit.

@@ -246,8 +246,9 @@ fn first_sighting_needs_two_sweeps_and_the_lease() {
     let a = popoto_create(&mut con, &id(1), "team:ops-1", "running", 1767225600.5);
     let b = popoto_create(&mut con, &id(2), "p", "running", 1767225601.0);
 
-    // First sweep: both seen for the first time, noted, nothing stale.
-    let first = r.jobq(&["--json", "reap", "--once", "--lease", "1s"]);
+    // First sweep: both seen for the first time, noted, nothing stale. (A
+    // lease under a minute asks first, like --all; --yes answers.)
+    let first = r.jobq(&["--json", "reap", "--once", "--lease", "1s", "--yes"]);
     first.expect_code(0);
     let j = json_of(&first);
     assert_eq!(j["counts"]["running"], 2);
@@ -270,7 +271,7 @@ fn first_sighting_needs_two_sweeps_and_the_lease() {
     // A worker finishes b: its note goes on the next sweep.
     assert!(popoto_move(&mut con, &b, "completed", true));
     std::thread::sleep(Duration::from_millis(1200));
-    let second = r.jobq(&["--json", "reap", "--once", "--lease", "1s"]);
+    let second = r.jobq(&["--json", "reap", "--once", "--lease", "1s", "--yes"]);
     second.expect_code(0);
     let j = json_of(&second);
     assert_eq!(j["counts"]["running"], 1);
@@ -289,7 +290,7 @@ fn first_sighting_needs_two_sweeps_and_the_lease() {
     // A worker takes the requeued job again: the same key is running once
     // more, and must not be reaped on its first sighting.
     assert!(popoto_move(&mut con, &pending, "running", true));
-    let third = r.jobq(&["--json", "reap", "--once", "--lease", "1s"]);
+    let third = r.jobq(&["--json", "reap", "--once", "--lease", "1s", "--yes"]);
     third.expect_code(0);
     let j = json_of(&third);
     assert_eq!(j["counts"]["first_sightings"], 1);

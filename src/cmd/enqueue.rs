@@ -316,6 +316,9 @@ fn with_line(line: Option<usize>, msg: String) -> String {
 
 fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
     let mut given = Given::new(model);
+    // Which flag gave each field: a second flag for the same field with
+    // another value is refused rather than silently winning.
+    let mut from: Vec<(String, String)> = Vec::new();
     let mut put = |flag: &str, field: &str, text: &str| -> Result<()> {
         let f = model.field(field).ok_or_else(|| {
             exit::usage(format!(
@@ -327,6 +330,7 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
             .parse_text(text)
             .map_err(|e| exit::usage(format!("{flag}: {e:#}")))?;
         given.set(model, field, v);
+        from.push((field.to_owned(), format!("{flag} {text}")));
         Ok(())
     };
     if let Some(p) = &args.project {
@@ -362,7 +366,19 @@ fn spec_from_flags(model: &Model, args: &EnqueueArgs) -> Result<Spec> {
         let v = f
             .parse_text(text)
             .map_err(|e| exit::usage(format!("--set: {e:#}")))?;
+        if given.get(model, name).is_some_and(|old| *old != v) {
+            let earlier = from
+                .iter()
+                .rev()
+                .find(|(field, _)| field == name)
+                .map(|(_, flag)| flag.clone())
+                .unwrap_or_default();
+            return Err(exit::usage(format!(
+                "--set {item} conflicts with {earlier}: both give {name:?}; give it once"
+            )));
+        }
         given.set(model, name, v);
+        from.push((name.to_owned(), format!("--set {item}")));
     }
     let spec = Spec {
         given,
@@ -487,13 +503,26 @@ fn parse_line(model: &Model, line: &str, n: usize) -> Result<Spec> {
     if let Some(e) = why {
         return Err(anyhow::anyhow!("line {n}: {e:#}"));
     }
-    let (given, idempotency_key) =
-        parsed.map_err(|e| anyhow::anyhow!("line {n}: not a JSON object: {e}"))?;
+    let (given, idempotency_key) = parsed.map_err(|e| anyhow::anyhow!(json_error(n, &e)))?;
     Ok(Spec {
         given,
         idempotency_key,
         line: Some(n),
     })
+}
+
+/// A parse error of file line `n`. The parser saw the line alone, so its
+/// own "at line 1 column C" would contradict the file's numbering: say the
+/// file's line and the column only.
+fn json_error(n: usize, e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&at).unwrap_or(&text);
+    match e.column() {
+        // Column 0: the line ended before the object did.
+        0 => format!("line {n}: not a JSON object: {what}"),
+        c => format!("line {n}, column {c}: not a JSON object: {what}"),
+    }
 }
 
 /// Reads a line's object into [`Given`]; the first field that is wrong is

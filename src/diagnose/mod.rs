@@ -10,7 +10,7 @@ pub mod probe;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bytes::{escape_bytes, Bytes};
+use crate::bytes::{escape_bytes, quote, Bytes, PreviewJson};
 use crate::schema::msgpack::{self, Value};
 use crate::schema::{Model, ParsedKey};
 
@@ -135,12 +135,30 @@ pub enum HashState {
     Hash {
         field_count: u64,
         /// Raw bytes of the status field; `None` when the field is absent.
+        /// Reports show a preview: the field can be any size.
+        #[serde(serialize_with = "status_json")]
         status: Option<Bytes>,
-        /// Raw bytes of each sorted field (for the zset score).
+        /// Raw bytes of each sorted field (for the zset score), shown as
+        /// previews too.
+        #[serde(serialize_with = "sorted_json")]
         sorted: Vec<(String, Option<Bytes>)>,
         /// Declared fields the hash lacks.
         missing: Vec<String>,
     },
+}
+
+fn status_json<S: serde::Serializer>(v: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().map(|b| PreviewJson(b.as_slice())).serialize(s)
+}
+
+fn sorted_json<S: serde::Serializer>(
+    v: &[(String, Option<Bytes>)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        v.iter()
+            .map(|(name, raw)| (name, raw.as_ref().map(|b| PreviewJson(b.as_slice())))),
+    )
 }
 
 /// Everything read about one record key: the input of [`classify`].
@@ -234,7 +252,7 @@ pub fn field_status(raw: Option<&Bytes>) -> FieldStatus {
             Ok(Value::Str(s)) => FieldStatus::Text(s),
             Ok(other) => FieldStatus::Bad(format!(
                 "status field is not a string ({})",
-                other.display()
+                escape_bytes(other.display().as_bytes())
             )),
             Err(e) => FieldStatus::Bad(format!("status field is {e}")),
         },
@@ -291,7 +309,10 @@ pub fn sorted_problem(raw: &[u8]) -> Option<String> {
         Err(e) => Some(format!("is {e}")),
         Ok(Value::Nil) => None,
         Ok(v) if v.as_f64().is_some() => None,
-        Ok(other) => Some(format!("is not a number ({})", other.display())),
+        Ok(other) => Some(format!(
+            "is not a number ({})",
+            escape_bytes(other.display().as_bytes())
+        )),
     }
 }
 
@@ -407,7 +428,8 @@ fn live(
     };
     if !model.is_status(&key_status) {
         return malformed(format!(
-            "key names status {key_status:?}, which the schema does not declare"
+            "key names status {}, which the schema does not declare",
+            quote(&key_status)
         ));
     }
     let field = match field_status(status) {
@@ -415,7 +437,8 @@ fn live(
         FieldStatus::Absent => None,
         FieldStatus::Text(s) if !model.is_status(&s) => {
             return malformed(format!(
-                "status field {s:?} is not a status the schema declares"
+                "status field {} is not a status the schema declares",
+                quote(&s)
             ));
         }
         FieldStatus::Text(s) => Some(s),

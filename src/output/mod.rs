@@ -246,7 +246,14 @@ pub fn print_error(err: &anyhow::Error, secret: Option<&str>, color: bool) {
     if let Some(s) = secret.filter(|s| s.len() >= 3) {
         msg = msg.replace(s, "***");
     }
-    let msg = msg.replace('\n', " ");
+    // One line, so that logs and scripts see one error per line; only a
+    // message that lays itself out (a caret under a schema file's mistake)
+    // keeps its lines, since flattened the caret points nowhere.
+    let msg = if crate::exit::keeps_lines(err) {
+        msg.trim_end().to_owned()
+    } else {
+        msg.replace('\n', " ")
+    };
     let style = Style { color };
     eprintln!("{} {msg}", style.bad("jobq: error:"));
 }

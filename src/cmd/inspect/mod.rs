@@ -45,8 +45,12 @@ pub enum InspectReport {
 }
 
 /// One run: the overview, a list, or one job, and the exit code.
+/// Jobs listed when `--limit` is not given.
+pub const DEFAULT_LIMIT: usize = 50;
+
 pub async fn run(settings: &Settings, ui: &Ui, args: &InspectArgs) -> Result<(InspectReport, u8)> {
     let discover = !args.no_discover;
+    check_limit(args)?;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     if let Some(job) = &args.job {
         let (r, code) = job::run(settings, ui, &mut store, job.as_bytes(), discover).await?;
@@ -58,13 +62,24 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &InspectArgs) -> Result<(In
             &mut store,
             args.status.as_deref(),
             args.project.as_deref(),
-            args.limit,
+            args.limit.unwrap_or(DEFAULT_LIMIT),
         )
         .await?;
         return Ok((InspectReport::List(r), code));
     }
     let (r, code) = overview::run(settings, &mut store, discover).await?;
     Ok((InspectReport::Overview(r), code))
+}
+
+/// Only a list has a length: a `--limit` that changes nothing would let the
+/// user believe the output was cut to it.
+fn check_limit(args: &InspectArgs) -> Result<()> {
+    if args.limit.is_some() && args.status.is_none() && args.project.is_none() {
+        return Err(exit::usage(
+            "--limit sets how many jobs a list shows: give --status or --project with it",
+        ));
+    }
+    Ok(())
 }
 
 /// `--watch SECONDS`: hand an overview to `sink` every period until Ctrl-C
@@ -75,6 +90,7 @@ pub async fn watch<F>(settings: &Settings, ui: &Ui, args: &InspectArgs, mut sink
 where
     F: FnMut(&InspectReport) -> Result<()>,
 {
+    check_limit(args)?;
     let secs = args.watch.unwrap_or(2.0);
     if !(secs.is_finite() && (0.1..=86_400.0).contains(&secs)) {
         return Err(exit::usage(format!(

@@ -326,6 +326,11 @@ impl Interrupt {
     }
 }
 
+/// A lease this short takes jobs that are merely running, not stale: no
+/// worker heartbeats or finishes that fast, so it is as sweeping as
+/// `--all` and asks first as `--all` does.
+pub const ASK_BELOW_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Run `jobq reap`: one sweep (`--once`, or no `--interval`), or a sweep
 /// every `--interval` until Ctrl-C. Each sweep's report goes to `sink`; the
 /// exit code is the last sweep's (130 after Ctrl-C).
@@ -350,11 +355,20 @@ where
         store.load_reap_scripts(&scripts).await?;
     }
     let running_index = model.status_index(&model.status.running);
-    if args.all && !args.confirm.yes && !dry_run {
+    let short_lease = args.lease < ASK_BELOW_LEASE;
+    if (args.all || short_lease) && !args.confirm.yes && !dry_run {
         let n = store.scard(&running_index).await?;
+        let which = if args.all {
+            format!("every running {} job ({n} now)", model.class)
+        } else {
+            format!(
+                "every running {} job that has run longer than {} ({n} running now)",
+                model.class,
+                humantime::format_duration(args.lease)
+            )
+        };
         let prompt = format!(
-            "Move every running {} job ({n} now) back to {}{}?",
-            model.class,
+            "Move {which} back to {}{}?",
             model.status.pending,
             if args.interval.is_some() {
                 ", on every sweep"
