@@ -9,6 +9,7 @@ pub mod drain;
 pub mod enqueue;
 pub mod generate;
 pub mod inspect;
+mod interrupt;
 mod join;
 pub mod reap;
 pub mod reindex;

@@ -191,11 +191,29 @@ impl Ui {
                 "{prompt}: confirmation needed but there is no terminal; pass --yes to proceed"
             )));
         }
-        dialoguer::Confirm::new()
+        match dialoguer::Confirm::new()
             .with_prompt(prompt)
             .default(false)
             .interact()
-            .context("cannot read the answer")
+        {
+            Ok(answer) => Ok(answer),
+            // The prompt reads keys in raw mode, where Ctrl-C is a key: the
+            // terminal library raises SIGINT for it (the command's handler
+            // takes that) and dialoguer hands it back as an I/O error. It is
+            // an interrupt all the same, and nothing has been written yet.
+            Err(dialoguer::Error::IO(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                // dialoguer returns before undoing what it did to the
+                // terminal: the cursor is hidden and the prompt line open.
+                let term = console::Term::stderr();
+                let _ = term.show_cursor();
+                let _ = term.write_line("");
+                Err(exit::with_code(
+                    exit::INTERRUPTED,
+                    "interrupted at the prompt; nothing was written",
+                ))
+            }
+            Err(e) => Err(anyhow::Error::new(e).context("cannot read the answer")),
+        }
     }
 }
 
