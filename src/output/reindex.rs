@@ -84,6 +84,14 @@ impl Render for ReindexReport {
                 "\n{} applied{already}, {} skipped (state changed), {} failed, {} unknown in {:.2}s.",
                 self.applied, self.skipped, self.failed, self.unknown, self.elapsed_seconds
             );
+            if self.interrupted {
+                let _ = writeln!(
+                    s,
+                    "{} {} repair(s) not run; run again to finish.",
+                    style.warn("interrupted:"),
+                    self.not_run
+                );
+            }
         }
         s
     }
