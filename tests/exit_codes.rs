@@ -261,14 +261,12 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-#[test]
-fn exit_5_declined_at_the_prompt_writes_nothing() {
-    let r = Redis::start();
-    let (mut con, _) = orphan_one(&r);
-    let before = snapshot(&mut con);
-    // A pseudo-terminal, so that reindex asks: script(1) runs it in one.
+/// Run jobq (`args` after `--url`) in a pseudo-terminal, so that it asks,
+/// and type `answer` once the prompt is up; its exit code and everything it
+/// showed. script(1) provides the terminal.
+fn answer_prompt(r: &Redis, args: &str, answer: &[u8]) -> (Option<i32>, String) {
     let line = format!(
-        "{} --url {} reindex --grace 0",
+        "{} --url {} {args}",
         sh_quote(jobq_bin()),
         sh_quote(&r.url())
     );
@@ -312,15 +310,40 @@ fn exit_5_declined_at_the_prompt_writes_nothing() {
             }
         }
     }
+    // The prompt is drawn just before the terminal is put in raw mode; a
+    // key typed in between would reach the line discipline instead (a
+    // Ctrl-C there becomes a signal, not a key).
+    thread::sleep(Duration::from_millis(300));
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(b"n").expect("answer the prompt");
+    stdin.write_all(answer).expect("answer the prompt");
     stdin.flush().expect("flush");
-    let status = child.wait().expect("wait script");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait script") {
+            break status;
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!(
+                "jobq still running 60 s after the answer:\n{}",
+                String::from_utf8_lossy(&seen)
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
     drop(stdin);
     reader.join().expect("reader");
     seen.extend(rx.try_iter().flatten());
-    let shown = String::from_utf8_lossy(&seen);
-    assert_eq!(status.code(), Some(5), "{shown}");
+    (status.code(), String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[test]
+fn exit_5_declined_at_the_prompt_writes_nothing() {
+    let r = Redis::start();
+    let (mut con, _) = orphan_one(&r);
+    let before = snapshot(&mut con);
+    let (code, shown) = answer_prompt(&r, "reindex --grace 0", b"n");
+    assert_eq!(code, Some(5), "{shown}");
     assert!(shown.contains("Apply 1 repair(s) to unix://"), "{shown}");
     assert!(shown.contains("Declined: nothing written."), "{shown}");
     assert_eq!(
@@ -461,4 +484,31 @@ fn exit_130_ctrl_c_stops_drain_and_inspect_watch() {
     let (code, _, stderr) = interrupt(&r, &["inspect", "--watch", "0.2"]);
     assert_eq!(code, Some(130), "{stderr}");
     assert_eq!(snapshot(&mut con), before);
+}
+
+/// Ctrl-C typed at a confirmation prompt: the terminal is in raw mode
+/// there, so it arrives as a key, not as a signal. It is still an
+/// interrupt: exit 130, nothing written, the cursor shown again.
+#[test]
+fn exit_130_ctrl_c_at_the_prompt_writes_nothing() {
+    let r = Redis::start();
+    let (mut con, _) = orphan_one(&r);
+    let running = popoto_create(&mut con, &job_id(9), "p", "running", 1.0);
+    let before = snapshot(&mut con);
+    for args in ["reindex --grace 0", "reap --once --all"] {
+        let (code, shown) = answer_prompt(&r, args, b"\x03");
+        assert_eq!(code, Some(130), "{args}:\n{shown}");
+        assert!(
+            !shown.contains("cannot read the answer"),
+            "{args}: an interrupt is not a read failure:\n{shown}"
+        );
+        assert!(shown.contains("interrupted"), "{args}:\n{shown}");
+        assert!(
+            shown.contains("\x1b[?25h"),
+            "{args}: the cursor dialoguer hid is shown again:\n{shown:?}"
+        );
+        assert_eq!(snapshot(&mut con), before, "{args}: nothing written");
+        assert_eq!(xlen(&mut con, "jobq:audit"), 0, "{args}: nothing audited");
+    }
+    assert!(smembers(&mut con, "$KeyF:RedisJob:status:running").contains(&running));
 }

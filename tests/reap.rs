@@ -1145,6 +1145,50 @@ fn ctrl_c_mid_sweep_stops_between_steps_and_releases_the_lock() {
     assert_eq!(audit(&mut con).len(), moved);
 }
 
+#[test]
+fn ctrl_c_mid_sweep_text_report_says_what_was_done() {
+    let r = Redis::start();
+    let mut con = r.con();
+    const N: usize = 30_000;
+    bulk_running(&mut con, 0, N, "p");
+    let child = Command::new(jobq_bin())
+        .args(["--url", &r.url(), "reap", "--once", "--all", "--yes"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jobq");
+    // The lock is taken as the sweep starts, long before 30,000 moves end.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !exists(&mut con, LOCK) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{text}\nstderr: {stderr}");
+    let moved = scard(&mut con, PENDING);
+    assert!(moved < N, "stopped early: {moved}");
+    assert!(
+        text.contains(&format!("{moved} to pending")),
+        "the report counts what was moved ({moved}):\n{text}"
+    );
+    assert!(
+        text.contains("stopped early: interrupted: run again to finish"),
+        "{text}"
+    );
+    assert!(!exists(&mut con, LOCK), "lock released");
+    // A rerun moves the rest.
+    r.jobq(&["reap", "--once", "--all", "--yes"]).expect_code(0);
+    assert_eq!(scard(&mut con, PENDING), N);
+}
+
 // ---- dry run, budgets, damage, errors -------------------------------------
 
 #[test]

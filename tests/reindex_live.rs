@@ -1,5 +1,6 @@
 //! reindex on a live queue: a popoto-style worker moving jobs while 10,000
-//! damaged jobs are repaired, and SIGKILL at random points mid-repair.
+//! damaged jobs are repaired, SIGKILL at random points mid-repair, and
+//! SIGINT mid-repair (a report of what was done, exit 130).
 
 mod common;
 
@@ -183,4 +184,133 @@ fn sigkill_mid_repair_loses_nothing() {
     r.jobq(&["reindex", "--yes", "--grace", "0"]).expect_code(0);
     assert_jobs_intact(&mut con, &ids, true);
     r.jobq(&["orphans", "scan", "--grace", "0"]).expect_code(0);
+}
+
+/// Start `reindex --yes --plan` and send SIGINT once its first repairs are
+/// in the audit stream; its exit code, stdout and stderr.
+fn interrupt_apply(r: &Redis, plan: &str, json: bool) -> (Option<i32>, String, String) {
+    let mut con = r.con();
+    let audited = xlen(&mut con, "jobq:audit");
+    let mut args = vec!["--url".to_owned(), r.url()];
+    if json {
+        args.push("--json".into());
+    }
+    args.extend(["reindex", "--yes", "--plan", plan].map(String::from));
+    let child = std::process::Command::new(jobq_bin())
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .env_remove("REDIS_URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jobq");
+    let t0 = std::time::Instant::now();
+    while xlen(&mut con, "jobq:audit") == audited {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no repair within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait jobq");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn sigint_mid_repair_reports_what_was_applied() {
+    const N: usize = 30_000;
+    let r = Redis::start();
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, N, "k");
+    let ids: Vec<String> = (0..N).map(|i| job_id(i + 1)).collect();
+    let damage = |con: &mut redis::Connection| {
+        let mut pipe = redis::pipe();
+        for k in &keys {
+            pipe.cmd("SREM")
+                .arg("$KeyF:RedisJob:status:pending")
+                .arg(k)
+                .ignore();
+        }
+        let _: () = pipe.query(con).expect("damage");
+    };
+    damage(&mut con);
+    // A saved plan, so that the signal lands in the writes, not in a scan.
+    let plan = r.dir.path().join("plan.json");
+    let plan_s = plan.to_str().expect("path").to_owned();
+    r.jobq(&[
+        "-q",
+        "reindex",
+        "--dry-run",
+        "--grace",
+        "0",
+        "--plan-out",
+        &plan_s,
+    ])
+    .expect_code(1);
+
+    let (code, stdout, stderr) = interrupt_apply(&r, &plan_s, true);
+    assert_eq!(code, Some(130), "stdout: {stdout}\nstderr: {stderr}");
+    let j: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!("one JSON report on stdout ({e}): {stdout:?}\nstderr: {stderr}")
+    });
+    assert_eq!(j["command"], "reindex");
+    assert_eq!(j["interrupted"], true, "{j}");
+    let applied = j["applied"].as_u64().expect("applied");
+    let not_run = j["not_run"].as_u64().expect("not_run");
+    assert!(
+        applied > 0 && not_run > 0,
+        "applied {applied}, not run {not_run}"
+    );
+    assert_eq!(applied + not_run, N as u64, "every step is accounted for");
+    assert_eq!(j["counts"]["orphan"]["applied"], applied);
+    assert_eq!(j["counts"]["orphan"]["not_run"], not_run);
+    let actions = j["actions"].as_array().expect("actions");
+    assert_eq!(actions.len(), N);
+    assert!(actions[..applied as usize]
+        .iter()
+        .all(|a| a["outcome"] == "applied"));
+    assert!(actions[applied as usize..]
+        .iter()
+        .all(|a| a["outcome"] == "not_run"));
+    // What the report says was applied is what was written and audited:
+    // nothing is half-applied, and nothing more was sent.
+    let indexed = smembers(&mut con, "$KeyF:RedisJob:status:pending").len() as u64;
+    assert_eq!(
+        indexed, applied,
+        "the pending index holds the repaired jobs"
+    );
+    assert_eq!(xlen(&mut con, "jobq:audit") as u64, applied);
+    assert_jobs_intact(&mut con, &ids, false);
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("run again to finish"),
+        "{stderr}"
+    );
+
+    // The text form says the same.
+    damage(&mut con);
+    let (code, stdout, stderr) = interrupt_apply(&r, &plan_s, false);
+    assert_eq!(code, Some(130), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains(" applied, "), "{stdout}");
+    assert!(
+        stdout.contains("interrupted: ") && stdout.contains("run again to finish"),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("error"),
+        "an interrupt is not an error: {stderr}"
+    );
+
+    // A rerun finishes the work.
+    r.jobq(&["reindex", "--yes", "--grace", "0"]).expect_code(0);
+    assert_jobs_intact(&mut con, &ids, true);
 }

@@ -9,6 +9,7 @@ pub mod drain;
 pub mod enqueue;
 pub mod generate;
 pub mod inspect;
+mod interrupt;
 mod join;
 pub mod reap;
 pub mod reindex;
@@ -48,8 +49,10 @@ pub async fn connect(
 /// Whether a command handles Ctrl-C itself (to release a lock, restore the
 /// terminal, or report what it did before stopping).
 pub fn handles_interrupt(cmd: &Command) -> bool {
-    matches!(cmd, Command::Reap(_) | Command::Drain(_))
-        || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
+    matches!(
+        cmd,
+        Command::Reap(_) | Command::Drain(_) | Command::Reindex(_)
+    ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
 }
 
 /// Run a command and print its report; the exit code.

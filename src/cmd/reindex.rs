@@ -1,6 +1,10 @@
 //! `jobq reindex`: scan (or read a plan file), plan, show, confirm, apply
 //! each action as a guarded script, report. Never deletes and rebuilds an
 //! index: every repair is one key's memberships, one step at a time.
+//!
+//! Ctrl-C before the writes start ends the run with nothing written; during
+//! them, the batches already sent are waited for and the report says what
+//! was applied and what was not run (exit 130).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use crate::settings::Settings;
 use crate::store::audit::Audit;
 use crate::store::repair::{InFlightApply, Outcome};
 
+use super::interrupt::Interrupt;
 use super::scan::{scan, ScanOptions, Scanned, Unconfirmed};
 
 /// Actions per pipelined batch.
@@ -43,6 +48,10 @@ pub struct ReindexReport {
     pub skipped: u64,
     pub failed: u64,
     pub unknown: u64,
+    /// Steps never sent because of Ctrl-C (outcome `not_run`).
+    pub not_run: u64,
+    /// Ctrl-C stopped the run before every step was sent.
+    pub interrupted: bool,
     pub actions: Vec<ActionResult>,
     pub needs_policy: Vec<Skip>,
     pub untouched: Vec<Skip>,
@@ -63,6 +72,7 @@ pub struct KindCounts {
     pub skipped: u64,
     pub failed: u64,
     pub unknown: u64,
+    pub not_run: u64,
     pub needs_policy: u64,
     pub untouched: u64,
 }
@@ -89,38 +99,20 @@ fn policy(args: &ReindexArgs) -> Policy {
     }
 }
 
+/// Exit 130 before anything was written.
+fn interrupted_before_writing() -> anyhow::Error {
+    exit::with_code(exit::INTERRUPTED, "interrupted; nothing was written")
+}
+
 pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(ReindexReport, u8)> {
     let started = Instant::now();
-    let model = &settings.model;
-    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
-    // Refuse before the scan: a replica would only fail later.
-    if !args.confirm.dry_run {
-        store.require_writable()?;
-    }
-    let (mut plan, source, scanned, unconfirmed) = match &args.plan {
-        Some(path) => (
-            plan::read(path, model)?,
-            path.display().to_string(),
-            None,
-            None,
-        ),
-        None => {
-            let out = scan(&mut store, model, &ScanOptions::from(&args.scan), ui).await?;
-            let mut findings = out.findings;
-            // Keys are unique, so an unstable sort gives the one order, in
-            // place: a stable one copied every (large) finding once more.
-            findings.sort_unstable_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
-            (
-                plan::build(model, &findings, &policy(args)),
-                "scan".to_owned(),
-                Some(out.scanned),
-                Some(out.unconfirmed),
-            )
-        }
+    let intr = Interrupt::install();
+    // Until the first write, stopping at once loses nothing.
+    let (mut store, mut plan, source, scanned, unconfirmed) = tokio::select! {
+        r = prepare(settings, ui, args) => r?,
+        _ = intr.wait() => return Err(interrupted_before_writing()),
     };
-    if let Some(path) = &args.plan_out {
-        plan::write(&plan, path)?;
-    }
+    let model = &settings.model;
     let mut report = ReindexReport {
         source,
         dry_run: args.confirm.dry_run,
@@ -134,6 +126,8 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         skipped: 0,
         failed: 0,
         unknown: 0,
+        not_run: 0,
+        interrupted: false,
         actions: Vec::with_capacity(plan.actions.len()),
         needs_policy: plan.needs_policy.clone(),
         untouched: plan.untouched.clone(),
@@ -175,6 +169,10 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
             return finish(report, exit::DECLINED);
         }
     }
+    // A signal while the prompt waited (it blocks this thread) is seen now.
+    if intr.is_set() {
+        return Err(interrupted_before_writing());
+    }
     store.require_writable()?;
     store.load_repair_scripts().await?;
     let audit = Audit::new(settings.ns.audit(), "reindex");
@@ -190,6 +188,8 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     // Shared with the tasks that send them, rather than copied per batch.
     let actions = Arc::new(std::mem::take(&mut plan.actions));
     let chunks: Vec<&[Action]> = actions.chunks(APPLY_BATCH).collect();
+    // The first batch not sent because of Ctrl-C.
+    let mut unsent = chunks.len();
     for (ci, chunk) in chunks.iter().enumerate() {
         if stopped || refused.is_some() {
             for a in chunk.iter() {
@@ -197,6 +197,12 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
             }
             progress.inc(chunk.len() as u64);
             continue;
+        }
+        // Checked between batches: each step is one atomic script, so the
+        // batches already sent are applied whole, and waited for below.
+        if intr.is_set() {
+            unsent = ci;
+            break;
         }
         in_flight.push_back((
             ci,
@@ -233,6 +239,12 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         );
         progress.inc(chunks[done].len() as u64);
     }
+    for chunk in &chunks[unsent..] {
+        for a in chunk.iter() {
+            record_not_run(&mut report, a);
+        }
+    }
+    report.interrupted = unsent < chunks.len();
     if let Some(mut why) = refused {
         // Every further step would be refused too; each step is one script
         // that checks before it writes, so none is half-applied.
@@ -252,12 +264,59 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     if stopped {
         ui.warn("a batch got no reply, so its outcome is unknown; the run stopped there. Run jobq reindex again: it re-reads the state and its guards make that safe.");
     }
+    if report.interrupted {
+        ui.warn(format!(
+            "interrupted: {} repair(s) applied, {} not run; run again to finish (jobq reindex re-reads the state, so what was done is not redone)",
+            report.applied, report.not_run
+        ));
+        return finish(report, exit::INTERRUPTED);
+    }
     let code = if report.skipped + report.failed + report.unknown > 0 {
         exit::PARTIAL
     } else {
         leftover_code(&plan, unconfirmed)
     };
     finish(report, code)
+}
+
+/// Connect, and scan (or read the plan file) and plan; nothing is written
+/// but `--plan-out`.
+async fn prepare(
+    settings: &Settings,
+    ui: &Ui,
+    args: &ReindexArgs,
+) -> Result<(crate::store::Store, Plan, String, Option<Scanned>, Option<Unconfirmed>)> {
+    let model = &settings.model;
+    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
+    // Refuse before the scan: a replica would only fail later.
+    if !args.confirm.dry_run {
+        store.require_writable()?;
+    }
+    let (plan, source, scanned, unconfirmed) = match &args.plan {
+        Some(path) => (
+            plan::read(path, model)?,
+            path.display().to_string(),
+            None,
+            None,
+        ),
+        None => {
+            let out = scan(&mut store, model, &ScanOptions::from(&args.scan), ui).await?;
+            let mut findings = out.findings;
+            // Keys are unique, so an unstable sort gives the one order, in
+            // place: a stable one copied every (large) finding once more.
+            findings.sort_unstable_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+            (
+                plan::build(model, &findings, &policy(args)),
+                "scan".to_owned(),
+                Some(out.scanned),
+                Some(out.unconfirmed),
+            )
+        }
+    };
+    if let Some(path) = &args.plan_out {
+        plan::write(&plan, path)?;
+    }
+    Ok((store, plan, source, scanned, unconfirmed))
 }
 
 /// Findings left for a policy flag, and records that could not be
@@ -307,6 +366,20 @@ fn settle(
         }
         record(report, a, o);
     }
+}
+
+/// A step that was never sent: Ctrl-C came first.
+fn record_not_run(report: &mut ReindexReport, a: &Action) {
+    report.not_run += 1;
+    entry(report, a.kind).not_run += 1;
+    report.actions.push(ActionResult {
+        kind: a.kind,
+        job_id: a.job_id.clone(),
+        key: a.key.clone(),
+        description: a.description.clone(),
+        outcome: "not_run".into(),
+        reason: Some("interrupted before it was sent".into()),
+    });
 }
 
 fn record(report: &mut ReindexReport, a: &Action, o: Outcome) {

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Result;
+use comfy_table::Cell;
 
 use super::{Render, Style, Ui};
 use crate::bytes::{escape_bytes, Bytes};
@@ -96,14 +97,14 @@ fn overview(o: &Overview, style: &Style) -> String {
     );
     let mut t = style.table(&["", "set", "jobs"]);
     let size = |n: Option<u64>, e: &Option<String>| match (n, e) {
-        (Some(n), _) => n.to_string(),
+        (Some(n), _) => Cell::new(n),
         // The first word (WRONGTYPE) fits a table; the health line has it all.
-        (None, Some(e)) => style.bad(e.split(' ').next().unwrap_or("error")),
-        (None, None) => "?".into(),
+        (None, Some(e)) => style.bad_cell(e.split(' ').next().unwrap_or("error")),
+        (None, None) => Cell::new("?"),
     };
     t.add_row(vec![
-        "class set".to_owned(),
-        o.class_set.key.to_string(),
+        Cell::new("class set"),
+        Cell::new(&o.class_set.key),
         size(o.class_set.size, &o.class_set.error),
     ]);
     for st in &o.status_indexes {
@@ -112,7 +113,11 @@ fn overview(o: &Overview, style: &Style) -> String {
         } else {
             format!("{} (not in schema)", st.status)
         };
-        t.add_row(vec![label, st.key.to_string(), size(st.size, &st.error)]);
+        t.add_row(vec![
+            Cell::new(label),
+            Cell::new(&st.key),
+            size(st.size, &st.error),
+        ]);
     }
     t.add_row(vec![
         "all statuses".to_owned(),
@@ -191,28 +196,31 @@ fn list(l: &JobList, style: &Style) -> String {
     let mut t = style.table(&["job_id", "project", "status", "priority", "age", "message"]);
     for j in &l.jobs {
         let status = match (&j.status, &j.key_status) {
-            (Some(f), Some(k)) if f != k => style.warn(format!("{f} (key: {k})")),
-            (Some(f), _) => f.clone(),
-            (None, Some(k)) => k.clone(),
-            (None, None) => "?".into(),
+            (Some(f), Some(k)) if f != k => style.warn_cell(format!("{f} (key: {k})")),
+            (Some(f), _) => Cell::new(f),
+            (None, Some(k)) => Cell::new(k),
+            (None, None) => Cell::new("?"),
         };
         let message = match &j.problem {
-            Some(p) => style.bad(format!("{p}: {}", j.key)),
-            None => j
-                .message
-                .as_ref()
-                .map(|m| short(m, PREVIEW_CHARS))
-                .unwrap_or_default(),
+            Some(p) => style.bad_cell(format!("{p}: {}", j.key)),
+            None => Cell::new(
+                j.message
+                    .as_ref()
+                    .map(|m| short(m, PREVIEW_CHARS))
+                    .unwrap_or_default(),
+            ),
         };
         t.add_row(vec![
-            j.job_id
-                .as_ref()
-                .map(Bytes::to_string)
-                .unwrap_or_else(|| j.key.to_string()),
-            j.project.clone().unwrap_or_default(),
+            Cell::new(
+                j.job_id
+                    .as_ref()
+                    .map(Bytes::to_string)
+                    .unwrap_or_else(|| j.key.to_string()),
+            ),
+            Cell::new(j.project.clone().unwrap_or_default()),
             status,
-            j.priority.clone().unwrap_or_default(),
-            j.age_seconds.map(age).unwrap_or_default(),
+            Cell::new(j.priority.clone().unwrap_or_default()),
+            Cell::new(j.age_seconds.map(age).unwrap_or_default()),
             message,
         ]);
     }
@@ -291,7 +299,7 @@ fn record(s: &mut String, r: &RecordFacts, style: &Style) {
     }
     if !r.fields.0.is_empty() || !r.extra_fields.is_empty() {
         let _ = writeln!(s, "  fields:");
-        let mut t = bare_table(style);
+        let mut t = style.bare_table();
         for (name, v) in &r.fields.0 {
             t.add_row(vec![String::new(), name.clone(), value(v)]);
         }
@@ -320,34 +328,27 @@ fn record(s: &mut String, r: &RecordFacts, style: &Style) {
         );
     }
     let _ = writeln!(s, "  sets:");
-    let mut t = bare_table(style);
+    let mut t = style.bare_table();
     for c in std::iter::once(&r.class_set)
         .chain(&r.status_indexes)
         .chain(&r.key_field_indexes)
         .chain(&r.sorted_sets)
     {
-        t.add_row(vec![String::new(), membership(c, style), set_label(c)]);
+        t.add_row(vec![
+            Cell::new(""),
+            membership(c, style),
+            Cell::new(set_label(c)),
+        ]);
     }
     let _ = writeln!(s, "{t}");
 }
 
-/// A table without a header, indented by its empty first column.
-fn bare_table(style: &Style) -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::NOTHING);
-    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-    if style.color {
-        t.enforce_styling();
-    }
-    t
-}
-
-fn membership(c: &SetCheck, style: &Style) -> String {
+fn membership(c: &SetCheck, style: &Style) -> Cell {
     match (c.member, &c.error) {
-        (Some(true), _) => style.good("member"),
-        (Some(false), _) => "-".into(),
-        (None, Some(e)) => style.bad(format!("error: {e}")),
-        (None, None) => "?".into(),
+        (Some(true), _) => style.good_cell("member"),
+        (Some(false), _) => Cell::new("-"),
+        (None, Some(e)) => style.bad_cell(format!("error: {e}")),
+        (None, None) => Cell::new("?"),
     }
 }
 

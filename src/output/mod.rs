@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde::Serialize;
 
 use crate::exit;
@@ -73,16 +73,61 @@ impl Style {
         }
     }
 
-    /// A table with the project's look.
-    pub fn table(&self, header: &[&str]) -> comfy_table::Table {
+    /// A table with the project's look, and no header.
+    ///
+    /// A table measures its cells' text as given, so text painted with
+    /// [`Style::good`] and the like would count its escape codes towards the
+    /// column width; cells that need a colour come from [`Style::good_cell`]
+    /// and the like, which the table paints after laying them out.
+    pub fn bare_table(&self) -> comfy_table::Table {
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::NOTHING);
         t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        // Only the text, not the padding after it, is painted.
+        t.style_text_only();
         if self.color {
             t.enforce_styling();
+            // The table paints through crossterm, which drops colours when
+            // NO_COLOR is set; by now --color has been weighed against it.
+            crossterm::style::force_color_output(true);
         }
-        t.set_header(header.iter().map(|h| comfy_table::Cell::new(self.bold(h))));
         t
+    }
+
+    /// A table with the project's look and a bold header.
+    pub fn table(&self, header: &[&str]) -> comfy_table::Table {
+        let mut t = self.bare_table();
+        t.set_header(
+            header
+                .iter()
+                .map(|h| self.cell(h, |c| c.add_attribute(comfy_table::Attribute::Bold))),
+        );
+        t
+    }
+
+    /// A table cell painted like [`Style::good`].
+    pub fn good_cell(&self, s: impl Display) -> comfy_table::Cell {
+        self.cell(s, |c| c.fg(comfy_table::Color::Green))
+    }
+    /// A table cell painted like [`Style::bad`].
+    pub fn bad_cell(&self, s: impl Display) -> comfy_table::Cell {
+        self.cell(s, |c| c.fg(comfy_table::Color::Red))
+    }
+    /// A table cell painted like [`Style::warn`].
+    pub fn warn_cell(&self, s: impl Display) -> comfy_table::Cell {
+        self.cell(s, |c| c.fg(comfy_table::Color::Yellow))
+    }
+    fn cell(
+        &self,
+        s: impl Display,
+        paint: impl FnOnce(comfy_table::Cell) -> comfy_table::Cell,
+    ) -> comfy_table::Cell {
+        let c = comfy_table::Cell::new(s);
+        if self.color {
+            paint(c)
+        } else {
+            c
+        }
     }
 }
 
@@ -171,12 +216,17 @@ impl Ui {
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
         };
         let tmpl = if len.is_some() {
-            "{prefix:.bold} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}"
+            "{prefix:.bold} [{bar:30}] {pos}/{len} {rate} eta {eta} {msg}"
         } else {
-            "{prefix:.bold} {spinner} {pos} {per_sec} {elapsed} {msg}"
+            "{prefix:.bold} {spinner} {pos} {rate} {elapsed} {msg}"
         };
         if let Ok(style) = ProgressStyle::with_template(tmpl) {
-            bar.set_style(style.progress_chars("=> "));
+            let style = style
+                .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&rate(s.per_sec()));
+                })
+                .progress_chars("=> ");
+            bar.set_style(style);
         }
         bar.set_prefix(what.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -191,11 +241,43 @@ impl Ui {
                 "{prompt}: confirmation needed but there is no terminal; pass --yes to proceed"
             )));
         }
-        dialoguer::Confirm::new()
+        match dialoguer::Confirm::new()
             .with_prompt(prompt)
             .default(false)
             .interact()
-            .context("cannot read the answer")
+        {
+            Ok(answer) => Ok(answer),
+            // The prompt reads keys in raw mode, where Ctrl-C is a key: the
+            // terminal library raises SIGINT for it (the command's handler
+            // takes that) and dialoguer hands it back as an I/O error. It is
+            // an interrupt all the same, and nothing has been written yet.
+            Err(dialoguer::Error::IO(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                // dialoguer returns before undoing what it did to the
+                // terminal: the cursor is hidden and the prompt line open.
+                let term = console::Term::stderr();
+                let _ = term.show_cursor();
+                let _ = term.write_line("");
+                Err(exit::with_code(
+                    exit::INTERRUPTED,
+                    "interrupted at the prompt; nothing was written",
+                ))
+            }
+            Err(e) => Err(anyhow::Error::new(e).context("cannot read the answer")),
+        }
+    }
+}
+
+/// A progress rate as people read one: whole steps with thousands
+/// separators (`283,483/s`); one decimal only where it says something
+/// (`2.5/s`). indicatif's own `{per_sec}` prints four decimals.
+fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_owned()
+    } else if per_sec < 10.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        // Rates are far below 2^53: the cast neither wraps nor loses a step.
+        format!("{}/s", HumanCount(per_sec.round() as u64))
     }
 }
 
@@ -300,6 +382,33 @@ pub fn usage_error_line(rendered: &str, command: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_read_as_whole_steps() {
+        assert_eq!(rate(283_483.386_3), "283,483/s");
+        assert_eq!(rate(1_000_000.0), "1,000,000/s");
+        assert_eq!(rate(42.6), "43/s");
+        assert_eq!(rate(2.54), "2.5/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(f64::NAN), "0/s");
+    }
+
+    #[test]
+    fn painted_cells_do_not_widen_columns() {
+        let plain = Style { color: false };
+        let color = Style { color: true };
+        let table = |style: &Style| {
+            let mut t = style.table(&["kind", "job_id"]);
+            t.add_row(vec![style.bad_cell("orphan"), "a".into()]);
+            t.add_row(vec![
+                comfy_table::Cell::new("duplicate"),
+                style.good_cell("b"),
+            ]);
+            t.to_string()
+        };
+        assert_eq!(console::strip_ansi_codes(&table(&color)), table(&plain));
+        assert_ne!(table(&color), table(&plain), "colour is on");
+    }
 
     #[test]
     fn usage_errors_become_one_line() {

@@ -100,7 +100,8 @@ impl Render for SweepReport {
             let why = match stop {
                 Stop::MaxJobs => "--max-jobs reached",
                 Stop::MaxDuration => "--max-duration reached",
-                Stop::Interrupted => "interrupted",
+                // What was moved stays moved; the rest is found again.
+                Stop::Interrupted => "interrupted: run again to finish",
                 Stop::Error => "error",
             };
             let _ = writeln!(s, "stopped early: {why}");

@@ -1,5 +1,7 @@
 use std::fmt::Write;
 
+use comfy_table::Cell;
+
 use super::{Render, Style, Ui};
 use crate::bytes::escape_bytes;
 use crate::cmd::reindex::ReindexReport;
@@ -31,18 +33,20 @@ impl Render for ReindexReport {
             let mut t = style.table(&["kind", "job_id", "action", "outcome"]);
             for a in self.actions.iter().take(SHOWN) {
                 let outcome = match (&a.outcome[..], &a.reason) {
-                    ("applied", _) => style.good("applied"),
-                    ("already_applied", _) => style.good("already applied"),
-                    ("planned", _) => "planned".to_owned(),
-                    (o, Some(r)) => style.warn(format!("{o}: {r}")),
-                    (o, None) => style.warn(o),
+                    ("applied", _) => style.good_cell("applied"),
+                    ("already_applied", _) => style.good_cell("already applied"),
+                    ("planned", _) => Cell::new("planned"),
+                    (o, Some(r)) => style.warn_cell(format!("{o}: {r}")),
+                    (o, None) => style.warn_cell(o),
                 };
                 t.add_row(vec![
-                    a.kind.name().to_owned(),
-                    a.job_id
-                        .clone()
-                        .unwrap_or_else(|| escape_bytes(a.key.as_slice())),
-                    a.description.clone(),
+                    Cell::new(a.kind.name()),
+                    Cell::new(
+                        a.job_id
+                            .clone()
+                            .unwrap_or_else(|| escape_bytes(a.key.as_slice())),
+                    ),
+                    Cell::new(&a.description),
                     outcome,
                 ]);
             }
@@ -94,6 +98,14 @@ impl Render for ReindexReport {
                 "\n{} applied{already}, {} skipped (state changed), {} failed, {} unknown in {:.2}s.",
                 self.applied, self.skipped, self.failed, self.unknown, self.elapsed_seconds
             );
+            if self.interrupted {
+                let _ = writeln!(
+                    s,
+                    "{} {} repair(s) not run; run again to finish.",
+                    style.warn("interrupted:"),
+                    self.not_run
+                );
+            }
         }
         s
     }

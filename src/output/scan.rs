@@ -31,11 +31,7 @@ impl Render for ScanReport {
             for k in Kind::ALL {
                 let n = self.counts.get(k.name()).copied().unwrap_or(0);
                 if n > 0 {
-                    t.add_row(vec![
-                        style.bad(k.name()),
-                        n.to_string(),
-                        k.meaning().to_owned(),
-                    ]);
+                    t.add_row(vec![style.bad_cell(k.name()), n.into(), k.meaning().into()]);
                 }
             }
             let _ = writeln!(s, "{t}");

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use serde::Serialize;
-use tokio::sync::watch;
 
 use crate::bytes::Bytes;
 use crate::cli::ReapArgs;
@@ -31,6 +30,8 @@ use crate::store::audit::Audit;
 use crate::store::moves::MoveOutcome;
 use crate::store::reap::{time_text, LockAttempt, ReapScripts};
 use crate::store::{backoff, Store};
+
+use super::interrupt::Interrupt;
 
 use stale::{
     classify, over_lease, plan_move, Basis, Note, PlannedMove, Policy, RunningJob, Seen, Staleness,
@@ -285,47 +286,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Ctrl-C, noticed between steps: a step in flight (one pipelined round
-/// trip of atomic scripts) completes, then the sweep stops.
-struct Interrupt {
-    rx: watch::Receiver<bool>,
-}
-
-impl Interrupt {
-    async fn install() -> Interrupt {
-        let (tx, rx) = watch::channel(false);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tx.send(true);
-            }
-        });
-        // Let the task run once so that the handler is in place before the
-        // first sweep starts.
-        tokio::task::yield_now().await;
-        Interrupt { rx }
-    }
-
-    fn is_set(&self) -> bool {
-        *self.rx.borrow()
-    }
-
-    async fn wait(&self) {
-        let mut rx = self.rx.clone();
-        if rx.wait_for(|v| *v).await.is_err() {
-            // No handler could be installed: Ctrl-C will never be seen here.
-            std::future::pending::<()>().await;
-        }
-    }
-
-    /// Sleep, or return early on Ctrl-C; whether interrupted.
-    async fn sleep(&self, d: Duration) -> bool {
-        tokio::select! {
-            _ = tokio::time::sleep(d) => self.is_set(),
-            _ = self.wait() => true,
-        }
-    }
-}
-
 /// A lease this short takes jobs that are merely running, not stale: no
 /// worker heartbeats or finishes that fast, so it is as sweeping as
 /// `--all` and asks first as `--all` does.
@@ -355,6 +315,10 @@ where
         store.load_reap_scripts(&scripts).await?;
     }
     let running_index = model.status_index(&model.status.running);
+    // Before the prompt: a Ctrl-C there is raised as SIGINT by the prompt
+    // itself, and without a handler it would end the process with the
+    // cursor still hidden and nothing said.
+    let intr = Interrupt::install();
     let short_lease = args.lease < ASK_BELOW_LEASE;
     if (args.all || short_lease) && !args.confirm.yes && !dry_run {
         let n = store.scard(&running_index).await?;
@@ -406,7 +370,6 @@ where
         last_key: ns.reap_last(&model.class),
         running_index,
     };
-    let intr = Interrupt::install().await;
     let mut store = Some(store);
     let mut n = 0;
     loop {
