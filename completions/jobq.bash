@@ -86,13 +86,25 @@ _jobq() {
 
     case "${cmd}" in
         jobq)
-            opts="-q -v -h -V --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap drain generate help"
+            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap drain generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -124,7 +136,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__drain)
-            opts="-q -v -h -V --project --timeout --settle --stall-timeout --allow-empty --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --project --timeout --settle --stall-timeout --allow-empty --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +159,18 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -178,7 +202,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__enqueue)
-            opts="-q -v -h -V --project --message --priority --status --set --job-id --idempotency-key --idempotency-ttl --file --batch --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --project --message --priority --status --set --job-id --idempotency-key --idempotency-ttl --file --batch --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +252,18 @@ _jobq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -256,7 +292,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__generate)
-            opts="-q -v -h -V --out-dir --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --out-dir --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -267,6 +303,18 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -438,7 +486,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__inspect)
-            opts="-q -v -h -V --status --project --limit --watch --no-discover --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --status --project --limit --watch --no-discover --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +509,18 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -492,13 +552,25 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__orphans)
-            opts="-q -v -h -V --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version scan help"
+            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version scan help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -572,7 +644,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__orphans__subcmd__scan)
-            opts="-q -v -h -V --grace --deep --batch --limit --plan-out --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --grace --deep --batch --limit --plan-out --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,6 +667,18 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -626,7 +710,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__reap)
-            opts="-y -q -v -h -V --lease --since-field --heartbeat-key --all --requeue-priority --max-attempts --once --interval --wait-lock --min-interval --max-jobs --max-duration --yes --dry-run --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-y -q -v -h -V --lease --since-field --heartbeat-key --all --requeue-priority --max-attempts --once --interval --wait-lock --min-interval --max-jobs --max-duration --yes --dry-run --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -672,6 +756,18 @@ _jobq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -700,7 +796,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__reindex)
-            opts="-y -q -v -h -V --grace --deep --batch --limit --yes --dry-run --plan --plan-out --prefer --duplicates --url --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-y -q -v -h -V --grace --deep --batch --limit --yes --dry-run --plan --plan-out --prefer --duplicates --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -735,6 +831,18 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

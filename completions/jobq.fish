@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_jobq_global_optspecs
-    string join \n url= schema= namespace= json color= q/quiet v/verbose connect-timeout= response-timeout= h/help V/version
+    string join \n url= tls-ca= tls-cert= tls-key= tls-insecure schema= namespace= json color= q/quiet v/verbose connect-timeout= response-timeout= h/help V/version
 end
 
 function __fish_jobq_needs_command
@@ -25,6 +25,9 @@ function __fish_jobq_using_subcommand
 end
 
 complete -c jobq -n "__fish_jobq_needs_command" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_needs_command" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_needs_command" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_needs_command" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_needs_command" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_needs_command" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_needs_command" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -32,6 +35,7 @@ always\t''
 never\t''"
 complete -c jobq -n "__fish_jobq_needs_command" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_needs_command" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_needs_command" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_needs_command" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -56,6 +60,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l idempotency-ttl -d
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l file -d 'Read jobs from a JSON Lines file (- for stdin), one object of fields per line' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l batch -d 'Jobs per pipelined round trip with --file' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -63,6 +70,7 @@ always\t''
 never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -73,6 +81,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l project -d 'List j
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l limit -d 'How many jobs to list with --status or --project [default: 50]' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l watch -d 'Redraw the overview every SECONDS until Ctrl-C' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -81,12 +92,16 @@ never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l no-discover -d 'Do not walk the keyspace for status indexes the schema does not list'
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -94,6 +109,7 @@ always\t''
 never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -106,6 +122,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subco
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l limit -d 'Findings shown per kind in the table' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l plan-out -d 'Write the repair plan (JSON) for `jobq reindex --plan`' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -114,6 +133,7 @@ never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l deep -d 'Also walk the keyspace (SCAN MATCH <Model>:*) to find records missing from the class set'
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -130,6 +150,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l prefer -d 'Repair 
 field\t'Trust the hash field: move the record to the key its field names'"
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l duplicates -d 'Repair duplicate findings with this policy' -r -f -a "keep-latest\t'Keep the record furthest along (pending < running < completed/failed)'"
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -140,6 +163,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l response-timeout -
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l deep -d 'Also walk the keyspace (SCAN MATCH <Model>:*) to find records missing from the class set'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s y -l yes -d 'Do not ask; apply the plan'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -155,6 +179,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand reap" -l min-interval -d 'Skip
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-jobs -d 'Move at most N jobs per sweep, then stop the sweep' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-duration -d 'Stop a sweep after this long (moves already planned are applied)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -167,6 +194,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand reap" -l once -d 'One sweep, t
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l wait-lock -d 'Wait for another reaper\'s lock instead of exiting 75'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -s y -l yes -d 'Do not ask; apply the plan'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -177,6 +205,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand drain" -l timeout -d 'Give up 
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l settle -d 'Two empty reads this far apart mean drained' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l stall-timeout -d 'Pending jobs, nothing running and no change for this long: stalled (exit 7)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -185,6 +216,7 @@ never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l allow-empty -d 'Treat a database with no keys of the model as drained'
+complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -192,6 +224,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand drain" -s h -l help -d 'Print 
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l out-dir -d 'Directory to write completions/ and man/ into' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand generate" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand generate" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand generate" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -199,6 +234,7 @@ always\t''
 never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand generate" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s v -l verbose -d 'More detail on stderr (repeat for more)'

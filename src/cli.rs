@@ -83,6 +83,56 @@ pub struct GlobalArgs {
     )]
     pub url: String,
 
+    /// PEM file of CA certificates to trust (with rediss://)
+    ///
+    /// Trusted in addition to the Mozilla root certificates jobq trusts
+    /// without it: for a server whose certificate a private CA signed.
+    #[arg(
+        long,
+        env = "JOBQ_TLS_CA",
+        global = true,
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub tls_ca: Option<PathBuf>,
+
+    /// PEM file of the client certificate to present (with --tls-key)
+    ///
+    /// For a server started with `tls-auth-clients yes`. The file may hold
+    /// the chain: the client's certificate first, then its issuers.
+    #[arg(
+        long,
+        env = "JOBQ_TLS_CERT",
+        global = true,
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file of the client certificate's private key (with --tls-cert)
+    #[arg(
+        long,
+        env = "JOBQ_TLS_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (a test server only)
+    ///
+    /// The connection is still encrypted, but anyone between jobq and the
+    /// server can read and change it. jobq says so on stderr every run.
+    /// JOBQ_TLS_INSECURE takes 1/0, true/false, yes/no or on/off.
+    #[arg(
+        long,
+        env = "JOBQ_TLS_INSECURE",
+        global = true,
+        hide_env_values = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub tls_insecure: bool,
+
     /// TOML file describing the popoto model [default: RedisJob]
     ///
     /// Without it, jobq works on popoto's RedisJob model (job_id, project_key,

@@ -50,6 +50,11 @@ where
         }
     };
     let ui = Ui::new(settings.output.clone());
+    if settings.connect.tls.insecure {
+        ui.warn(
+            "--tls-insecure: the server's certificate is not verified; anyone between jobq and the server can read and change this connection",
+        );
+    }
     // Without a process-level provider rustls panics on the first rediss://
     // handshake. An Err only means one is installed already (a second run()
     // in one process, as the tests do), which is what we want.

@@ -1,13 +1,16 @@
 //! Resolved, validated settings: what the command line and environment mean
 //! once defaults are applied. Built once, before any I/O on Redis.
 //!
-//! Owns: URL masking, output mode decisions, loading the schema. Must not:
-//! talk to Redis or print.
+//! Owns: URL masking, output mode decisions, loading the schema, reading and
+//! checking the TLS files. Must not: talk to Redis or print.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::cli::{ColorWhen, GlobalArgs};
 use crate::exit;
@@ -23,6 +26,38 @@ pub struct ConnectSettings {
     pub secret: Option<String>,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    /// What `--tls-*` asked for; all empty without them.
+    pub tls: TlsSettings,
+}
+
+/// The TLS flags, their files read and checked: PEM that parses, a key
+/// that belongs to its certificate.
+#[derive(Clone, Default)]
+pub struct TlsSettings {
+    /// `--tls-ca`: PEM certificates to trust besides the built-in roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// `--tls-cert` and `--tls-key`: the client's PEM chain and key.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+    /// `--tls-insecure`: no verification of the server's certificate.
+    pub insecure: bool,
+}
+
+impl TlsSettings {
+    /// Whether any TLS flag was given.
+    pub fn any(&self) -> bool {
+        self.ca_pem.is_some() || self.client.is_some() || self.insecure
+    }
+}
+
+// By hand: the key must never reach a log through `{:?}`.
+impl std::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<pem>"))
+            .field("client", &self.client.as_ref().map(|_| "<redacted>"))
+            .field("insecure", &self.insecure)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -111,12 +146,14 @@ fn connect_settings(g: &GlobalArgs) -> Result<ConnectSettings> {
             "--connect-timeout and --response-timeout must be above zero",
         ));
     }
+    let tls = tls_settings(g, &url, &display_url)?;
     Ok(ConnectSettings {
         url,
         display_url,
         secret,
         connect_timeout: g.connect_timeout,
         response_timeout: g.response_timeout,
+        tls,
     })
 }
 
@@ -139,6 +176,124 @@ fn bad_port(url: &str) -> Option<String> {
         // `host:` with nothing after means the default port.
         _ if port.is_empty() => None,
         _ => Some(port.to_owned()),
+    }
+}
+
+/// Read and check the `--tls-*` files, so that a wrong one is a usage
+/// error naming it before anything connects.
+fn tls_settings(g: &GlobalArgs, url: &str, display_url: &str) -> Result<TlsSettings> {
+    let given: Vec<&str> = [
+        (g.tls_ca.is_some(), "--tls-ca"),
+        (g.tls_cert.is_some(), "--tls-cert"),
+        (g.tls_key.is_some(), "--tls-key"),
+        (g.tls_insecure, "--tls-insecure"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| *name)
+    .collect();
+    if given.is_empty() {
+        return Ok(TlsSettings::default());
+    }
+    if !url.starts_with("rediss://") {
+        return Err(exit::usage(format!(
+            "{}: only for a TLS connection, and --url {display_url:?} is not one; use rediss://",
+            given.join(", ")
+        )));
+    }
+    let ca_pem = match &g.tls_ca {
+        Some(path) => {
+            let pem = read_tls_file("--tls-ca", path)?;
+            let certs = certificates("--tls-ca", path, &pem)?;
+            // The same check the connection makes, so that it cannot fail
+            // there on a file that passed here.
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in certs {
+                roots.add(cert).map_err(|e| {
+                    exit::usage(format!(
+                        "--tls-ca {}: a certificate in it cannot be a trust anchor ({e})",
+                        path.display()
+                    ))
+                })?;
+            }
+            Some(pem)
+        }
+        None => None,
+    };
+    let client = match (&g.tls_cert, &g.tls_key) {
+        (Some(cert_path), Some(key_path)) => {
+            let cert = read_tls_file("--tls-cert", cert_path)?;
+            let key = read_tls_file("--tls-key", key_path)?;
+            check_client_identity(cert_path, &cert, key_path, &key)?;
+            Some((cert, key))
+        }
+        (Some(_), None) => {
+            return Err(exit::usage(
+                "--tls-cert needs --tls-key: the client certificate's private key",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(exit::usage(
+                "--tls-key needs --tls-cert: the client certificate it belongs to",
+            ))
+        }
+        (None, None) => None,
+    };
+    Ok(TlsSettings {
+        ca_pem,
+        client,
+        insecure: g.tls_insecure,
+    })
+}
+
+fn read_tls_file(flag: &str, path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| exit::usage(format!("{flag} {}: {e}", path.display())))
+}
+
+/// The certificates of a PEM file; none is an error naming the file.
+fn certificates(flag: &str, path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| exit::usage(format!("{flag} {}: not valid PEM ({e})", path.display())))?;
+    if certs.is_empty() {
+        return Err(exit::usage(format!(
+            "{flag} {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+/// The client certificate parses, the key parses, and the key is the
+/// certificate's.
+fn check_client_identity(cert_path: &Path, cert: &[u8], key_path: &Path, key: &[u8]) -> Result<()> {
+    let chain = certificates("--tls-cert", cert_path, cert)?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| {
+        exit::usage(format!(
+            "--tls-key {}: no PEM private key in it ({e})",
+            key_path.display()
+        ))
+    })?;
+    let provider = rustls::crypto::ring::default_provider();
+    let signer = provider.key_provider.load_private_key(key).map_err(|e| {
+        exit::usage(format!(
+            "--tls-key {}: a key jobq cannot use ({e})",
+            key_path.display()
+        ))
+    })?;
+    match rustls::sign::CertifiedKey::new(chain, signer).keys_match() {
+        Ok(()) => Ok(()),
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
+            Err(exit::usage(format!(
+                "--tls-key {} is not the private key of --tls-cert {}",
+                key_path.display(),
+                cert_path.display()
+            )))
+        }
+        // A key whose public half cannot be derived, or a certificate
+        // rustls does not parse (an X.509 v1 one, say) but a server may
+        // accept: the server judges.
+        Err(_) => Ok(()),
     }
 }
 

@@ -602,6 +602,7 @@ fn a_stale_plan_is_skipped_and_touches_nothing() {
         secret: None,
         connect_timeout: Duration::from_secs(5),
         response_timeout: Duration::from_secs(30),
+        tls: Default::default(),
     };
     let mut store = rt
         .block_on(jobq::store::Store::connect(&connect))

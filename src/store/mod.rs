@@ -15,12 +15,13 @@ pub mod reap;
 pub mod repair;
 pub mod script;
 pub mod server;
+pub mod tls;
 
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, Pipeline, Value};
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
 
 use crate::exit;
 use crate::settings::ConnectSettings;
@@ -62,16 +63,33 @@ impl Store {
     /// Connect, name the connection, and learn the server's identity.
     pub async fn connect(cfg: &ConnectSettings) -> Result<Store> {
         let where_ = &cfg.display_url;
-        let client = Client::open(cfg.url.as_str())
+        let client = tls::client(cfg)
             .map_err(|e| exit::usage(format!("--url {where_}: {}", scrub(&e.to_string(), cfg))))?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(cfg.connect_timeout))
             .set_response_timeout(Some(cfg.response_timeout));
-        let con = client
+        let con = match client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| anyhow!(describe(&e, cfg)))
-            .with_context(|| format!("cannot connect to Redis at {where_}"))?;
+        {
+            Ok(con) => con,
+            Err(e) => {
+                let mut msg = describe(&e, cfg);
+                // A plain-text server leaves the handshake unanswered or
+                // answers it with an error reply: ask it in plain text.
+                let text = scrub(&describe_plain(&e), cfg);
+                if cfg.url.starts_with("rediss://")
+                    && tls::explain(&text, cfg).is_none()
+                    && tls::speaks_plain_redis(cfg).await
+                {
+                    msg = tls::plain_text_server(&format!(
+                        "{text}: the TLS handshake got no TLS answer, a plain-text PING got Redis's"
+                    ));
+                }
+                return Err(anyhow!(msg))
+                    .with_context(|| format!("cannot connect to Redis at {where_}"));
+            }
+        };
         let mut store = Store {
             con,
             display_url: where_.clone(),
@@ -250,7 +268,9 @@ fn info_field(info: &str, name: &str) -> Option<String> {
 fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
     let text = scrub(&describe_plain(e), cfg);
     let lower = text.to_ascii_lowercase();
-    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+    if let Some(tls) = tls::explain(&text, cfg) {
+        tls
+    } else if e.kind() == redis::ErrorKind::AuthenticationFailed {
         // redis-rs reports a refused AUTH without the server's words.
         "authentication failed: the server refused the user or password; check them in --url / REDIS_URL".to_owned()
     } else if lower.contains("wrongpass")

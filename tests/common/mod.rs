@@ -23,6 +23,8 @@ pub struct Redis {
     pub dir: tempfile::TempDir,
     pub sock: PathBuf,
     pub port: Option<u16>,
+    /// The TLS port, for a server started with [`Redis::start_tls`].
+    pub tls_port: Option<u16>,
     extra: Vec<String>,
 }
 
@@ -131,7 +133,37 @@ impl Redis {
         Redis::launch(extra, true)
     }
 
+    /// A fresh server that speaks TLS only on a port of 127.0.0.1 (with the
+    /// server certificate of `tls`), plain text only on its unix socket.
+    /// `auth_clients`: demand a client certificate that `tls`'s CA signed
+    /// (`tls-auth-clients yes`).
+    pub fn start_tls(tls: &TlsFiles, auth_clients: bool, extra: &[&str]) -> Redis {
+        let port = free_port();
+        let path = |p: &Path| p.to_str().expect("utf-8 temp path").to_owned();
+        let mut args: Vec<String> = vec![
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            path(&tls.server_cert),
+            "--tls-key-file".into(),
+            path(&tls.server_key),
+            "--tls-ca-cert-file".into(),
+            path(&tls.ca),
+            "--tls-auth-clients".into(),
+            if auth_clients { "yes" } else { "no" }.into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut r = Redis::launch_with(&args, false, Some(port));
+        r.tls_port = Some(port);
+        r
+    }
+
     fn launch(extra: &[&str], tcp: bool) -> Redis {
+        Redis::launch_with(extra, tcp, None)
+    }
+
+    fn launch_with(extra: &[&str], tcp: bool, tls_port: Option<u16>) -> Redis {
         require_redis_server();
         let dir = tempfile::tempdir().expect("temp dir");
         let sock = dir.path().join("redis.sock");
@@ -139,6 +171,7 @@ impl Redis {
             child: None,
             sock,
             port: if tcp { Some(free_port()) } else { None },
+            tls_port,
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
@@ -236,6 +269,19 @@ impl Redis {
         format!("redis://{userinfo}127.0.0.1:{port}/0")
     }
 
+    /// The `rediss://` URL of a server started with [`Redis::start_tls`].
+    pub fn tls_url(&self, host: &str) -> String {
+        let port = self.tls_port.expect("started with start_tls");
+        format!("rediss://{host}:{port}/0")
+    }
+
+    /// Run jobq with `--url url` first (instead of the unix socket).
+    pub fn jobq_at(&self, url: &str, args: &[&str]) -> Run {
+        let mut full = vec!["--url".to_string(), url.to_string()];
+        full.extend(args.iter().map(|s| s.to_string()));
+        run_jobq(&full, None, self.log_path())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
     }
@@ -283,6 +329,96 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// PEM files made for one test: a CA, a server certificate it signed for
+/// 127.0.0.1 and localhost, a client certificate it signed, and a client
+/// certificate another CA signed (one the server does not trust).
+pub struct TlsFiles {
+    pub dir: tempfile::TempDir,
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    pub stranger_cert: PathBuf,
+    pub stranger_key: PathBuf,
+}
+
+impl TlsFiles {
+    pub fn new() -> TlsFiles {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |name: &str, text: &str| -> PathBuf {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).expect("write a PEM file");
+            p
+        };
+        let ca = |cn: &str| {
+            let key = KeyPair::generate().expect("CA key");
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.key_usages = vec![
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+                KeyUsagePurpose::DigitalSignature,
+            ];
+            let cert = params.self_signed(&key).expect("self-sign the CA");
+            (cert.pem(), Issuer::new(params, key))
+        };
+        let leaf = |issuer: &Issuer<'_, KeyPair>,
+                    cn: &str,
+                    names: &[&str],
+                    usage: ExtendedKeyUsagePurpose| {
+            let key = KeyPair::generate().expect("leaf key");
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            let mut params = CertificateParams::new(names).expect("leaf params");
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![usage];
+            let cert = params.signed_by(&key, issuer).expect("sign a leaf");
+            (cert.pem(), key.serialize_pem())
+        };
+        let (ca_pem, ca_issuer) = ca("jobq test CA");
+        let (server_pem, server_key) = leaf(
+            &ca_issuer,
+            "localhost",
+            &["127.0.0.1", "localhost"],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        let (client_pem, client_key) = leaf(
+            &ca_issuer,
+            "jobq test client",
+            &[],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
+        let (_, stranger_issuer) = ca("a CA nobody trusts");
+        let (stranger_pem, stranger_key) = leaf(
+            &stranger_issuer,
+            "stranger",
+            &[],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
+        TlsFiles {
+            ca: write("ca.pem", &ca_pem),
+            server_cert: write("server.pem", &server_pem),
+            server_key: write("server.key", &server_key),
+            client_cert: write("client.pem", &client_pem),
+            client_key: write("client.key", &client_key),
+            stranger_cert: write("stranger.pem", &stranger_pem),
+            stranger_key: write("stranger.key", &stranger_key),
+            dir,
+        }
+    }
+
+    /// A path as the &str a jobq argument needs.
+    pub fn arg(p: &Path) -> &str {
+        p.to_str().expect("utf-8 temp path")
     }
 }
 
@@ -351,10 +487,25 @@ fn tail(s: &str, n: usize) -> String {
 }
 
 pub fn run_jobq(args: &[String], stdin: Option<&[u8]>, log: PathBuf) -> Run {
+    run_jobq_env(args, stdin, log, &[])
+}
+
+/// As [`run_jobq`], with extra environment variables.
+pub fn run_jobq_env(
+    args: &[String],
+    stdin: Option<&[u8]>,
+    log: PathBuf,
+    env: &[(&str, &str)],
+) -> Run {
     let mut cmd = Command::new(jobq_bin());
     cmd.args(args)
         .env_remove("REDIS_URL")
         .env_remove("JOBQ_SCHEMA")
+        .env_remove("JOBQ_TLS_CA")
+        .env_remove("JOBQ_TLS_CERT")
+        .env_remove("JOBQ_TLS_KEY")
+        .env_remove("JOBQ_TLS_INSECURE")
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdin(if stdin.is_some() {
             Stdio::piped()
