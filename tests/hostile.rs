@@ -56,7 +56,12 @@ fn a_job_id_held_under_two_projects_is_a_duplicate() {
 
     let run = r.jobq(&["--json", "inspect", &id]);
     run.expect_code(1);
-    assert_eq!(run.json()["verdict"]["kind"], "duplicate", "{}", run.explain());
+    assert_eq!(
+        run.json()["verdict"]["kind"],
+        "duplicate",
+        "{}",
+        run.explain()
+    );
 }
 
 #[test]
@@ -81,15 +86,33 @@ fn enqueue_refuses_a_job_id_another_project_holds() {
     let id = job_id(42);
     let billing = popoto_create(&mut con, &id, "billing", "running", 1767225600.0);
     let before = snapshot(&mut con);
-    let run = r.jobq(&["--json", "enqueue", "--set", &format!("job_id={id}"), "--project", "ops"]);
+    let run = r.jobq(&[
+        "--json",
+        "enqueue",
+        "--set",
+        &format!("job_id={id}"),
+        "--project",
+        "ops",
+    ]);
     run.expect_code(4);
     let j = run.json();
     assert_eq!(j["conflicts"], 1, "{}", run.explain());
     assert_eq!(j["created"], 0);
     assert_eq!(snapshot(&mut con), before, "nothing written");
-    assert!(run.stdout().contains(&billing) || run.stderr().contains("exists"), "{}", run.explain());
+    assert!(
+        run.stdout().contains(&billing) || run.stderr().contains("exists"),
+        "{}",
+        run.explain()
+    );
     // A new job_id is still created.
-    let ok = r.jobq(&["--json", "enqueue", "--set", &format!("job_id={}", job_id(43)), "--project", "ops"]);
+    let ok = r.jobq(&[
+        "--json",
+        "enqueue",
+        "--set",
+        &format!("job_id={}", job_id(43)),
+        "--project",
+        "ops",
+    ]);
     ok.expect_code(0);
 }
 
@@ -118,17 +141,35 @@ fn a_verdict_that_depends_on_an_unreadable_index_is_unknown() {
     let id = job_id(8);
     let run = r.jobq(&["--json", "inspect", &id]);
     run.expect_code(1);
-    assert_eq!(run.json()["verdict"]["kind"], "unknown", "{}", run.explain());
+    assert_eq!(
+        run.json()["verdict"]["kind"],
+        "unknown",
+        "{}",
+        run.explain()
+    );
 
     let run = r.jobq(&["reindex", "--dry-run", "--grace", "0"]);
     assert_ne!(run.code(), 0, "{}", run.explain());
-    assert!(!run.stdout().contains("Nothing to repair."), "{}", run.explain());
-    assert!(run.stdout().contains("1 job(s) unconfirmed"), "{}", run.explain());
+    assert!(
+        !run.stdout().contains("Nothing to repair."),
+        "{}",
+        run.explain()
+    );
+    assert!(
+        run.stdout().contains("1 job(s) unconfirmed"),
+        "{}",
+        run.explain()
+    );
 
     // A job that is in its own index is confirmed, the broken index aside.
     let run = r.jobq(&["--json", "inspect", &job_id(3)]);
     run.expect_code(0);
-    assert_eq!(run.json()["verdict"]["kind"], "healthy", "{}", run.explain());
+    assert_eq!(
+        run.json()["verdict"]["kind"],
+        "healthy",
+        "{}",
+        run.explain()
+    );
 }
 
 /// Item 6: an audit stream of the wrong type must refuse the create before
@@ -147,7 +188,12 @@ fn enqueue_with_a_broken_audit_stream_writes_nothing() {
         let run = r.jobq(args);
         run.expect_code(3);
         assert!(run.stderr().contains("jobq:audit"), "{}", run.explain());
-        assert_eq!(snapshot(&mut con), before, "nothing written: {}", run.explain());
+        assert_eq!(
+            snapshot(&mut con),
+            before,
+            "nothing written: {}",
+            run.explain()
+        );
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = write_file(
@@ -157,7 +203,12 @@ fn enqueue_with_a_broken_audit_stream_writes_nothing() {
     );
     let run = r.jobq(&["enqueue", "--file", file.to_str().expect("path")]);
     run.expect_code(3);
-    assert_eq!(snapshot(&mut con), before, "nothing written: {}", run.explain());
+    assert_eq!(
+        snapshot(&mut con),
+        before,
+        "nothing written: {}",
+        run.explain()
+    );
 }
 
 /// Item 11: an empty database (or the wrong db number) is not a healthy
@@ -178,27 +229,129 @@ fn an_empty_database_and_a_replica_say_what_they_are() {
     );
     let run = jobq(&["--url", &url, "--json", "inspect"]);
     run.expect_code(0);
-    let msg = run.json()["health"]["message"].as_str().unwrap_or_default().to_owned();
+    let msg = run.json()["health"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(msg.starts_with("empty:"), "{msg}");
 
     // A replica of a primary that is gone: its link is down.
     let primary = Redis::start_tcp(&[]);
-    let port = primary.tcp_url("").rsplit(':').next().unwrap_or_default().trim_end_matches("/0").to_owned();
+    let port = primary
+        .tcp_url("")
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches("/0")
+        .to_owned();
     let replica = Redis::start_with(&["--replicaof", "127.0.0.1", &port]);
     drop(primary);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let run = replica.jobq(&["orphans", "scan", "--grace", "0"]);
     assert!(
-        run.stderr().contains("is a replica of 127.0.0.1:") && run.stderr().contains("link to it is down"),
+        run.stderr().contains("is a replica of 127.0.0.1:")
+            && run.stderr().contains("link to it is down"),
         "{}",
         run.explain()
     );
     let run = replica.jobq(&["reindex", "--yes"]);
     run.expect_code(3);
     assert!(
-        run.stderr().contains(&format!("read-only replica of 127.0.0.1:{port}"))
-            && run.stderr().contains("point --url at the primary (127.0.0.1:"),
+        run.stderr()
+            .contains(&format!("read-only replica of 127.0.0.1:{port}"))
+            && run
+                .stderr()
+                .contains("point --url at the primary (127.0.0.1:"),
         "names the primary\n{}",
         run.explain()
     );
+}
+
+/// Item 12: an idempotency key reused for other content is a conflict
+/// (exit 4, the line named), not the old job passed off as this one.
+#[test]
+fn an_idempotency_key_reused_for_other_fields_is_a_conflict() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let first = r.jobq(&[
+        "--json",
+        "enqueue",
+        "--project",
+        "p1",
+        "--idempotency-key",
+        "k1",
+    ]);
+    first.expect_code(0);
+    // The same content again: a retry, the old job, exit 0.
+    let again = r.jobq(&[
+        "--json",
+        "enqueue",
+        "--project",
+        "p1",
+        "--idempotency-key",
+        "k1",
+    ]);
+    again.expect_code(0);
+    assert_eq!(again.json()["existing"], 1, "{}", again.explain());
+    // Other content under the same key: a conflict, nothing written.
+    let before = snapshot(&mut con);
+    let other = r.jobq(&[
+        "--json",
+        "enqueue",
+        "--project",
+        "p2",
+        "--idempotency-key",
+        "k1",
+    ]);
+    other.expect_code(4);
+    let j = other.json();
+    assert_eq!(
+        (j["conflicts"].as_u64(), j["created"].as_u64()),
+        (Some(1), Some(0)),
+        "{}",
+        other.explain()
+    );
+    assert!(
+        j["jobs"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("other fields"),
+        "{}",
+        other.explain()
+    );
+    assert_eq!(snapshot(&mut con), before, "nothing written");
+
+    // Within one file: line 3 reuses line 1's key with other fields.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_file(
+        dir.path(),
+        "jobs.jsonl",
+        "{\"project_key\": \"a\", \"idempotency_key\": \"f1\"}\n\
+         {\"project_key\": \"b\", \"idempotency_key\": \"f2\"}\n\
+         {\"project_key\": \"c\", \"idempotency_key\": \"f1\"}\n\
+         {\"project_key\": \"a\", \"idempotency_key\": \"f1\"}\n",
+    );
+    let run = r.jobq(&["--json", "enqueue", "--file", file.to_str().expect("path")]);
+    run.expect_code(4);
+    let j = run.json();
+    assert_eq!(j["created"], 2, "{}", run.explain());
+    assert_eq!(j["conflicts"], 1, "{}", run.explain());
+    assert_eq!(
+        j["existing"],
+        1,
+        "line 4 repeats line 1 exactly: {}",
+        run.explain()
+    );
+    let conflict: Vec<&J> = j["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter(|x| {
+            x["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("other fields"))
+        })
+        .collect();
+    assert_eq!(conflict.len(), 1);
+    assert_eq!(conflict[0]["line"], 3, "{}", run.explain());
 }

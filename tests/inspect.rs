@@ -848,7 +848,8 @@ fn huge_undecodable_and_undeclared_fields_in_one_job() {
     );
     cmd(&mut con, &[b"HSET", key.as_bytes(), b"priority", b"\xd9"]);
     cmd(&mut con, &[b"HSET", key.as_bytes(), b"extra\xff", b"\x01"]);
-    let j = inspect_json(&r, &["j"], 0);
+    // A value that is not msgpack is LAYOUT.md's malformed (exit 1).
+    let j = inspect_json(&r, &["j"], 1);
     let rec = &j["records"][0];
     assert_eq!(
         rec["fields"]["message_text"],
@@ -863,8 +864,15 @@ fn huge_undecodable_and_undeclared_fields_in_one_job() {
         json!([{"name": {"hex": "6578747261ff"}, "value": 1}])
     );
     assert_eq!(
-        j["verdict"]["kind"], "healthy",
-        "an odd value elsewhere is not damage"
+        j["verdict"]["kind"], "malformed",
+        "a value that is not msgpack is reported, never called healthy"
+    );
+    assert!(
+        j["verdict"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("priority is not valid msgpack")),
+        "{}",
+        j["verdict"]
     );
     let text = r.jobq(&["inspect", "j"]);
     let out = text.stdout();

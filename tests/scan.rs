@@ -164,15 +164,22 @@ fn every_kind_built_by_hand() {
     let f = one("stale_key");
     assert_eq!(f["key"], k[6]);
     assert!(f["seen"].as_str().expect("seen").contains(&live));
-    let f = one("duplicate");
-    assert!(f["key"] == k[7] || f["key"] == dup, "{f}");
-    assert!(
-        f["repair"]
-            .as_str()
-            .expect("repair")
-            .contains(&format!("keep {dup}")),
-        "{f}"
-    );
+    // Each record of the job_id is a finding, naming the one to keep.
+    let dups = findings_of(&j, "duplicate");
+    let mut keys: Vec<&str> = dups.iter().filter_map(|f| f["key"].as_str()).collect();
+    keys.sort();
+    let mut want = vec![k[7].as_str(), dup.as_str()];
+    want.sort();
+    assert_eq!(keys, want, "{}", run.explain());
+    for f in dups {
+        assert!(
+            f["repair"]
+                .as_str()
+                .expect("repair")
+                .contains(&format!("keep {dup}")),
+            "{f}"
+        );
+    }
     let f = one("partial");
     assert_eq!(f["key"], k[8]);
     assert!(
@@ -192,9 +199,11 @@ fn every_kind_built_by_hand() {
         "{f}"
     );
     assert_eq!(one("malformed")["key"], k[10]);
-    assert_eq!(j["total"], 11);
+    // Eleven kinds; the duplicate is both of its records.
+    assert_eq!(j["total"], 12);
     for (kind, n) in j["counts"].as_object().expect("counts") {
-        assert_eq!(n, 1, "{kind}");
+        let want = if kind == "duplicate" { 2 } else { 1 };
+        assert_eq!(n, want, "{kind}");
     }
 }
 
@@ -580,8 +589,10 @@ fn a_healthy_queue_is_judged_by_the_joint_walk_without_lookups() {
     run.expect_code(0);
     assert_eq!(j["scanned"]["class_members"], 3000, "{}", run.explain());
     assert_eq!(j["scanned"]["index_members"], 9000);
-    assert_eq!(calls(&mut con, "smismember"), 0, "{}", run.explain());
-    assert_eq!(calls(&mut con, "zmscore"), 0);
+    // At most the one call of each that asks at connect whether the
+    // server has the command.
+    assert!(calls(&mut con, "smismember") <= 1, "{}", run.explain());
+    assert!(calls(&mut con, "zmscore") <= 1);
     assert!(calls(&mut con, "sscan") >= 60, "pages of 100 or so");
 }
 

@@ -16,8 +16,10 @@ use crate::schema::record::{Drafts, Filler, Given};
 use crate::schema::{Model, Value};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
+use crate::store::enqueue::{
+    content_digest, CreateBatch, CreateContext, CreateJob, CreateOutcome, PendingBatch,
+};
 use crate::store::Store;
-use crate::store::enqueue::{CreateBatch, CreateContext, CreateJob, CreateOutcome, PendingBatch};
 
 #[derive(Debug, Serialize)]
 pub struct EnqueueReport {
@@ -180,6 +182,16 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
                     let id = job_id_of(model, &k).unwrap_or(job_id);
                     (k, false, Some("a record with this job_id exists"), id)
                 }
+                CreateOutcome::IdempotencyConflict(k) => {
+                    report.conflicts += 1;
+                    let id = job_id_of(model, &k).unwrap_or(job_id);
+                    (
+                        k,
+                        false,
+                        Some("idempotency key already used for a job with other fields"),
+                        id,
+                    )
+                }
             };
             report.jobs.push(EnqueuedJob {
                 job_id,
@@ -194,7 +206,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
     progress.finish();
     if report.conflicts > 0 {
         ui.warn(format!(
-            "{} job(s) not created: a record with that job_id exists",
+            "{} job(s) not created: a record with that job_id exists, or the idempotency key was used for other fields (each job's \"reason\" says which)",
             report.conflicts
         ));
     }
@@ -296,6 +308,7 @@ fn create_job(
         .as_deref()
         .map(|k| settings.ns.idempotency(&model.class, k));
     let job = CreateJob {
+        content_digest: content_digest(jobs.drafts.given_bytes(i)),
         key: rec.key,
         job_id: rec.job_id.as_bytes().to_vec(),
         values: rec.values,

@@ -285,7 +285,13 @@ async fn prepare(
     settings: &Settings,
     ui: &Ui,
     args: &ReindexArgs,
-) -> Result<(crate::store::Store, Plan, String, Option<Scanned>, Option<Unconfirmed>)> {
+) -> Result<(
+    crate::store::Store,
+    Plan,
+    String,
+    Option<Scanned>,
+    Option<Unconfirmed>,
+)> {
     let model = &settings.model;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     // Refuse before the scan: a replica would only fail later.

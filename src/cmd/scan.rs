@@ -383,7 +383,8 @@ impl Walker<'_> {
             if let Some(f) = classify(self.model, &o) {
                 // A key looked at again with more twins (see
                 // `cross_duplicates`) may turn out a duplicate as well.
-                let dup = |f: &Finding| f.kind == Kind::Duplicate || f.also.contains(&Kind::Duplicate);
+                let dup =
+                    |f: &Finding| f.kind == Kind::Duplicate || f.also.contains(&Kind::Duplicate);
                 match self.candidates.entry(f.key.0.clone()) {
                     std::collections::hash_map::Entry::Occupied(mut e) => {
                         if dup(&f) && !dup(e.get()) {
@@ -399,7 +400,9 @@ impl Walker<'_> {
                 if self.unconfirmed_keys.insert(o.key.0.clone()) {
                     self.unconfirmed.count += 1;
                     if self.unconfirmed.sample.len() < UNCONFIRMED_SHOWN {
-                        self.unconfirmed.sample.push(UnconfirmedJob { key: o.key, why });
+                        self.unconfirmed
+                            .sample
+                            .push(UnconfirmedJob { key: o.key, why });
                     }
                 }
             }

@@ -616,7 +616,12 @@ pub fn unconfirmed(model: &Model, obs: &Observation) -> Option<String> {
         .chain(&obs.secondary_sets)
         .filter(|m| m.member.is_none())
         .map(|m| m.set.clone())
-        .chain(obs.zsets.iter().filter(|z| !z.known).map(|z| z.zset.clone()))
+        .chain(
+            obs.zsets
+                .iter()
+                .filter(|z| !z.known)
+                .map(|z| z.zset.clone()),
+        )
         .collect();
     if unreadable.is_empty() {
         return None;

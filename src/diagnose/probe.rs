@@ -208,7 +208,10 @@ impl SeenFilter {
     /// (about 1% false hits at most), up to 2^30 bits (128 MiB, at 67M ids).
     /// A false hit costs a closer look at one job_id, never a wrong verdict.
     pub fn for_ids(n: u64) -> SeenFilter {
-        let bits = n.saturating_mul(16).next_power_of_two().clamp(1 << 26, 1 << 30);
+        let bits = n
+            .saturating_mul(16)
+            .next_power_of_two()
+            .clamp(1 << 26, 1 << 30);
         SeenFilter {
             bits: vec![0; (bits / 64) as usize],
         }

@@ -25,7 +25,10 @@ impl Render for ScanReport {
         } else if self.total == 0 && u.count == 0 {
             let _ = writeln!(s, "{}", style.good("No damage found."));
         } else if self.total == 0 {
-            let _ = writeln!(s, "No damage confirmed, but not every job could be checked.");
+            let _ = writeln!(
+                s,
+                "No damage confirmed, but not every job could be checked."
+            );
         } else {
             let mut t = style.table(&["kind", "count", "meaning"]);
             for k in Kind::ALL {

@@ -322,6 +322,14 @@ impl Drafts {
     pub fn is_empty(&self) -> bool {
         self.starts.is_empty()
     }
+
+    /// The `i`-th draft's encoded bytes: what the job gives, field by field
+    /// (the same bytes for the same given values, whatever is generated).
+    pub fn given_bytes(&self, i: usize) -> &[u8] {
+        let start = self.starts.get(i).copied().unwrap_or(self.buf.len());
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.buf.len());
+        self.buf.get(start..end).unwrap_or_default()
+    }
 }
 
 /// What a run writes for fields its drafts do not give (see

@@ -39,6 +39,10 @@ pub struct CreateJob {
     /// Keys that must not exist (the job_id under another status).
     pub guard_keys: Vec<Vec<u8>>,
     pub idempotency_key: Option<Vec<u8>>,
+    /// What the job gives (its explicit fields), digested: kept beside the
+    /// idempotency key, so that the key reused for other content is told
+    /// from a retry of the same job.
+    pub content_digest: Vec<u8>,
 }
 
 impl CreateJob {
@@ -56,8 +60,12 @@ impl CreateJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateOutcome {
     Created,
-    /// The idempotency key was claimed before; the key it names.
+    /// The idempotency key was claimed before, for the same content; the
+    /// key it names.
     Existing(Vec<u8>),
+    /// The idempotency key was claimed before for other content: the key
+    /// of the job it names. Nothing written.
+    IdempotencyConflict(Vec<u8>),
     /// A record for this job_id exists already.
     Conflict(Vec<u8>),
 }
@@ -364,6 +372,7 @@ impl Store {
                 .map(|r| std::mem::replace(r, Err(String::new())))
                 .unwrap_or_else(|| Err("missing reply".into()));
             let scripted = slot.scripted.is_some();
+            let digest = slot.scripted.as_ref().map(|j| j.content_digest.as_slice());
             if !scripted && matches!(&r, Err(e) if e.starts_with("EXECABORT")) {
                 // Say why the transaction was discarded (NOPERM, OOM...):
                 // the first refusal among its queued commands.
@@ -372,7 +381,7 @@ impl Store {
                     r = Err(why);
                 }
             }
-            let o = outcome(&key, r, scripted)?;
+            let o = outcome(&key, r, scripted, digest)?;
             out.push((key, o));
         }
         Ok(out)
@@ -458,7 +467,7 @@ fn invocation(ctx: &CreateContext, job: &CreateJob, time_ms: &str) -> Invocation
     keys.extend(job.guard_keys.iter().cloned());
     let mut args: Vec<Vec<u8>> = vec![
         if job.idempotency_key.is_some() {
-            b"1".to_vec()
+            job.content_digest.clone()
         } else {
             b"0".to_vec()
         },
@@ -483,7 +492,22 @@ pub fn score_text(score: f64) -> String {
     format!("{score}")
 }
 
-fn outcome(key: &[u8], r: Reply, scripted: bool) -> Result<CreateOutcome> {
+/// A claimed idempotency key's value: the record key, then (since the
+/// content digest was kept) a newline and the digest.
+fn claimed(value: &[u8]) -> (Vec<u8>, Option<&[u8]>) {
+    match value.iter().position(|&b| b == b'\n') {
+        Some(i) => (value[..i].to_vec(), Some(&value[i + 1..])),
+        None => (value.to_vec(), None),
+    }
+}
+
+/// The digest of what a job gives, as the script stores it (never `0`,
+/// which means "no idempotency key").
+pub fn content_digest(given: &[u8]) -> Vec<u8> {
+    format!("sha1:{}", sha1_smol::Sha1::from(given).digest()).into_bytes()
+}
+
+fn outcome(key: &[u8], r: Reply, scripted: bool, digest: Option<&[u8]>) -> Result<CreateOutcome> {
     let key = || crate::bytes::escape_bytes(key);
     let v = r.map_err(|e| anyhow!("creating {}: {e}", key()))?;
     if !scripted {
@@ -500,7 +524,14 @@ fn outcome(key: &[u8], r: Reply, scripted: bool) -> Result<CreateOutcome> {
     let other = rest.first().and_then(reply::bytes).unwrap_or_default();
     match code {
         1 => Ok(CreateOutcome::Created),
-        0 => Ok(CreateOutcome::Existing(other)),
+        0 => {
+            let (record, stored) = claimed(&other);
+            // A claim from before digests were kept cannot be compared.
+            match (stored, digest) {
+                (Some(a), Some(b)) if a != b => Ok(CreateOutcome::IdempotencyConflict(record)),
+                _ => Ok(CreateOutcome::Existing(record)),
+            }
+        }
         2 => Ok(CreateOutcome::Conflict(other)),
         3 => bail!(
             "{} has the wrong type: refusing to write {}",

@@ -69,7 +69,10 @@ pub fn of(model: &Model, observations: &[Observation], bad_values: &[BadValue]) 
         .collect();
     findings.extend(unreadable_own_sets(model, observations));
     for b in bad_values {
-        if findings.iter().any(|(k, f)| *k == Kind::Malformed && f.key == b.key) {
+        if findings
+            .iter()
+            .any(|(k, f)| *k == Kind::Malformed && f.key == b.key)
+        {
             continue;
         }
         findings.push((

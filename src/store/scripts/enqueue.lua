@@ -2,11 +2,14 @@
 --
 -- KEYS[1]            the record key (hash)
 -- KEYS[2]            the audit stream
--- KEYS[3]            the idempotency key (ignored unless ARGV[1] == '1')
+-- KEYS[3]            the idempotency key (ignored when ARGV[1] == '0')
 -- KEYS[4..]          nsets sets to SADD the record key to (class set, key-field
 --                    indexes), then nz zsets to ZADD it to, then nguard keys
 --                    that must not exist (the same job_id under another status)
--- ARGV[1]            '1' when an idempotency key is claimed
+-- ARGV[1]            '0', or the digest of the job's content when an
+--                    idempotency key is claimed (stored after the record
+--                    key and a newline, so that a reuse for other content
+--                    can be told from a retry)
 -- ARGV[2]            idempotency TTL in seconds
 -- ARGV[3]            audit stream MAXLEN (approximate)
 -- ARGV[4..7]         nsets, nz, nguard, nfields
@@ -17,8 +20,10 @@
 --         idempotency key have the right type (or do not exist), and
 --         the user may make every write. All checks come before the first
 --         write.
--- Returns {1, key} created; {0, existing key} idempotency key already
---         claimed; {2, key} a record for this job_id exists; {3, key} a
+-- Returns {1, key} created; {0, claim} idempotency key already claimed
+--         (the claim: the record key, a newline and the content digest; a
+--         claim from an older jobq is the record key alone); {2, key} a
+--         record for this job_id exists; {3, key} a
 --         target has the wrong type; a NOPERM error (nothing written) when
 --         the user may not make one of the writes.
 -- ACL (Redis 7+): a user who may not make every write below gets none of
@@ -29,7 +34,7 @@ end
 local function noperm(cmd, key)
   return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
 end
-local has_idem = ARGV[1] == '1'
+local has_idem = ARGV[1] ~= '0'
 local nsets, nz, nguard, nfields = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 
 if has_idem then
@@ -65,7 +70,7 @@ for i = 4 + nsets, 3 + nsets + nz do
 end
 if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) end
 
-if has_idem then redis.call('SET', KEYS[3], KEYS[1], 'EX', ARGV[2]) end
+if has_idem then redis.call('SET', KEYS[3], KEYS[1] .. '\n' .. ARGV[1], 'EX', ARGV[2]) end
 local h = {}
 for i = 8, 7 + 2 * nfields do h[#h + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(h))
