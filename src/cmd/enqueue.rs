@@ -115,6 +115,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
     };
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     store.require_writable()?;
+    store.require_audit_permission(&settings.ns.audit()).await?;
     let filler = model.filler(store.server_time().await?);
     let audit = Audit::new(settings.ns.audit(), "enqueue");
     let mut ctx = CreateContext::new(

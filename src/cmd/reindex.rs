@@ -174,6 +174,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         return Err(interrupted_before_writing());
     }
     store.require_writable()?;
+    store.require_audit_permission(&settings.ns.audit()).await?;
     store.load_repair_scripts().await?;
     let audit = Audit::new(settings.ns.audit(), "reindex");
     let progress = ui.progress(Some(plan.actions.len() as u64), "repair");

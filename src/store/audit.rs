@@ -64,3 +64,36 @@ impl Audit {
         out
     }
 }
+
+impl super::Store {
+    /// Before the first write of a run, on a server whose scripts cannot
+    /// check ACL permissions (before Redis 7.0): refuse up front when the
+    /// user may not append to the audit stream, since a script would make
+    /// its writes and then fail on the entry that records them. `XADD key
+    /// 0-0 ...` is refused by every server after the ACL check and before
+    /// it touches the key, so asking writes nothing. Other permissions
+    /// cannot be asked without writing; the README's Servers section says
+    /// so.
+    pub async fn require_audit_permission(&mut self, stream: &[u8]) -> anyhow::Result<()> {
+        if self.server.scripts_check_acl() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        pipe.cmd("XADD")
+            .arg(stream)
+            .arg("0-0")
+            .arg("jobq")
+            .arg("probe");
+        let replies = self
+            .pipeline(&mut pipe)
+            .await
+            .map_err(|e| e.context("checking that the audit stream may be written"))?;
+        match replies.into_iter().next() {
+            Some(Err(e)) if e.starts_with("NOPERM") => Err(anyhow::anyhow!(
+                "{e}: jobq writes nothing it cannot record in {}; nothing was written",
+                crate::bytes::escape_bytes(stream)
+            )),
+            _ => Ok(()),
+        }
+    }
+}

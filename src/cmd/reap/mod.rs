@@ -312,6 +312,7 @@ where
     let scripts = ReapScripts::default();
     if !dry_run {
         store.require_writable()?;
+        store.require_audit_permission(&settings.ns.audit()).await?;
         store.load_reap_scripts(&scripts).await?;
     }
     let running_index = model.status_index(&model.status.running);
@@ -457,6 +458,7 @@ async fn reconnect(ctx: &Ctx<'_>) -> Result<Store> {
     let mut store = Store::connect(ctx.connect).await?;
     if !ctx.dry_run() {
         store.require_writable()?;
+        store.require_audit_permission(&ctx.audit.stream).await?;
         store.load_reap_scripts(&ctx.scripts).await?;
     }
     Ok(store)

@@ -27,6 +27,9 @@ if ARGV[2] ~= '' then
   if denied('SET', KEYS[2], 'v') then return noperm('SET', KEYS[2]) end
 end
 if denied('DEL', KEYS[1]) then return noperm('DEL', KEYS[1]) end
-if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
+-- The DEL first: where scripts cannot check permissions (before 7.0), a
+-- user who may not DEL then writes nothing, rather than a finish time
+-- beside a lock still held.
 redis.call('DEL', KEYS[1])
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1
