@@ -59,7 +59,7 @@ measure() {
     jobs=$(cli SCARD '$Class:RedisJob')
     read -r wall rss user sys <<<"$t"
     read -r pmax p99 samples <<<"$probe"
-    read -r slow slowmax slowjobq <<<"$(slowlog_summary)"
+    read -r slow slowmax slowjobq _ <<<"$(slowlog_summary)"
     python3 - "$label" "$N" "$jobs" "$wall" "$rss" "$user" "$sys" "$c0" "$c1" "$pmax" "$p99" "$slow" "$slowmax" "$slowjobq" <<'PY'
 import sys
 (label, n, jobs, wall, rss, user, sys_, c0, c1, pmax, p99, slow, slowmax,

@@ -111,7 +111,10 @@ def read():
 entries = read()
 durations = [e[2] for e in entries]
 names = [e[5] if len(e) > 5 else b"" for e in entries]
-print(len(entries), "%.2f" % (max(durations or [0]) / 1000), sum(1 for n in names if n == b"jobq"))
+# The slowest command and its first argument, as one word (-: none).
+slowest = max(entries, key=lambda e: e[2], default=None)
+what = "-" if slowest is None else "_".join(a.decode("utf-8", "replace") for a in slowest[3][:2]).replace(" ", "_")
+print(len(entries), "%.2f" % (max(durations or [0]) / 1000), sum(1 for n in names if n == b"jobq"), what)
 PY
 }
 

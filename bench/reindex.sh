@@ -27,7 +27,7 @@ run() {
     probe=$(prober_result)
     read -r wall rss <<<"$t"
     read -r pmax p99 _ <<<"$probe"
-    read -r slow slowmax _ <<<"$(slowlog_summary)"
+    read -r slow slowmax _ _ <<<"$(slowlog_summary)"
     python3 - "$label" "$wall" "$rss" "$TMP/out.json" "$pmax" "$p99" "$slow" "$slowmax" <<'PY'
 import json, sys
 label, wall, rss, out, pmax, p99, slow, slowmax = sys.argv[1:]

@@ -36,10 +36,10 @@ measure() {
     c1=$(server_cpu)
     read -r wall rss user <<<"$t"
     read -r pmax p99 samples <<<"$probe"
-    read -r slow slowmax slowjobq <<<"$(slowlog_summary)"
-    python3 - "$label" "$n" "$wall" "$rss" "$user" "$c0" "$c1" "$pmax" "$p99" "$slow" "$slowmax" "$slowjobq" <<'PY'
+    read -r slow slowmax slowjobq slowcmd <<<"$(slowlog_summary)"
+    python3 - "$label" "$n" "$wall" "$rss" "$user" "$c0" "$c1" "$pmax" "$p99" "$slow" "$slowmax" "$slowjobq" "$slowcmd" <<'PY'
 import sys
-label, n, wall, rss, user, c0, c1, pmax, p99, slow, slowmax, slowjobq = sys.argv[1:]
+label, n, wall, rss, user, c0, c1, pmax, p99, slow, slowmax, slowjobq, slowcmd = sys.argv[1:]
 n, wall, cpu = int(n), float(wall), float(c1) - float(c0)
 print(f"{label}_jobs: {n}")
 print(f"{label}_jobq_seconds: {wall:.2f}")
@@ -51,7 +51,7 @@ print(f"{label}_floor_jobs_per_s: {n / cpu:.0f}")
 print(f"{label}_jobq_vs_floor: {100 * (n / wall) / (n / cpu):.0f}%")
 print(f"{label}_ping_max_ms: {pmax}")
 print(f"{label}_ping_p99_ms: {p99}")
-print(f"{label}_slowlog_over_10ms: {slow} (jobq: {slowjobq}, slowest {slowmax} ms)")
+print(f"{label}_slowlog_over_10ms: {slow} (jobq: {slowjobq}, slowest {slowmax} ms: {slowcmd})")
 PY
 }
 

@@ -43,7 +43,8 @@ fn flushall(con: &mut redis::Connection) {
     let _: () = redis::cmd("FLUSHALL").query(con).expect("FLUSHALL");
 }
 
-/// Idempotency claims: claim key -> the record key it names.
+/// Idempotency claims: claim key -> the record key it names (a claim holds
+/// the record key, a newline and the digest of the job's content).
 fn claims(con: &mut redis::Connection) -> Vec<(String, String)> {
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("jobq:idem:RedisJob:*")
@@ -52,7 +53,8 @@ fn claims(con: &mut redis::Connection) -> Vec<(String, String)> {
     keys.into_iter()
         .map(|k| {
             let v: String = redis::cmd("GET").arg(&k).query(con).expect("GET");
-            (k, v)
+            let record = v.split('\n').next().unwrap_or_default().to_owned();
+            (k, record)
         })
         .collect()
 }
