@@ -387,8 +387,22 @@ pub fn read(path: &Path, model: &Model) -> Result<Plan> {
             model.class
         )));
     }
+    let mut plan = plan;
+    for (i, a) in plan.actions.iter_mut().enumerate() {
+        check::check(model, a).map_err(|why| {
+            exit::usage(format!(
+                "{}: step {} ({}): {why}; the plan is refused whole and nothing was written",
+                path.display(),
+                i + 1,
+                escape_bytes(a.key.as_slice())
+            ))
+        })?;
+        a.description = check::describe(a);
+    }
     Ok(plan)
 }
+
+mod check;
 
 #[cfg(test)]
 mod tests;

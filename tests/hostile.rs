@@ -355,3 +355,82 @@ fn an_idempotency_key_reused_for_other_fields_is_a_conflict() {
     assert_eq!(conflict.len(), 1);
     assert_eq!(conflict[0]["line"], 3, "{}", run.explain());
 }
+
+/// Item 4: a plan file is input, checked against the model before anything
+/// is written; an edited step is refused whole, naming the step.
+#[test]
+fn an_edited_plan_is_refused_whole() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let keys = seed(&mut con, 6, "p1");
+    let done = popoto_move(&mut con, &keys[0], "completed").expect("move");
+    cmd(&mut con, &[b"SREM", PENDING.as_bytes(), keys[1].as_bytes()]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = dir.path().join("plan.json");
+    let plan_s = plan.to_str().expect("path").to_owned();
+    r.jobq(&["orphans", "scan", "--grace", "0", "--plan-out", &plan_s])
+        .expect_code(1);
+    let honest: J =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
+    assert_eq!(
+        honest["actions"].as_array().map(Vec::len),
+        Some(1),
+        "{honest}"
+    );
+
+    type Edit<'a> = Box<dyn Fn(&mut J) + 'a>;
+    let edits: [(&str, Edit); 4] = [
+        (
+            "a completed job added to the pending index",
+            Box::new(|a: &mut J| {
+                a["key"] = J::from(done.as_str());
+                a["job_id"] = J::from(job_id(1));
+            }),
+        ),
+        (
+            "a set of another application",
+            Box::new(|a: &mut J| {
+                a["step"]["sadd"] = serde_json::json!(["session:1"]);
+            }),
+        ),
+        (
+            "a live record removed from the class set",
+            Box::new(|a: &mut J| {
+                a["step"]["srem"] = serde_json::json!(["$Class:RedisJob"]);
+            }),
+        ),
+        (
+            "a healthy job's step said to be a ghost's",
+            Box::new(|a: &mut J| {
+                a["kind"] = J::from("dangling");
+            }),
+        ),
+    ];
+    let before = snapshot(&mut con);
+    for (what, edit) in &edits {
+        let mut p = honest.clone();
+        edit(&mut p["actions"][0]);
+        p["actions"][0]["description"] = J::from("harmless, trust me");
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, p.to_string()).expect("write");
+        let run = r.jobq(&["reindex", "--yes", "--plan", bad.to_str().expect("path")]);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains("step 1") && run.stderr().contains("nothing was written"),
+            "{what}\n{}",
+            run.explain()
+        );
+        assert_eq!(snapshot(&mut con), before, "{what}: nothing written");
+    }
+    // The plan as written applies, described from its step.
+    let run = r.jobq(&["--json", "reindex", "--yes", "--plan", &plan_s]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["applied"], 1, "{}", run.explain());
+    assert_eq!(
+        j["actions"][0]["description"],
+        format!("add it to {PENDING}"),
+        "{}",
+        run.explain()
+    );
+}
