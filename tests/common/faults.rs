@@ -656,7 +656,17 @@ pub fn check_i5(con: &mut redis::Connection) {
             // A command whose own work is too much is slow on average, or
             // most times it runs, or very slow once.
             let times = per_name[name.as_str()];
-            strict || *us >= 250_000 || per_call >= SLOW_US as f64 / 2.0 || times * 2 >= n
+            // Before 7.0 (Valkey reports its own version, 8.x) a ZSCAN
+            // page of the sorted-field zset costs about 5 ms on this
+            // machine, twice 7.0's (README, Servers): there a command
+            // blocks when its calls average 10 ms.
+            let older = !server_is_valkey() && server_version().is_some_and(|v| v < (7, 0));
+            let per_call_limit = if older {
+                SLOW_US as f64
+            } else {
+                SLOW_US as f64 / 2.0
+            };
+            strict || *us >= 250_000 || per_call >= per_call_limit || times * 2 >= n
         })
         .collect();
     assert!(
