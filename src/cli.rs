@@ -423,6 +423,9 @@ pub struct ScanArgs {
     ///
     /// Without it, `unlisted` records cannot be seen: nothing else points at
     /// them. The walk visits every key of the database, one SCAN step at a time.
+    /// It also decodes every declared field of every record it meets, so a
+    /// stored value that is not valid msgpack is reported (malformed, never
+    /// touched); values over 64 KiB are counted, not read.
     #[arg(long)]
     pub deep: bool,
     /// Members per SSCAN/SCAN step

@@ -434,3 +434,71 @@ fn an_edited_plan_is_refused_whole() {
         run.explain()
     );
 }
+
+/// Item 3: a value that is not valid msgpack in a field the light read
+/// does not decode (`priority`) is malformed: `--deep` reports it, with a
+/// grace period too, `reindex` never touches it (though it is also
+/// orphaned), and a huge value is counted, not read.
+#[test]
+fn an_invalid_msgpack_value_in_a_plain_field_is_malformed() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let keys = seed(&mut con, 30, "p1");
+    cmd(
+        &mut con,
+        &[b"HSET", keys[4].as_bytes(), b"priority", b"\xc1\xc1"],
+    );
+    // Also out of its index: the bad value decides, and nothing is repaired.
+    cmd(
+        &mut con,
+        &[b"HSET", keys[9].as_bytes(), b"priority", b"\x92\x01"],
+    );
+    cmd(&mut con, &[b"SREM", PENDING.as_bytes(), keys[9].as_bytes()]);
+    let big = vec![b'x'; 200 * 1024];
+    cmd(&mut con, &[b"HSET", keys[12].as_bytes(), b"priority", &big]);
+
+    // Without --deep the values are not read: keys[9] is an orphan.
+    let (run, j) = scan_json(&r, &[]);
+    run.expect_code(1);
+    assert_eq!(j["counts"]["orphan"], 1, "{}", run.explain());
+
+    for grace in ["0", "0.2s"] {
+        let run = r.jobq(&["--json", "orphans", "scan", "--deep", "--grace", grace]);
+        run.expect_code(1);
+        let j = run.json();
+        let malformed: Vec<&J> = j["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["kind"] == "malformed")
+            .collect();
+        let mut got: Vec<&str> = malformed
+            .iter()
+            .map(|f| f["key"].as_str().expect("key"))
+            .collect();
+        got.sort();
+        let mut want = vec![keys[4].as_str(), keys[9].as_str()];
+        want.sort();
+        assert_eq!(got, want, "{}", run.explain());
+        assert!(
+            malformed.iter().all(|f| f["seen"]
+                .as_str()
+                .expect("seen")
+                .contains("field priority is not valid msgpack")),
+            "{}",
+            run.explain()
+        );
+        assert_eq!(j["total"], 2, "{}", run.explain());
+        assert_eq!(j["scanned"]["values_too_large"], 1, "{}", run.explain());
+    }
+    let text = r.jobq(&["orphans", "scan", "--deep", "--grace", "0"]);
+    assert!(
+        text.stdout()
+            .contains("1 values over 64 KiB were not decoded"),
+        "{}",
+        text.explain()
+    );
+    let before = snapshot(&mut con);
+    let run = r.jobq(&["reindex", "--deep", "--yes", "--grace", "0"]);
+    assert_eq!(snapshot(&mut con), before, "{}", run.explain());
+}

@@ -24,7 +24,8 @@ use crate::bytes::Bytes;
 use crate::cli::{ScanArgs, ScanCommandArgs};
 use crate::diagnose::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
 use crate::diagnose::{
-    classify, plainly_healthy, unconfirmed, Finding, HashState, Kind, Observation,
+    bad_values, classify, plainly_healthy, unconfirmed, BadValue, Finding, HashState, Kind,
+    Observation,
 };
 use crate::exit;
 use crate::output::{Progress, Ui};
@@ -63,6 +64,10 @@ pub struct Scanned {
     pub indexes: u64,
     /// Keys the `--deep` keyspace walk looked at.
     pub keyspace_keys: u64,
+    /// `--deep`: stored values decoded to check they are valid msgpack.
+    pub values_checked: u64,
+    /// `--deep`: values longer than the check reads (64 KiB): not decoded.
+    pub values_too_large: u64,
 }
 
 /// Live records whose diagnosis depends on a set that could not be read:
@@ -424,6 +429,7 @@ impl Walker<'_> {
             zsets: vec![],
             twins: None,
             found_in: vec![],
+            bad_values: vec![],
         };
         let f = Finding {
             kind: Kind::Malformed,
@@ -904,10 +910,21 @@ impl Walker<'_> {
         loop {
             let page = self.store.scan_keys(&pattern, cursor, self.batch).await?;
             self.scanned.keyspace_keys += page.items.len() as u64;
+            // A record with a value that does not decode is malformed
+            // whatever else it shows (an earlier walk may have found it
+            // orphaned): it is reported as that alone, and never touched.
+            let bad = self.check_values(&page.items).await?;
+            let (keys, bad): (Vec<Vec<u8>>, Vec<Vec<BadValue>>) = page
+                .items
+                .iter()
+                .cloned()
+                .zip(bad)
+                .filter(|(_, b)| !b.is_empty())
+                .unzip();
             let fresh: Vec<Vec<u8>> = page
                 .items
                 .into_iter()
-                .filter(|k| !self.candidates.contains_key(k))
+                .filter(|k| !self.candidates.contains_key(k) && !keys.contains(k))
                 .collect();
             let in_class = self
                 .store
@@ -920,12 +937,41 @@ impl Walker<'_> {
                 .map(|(_, k)| Probe::new(self.model, k))
                 .collect();
             self.examine(probes).await?;
+            if !keys.is_empty() {
+                for k in &keys {
+                    self.candidates.remove(k);
+                }
+                let probes: Vec<Probe> = keys
+                    .iter()
+                    .map(|k| Probe::new(self.model, k).with_twins())
+                    .collect();
+                let mut obs = self.store.observe(self.layout, &probes, false).await?;
+                for (o, b) in obs.iter_mut().zip(bad) {
+                    o.bad_values = b;
+                }
+                self.note(obs);
+            }
             progress.inc(0);
             cursor = page.cursor;
             if cursor == 0 {
                 return self.settle().await;
             }
         }
+    }
+
+    /// `--deep`: the fields of each key whose stored value is not valid
+    /// msgpack (values over the read cap are counted, not decoded).
+    async fn check_values(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Vec<BadValue>>> {
+        let fields = self.model.unread_fields();
+        let read = self.store.record_values(keys, &fields).await?;
+        Ok(read
+            .into_iter()
+            .map(|r| {
+                self.scanned.values_checked += r.values.len() as u64;
+                self.scanned.values_too_large += r.too_large;
+                bad_values(&r.values)
+            })
+            .collect())
     }
 
     /// Second sighting: re-read every candidate; keep what still holds.
@@ -963,7 +1009,19 @@ impl Walker<'_> {
                     p
                 })
                 .collect();
-            let obs = self.store.observe(self.layout, &probes, true).await?;
+            let mut obs = self.store.observe(self.layout, &probes, true).await?;
+            // A bad value is read again, as everything else is.
+            let again: Vec<usize> = (0..records.len())
+                .filter(|&i| !records[i].observed.bad_values.is_empty())
+                .collect();
+            if !again.is_empty() {
+                let keys: Vec<Vec<u8>> = again.iter().map(|&i| records[i].key.0.clone()).collect();
+                let fields = self.model.unread_fields();
+                let read = self.store.record_values(&keys, &fields).await?;
+                for (&i, r) in again.iter().zip(read) {
+                    obs[i].bad_values = bad_values(&r.values);
+                }
+            }
             for (first, o) in records.into_iter().zip(obs) {
                 match classify(self.model, &o) {
                     Some(again) if same_damage(first.kind, again.kind) => confirmed.push(again),

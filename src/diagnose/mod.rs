@@ -179,6 +179,31 @@ pub struct Observation {
     /// index of a status the schema does not declare).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub found_in: Vec<Bytes>,
+    /// Fields whose stored value is not valid msgpack; filled only where
+    /// the values were read (`--deep`, see [`bad_values`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bad_values: Vec<BadValue>,
+}
+
+/// A field whose stored value does not decode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BadValue {
+    pub field: String,
+    pub why: String,
+}
+
+/// The values among `values` (field name, raw bytes) that are not one
+/// valid msgpack value, as popoto's decoder would refuse them.
+pub fn bad_values(values: &[(String, Bytes)]) -> Vec<BadValue> {
+    values
+        .iter()
+        .filter_map(|(field, raw)| {
+            msgpack::decode(raw.as_slice()).err().map(|e| BadValue {
+                field: field.clone(),
+                why: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 impl Observation {
@@ -447,6 +472,16 @@ fn live(
         if let Some(why) = raw.as_ref().and_then(|r| sorted_problem(r.as_slice())) {
             return malformed(format!("{name} {why}"));
         }
+    }
+    if let Some(b) = obs.bad_values.first() {
+        let more = match obs.bad_values.len() {
+            1 => String::new(),
+            n => format!(" (and {} more field(s))", n - 1),
+        };
+        return malformed(format!(
+            "field {} is not valid msgpack ({}){more}",
+            b.field, b.why
+        ));
     }
     let right_index = model.status_index(&key_status);
 

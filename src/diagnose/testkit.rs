@@ -58,6 +58,7 @@ pub fn healthy(id: &str, status: &str) -> Observation {
         }],
         twins: Some(vec![]),
         found_in: vec![],
+        bad_values: vec![],
     }
 }
 

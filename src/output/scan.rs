@@ -93,11 +93,18 @@ impl Render for ScanReport {
         if self.deep {
             let _ = writeln!(
                 s,
-                "The keyspace was walked (--deep): {} keys.",
-                self.scanned.keyspace_keys
+                "The keyspace was walked (--deep): {} keys; {} stored values decoded.",
+                self.scanned.keyspace_keys, self.scanned.values_checked
             );
+            if self.scanned.values_too_large > 0 {
+                let _ = writeln!(
+                    s,
+                    "{} values over 64 KiB were not decoded (their validity is not known).",
+                    self.scanned.values_too_large
+                );
+            }
         } else {
-            let _ = writeln!(s, "The keyspace was not walked: records missing from the class set (unlisted) are found only with --deep.");
+            let _ = writeln!(s, "The keyspace was not walked: records missing from the class set (unlisted), and stored values that are not valid msgpack, are found only with --deep.");
         }
         if let Some(p) = &self.plan_out {
             let _ = writeln!(

@@ -398,6 +398,17 @@ impl Model {
         self.key_order.iter().map(|&i| &self.fields[i])
     }
 
+    /// Declared fields whose values the light read does not decode (all but
+    /// the status field and the sorted fields): what `--deep` reads to
+    /// check that every stored value is valid msgpack.
+    pub fn unread_fields(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|f| !f.sorted && f.name != self.status.field)
+            .map(|f| f.name.clone())
+            .collect()
+    }
+
     /// Key fields' places in `fields`, in key-segment order.
     pub fn key_field_indexes(&self) -> &[usize] {
         &self.key_order

@@ -16,6 +16,7 @@ pub mod repair;
 pub mod script;
 pub mod server;
 pub mod tls;
+pub mod values;
 
 use std::time::Duration;
 

@@ -462,6 +462,7 @@ impl Store {
                     .collect(),
                 twins: twins[i].take(),
                 found_in: p.found_in.iter().cloned().map(Bytes).collect(),
+                bad_values: Vec::new(),
             });
         }
         self.follow_up(layout, probes, &mut out).await?;
