@@ -646,6 +646,13 @@ fn a_stale_plan_is_skipped_and_touches_nothing() {
             MoveOutcome::Skipped(SkipReason::TargetExists),
         ),
         (
+            "a completed record of the same job appeared (a duplicate)",
+            |c, _, id| {
+                popoto_create(c, id, "p", "completed", 5.0);
+            },
+            MoveOutcome::Skipped(SkipReason::KeyExists),
+        ),
+        (
             "its worker's heartbeat is back",
             |c, _, _| {
                 let _: () = redis::cmd("SET")
@@ -1401,4 +1408,62 @@ fn a_read_only_replica_is_refused_before_any_write() {
     assert!(run.stderr().contains("replica"), "{}", run.explain());
     // A dry run only reads: fine on a replica.
     replica.jobq(&["reap", "--dry-run", "--all"]).expect_code(0);
+}
+
+/// Issue 15, item 1: a running job whose job_id another live record holds
+/// (completed under another project, or under another status of its own
+/// project) is a duplicate: reap leaves it where it is and says why, and
+/// requeues the rest. (A twin made after the class-set walk is caught by
+/// the move's guard: see `plans_popoto_style_moves` in `reap::stale`.)
+#[test]
+fn a_running_job_with_a_twin_is_not_requeued() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let cross = popoto_create(&mut con, &id(1), "billing", "running", 1.0);
+    let done = popoto_create(&mut con, &id(1), "ops", "completed", 2.0);
+    let same = popoto_create(&mut con, &id(2), "billing", "running", 3.0);
+    let failed = popoto_create(&mut con, &id(2), "billing", "failed", 4.0);
+    let plain = popoto_create(&mut con, &id(3), "billing", "running", 5.0);
+    let before = dump(&mut con);
+
+    let run = r.jobq(&["--json", "reap", "--all", "--yes"]);
+    run.expect_code(0);
+    let j = json_of(&run);
+    assert_eq!(moved_ids(&j), BTreeSet::from([id(3)]), "{}", run.explain());
+    let ignored: Vec<(String, String)> = j["ignored"]
+        .as_array()
+        .expect("ignored")
+        .iter()
+        .map(|i| {
+            (
+                i["key"].as_str().expect("key").to_owned(),
+                i["reason"].as_str().expect("reason").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(ignored.len(), 2, "{}", run.explain());
+    for ((key, reason), twin) in ignored.iter().zip([&done, &failed]) {
+        assert!(
+            [&cross, &same].contains(&key) && reason.contains("duplicate"),
+            "{}",
+            run.explain()
+        );
+        assert!(
+            ignored.iter().any(|(_, r)| r.contains(twin.as_str())),
+            "{}",
+            run.explain()
+        );
+    }
+    let after = dump(&mut con);
+    for k in [&cross, &done, &same, &failed] {
+        assert_eq!(
+            after.get(k.as_bytes()),
+            before.get(k.as_bytes()),
+            "{k} untouched"
+        );
+    }
+    assert!(
+        !exists(&mut con, &plain),
+        "the plain stale job was requeued"
+    );
 }

@@ -8,6 +8,7 @@
 pub mod drain;
 pub mod enqueue;
 pub mod generate;
+mod holders;
 pub mod inspect;
 mod interrupt;
 mod join;

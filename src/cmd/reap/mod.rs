@@ -31,7 +31,9 @@ use crate::store::moves::MoveOutcome;
 use crate::store::reap::{time_text, LockAttempt, ReapScripts};
 use crate::store::{backoff, Store};
 
+use super::holders;
 use super::interrupt::Interrupt;
+use crate::diagnose::probe::job_id_segment;
 
 use stale::{
     classify, over_lease, plan_move, Basis, Note, PlannedMove, Policy, RunningJob, Seen, Staleness,
@@ -638,6 +640,8 @@ async fn walk(
     // scanned. Each move is still guarded by the state it was planned from.
     let mut page = store.sscan_page(&ctx.running_index, 0, PAGE).await?;
     let mut planned: Vec<Planned> = Vec::new();
+    // Read once per sweep, when the first stale job is met.
+    let mut twins: Option<Twins> = None;
     loop {
         if over_budget(rep) {
             break;
@@ -655,7 +659,7 @@ async fn walk(
         let to_apply = std::mem::take(&mut planned);
         let (applied, decided, scanned) = tokio::join!(
             apply(&mut mover, &to_apply),
-            decide(ctx, store, rep, fresh),
+            decide(ctx, store, rep, fresh, &mut twins),
             async {
                 if next == 0 {
                     Ok((0, Vec::new()))
@@ -681,6 +685,10 @@ async fn walk(
     }
     Ok(())
 }
+
+/// Job_ids held by two or more live records, with their keys (see
+/// `cmd::holders`).
+struct Twins(rustc_hash::FxHashMap<Vec<u8>, Vec<Vec<u8>>>);
 
 /// A stale job and the move planned for it.
 struct Planned {
@@ -711,6 +719,7 @@ async fn decide(
     store: &mut Store,
     rep: &mut SweepReport,
     keys: Vec<Vec<u8>>,
+    twins: &mut Option<Twins>,
 ) -> Result<Vec<Planned>> {
     if keys.is_empty() {
         return Ok(Vec::new());
@@ -771,6 +780,39 @@ async fn decide(
             .filter(|(_, a)| !a)
             .map(|(c, _)| c)
             .collect();
+    }
+    if !cands.is_empty() {
+        // A job_id another live record holds (under another project) is a
+        // duplicate, not a stale job: requeueing the running copy would run
+        // a job that may have completed as the other. Left to `reindex`.
+        if twins.is_none() {
+            *twins = Some(Twins(holders::held_twice(store, model).await?));
+        }
+        let held = twins.as_ref().map(|t| &t.0);
+        let others_of = |j: &RunningJob| -> Vec<String> {
+            job_id_segment(model, &j.key)
+                .and_then(|id| held.and_then(|h| h.get(id)))
+                .into_iter()
+                .flatten()
+                .filter(|k| **k != j.key)
+                .map(|k| crate::bytes::escape_bytes(k))
+                .collect()
+        };
+        let mut rest = Vec::with_capacity(cands.len());
+        for (j, s) in cands {
+            let others = others_of(&j);
+            if others.is_empty() {
+                rest.push((j, s));
+                continue;
+            }
+            let reason = format!(
+                "a duplicate: job_id {} is also held by {}; not requeued (see jobq reindex --prefer)",
+                j.job_id,
+                others.join(", ")
+            );
+            rep.ignore(j.key, reason);
+        }
+        cands = rest;
     }
     if let Some(max) = ctx.args.max_jobs {
         let left = max.saturating_sub(rep.counts.stale) as usize;

@@ -368,7 +368,19 @@ pub fn plan_move(
             .sorted_fields()
             .map(|f| model.sorted_key(&f.name))
             .collect(),
-        absent: job.heartbeat.iter().cloned().collect(),
+        // The same job under another status (a twin its key's segments
+        // name) makes it a duplicate: the move is skipped, not made.
+        absent: job
+            .heartbeat
+            .iter()
+            .cloned()
+            .chain(
+                st.values
+                    .iter()
+                    .filter(|s| **s != st.running && *s != to)
+                    .map(|s| model.rekey(&job.parsed, &st.field, s)),
+            )
+            .collect(),
         overrides,
         counter: Some(Counter {
             hash: ns.reap_attempts(&model.class),
@@ -598,7 +610,16 @@ mod tests {
         );
         assert_eq!(text(&r.guard_sets), ["$KeyF:RedisJob:status:running"]);
         assert_eq!(text(&r.zsets), ["$SortF:RedisJob:created_at"]);
-        assert_eq!(text(&r.absent), ["w:team{&#58;}a"]);
+        // The heartbeat, then the job's keys under the statuses it is not
+        // moving between: a record there makes it a duplicate.
+        assert_eq!(
+            text(&r.absent),
+            [
+                "w:team{&#58;}a",
+                "RedisJob:j1:team{&#58;}a:completed",
+                "RedisJob:j1:team{&#58;}a:failed"
+            ]
+        );
         assert_eq!(r.expect_value, b"\xa7running");
         assert_eq!(
             r.overrides,
