@@ -654,20 +654,24 @@ fn one_call_carries_many_actions_and_a_failed_guard_skips_only_its_own() {
         vec![k[0].as_bytes().to_vec(), k[2].as_bytes().to_vec()],
         "one audit entry per applied action, none for the skipped one"
     );
-    // The call's audit entries open with the same header as ever.
+    // The call's audit entries open with the header (format version and run
+    // first), then the action, then what it changed (the orphan's SADD).
     let first = &xrange(&mut con, "jobq:audit")[0].1;
     let names: Vec<&[u8]> = first.iter().map(|(f, _)| f.as_slice()).collect();
     assert_eq!(
         names,
         [
-            &b"command"[..],
+            &b"v"[..],
+            b"run",
+            b"command",
             b"host",
             b"pid",
             b"time_ms",
             b"action",
             b"kind",
             b"job",
-            b"key"
+            b"key",
+            b"sadd.1"
         ]
     );
     assert_settled(&r);

@@ -29,6 +29,8 @@ pub struct EnqueueReport {
     pub existing: usize,
     /// Jobs not created because a record with their job_id exists.
     pub conflicts: usize,
+    /// The id every audit entry of this run carries (`jobq:audit`).
+    pub run_id: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +120,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
     store.require_audit_permission(&settings.ns.audit()).await?;
     let filler = model.filler(store.server_time().await?);
     let audit = Audit::new(settings.ns.audit(), "enqueue");
+    let run_id = audit.run_id.clone();
     let mut ctx = CreateContext::new(
         model.fields.iter().map(|f| f.name.clone()).collect(),
         model.class_set(),
@@ -136,6 +139,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
         created: 0,
         existing: 0,
         conflicts: 0,
+        run_id,
     };
     let batch = args.batch as usize;
     // Each sent batch, with the job_id of each of its jobs.
@@ -205,6 +209,13 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &EnqueueArgs) -> Result<(En
         progress.inc(n as u64);
     }
     progress.finish();
+    // Not on stdout, which holds the job ids alone.
+    if report.created > 0 {
+        ui.info(format!(
+            "Run {}: {} job(s) created, each in the audit stream.",
+            report.run_id, report.created
+        ));
+    }
     if report.conflicts > 0 {
         ui.warn(format!(
             "{} job(s) not created: a record with that job_id exists, or the idempotency key was used for other fields (each job's \"reason\" says which)",

@@ -61,6 +61,9 @@ pub struct ReindexReport {
     /// on cannot be read): nothing is planned for them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unconfirmed: Option<Unconfirmed>,
+    /// The id every audit entry of this run carries (`jobq:audit`); `None`
+    /// when nothing was to be written (a dry run, declined, nothing to do).
+    pub run_id: Option<String>,
     pub elapsed_seconds: f64,
 }
 
@@ -133,6 +136,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         untouched: plan.untouched.clone(),
         scanned,
         unconfirmed,
+        run_id: None,
         elapsed_seconds: 0.0,
     };
     for s in &plan.needs_policy {
@@ -177,6 +181,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     store.require_audit_permission(&settings.ns.audit()).await?;
     store.load_repair_scripts().await?;
     let audit = Audit::new(settings.ns.audit(), "reindex");
+    report.run_id = Some(audit.run_id.clone());
     let progress = ui.progress(Some(plan.actions.len() as u64), "repair");
     let mut stopped = false;
     // Batches go out while the previous one is still being applied, so that
@@ -256,8 +261,8 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
         return Err(exit::with_code(
             exit::RUNTIME,
             format!(
-                "Redis refused the repair ({why}); {} repair(s) were applied before that (each in the audit stream), none half-applied; run jobq reindex again once it accepts writes",
-                report.applied
+                "Redis refused the repair ({why}); {} repair(s) were applied before that (each in the audit stream, run {}), none half-applied; run jobq reindex again once it accepts writes",
+                report.applied, audit.run_id
             ),
         ));
     }
@@ -267,8 +272,8 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     }
     if report.interrupted {
         ui.warn(format!(
-            "interrupted: {} repair(s) applied, {} not run; run again to finish (jobq reindex re-reads the state, so what was done is not redone)",
-            report.applied, report.not_run
+            "interrupted: {} repair(s) applied (run {}), {} not run; run again to finish (jobq reindex re-reads the state, so what was done is not redone)",
+            report.applied, audit.run_id, report.not_run
         ));
         return finish(report, exit::INTERRUPTED);
     }

@@ -109,6 +109,13 @@ impl Render for SweepReport {
         if !self.errors.is_empty() {
             let _ = writeln!(s, "{} error(s), see stderr", style.bad(self.errors.len()));
         }
+        if let Some(run) = self
+            .run_id
+            .as_ref()
+            .filter(|_| c.to_pending + c.to_failed > 0)
+        {
+            let _ = writeln!(s, "Run {run}: every move is in the audit stream.");
+        }
         let jobs = if self.dry_run {
             &self.would_move
         } else {

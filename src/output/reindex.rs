@@ -106,6 +106,9 @@ impl Render for ReindexReport {
                     self.not_run
                 );
             }
+            if let Some(run) = &self.run_id {
+                let _ = writeln!(s, "Run {run}: every change is in the audit stream.");
+            }
         }
         s
     }

@@ -80,7 +80,6 @@ pub struct CreateContext {
     pub zsets: Vec<Vec<u8>>,
     pub audit: Audit,
     pub idempotency_ttl_secs: u64,
-    audit_pid: String,
     audit_maxlen: String,
     /// Target sets whose type was checked already in this run.
     checked: HashSet<Vec<u8>>,
@@ -101,7 +100,6 @@ impl CreateContext {
             fields,
             class_set,
             zsets,
-            audit_pid: audit.pid.to_string(),
             audit_maxlen: audit.maxlen.to_string(),
             audit,
             idempotency_ttl_secs,
@@ -111,25 +109,37 @@ impl CreateContext {
         }
     }
 
-    /// The audit entry of one create: the header (command, host, pid,
-    /// time), then action, job, key; as `Audit::entry` lays it out.
-    fn audit_entry<'a>(&'a self, job: &'a CreateJob, time_ms: &'a str) -> [&'a [u8]; 14] {
-        [
-            b"command",
-            self.audit.command.as_bytes(),
-            b"host",
-            self.audit.host.as_bytes(),
-            b"pid",
-            self.audit_pid.as_bytes(),
-            b"time_ms",
-            time_ms.as_bytes(),
-            b"action",
-            b"create",
-            b"job",
-            &job.job_id,
-            b"key",
-            &job.key,
-        ]
+    /// The audit entry of one create: the header (see `Audit::header`),
+    /// then action, job, key. A create by MULTI (a fresh job_id: its key
+    /// can be in no set yet) also lists every set and zset it is added to;
+    /// the script lists the ones it added itself (see `scripts/enqueue.lua`).
+    fn audit_entry(&self, job: &CreateJob, time_ms: &str, scripted: bool) -> Vec<Vec<u8>> {
+        let mut e = self.audit.header_at(time_ms);
+        for (k, v) in [
+            (&b"action"[..], &b"create"[..]),
+            (b"job", &job.job_id),
+            (b"key", &job.key),
+        ] {
+            e.push(k.to_vec());
+            e.push(v.to_vec());
+        }
+        if !scripted {
+            for (i, set) in std::iter::once(&self.class_set)
+                .chain(&job.index_sets)
+                .enumerate()
+            {
+                e.push(super::audit::numbered("sadd", i).into_bytes());
+                e.push(set.clone());
+            }
+            for (i, (z, score)) in job.scores.iter().enumerate() {
+                let name = super::audit::numbered("zadd", i);
+                e.push(name.clone().into_bytes());
+                e.push(self.zsets[*z].clone());
+                e.push(format!("{name}.score").into_bytes());
+                e.push(score_text(*score).into_bytes());
+            }
+        }
+        e
     }
 }
 
@@ -238,7 +248,7 @@ impl CreateBatch {
                 .arg(score_text(*score))
                 .arg(key);
         }
-        let entry = ctx.audit_entry(&job, &time_ms);
+        let entry = ctx.audit_entry(&job, &time_ms, false);
         let entry_len: usize = entry.iter().map(|a| a.len()).sum();
         pipe.add_command(at(6 + entry.len(), 32 + ctx.audit.stream.len() + entry_len))
             .arg("XADD")
@@ -483,7 +493,7 @@ fn invocation(ctx: &CreateContext, job: &CreateJob, time_ms: &str) -> Invocation
         args.push(v.clone());
     }
     args.extend(job.scores.iter().map(|(_, s)| score_text(*s).into_bytes()));
-    args.extend(ctx.audit_entry(job, time_ms).iter().map(|a| a.to_vec()));
+    args.extend(ctx.audit_entry(job, time_ms, true));
     Invocation { keys, args }
 }
 

@@ -54,6 +54,9 @@ pub struct SweepReport {
     /// 1 for the first sweep of this process.
     pub sweep: u64,
     pub dry_run: bool,
+    /// The id every audit entry of this process's sweeps carries
+    /// (`jobq:audit`); `None` in a dry run, which writes nothing.
+    pub run_id: Option<String>,
     /// Whether the sweep walked the running index (false: lock held, or a
     /// recent sweep with `--min-interval`).
     pub ran: bool,
@@ -205,6 +208,7 @@ impl SweepReport {
         SweepReport {
             sweep,
             dry_run,
+            run_id: None,
             ran: false,
             not_run: None,
             lock: LockReport {
@@ -418,6 +422,9 @@ async fn sweep(
 ) -> SweepReport {
     let t0 = Instant::now();
     let mut rep = SweepReport::new(n, ctx.dry_run(), ctx.rules());
+    if !ctx.dry_run() {
+        rep.run_id = Some(ctx.audit.run_id.clone());
+    }
     let mut store = match slot.take() {
         Some(s) => s,
         None => match reconnect(ctx).await {

@@ -70,14 +70,41 @@ for i = 4 + nsets, 3 + nsets + nz do
 end
 if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) end
 
-if has_idem then redis.call('SET', KEYS[3], KEYS[1] .. '\n' .. ARGV[1], 'EX', ARGV[2]) end
+-- The audit entry lists what changed, to be reversed exactly: the sets
+-- the key was added to (not one it was in already), the zsets with the
+-- score it got and the one it had, the idempotency key claimed.
+local s0 = 8 + 2 * nfields
+local a = {}
+for i = s0 + nz, #ARGV do a[#a + 1] = ARGV[i] end
+if has_idem then
+  redis.call('SET', KEYS[3], KEYS[1] .. '\n' .. ARGV[1], 'EX', ARGV[2])
+  a[#a + 1] = 'idempotency'
+  a[#a + 1] = KEYS[3]
+end
 local h = {}
 for i = 8, 7 + 2 * nfields do h[#h + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(h))
-for i = 4, 3 + nsets do redis.call('SADD', KEYS[i], KEYS[1]) end
-local s0 = 8 + 2 * nfields
-for j = 0, nz - 1 do redis.call('ZADD', KEYS[4 + nsets + j], ARGV[s0 + j], KEYS[1]) end
-local a = {}
-for i = s0 + nz, #ARGV do a[#a + 1] = ARGV[i] end
+local added = 0
+for i = 4, 3 + nsets do
+  if redis.call('SADD', KEYS[i], KEYS[1]) == 1 then
+    added = added + 1
+    a[#a + 1] = 'sadd.' .. added
+    a[#a + 1] = KEYS[i]
+  end
+end
+for j = 0, nz - 1 do
+  local z = KEYS[4 + nsets + j]
+  local was = redis.call('ZSCORE', z, KEYS[1])
+  redis.call('ZADD', z, ARGV[s0 + j], KEYS[1])
+  local n = 'zadd.' .. (j + 1)
+  a[#a + 1] = n
+  a[#a + 1] = z
+  a[#a + 1] = n .. '.score'
+  a[#a + 1] = ARGV[s0 + j]
+  if was then
+    a[#a + 1] = n .. '.before'
+    a[#a + 1] = was
+  end
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(a))
 return {1, KEYS[1]}

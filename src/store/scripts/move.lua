@@ -146,26 +146,73 @@ for i = o0, o0 + 2 * nover - 1, 2 do
   end
 end
 
+-- The audit entry lists what changed, to be reversed exactly: the old
+-- record's whole before-image (before.F) and the fields written over it
+-- (hset.F), the sets the old key left (srem.N) and the new key joined
+-- (sadd.N: only where SREM/SADD changed the set), each zset whose score
+-- moved (zmove.N and its score), and the counter and note touched.
+local entry = {}
+for i = o0 + 2 * nover, #ARGV do entry[#entry + 1] = ARGV[i] end
+entry[#entry + 1] = 'moved_to'
+entry[#entry + 1] = new
+for i = 1, #before, 2 do
+  entry[#entry + 1] = 'before.' .. before[i]
+  entry[#entry + 1] = before[i + 1]
+end
+for i = o0, o0 + 2 * nover - 1, 2 do
+  entry[#entry + 1] = 'hset.' .. ARGV[i]
+  entry[#entry + 1] = ARGV[i + 1]
+end
+local function note(name, n, value)
+  entry[#entry + 1] = name .. '.' .. n
+  entry[#entry + 1] = value
+end
+
 redis.call('HSET', new, unpack(fields))
-for i = r0, a0 - 1 do redis.call('SREM', KEYS[i], old) end
+local nrem, nadd, nmove = 0, 0, 0
+for i = r0, a0 - 1 do
+  if redis.call('SREM', KEYS[i], old) == 1 then
+    nrem = nrem + 1
+    note('srem', nrem, KEYS[i])
+  end
+end
 for i = z0, x0 - 1 do
   if scores[i] then
     redis.call('ZREM', KEYS[i], old)
     redis.call('ZADD', KEYS[i], scores[i], new)
+    nmove = nmove + 1
+    note('zmove', nmove, KEYS[i])
+    entry[#entry + 1] = 'zmove.' .. nmove .. '.score'
+    entry[#entry + 1] = scores[i]
   end
 end
 redis.call('DEL', old)
-for i = a0, z0 - 1 do redis.call('SADD', KEYS[i], new) end
+for i = a0, z0 - 1 do
+  if redis.call('SADD', KEYS[i], new) == 1 then
+    nadd = nadd + 1
+    note('sadd', nadd, KEYS[i])
+  end
+end
 
 local count = 0
-if counter ~= '' then count = redis.call('HINCRBY', counter, ARGV[3], 1) end
-if notes ~= '' then redis.call('HDEL', notes, old) end
-
-local entry = {}
-for i = o0 + 2 * nover, #ARGV do entry[#entry + 1] = ARGV[i] end
-for i = 1, #before, 2 do
-  entry[#entry + 1] = 'before.' .. before[i]
-  entry[#entry + 1] = before[i + 1]
+if counter ~= '' then
+  count = redis.call('HINCRBY', counter, ARGV[3], 1)
+  entry[#entry + 1] = 'counter'
+  entry[#entry + 1] = counter
+  entry[#entry + 1] = 'counter.field'
+  entry[#entry + 1] = ARGV[3]
+  entry[#entry + 1] = 'counter.before'
+  entry[#entry + 1] = ARGV[4]
+end
+if notes ~= '' then
+  local was = redis.call('HGET', notes, old)
+  if was then
+    redis.call('HDEL', notes, old)
+    entry[#entry + 1] = 'forgot'
+    entry[#entry + 1] = notes
+    entry[#entry + 1] = 'forgot.before'
+    entry[#entry + 1] = was
+  end
 end
 redis.call('XADD', stream, 'MAXLEN', '~', ARGV[5], '*', unpack(entry))
 return {1, count}

@@ -116,28 +116,57 @@ for j = 0, nz - 1 do
 end
 if denied('XADD', KEYS[1], '*', 'f', 'v') then return noperm('XADD', KEYS[1]) end
 
-local audit = {}
-if noverwrite > 0 then
-  -- The fields about to be overwritten, as they were.
-  for i = 0, noverwrite - 1 do
-    local f = A[o0 + 2 * i]
-    local old = redis.call('HGET', key, f)
-    if old then
-      audit[#audit + 1] = 'before.' .. f
-      audit[#audit + 1] = old
-    end
+-- The audit entry lists what changed, to be reversed exactly: every field
+-- written (hset.F) with its old value (before.F; none when it was absent),
+-- the sets the key was added to or removed from (only those it was not or
+-- was in), each zset with the score it got and the one it had.
+local a = {}
+for i = 4, 3 + h do a[#a + 1] = ARGV[i] end
+for i = s0 + nz, #A do a[#a + 1] = A[i] end
+for i = r0, o0 + 2 * noverwrite - 1, 2 do
+  local f = A[i]
+  local old = redis.call('HGET', key, f)
+  a[#a + 1] = 'hset.' .. f
+  a[#a + 1] = A[i + 1]
+  if old then
+    a[#a + 1] = 'before.' .. f
+    a[#a + 1] = old
   end
 end
 local hs = {}
 for i = r0, o0 + 2 * noverwrite - 1 do hs[#hs + 1] = A[i] end
 if #hs > 0 then redis.call('HSET', key, unpack(hs)) end
-for i = 2, 1 + nsadd do redis.call('SADD', K[i], key) end
-for i = 2 + nsadd, 1 + nsadd + nsrem do redis.call('SREM', K[i], key) end
-for j = 0, nz - 1 do redis.call('ZADD', K[2 + nsadd + nsrem + j], A[s0 + j], key) end
-local a = {}
-for i = 4, 3 + h do a[#a + 1] = ARGV[i] end
-for i = s0 + nz, #A do a[#a + 1] = A[i] end
-for i = 1, #audit do a[#a + 1] = audit[i] end
+local nadd, nrem = 0, 0
+for i = 2, 1 + nsadd do
+  if member[i] == 0 then
+    redis.call('SADD', K[i], key)
+    nadd = nadd + 1
+    a[#a + 1] = 'sadd.' .. nadd
+    a[#a + 1] = K[i]
+  end
+end
+for i = 2 + nsadd, 1 + nsadd + nsrem do
+  if member[i] == 1 then
+    redis.call('SREM', K[i], key)
+    nrem = nrem + 1
+    a[#a + 1] = 'srem.' .. nrem
+    a[#a + 1] = K[i]
+  end
+end
+for j = 0, nz - 1 do
+  local z = K[2 + nsadd + nsrem + j]
+  redis.call('ZADD', z, A[s0 + j], key)
+  local n = 'zadd.' .. (j + 1)
+  a[#a + 1] = n
+  a[#a + 1] = z
+  a[#a + 1] = n .. '.score'
+  a[#a + 1] = A[s0 + j]
+  local was = score[2 + nsadd + nsrem + j]
+  if was then
+    a[#a + 1] = n .. '.before'
+    a[#a + 1] = was
+  end
+end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(a))
 return {1, 'applied'}
 end
