@@ -107,7 +107,7 @@ fn damaged_queue(con: &mut redis::Connection) -> Vec<String> {
 }
 
 /// A report with what changes from run to run taken out: times, ages,
-/// durations, and the order of lists of objects (jobs come in the order a
+/// durations, run ids, and the order of lists of objects (jobs come in the order a
 /// set walk meets them, which is the server's hashing, not jobq's).
 fn timeless(mut j: J) -> J {
     fn strip(v: &mut J) {
@@ -120,6 +120,7 @@ fn timeless(mut j: J) -> J {
                         || k == "waited_seconds"
                         || k == "recheck_seconds"
                         || k == "duration_ms"
+                        || k == "run_id"
                         || k.ends_with("_at")
                         || k == "time")
                 });
