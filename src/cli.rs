@@ -136,7 +136,8 @@ pub struct GlobalArgs {
     /// TOML file describing the popoto model [default: RedisJob]
     ///
     /// Without it, jobq works on popoto's RedisJob model (job_id, project_key,
-    /// status, priority, message_text, created_at). The format is in the README.
+    /// status, priority, message_text, created_at). The format is in the README;
+    /// the keys and bytes jobq reads for a model are in docs/layout.md.
     #[arg(
         long,
         env = "JOBQ_SCHEMA",

@@ -1,5 +1,5 @@
-//! The exit-code contract of DESIGN.md, and the error type that carries a
-//! code other than the default through `anyhow`.
+//! The exit-code contract (the README's "Exit codes"), and the error type
+//! that carries a code other than the default through `anyhow`.
 //!
 //! Owns: the numbers. Must not: print.
 

@@ -1,4 +1,4 @@
-//! The exit-code contract of DESIGN.md, end to end: one test per code,
+//! The exit-code contract (the README's "Exit codes"), end to end: one test per code,
 //! running the real binary against a real redis-server. Every error is
 //! checked for the form users rely on: one line, starting `jobq: error:`,
 //! naming what failed and what to do, and never showing a password.

@@ -1,6 +1,6 @@
 //! `jobq inspect` against a real redis-server: the overview and its health
 //! line, `--watch`, job lists, one job with every set it is in, and the
-//! provisional verdict on each damage kind of LAYOUT.md, each built by hand
+//! provisional verdict on each damage kind of docs/layout.md, each built by hand
 //! with raw redis commands.
 
 mod common;
@@ -848,7 +848,7 @@ fn huge_undecodable_and_undeclared_fields_in_one_job() {
     );
     cmd(&mut con, &[b"HSET", key.as_bytes(), b"priority", b"\xd9"]);
     cmd(&mut con, &[b"HSET", key.as_bytes(), b"extra\xff", b"\x01"]);
-    // A value that is not msgpack is LAYOUT.md's malformed (exit 1).
+    // A value that is not msgpack is docs/layout.md's malformed (exit 1).
     let j = inspect_json(&r, &["j"], 1);
     let rec = &j["records"][0];
     assert_eq!(

@@ -1,5 +1,5 @@
 //! `jobq orphans scan` against a real redis-server: every kind built by hand
-//! with the raw commands of LAYOUT.md's damage table, mixed datasets with
+//! with the raw commands of docs/layout.md's damage table, mixed datasets with
 //! known counts, bad input, and the two-sightings rule under live writers.
 
 mod common;

@@ -1,5 +1,5 @@
 //! Diagnosis: a pure function from what was read about one record key to the
-//! damage it shows (LAYOUT.md, "What goes wrong, by kind"). No I/O here: the
+//! damage it shows (docs/layout.md, "The damage jobq names"). No I/O here: the
 //! scan, the grace re-check and `inspect` all feed the same [`Observation`]
 //! to [`classify`], so they can never disagree.
 //!
@@ -14,7 +14,7 @@ use crate::bytes::{escape_bytes, quote, Bytes, PreviewJson};
 use crate::schema::msgpack::{self, Value};
 use crate::schema::{Model, ParsedKey};
 
-/// A kind of damage. Serialized in snake_case, as LAYOUT.md names them.
+/// A kind of damage. Serialized in snake_case, as docs/layout.md names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {

@@ -15,7 +15,7 @@ use clap_mangen::roff::{bold, roman, Roff};
 
 use crate::cli::{Cli, ROOT_EXAMPLES};
 
-/// Every exit code of the contract (DESIGN.md), for `jobq(1)`.
+/// Every exit code of the contract (the README's "Exit codes"), for `jobq(1)`.
 pub const EXIT_STATUS: &[(u8, &str)] = &[
     (0, "Success; for checks: nothing found."),
     (

@@ -1,4 +1,4 @@
-//! popoto's key escaping, byte for byte (LAYOUT.md, "Key escaping"), and the
+//! popoto's key escaping, byte for byte (docs/layout.md, "Escaping a value in a key"), and the
 //! backslash escaping Redis glob patterns need.
 //!
 //! Owns: `escape`, `unescape`, `glob_escape`. Must not: build whole keys (see

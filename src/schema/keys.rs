@@ -1,5 +1,5 @@
 //! Every Redis key and MATCH pattern jobq uses is formatted here, and nowhere
-//! else: popoto's record keys and index names (LAYOUT.md, "Keys"), and jobq's
+//! else: popoto's record keys and index names (docs/layout.md, "A model and its keys"), and jobq's
 //! own keys under `--namespace`.
 //!
 //! Owns: building and parsing keys. Must not: talk to Redis.

@@ -1,5 +1,5 @@
 //! The popoto model jobq works on: its fields, key fields and statuses, the
-//! default `RedisJob` model of LAYOUT.md, and the TOML schema file that
+//! default `RedisJob` model of docs/layout.md, and the TOML schema file that
 //! describes any other model.
 //!
 //! Owns: [`Model`] and its validation, typed parsing of user input into
@@ -197,7 +197,7 @@ pub struct Model {
 }
 
 impl Model {
-    /// The RedisJob model of LAYOUT.md.
+    /// The RedisJob model of docs/layout.md.
     pub fn redis_job() -> Model {
         let f = |name: &str, ty, role, sorted, default| Field {
             name: name.into(),

@@ -1,6 +1,6 @@
 //! Hash values as popoto stores them: exactly one msgpack object per hash
-//! field, packed with the shortest header, strings as str (LAYOUT.md, "Hash
-//! fields and their encoding").
+//! field, packed with the shortest header, strings as str (docs/layout.md,
+//! "The bytes of a record").
 //!
 //! Owns: [`Value`], [`encode`], [`decode`]. Must not: talk to Redis or know
 //! about fields and their declared types (see `model`).

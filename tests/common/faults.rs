@@ -962,7 +962,7 @@ impl Worker {
 
 // ---- damage, built with raw commands -------------------------------------
 
-/// The kinds of LAYOUT.md a repair can settle, each built on one healthy
+/// The kinds of docs/layout.md a repair can settle, each built on one healthy
 /// popoto record with raw commands (what old popoto versions and crashes
 /// leave behind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

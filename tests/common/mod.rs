@@ -598,7 +598,7 @@ failed = "error"
     )
 }
 
-/// Raw popoto-style create of one RedisJob, as LAYOUT.md's MULTI does.
+/// Raw popoto-style create of one RedisJob, as docs/layout.md's MULTI does.
 pub fn popoto_create(
     con: &mut redis::Connection,
     job_id: &str,

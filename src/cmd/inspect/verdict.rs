@@ -46,7 +46,7 @@ pub struct BadValue {
 }
 
 /// Diagnose every record of one job_id (observed with their twins), with
-/// the values of theirs that do not decode (LAYOUT.md's `malformed`).
+/// the values of theirs that do not decode (docs/layout.md's `malformed`).
 pub fn of(model: &Model, observations: &[Observation], bad_values: &[BadValue]) -> Verdict {
     let mut findings: Vec<(crate::diagnose::Kind, Finding)> = observations
         .iter()
