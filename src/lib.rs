@@ -1,9 +1,10 @@
 //! jobq: administer and repair popoto job queues stored in Redis.
 //!
-//! Data flows one way: `cli` args → `settings` → `store` reads → `diagnose`
-//! (pure) → `plan` (pure) → guarded apply in `store` → a typed report from
-//! `cmd` → `output`. `schema` alone builds keys, `store` alone talks to
-//! Redis, `output` alone prints.
+//! Data flows one way: `cli` args → `settings` → reads (`scan` walks the
+//! queue through `store`) → `diagnose` (pure) → `plan` (pure) → guarded
+//! apply in `store` → a typed report from `cmd` → `output`. `schema` alone
+//! builds keys, `store` alone talks to Redis, `output` alone prints; `cmd`
+//! orchestrates one subcommand per file. ARCHITECTURE.md draws the rooms.
 
 pub mod bytes;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod diagnose;
 pub mod exit;
 pub mod output;
 pub mod plan;
+pub mod scan;
 pub mod schema;
 pub mod settings;
 pub mod store;

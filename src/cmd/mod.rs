@@ -8,10 +8,8 @@
 pub mod drain;
 pub mod enqueue;
 pub mod generate;
-mod holders;
 pub mod inspect;
 mod interrupt;
-mod join;
 pub mod reap;
 pub mod reindex;
 pub mod scan;

@@ -24,7 +24,7 @@ use crate::store::audit::Audit;
 use crate::store::repair::{InFlightApply, Outcome};
 
 use super::interrupt::Interrupt;
-use super::scan::{scan, ScanOptions, Scanned, Unconfirmed};
+use crate::scan::{scan, ScanOptions, Scanned, Unconfirmed};
 
 /// Actions per pipelined batch.
 const APPLY_BATCH: usize = 200;

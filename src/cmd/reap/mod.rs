@@ -31,7 +31,6 @@ use crate::store::moves::MoveOutcome;
 use crate::store::reap::{time_text, LockAttempt, ReapScripts};
 use crate::store::{backoff, Store};
 
-use super::holders;
 use super::interrupt::Interrupt;
 use crate::diagnose::probe::job_id_segment;
 
@@ -694,7 +693,7 @@ async fn walk(
 }
 
 /// Job_ids held by two or more live records, with their keys (see
-/// `cmd::holders`).
+/// `scan::held_twice`).
 struct Twins(rustc_hash::FxHashMap<Vec<u8>, Vec<Vec<u8>>>);
 
 /// A stale job and the move planned for it.
@@ -793,7 +792,7 @@ async fn decide(
         // duplicate, not a stale job: requeueing the running copy would run
         // a job that may have completed as the other. Left to `reindex`.
         if twins.is_none() {
-            *twins = Some(Twins(holders::held_twice(store, model).await?));
+            *twins = Some(Twins(crate::scan::held_twice(store, model).await?));
         }
         let held = twins.as_ref().map(|t| &t.0);
         let others_of = |j: &RunningJob| -> Vec<String> {

@@ -1,6 +1,6 @@
 //! The joint walk's bookkeeping: which member each SSCAN/ZSCAN walk has
 //! returned, by position in the walks' common order. Pure; the scan engine
-//! (`cmd::scan`) feeds it pages and asks it questions.
+//! (`scan::walker`) feeds it pages and asks it questions.
 //!
 //! Why it works: Redis walks every hash table (the class set, the indexes,
 //! a zset's members) in the same order, by the bit-reversed hash of the

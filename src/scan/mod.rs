@@ -1,0 +1,254 @@
+//! The scan engine: the read-only, classified consistency scan that
+//! `orphans scan` reports and `reindex` repairs from.
+//!
+//! The walk: pass A streams the class set (SSCAN) together with every index
+//! and zset of about its size (the joint walk, see `join`): whether a
+//! set holds a member is read off that set's pages over the same stretch of
+//! Redis's walk order, not asked of the server. Each class-set member gets a
+//! light read (its hash, and the memberships in the small sets); an index
+//! member the class set did not return, or whose key names another value,
+//! is examined in full. Pass B then walks the small sets alone and checks
+//! their members against the class set (`passes`). `--deep` also walks the
+//! keyspace (SCAN MATCH) for records and for indexes of undeclared statuses,
+//! and decodes every stored value. Candidates are re-read after `--grace`;
+//! only what still holds is reported. Memory grows with the findings, not
+//! with the queue.
+//!
+//! Owns: the walks and their bookkeeping (`walker`, `passes`, `join`), and
+//! the job_ids held twice (`holders`). Must not: print (progress goes
+//! through `output::Progress`), write to Redis, or know a subcommand's
+//! flags (`cmd::scan` turns them into [`ScanOptions`]).
+
+mod holders;
+mod join;
+mod passes;
+mod walker;
+
+pub use holders::held_twice;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::bytes::Bytes;
+use crate::diagnose::probe::{Layout, SeenFilter};
+use crate::diagnose::{Finding, Kind};
+use crate::exit;
+use crate::output::Ui;
+use crate::schema::Model;
+use crate::store::Store;
+
+use join::Join;
+use walker::{secondary_value, Walk, Walker};
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub grace: Duration,
+    pub deep: bool,
+    pub batch: u32,
+}
+
+/// How much was walked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scanned {
+    /// Members of the class set read in pass A.
+    pub class_members: u64,
+    /// Members of the indexes and zsets walked in pass B.
+    pub index_members: u64,
+    /// Sets and zsets walked in pass B.
+    pub indexes: u64,
+    /// Keys the `--deep` keyspace walk looked at.
+    pub keyspace_keys: u64,
+    /// `--deep`: stored values decoded to check they are valid msgpack.
+    pub values_checked: u64,
+    /// `--deep`: values longer than the check reads (64 KiB): not decoded.
+    pub values_too_large: u64,
+}
+
+/// Live records whose diagnosis depends on a set that could not be read:
+/// neither healthy nor a finding. How many, and the first few.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Unconfirmed {
+    pub count: u64,
+    /// At most [`UNCONFIRMED_SHOWN`], in the order met.
+    pub sample: Vec<UnconfirmedJob>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnconfirmedJob {
+    pub key: Bytes,
+    pub why: String,
+}
+
+/// Unconfirmed records listed by name; the rest are counted.
+pub const UNCONFIRMED_SHOWN: usize = 10;
+
+/// What the engine found: confirmed findings and how it got there.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    pub findings: Vec<Finding>,
+    pub unconfirmed: Unconfirmed,
+    pub scanned: Scanned,
+    /// Candidates gone or changed on the re-check: transient states.
+    pub transient: u64,
+    pub candidates: u64,
+    pub elapsed: Duration,
+}
+
+/// Run the scan engine on an open connection.
+pub async fn scan(
+    store: &mut Store,
+    model: &Model,
+    opts: &ScanOptions,
+    ui: &Ui,
+) -> Result<ScanOutcome> {
+    let started = Instant::now();
+    let run_id = store.run_id.clone();
+    let layout = Layout::of(model);
+    let mut sizes: Vec<(Vec<u8>, bool)> = vec![(layout.class_set.clone(), false)];
+    sizes.extend(layout.statuses.iter().map(|(_, k)| (k.clone(), false)));
+    sizes.extend(layout.sorted.iter().map(|(_, k)| (k.clone(), true)));
+    let cards = store.cardinalities(&sizes).await?;
+    let total: u64 = cards.iter().flatten().sum();
+    let mut w = Walker {
+        store: store.clone(),
+        model,
+        layout: &layout,
+        batch: opts.batch,
+        candidates: HashMap::new(),
+        examining: VecDeque::new(),
+        mostly_suspect: false,
+        secondary: BTreeSet::new(),
+        seen: SeenFilter::for_ids(cards.first().copied().flatten().unwrap_or(0)),
+        repeated: Default::default(),
+        scanned: Scanned::default(),
+        last_candidate: None,
+        class_size: cards.first().copied().flatten().unwrap_or(0),
+        lanes: Vec::new(),
+        join: Join::default(),
+        status_lane: vec![None; layout.statuses.len()],
+        sorted_lane: vec![None; layout.sorted.len()],
+        secondary_lane: Default::default(),
+        class_pages: VecDeque::new(),
+        reads: VecDeque::new(),
+        pages_read: 0,
+        length: total,
+        unconfirmed: Unconfirmed::default(),
+        unconfirmed_keys: Default::default(),
+    };
+    let progress = ui.progress(Some(total), "scan");
+
+    // The class set and the large indexes and zsets are walked together
+    // (see `join`); the small ones, whose pages would span too much
+    // of the order to keep, are walked after it, each member looked up.
+    let status_sizes = &cards[1..1 + layout.statuses.len()];
+    let sorted_sizes = &cards[1 + layout.statuses.len()..];
+    w.joint_walk(status_sizes, sorted_sizes, &progress)
+        .await
+        .context("scanning the class set")?;
+    let mut walks: Vec<Walk> = Vec::new();
+    for (si, ((_, idx), esc)) in layout
+        .statuses
+        .iter()
+        .zip(&layout.escaped_statuses)
+        .enumerate()
+    {
+        if w.status_lane[si].is_none() {
+            walks.push(Walk::index(
+                idx,
+                Some((model.status.field.clone(), esc.clone())),
+            ));
+        }
+    }
+    for set in &w.secondary {
+        walks.push(Walk::index(set, secondary_value(model, set)));
+    }
+    for (zi, (_, z)) in layout.sorted.iter().enumerate() {
+        if w.sorted_lane[zi].is_none() {
+            walks.push(Walk {
+                set: z.clone(),
+                zset: true,
+                value: None,
+                found_in: vec![],
+            });
+        }
+    }
+    if opts.deep {
+        progress.set_message("discovering indexes");
+        for idx in w.discover_status_indexes().await? {
+            walks.push(Walk {
+                set: idx.clone(),
+                zset: false,
+                value: None,
+                found_in: vec![idx],
+            });
+        }
+    }
+    let more = w.secondary_total().await?;
+    progress.set_length(w.length + more);
+    for walk in &walks {
+        w.pass_b(walk, &progress)
+            .await
+            .with_context(|| format!("scanning {}", crate::bytes::escape_bytes(&walk.set)))?;
+    }
+    progress.set_message("looking for job_ids held twice");
+    w.cross_duplicates()
+        .await
+        .context("looking for job_ids held by two records")?;
+    if opts.deep {
+        progress.set_message("walking the keyspace (--deep)");
+        w.deep(&progress).await.context("walking the keyspace")?;
+    }
+    let candidates = w.candidates.len() as u64;
+    let (findings, transient) = if opts.grace.is_zero() || w.candidates.is_empty() {
+        (std::mem::take(&mut w.candidates).into_values().collect(), 0)
+    } else {
+        let due = w
+            .last_candidate
+            .map(|t| t + opts.grace)
+            .unwrap_or_else(Instant::now);
+        let wait = due.saturating_duration_since(Instant::now());
+        progress.set_message(format!(
+            "re-checking {} candidate(s) in {:.1}s",
+            w.candidates.len(),
+            wait.as_secs_f64()
+        ));
+        tokio::time::sleep(wait).await;
+        w.recheck().await.context("re-checking candidates")?
+    };
+    progress.finish();
+    // A cursor means nothing on another run of the server: a restart in the
+    // middle would have skipped members, so such a scan is not reported.
+    let now_id = store
+        .current_run_id()
+        .await
+        .context("checking the server did not restart")?;
+    if now_id != run_id {
+        return Err(exit::with_code(
+            exit::RUNTIME,
+            "Redis restarted during the scan (its run_id changed), so the scan may have skipped members; run it again",
+        ));
+    }
+    Ok(ScanOutcome {
+        findings,
+        unconfirmed: w.unconfirmed,
+        scanned: w.scanned,
+        transient,
+        candidates,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A ghost may turn out stale (its job's new key found) on the second look.
+fn same_damage(a: Kind, b: Kind) -> bool {
+    a == b
+        || matches!(
+            (a, b),
+            (
+                Kind::Dangling | Kind::StaleKey,
+                Kind::Dangling | Kind::StaleKey
+            )
+        )
+}
