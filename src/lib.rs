@@ -13,6 +13,7 @@ pub mod diagnose;
 pub mod exit;
 pub mod output;
 pub mod plan;
+pub mod report;
 pub mod scan;
 pub mod schema;
 pub mod settings;
