@@ -6,12 +6,12 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
 use crate::bytes::Bytes;
 use crate::cli::EnqueueArgs;
 use crate::exit;
 use crate::output::Ui;
+use crate::report::enqueue::{EnqueueReport, EnqueuedJob};
 use crate::schema::record::{Drafts, Filler, Given};
 use crate::schema::{Model, Value};
 use crate::settings::Settings;
@@ -20,31 +20,6 @@ use crate::store::enqueue::{
     content_digest, CreateBatch, CreateContext, CreateJob, CreateOutcome, PendingBatch,
 };
 use crate::store::Store;
-
-#[derive(Debug, Serialize)]
-pub struct EnqueueReport {
-    pub jobs: Vec<EnqueuedJob>,
-    pub created: usize,
-    /// Jobs not created because their idempotency key was claimed before.
-    pub existing: usize,
-    /// Jobs not created because a record with their job_id exists.
-    pub conflicts: usize,
-    /// The id every audit entry of this run carries (`jobq:audit`).
-    pub run_id: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EnqueuedJob {
-    pub job_id: String,
-    pub key: Bytes,
-    pub created: bool,
-    /// Line of the input file, for `--file`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    /// Why the job was not created.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
 
 /// One job to create, as given (flags or a line), before it is checked.
 struct Spec {

@@ -1,17 +1,14 @@
 //! `jobq orphans scan`: the scan engine's findings (`crate::scan`) as a
 //! typed report, and the plan file with `--plan-out`.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
-use serde::Serialize;
 
 use crate::cli::{ScanArgs, ScanCommandArgs};
-use crate::diagnose::{Finding, Kind};
 use crate::exit;
 use crate::output::Ui;
 use crate::plan::{self, Policy};
-use crate::scan::{scan, ScanOptions, Scanned, Unconfirmed};
+use crate::report::scan::{counts, ScanReport};
+use crate::scan::{scan, ScanOptions};
 use crate::settings::Settings;
 
 impl From<&ScanArgs> for ScanOptions {
@@ -25,38 +22,6 @@ impl From<&ScanArgs> for ScanOptions {
 }
 
 // ---- the subcommand ------------------------------------------------------
-
-#[derive(Debug, Serialize)]
-pub struct ScanReport {
-    /// Confirmed findings per kind, every kind present (0 included).
-    pub counts: BTreeMap<&'static str, u64>,
-    pub total: u64,
-    pub findings: Vec<Finding>,
-    /// Records neither healthy nor found damaged: a set their verdict
-    /// depends on could not be read.
-    pub unconfirmed: Unconfirmed,
-    pub scanned: Scanned,
-    pub candidates: u64,
-    /// Candidates that did not hold on the re-check.
-    pub transient: u64,
-    pub deep: bool,
-    pub grace_seconds: f64,
-    pub elapsed_seconds: f64,
-    /// Where the repair plan was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan_out: Option<String>,
-    /// Findings shown per kind in the table.
-    #[serde(skip)]
-    pub limit: usize,
-}
-
-pub fn counts(findings: &[Finding]) -> BTreeMap<&'static str, u64> {
-    let mut c: BTreeMap<&'static str, u64> = Kind::ALL.iter().map(|k| (k.name(), 0)).collect();
-    for f in findings {
-        *c.entry(f.kind.name()).or_default() += 1;
-    }
-    c
-}
 
 pub async fn run(settings: &Settings, ui: &Ui, args: &ScanCommandArgs) -> Result<(ScanReport, u8)> {
     let opts = ScanOptions::from(&args.scan);

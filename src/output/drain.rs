@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Render, Style};
-use crate::cmd::drain::{DrainReport, Reason};
+use crate::report::drain::{DrainReport, Reason};
 
 impl Render for DrainReport {
     fn command(&self) -> &'static str {
@@ -56,7 +56,7 @@ impl Render for DrainReport {
             ),
         };
         if let Some(o) = &self.oldest_pending {
-            let id = o.job_id.clone().unwrap_or_else(|| o.key.to_string());
+            let id = o.job_id.as_ref().unwrap_or(&o.key).to_string();
             let _ = write!(
                 s,
                 "oldest pending: {} ({} {}",

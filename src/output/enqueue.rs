@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use super::{Render, Style};
-use crate::cmd::enqueue::EnqueueReport;
+use crate::report::enqueue::EnqueueReport;
 
 impl Render for EnqueueReport {
     fn command(&self) -> &'static str {

@@ -9,11 +9,9 @@ use comfy_table::Cell;
 
 use super::{Render, Style, Ui};
 use crate::bytes::{escape_bytes, Bytes};
-use crate::cmd::inspect::job::{JobReport, RecordFacts, SetCheck};
-use crate::cmd::inspect::list::JobList;
-use crate::cmd::inspect::overview::Overview;
-use crate::cmd::inspect::verdict::HEALTHY;
-use crate::cmd::inspect::{FieldValue, InspectReport};
+use crate::report::inspect::{
+    FieldValue, InspectReport, JobList, JobReport, Overview, RecordFacts, SetCheck, HEALTHY,
+};
 use crate::schema::msgpack::format_float;
 use crate::schema::record::iso_utc;
 use crate::schema::Value;
@@ -128,12 +126,15 @@ fn overview(o: &Overview, style: &Style) -> String {
     let _ = writeln!(s, "{t}");
     match (&o.oldest_pending, &o.oldest_pending_note) {
         (Some(p), _) => {
+            let since = p
+                .age_seconds
+                .map(|a| format!(" {} ago", age(a)))
+                .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "oldest pending: {} ({} {} ago)",
+                "oldest pending: {} ({}{since})",
                 p.job_id.as_ref().unwrap_or(&p.key),
                 p.field,
-                age(p.age_seconds)
             );
         }
         (None, Some(n)) => {

@@ -4,8 +4,8 @@ use comfy_table::Cell;
 
 use super::{Render, Style, Ui};
 use crate::bytes::escape_bytes;
-use crate::cmd::reindex::ReindexReport;
 use crate::plan::Plan;
+use crate::report::reindex::ReindexReport;
 
 /// Rows of the action table shown, before "... N more".
 const SHOWN: usize = 30;

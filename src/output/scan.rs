@@ -2,8 +2,8 @@ use std::fmt::Write;
 
 use super::{Render, Style};
 use crate::bytes::escape_bytes;
-use crate::cmd::scan::ScanReport;
 use crate::diagnose::Kind;
+use crate::report::scan::ScanReport;
 
 impl Render for ScanReport {
     fn command(&self) -> &'static str {

@@ -15,13 +15,14 @@ mod watch;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::bytes::Bytes;
 use crate::cli::DrainArgs;
 use crate::exit;
 use crate::output::{Progress, Ui};
+use crate::report::drain::{DrainReport, Level, Reason};
+use crate::report::OldestPending;
 use crate::schema::{FieldRole, Model};
 use crate::settings::Settings;
 use crate::store::drain::{is_unavailable, Unavailable};
@@ -45,51 +46,6 @@ const READ_GRACE: Duration = Duration::from_secs(1);
 /// The field `--project` selects on.
 const PROJECT_FIELD: &str = "project_key";
 
-#[derive(Debug, Serialize)]
-pub struct DrainReport {
-    pub drained: bool,
-    pub reason: Reason,
-    pub model: String,
-    pub project: Option<String>,
-    /// Pending and running jobs at the first read.
-    pub start: Level,
-    /// Pending and running jobs at the last read.
-    pub end: Level,
-    pub elapsed_seconds: f64,
-    /// Jobs seen pending or running (the first read, plus arrivals).
-    pub jobs_seen: u64,
-    /// Of those, jobs no longer pending or running.
-    pub jobs_finished: u64,
-    /// With pending jobs left: the one lowest in the model's first sorted
-    /// field (created_at for RedisJob).
-    pub oldest_pending: Option<OldestPending>,
-    /// Times the connection was re-established after Redis stopped answering.
-    pub reconnects: u32,
-    /// The limits that applied, in seconds.
-    pub settle_seconds: f64,
-    pub stall_timeout_seconds: f64,
-    pub timeout_seconds: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reason {
-    /// Two empty reads `--settle` apart.
-    Drained,
-    /// `--timeout` passed first (exit 6).
-    Timeout,
-    /// Pending jobs, nothing running, no change for `--stall-timeout` (exit 7).
-    Stalled,
-    /// The model (or project) had no keys at all, and `--allow-empty` was given.
-    Empty,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Level {
-    pub pending: u64,
-    pub running: u64,
-}
-
 impl From<Counts> for Level {
     fn from(c: Counts) -> Level {
         Level {
@@ -97,17 +53,6 @@ impl From<Counts> for Level {
             running: c.running,
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct OldestPending {
-    pub job_id: Option<String>,
-    pub key: Bytes,
-    /// The sorted field, and the job's score in it.
-    pub field: String,
-    pub score: f64,
-    /// Server time minus the score, when the score looks like unix seconds.
-    pub age_seconds: Option<f64>,
 }
 
 /// The sets one drain reads, built by `schema`.
@@ -404,19 +349,20 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
         project: args.project.clone(),
         start: watch.first().into(),
         end: last.into(),
-        elapsed_seconds: millis(clock.elapsed()),
+        elapsed_seconds: rounded_secs(clock.elapsed()),
         jobs_seen: watch.seen(),
         jobs_finished: watch.finished(),
         oldest_pending,
         reconnects: session.reconnects,
-        settle_seconds: millis(args.settle),
-        stall_timeout_seconds: millis(args.stall_timeout),
-        timeout_seconds: args.timeout.map(millis),
+        settle_seconds: rounded_secs(args.settle),
+        stall_timeout_seconds: rounded_secs(args.stall_timeout),
+        timeout_seconds: args.timeout.map(rounded_secs),
     };
     Ok((report, code))
 }
 
-fn millis(d: Duration) -> f64 {
+/// Seconds, rounded to the millisecond (the JSON shows no more).
+fn rounded_secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
@@ -573,14 +519,14 @@ async fn oldest_pending(
     };
     let age_seconds = match store.server_time().await {
         Ok(now) if (0.0..PLAUSIBLE_AGE).contains(&(now - score)) => {
-            Some(millis(Duration::from_secs_f64(now - score)))
+            Some(rounded_secs(Duration::from_secs_f64(now - score)))
         }
         _ => None,
     };
     let job_id = model
         .parse_key(&key)
         .ok()
-        .map(|p| model.job_id(&p).to_owned());
+        .map(|p| Bytes(model.job_id(&p).as_bytes().to_vec()));
     Some(OldestPending {
         job_id,
         key: Bytes(key),

@@ -8,14 +8,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::verdict::{self, Verdict, HEALTHY};
-use super::{status_indexes, Discovery, FieldValue, Fields, StatusIndex, SCAN_COUNT};
+use super::verdict;
+use super::{status_indexes, StatusIndex, SCAN_COUNT};
 use crate::bytes::{escape_bytes, Bytes};
 use crate::diagnose::probe::{Layout, Probe};
 use crate::exit;
 use crate::output::Ui;
+use crate::report::inspect::{
+    ExtraField, FieldValue, Fields, JobReport, RecordFacts, SetCheck, HEALTHY,
+};
 use crate::schema::Model;
 use crate::settings::Settings;
 use crate::store::inspect::{FieldSelection, MemberCheck, Membership, RawRecord};
@@ -25,109 +27,6 @@ use crate::store::Store;
 pub const JOB_VALUE_CAP: u64 = 1 << 20;
 /// A hash with more fields than this has only its declared fields read.
 pub const MAX_LISTED_FIELDS: u64 = 1000;
-
-#[derive(Debug, Serialize)]
-pub struct JobReport {
-    /// The job_id looked for (from the argument, or from the key given).
-    pub job_id: Bytes,
-    /// The argument, when it was a record key of the model.
-    pub given_key: Option<Bytes>,
-    /// Whether any key of this job_id exists.
-    pub found: bool,
-    /// The `SCAN MATCH` pattern the keyspace was walked with.
-    pub pattern: Bytes,
-    pub records: Vec<RecordFacts>,
-    pub verdict: Verdict,
-    pub discovery: Discovery,
-    pub notes: Vec<String>,
-}
-
-/// Everything read about one key: the facts a verdict is drawn from.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecordFacts {
-    pub key: Bytes,
-    /// The key-field values in the key (unescaped); none if it does not parse.
-    pub key_fields: Option<BTreeMap<String, String>>,
-    pub parse_error: Option<String>,
-    /// `TYPE`: `hash` for a record; `none` for a key that does not exist.
-    #[serde(rename = "type")]
-    pub redis_type: String,
-    /// Seconds until the key expires; none when it does not.
-    pub ttl_seconds: Option<f64>,
-    /// The declared fields present in the hash, decoded.
-    pub fields: Fields,
-    /// Fields the model does not declare.
-    pub extra_fields: Vec<ExtraField>,
-    /// Set when the hash had too many fields to list (its `HLEN`).
-    pub fields_not_listed: u64,
-    /// Declared fields the hash lacks.
-    pub missing_fields: Vec<String>,
-    pub class_set: SetCheck,
-    /// Every status index looked at: the schema's, the discovered ones, and
-    /// those its key and its status field name.
-    pub status_indexes: Vec<SetCheck>,
-    /// The other key-field indexes for the value in its key (and in its
-    /// field, when that differs).
-    pub key_field_indexes: Vec<SetCheck>,
-    /// Each sorted-field zset, with its score.
-    pub sorted_sets: Vec<SetCheck>,
-    /// The sets and zsets above it is a member of.
-    pub member_of: Vec<Bytes>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ExtraField {
-    pub name: Bytes,
-    pub value: FieldValue,
-}
-
-/// Whether a key is in one set (or zset).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SetCheck {
-    pub set: Bytes,
-    /// The field the set indexes (none for the class set).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// The value the index stands for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Bytes>,
-    /// Status indexes: listed in the schema.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub declared: Option<bool>,
-    /// Key-field indexes: whether the value is the key's (`key`) or only
-    /// the hash field's (`field`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<&'static str>,
-    /// None when the check failed (see `error`).
-    pub member: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl SetCheck {
-    pub fn new(set: Vec<u8>) -> SetCheck {
-        SetCheck {
-            set: Bytes(set),
-            field: None,
-            value: None,
-            declared: None,
-            source: None,
-            member: None,
-            score: None,
-            error: None,
-        }
-    }
-
-    pub fn is_member(&self) -> bool {
-        self.member == Some(true)
-    }
-
-    pub fn is_absent(&self) -> bool {
-        self.member == Some(false)
-    }
-}
 
 pub async fn run(
     settings: &Settings,

@@ -11,12 +11,11 @@
 use std::cmp::Ordering;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::overview::SetSize;
-use super::{FieldValue, Fields, SSCAN_COUNT};
+use super::SSCAN_COUNT;
 use crate::bytes::Bytes;
 use crate::exit;
+use crate::report::inspect::{FieldValue, Fields, JobList, ListedJob, SetSize};
 use crate::schema::{Field, Model};
 use crate::settings::Settings;
 use crate::store::inspect::{FieldSelection, RawRecord};
@@ -26,50 +25,6 @@ use crate::store::Store;
 pub const LIST_VALUE_CAP: u64 = 64 * 1024;
 const PRIORITY_FIELD: &str = "priority";
 const MESSAGE_FIELD: &str = "message_text";
-
-#[derive(Debug, Serialize)]
-pub struct JobList {
-    pub status: Option<String>,
-    pub project: Option<String>,
-    pub limit: usize,
-    /// The set walked with SSCAN (the smaller one, with both filters).
-    pub walked: Bytes,
-    /// The other filter's set, checked with SMISMEMBER.
-    pub checked_against: Option<Bytes>,
-    /// Each filter set's size (SCARD).
-    pub sets: Vec<SetSize>,
-    /// The field the age comes from (the model's first sorted field).
-    pub time_field: Option<String>,
-    pub server_time: f64,
-    pub jobs: Vec<ListedJob>,
-    /// Matching jobs not shown, when that is known.
-    pub more_not_shown: Option<u64>,
-    /// More jobs match than are shown.
-    pub more_exist: bool,
-    /// Sets that could not be listed.
-    pub problems: Vec<String>,
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ListedJob {
-    pub key: Bytes,
-    pub job_id: Option<Bytes>,
-    pub project: Option<String>,
-    /// The hash's status field.
-    pub status: Option<String>,
-    /// The status in the key.
-    pub key_status: Option<String>,
-    pub priority: Option<String>,
-    /// The time field's value (unix seconds).
-    pub time: Option<f64>,
-    pub age_seconds: Option<f64>,
-    pub message: Option<FieldValue>,
-    /// The declared fields present, decoded.
-    pub fields: Fields,
-    /// Why this member is not a normal record (gone, wrong type, bad key).
-    pub problem: Option<String>,
-}
 
 /// The key field `--project` filters on: `project_key`, else the model's
 /// first key field other than the status.

@@ -16,14 +16,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
 
 use crate::bytes::Bytes;
 use crate::cli::InspectArgs;
 use crate::exit;
 use crate::output::Ui;
-use crate::schema::{msgpack, Model, Value};
+use crate::report::inspect::{Discovery, FieldValue, InspectReport};
+use crate::schema::{msgpack, Model};
 use crate::settings::Settings;
 use crate::store::inspect::RawValue;
 use crate::store::Store;
@@ -34,15 +33,6 @@ pub const SCAN_COUNT: u32 = 1000;
 pub const SSCAN_COUNT: u32 = 1000;
 /// Raw bytes of an undecodable value kept for display.
 const RAW_PREVIEW: usize = 256;
-
-/// What `jobq inspect` found, in one of its three views.
-#[derive(Debug, Serialize)]
-#[serde(tag = "view", rename_all = "snake_case")]
-pub enum InspectReport {
-    Overview(overview::Overview),
-    List(list::JobList),
-    Job(job::JobReport),
-}
 
 /// One run: the overview, a list, or one job, and the exit code.
 /// Jobs listed when `--limit` is not given.
@@ -130,7 +120,7 @@ async fn frame(
     settings: &Settings,
     store: &mut Option<Store>,
     discover: bool,
-) -> Result<overview::Overview> {
+) -> Result<crate::report::inspect::Overview> {
     if store.is_none() {
         *store = Some(Store::connect(&settings.connect).await?);
     }
@@ -147,18 +137,6 @@ pub struct StatusIndex {
     pub key: Bytes,
     /// Listed in the schema (as opposed to found in Redis).
     pub declared: bool,
-}
-
-/// How the status indexes were found: the schema's, plus a keyspace walk.
-#[derive(Debug, Clone, Serialize)]
-pub struct Discovery {
-    /// Whether `SCAN MATCH` walked the whole keyspace (off with --no-discover).
-    pub walked_keyspace: bool,
-    pub pattern: Bytes,
-    /// `DBSIZE` when the walk started: what the walk had to step over.
-    pub keys_in_db: Option<u64>,
-    /// Status indexes found that the schema does not list.
-    pub undeclared_found: usize,
 }
 
 /// The schema's status indexes, then (unless `discover` is off) every other
@@ -210,22 +188,6 @@ pub async fn status_indexes(
     Ok((out, disc))
 }
 
-/// A hash value as shown: decoded, or why it could not be.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum FieldValue {
-    /// The msgpack value, as natural JSON.
-    Value(Value),
-    /// Not one valid msgpack object: the error and the first bytes.
-    Undecodable {
-        undecodable: String,
-        raw: Bytes,
-        bytes: u64,
-    },
-    /// Over the read cap: only its length was read.
-    TooLarge { too_large_bytes: u64 },
-}
-
 impl FieldValue {
     pub fn from_raw(raw: &RawValue) -> FieldValue {
         match raw {
@@ -242,52 +204,13 @@ impl FieldValue {
             },
         }
     }
-
-    pub fn value(&self) -> Option<&Value> {
-        match self {
-            FieldValue::Value(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// A key field's value as key text: popoto renders None as `None`.
-    pub fn key_text(&self) -> Option<&str> {
-        match self.value()? {
-            Value::Str(s) => Some(s),
-            Value::Nil => Some(crate::schema::keys::NONE_TEXT),
-            _ => None,
-        }
-    }
-
-    pub fn as_f64(&self) -> Option<f64> {
-        self.value().and_then(Value::as_f64)
-    }
-}
-
-/// Hash fields in the order read (declaration order for declared fields);
-/// JSON: an object of field name to value.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Fields(pub Vec<(String, FieldValue)>);
-
-impl Fields {
-    pub fn get(&self, name: &str) -> Option<&FieldValue> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
-    }
-}
-
-impl Serialize for Fields {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::inspect::Fields;
+    use crate::schema::Value;
 
     #[test]
     fn values_decode_or_say_why_not() {

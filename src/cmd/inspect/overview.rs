@@ -3,11 +3,12 @@
 //! and whether the numbers add up.
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::{status_indexes, Discovery, StatusIndex};
+use super::{status_indexes, StatusIndex};
 use crate::bytes::{escape_bytes, Bytes};
 use crate::exit;
+use crate::report::inspect::{Health, Overview, SetSize, StatusSize};
+use crate::report::OldestPending;
 use crate::schema::Model;
 use crate::settings::Settings;
 use crate::store::inspect::Size;
@@ -18,57 +19,6 @@ const OLDEST_PAGE: u64 = 1000;
 /// Pages looked at before giving up: the search stays bounded even when
 /// the oldest jobs are all done and the pending ones are far down.
 const OLDEST_PAGES: u64 = 5;
-
-#[derive(Debug, Serialize)]
-pub struct Overview {
-    pub model: String,
-    /// Server time (`TIME`) the ages are measured from.
-    pub server_time: f64,
-    pub class_set: SetSize,
-    pub status_indexes: Vec<StatusSize>,
-    /// The sum of the status indexes' sizes.
-    pub status_total: u64,
-    pub oldest_pending: Option<OldestPending>,
-    /// Why there is no oldest pending job, when there is none.
-    pub oldest_pending_note: Option<String>,
-    pub health: Health,
-    pub discovery: Discovery,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SetSize {
-    pub key: Bytes,
-    /// `SCARD`; none when the key is not a set (see `error`).
-    pub size: Option<u64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatusSize {
-    pub status: Bytes,
-    pub key: Bytes,
-    /// Listed in the schema; otherwise found by the keyspace walk.
-    pub declared: bool,
-    pub size: Option<u64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OldestPending {
-    pub key: Bytes,
-    pub job_id: Option<Bytes>,
-    /// The sorted field its age comes from.
-    pub field: String,
-    pub score: f64,
-    pub age_seconds: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Health {
-    /// The status indexes add up to the class set, and every one is a set.
-    pub ok: bool,
-    pub message: String,
-}
 
 pub async fn run(settings: &Settings, store: &mut Store, discover: bool) -> Result<(Overview, u8)> {
     let model = &settings.model;
@@ -243,7 +193,7 @@ async fn oldest_pending(
                     key: Bytes(key),
                     field: field.name.clone(),
                     score,
-                    age_seconds: now - score,
+                    age_seconds: Some(now - score),
                 }),
                 None,
             ));

@@ -3,39 +3,10 @@
 //!
 //! Must not: talk to Redis or print.
 
-use serde::Serialize;
-
 use crate::bytes::Bytes;
 use crate::diagnose::{classify, HashState, Kind, Observation};
+use crate::report::inspect::{JobFinding, Verdict, HEALTHY, NOT_FOUND, UNKNOWN};
 use crate::schema::Model;
-
-pub const HEALTHY: &str = "healthy";
-pub const NOT_FOUND: &str = "not_found";
-/// Nothing found wrong, but a set the verdict depends on could not be read.
-pub const UNKNOWN: &str = "unknown";
-
-/// The verdict on one job_id: the headline kind, and every finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
-    /// `healthy`, `not_found`, or the most severe finding's kind.
-    pub kind: String,
-    pub detail: String,
-    /// What `jobq reindex` would do, in one line.
-    pub repair: String,
-    pub findings: Vec<Finding>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    pub kind: String,
-    /// Further kinds the same record shows.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub also: Vec<String>,
-    /// The record (or set) the finding is about.
-    pub key: Bytes,
-    pub detail: String,
-    pub repair: String,
-}
 
 /// A stored value that is not one valid msgpack object: the record's key
 /// and what is wrong (`field message_text is not valid msgpack: ...`).
@@ -48,7 +19,7 @@ pub struct BadValue {
 /// Diagnose every record of one job_id (observed with their twins), with
 /// the values of theirs that do not decode (docs/layout.md's `malformed`).
 pub fn of(model: &Model, observations: &[Observation], bad_values: &[BadValue]) -> Verdict {
-    let mut findings: Vec<(crate::diagnose::Kind, Finding)> = observations
+    let mut findings: Vec<(crate::diagnose::Kind, JobFinding)> = observations
         .iter()
         .filter_map(|o| classify(model, o))
         .map(|f| {
@@ -57,7 +28,7 @@ pub fn of(model: &Model, observations: &[Observation], bad_values: &[BadValue]) 
             } else {
                 format!("jobq reindex would {}", f.repair)
             };
-            let out = Finding {
+            let out = JobFinding {
                 kind: f.kind.name().to_owned(),
                 also: f.also.iter().map(|k| k.name().to_owned()).collect(),
                 key: f.key.clone(),
@@ -77,7 +48,7 @@ pub fn of(model: &Model, observations: &[Observation], bad_values: &[BadValue]) 
         }
         findings.push((
             Kind::Malformed,
-            Finding {
+            JobFinding {
                 kind: Kind::Malformed.name().to_owned(),
                 also: Vec::new(),
                 key: b.key.clone(),
@@ -123,8 +94,8 @@ pub fn of(model: &Model, observations: &[Observation], bad_values: &[BadValue]) 
 
 /// A set a live record belongs in that could not be read (wrong type): the
 /// record's memberships there are unknown, and the set itself is malformed.
-fn unreadable_own_sets(model: &Model, observations: &[Observation]) -> Vec<(Kind, Finding)> {
-    let mut out: Vec<(Kind, Finding)> = Vec::new();
+fn unreadable_own_sets(model: &Model, observations: &[Observation]) -> Vec<(Kind, JobFinding)> {
+    let mut out: Vec<(Kind, JobFinding)> = Vec::new();
     for o in observations
         .iter()
         .filter(|o| matches!(o.hash, HashState::Hash { .. }))
@@ -145,7 +116,7 @@ fn unreadable_own_sets(model: &Model, observations: &[Observation]) -> Vec<(Kind
             }
             out.push((
                 Kind::Malformed,
-                Finding {
+                JobFinding {
                     kind: Kind::Malformed.name().to_owned(),
                     also: Vec::new(),
                     key: m.set.clone(),
