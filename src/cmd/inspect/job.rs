@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::verdict;
+use crate::diagnose::verdict;
 use super::{status_indexes, StatusIndex, SCAN_COUNT};
 use crate::bytes::{escape_bytes, Bytes};
 use crate::diagnose::probe::{Layout, Probe};

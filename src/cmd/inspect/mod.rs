@@ -10,7 +10,6 @@
 pub mod job;
 pub mod list;
 pub mod overview;
-pub mod verdict;
 
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
