@@ -10,15 +10,6 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-macro_rules! exit_help {
-    () => {
-        "\
-Exit status: 0 success/nothing found, 1 findings, 2 usage, 3 runtime failure,
-4 partial, 5 declined, 6 drain timeout, 7 drain stalled, 75 reap lock held,
-130 interrupted. See `man jobq` or the README."
-    };
-}
-
 macro_rules! root_examples {
     () => {
         "\
@@ -36,12 +27,16 @@ macro_rules! root_examples {
     };
 }
 
-const AFTER_HELP: &str = exit_help!();
-
 /// The examples of `jobq --help` and of the `jobq(1)` man page.
 pub const ROOT_EXAMPLES: &str = root_examples!();
 
-const AFTER_LONG_HELP: &str = concat!("Examples:\n", root_examples!(), "\n\n", exit_help!());
+/// `jobq --help`: the examples, then the exit codes.
+fn after_long_help() -> String {
+    format!(
+        "Examples:\n{ROOT_EXAMPLES}\n\n{}",
+        crate::exit::help_summary()
+    )
+}
 
 /// Administer and repair popoto job queues stored in Redis.
 ///
@@ -54,8 +49,8 @@ const AFTER_LONG_HELP: &str = concat!("Examples:\n", root_examples!(), "\n\n", e
     name = "jobq",
     version,
     propagate_version = true,
-    after_help = AFTER_HELP,
-    after_long_help = AFTER_LONG_HELP
+    after_help = crate::exit::help_summary(),
+    after_long_help = after_long_help()
 )]
 pub struct Cli {
     #[command(flatten)]

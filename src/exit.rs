@@ -24,6 +24,185 @@ pub const LOCKED: u8 = 75;
 /// Interrupted (Ctrl-C); nothing half-applied.
 pub const INTERRUPTED: u8 = 130;
 
+/// One exit code of the contract: the words `--help` sums it up in, and the
+/// meaning the man pages and the README's "Exit codes" give it (a test holds
+/// the README to this table word for word).
+#[derive(Debug, Clone, Copy)]
+pub struct Meaning {
+    pub code: u8,
+    pub brief: &'static str,
+    pub text: &'static str,
+}
+
+/// Every exit code jobq can return, in order: the one table `--help`, the
+/// man pages and the README are made from or checked against.
+pub const CONTRACT: &[Meaning] = &[
+    Meaning {
+        code: OK,
+        brief: "success/nothing found",
+        text: "Success; for checks: nothing found.",
+    },
+    Meaning {
+        code: FINDINGS,
+        brief: "findings",
+        text: "Findings: the scan found damage, a dry run has actions to take.",
+    },
+    Meaning {
+        code: USAGE,
+        brief: "usage",
+        text: "Usage error, or a prompt was needed with no terminal and no --yes.",
+    },
+    Meaning {
+        code: RUNTIME,
+        brief: "runtime failure",
+        text: "Runtime failure: Redis unreachable, auth, protocol, I/O, read-only replica.",
+    },
+    Meaning {
+        code: PARTIAL,
+        brief: "partial",
+        text: "Partial: some actions were skipped (state changed under us) or failed.",
+    },
+    Meaning {
+        code: DECLINED,
+        brief: "declined",
+        text: "The user declined the confirmation.",
+    },
+    Meaning {
+        code: DRAIN_TIMEOUT,
+        brief: "drain timeout",
+        text: "drain timed out.",
+    },
+    Meaning {
+        code: STALLED,
+        brief: "drain stalled",
+        text: "drain found the queue stalled (pending jobs, nobody working).",
+    },
+    Meaning {
+        code: LOCKED,
+        brief: "reap lock held",
+        text: "reap skipped: another reaper holds the lock.",
+    },
+    Meaning {
+        code: INTERRUPTED,
+        brief: "interrupted",
+        text: "Interrupted (Ctrl-C); nothing half-applied.",
+    },
+];
+
+/// The contract's entry for a code.
+pub fn meaning(code: u8) -> Option<&'static Meaning> {
+    CONTRACT.iter().find(|m| m.code == code)
+}
+
+/// The exit codes in one paragraph, as `jobq --help` ends: every code of
+/// [`CONTRACT`] with its brief words, wrapped to 79 columns.
+pub fn help_summary() -> String {
+    let mut words: Vec<String> = vec!["Exit".into(), "status:".into()];
+    for (i, m) in CONTRACT.iter().enumerate() {
+        let last = i + 1 == CONTRACT.len();
+        // A code and its words stay on one line.
+        words.push(format!(
+            "{} {}{}",
+            m.code,
+            m.brief,
+            if last { "." } else { "," }
+        ));
+    }
+    words.extend(
+        "See `man jobq` or the README."
+            .split(' ')
+            .map(str::to_owned),
+    );
+    let mut out = String::new();
+    let mut line = 0;
+    for w in words {
+        if line > 0 && line + 1 + w.len() > 79 {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(&w);
+        line += w.len();
+    }
+    out
+}
+
+/// The codes a subcommand can exit with, and what they mean for it (`None`:
+/// the meaning in [`CONTRACT`]).
+pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
+    match page {
+        "jobq-enqueue" => vec![
+            (
+                0,
+                Some("Every job was created, or its idempotency key was already used (the existing job is reported)."),
+            ),
+            (
+                2,
+                Some("Usage error, or a bad --file line: nothing was written."),
+            ),
+            (3, None),
+            (
+                4,
+                Some("Some jobs were not created: a record with that job_id exists."),
+            ),
+            (130, None),
+        ],
+        "jobq-inspect" => vec![
+            (0, Some("Healthy: the numbers add up, or the job's verdict is healthy.")),
+            (
+                1,
+                Some("The status indexes do not add up to the class set, the job is unknown, or its verdict is not healthy."),
+            ),
+            (2, None),
+            (3, None),
+            (130, Some("Interrupted (Ctrl-C), also how --watch ends.")),
+        ],
+        "jobq-orphans" | "jobq-orphans-scan" => vec![
+            (0, Some("No damage found.")),
+            (1, Some("Confirmed findings exist, or some jobs could not be confirmed (a set they depend on cannot be read).")),
+            (2, None),
+            (3, None),
+            (130, None),
+        ],
+        "jobq-reindex" => vec![
+            (0, Some("Nothing to repair, or every action was applied.")),
+            (1, Some("--dry-run: there are actions to take.")),
+            (2, None),
+            (3, None),
+            (
+                4,
+                Some("Some actions were skipped (the state changed since it was planned) or failed, findings wait for --prefer or --duplicates, or jobs could not be confirmed (a set they depend on cannot be read)."),
+            ),
+            (5, None),
+            (130, None),
+        ],
+        "jobq-reap" => [0, 1, 2, 3, 4, 5, 75, 130]
+            .into_iter()
+            .map(|c| (c, None))
+            .collect(),
+        "jobq-drain" => vec![
+            (
+                0,
+                Some("Drained; or, with --allow-empty, the model has no keys at all."),
+            ),
+            (2, None),
+            (
+                3,
+                Some("Redis is unreachable or stopped answering, or the database holds no keys of the model (without --allow-empty)."),
+            ),
+            (6, Some("--timeout passed; the counts left are reported.")),
+            (
+                7,
+                Some("Stalled: jobs pending, nothing running and no change for --stall-timeout."),
+            ),
+            (130, None),
+        ],
+        _ => CONTRACT.iter().map(|m| (m.code, None)).collect(),
+    }
+}
+
 /// An error with a specific exit code. Anything else that reaches `main` is a
 /// runtime failure (3).
 #[derive(Debug, thiserror::Error)]
@@ -95,5 +274,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(code_of(&e), LOCKED);
         assert_eq!(code_of(&anyhow::anyhow!("io")), RUNTIME);
+    }
+
+    #[test]
+    fn the_help_summary_names_every_code_once() {
+        let s = help_summary();
+        assert!(s.lines().all(|l| l.len() <= 79), "{s}");
+        let flat = s.replace('\n', " ");
+        for m in CONTRACT {
+            assert_eq!(
+                flat.matches(&format!(" {} {}", m.code, m.brief)).count(),
+                1,
+                "{s}"
+            );
+        }
     }
 }

@@ -75,9 +75,9 @@ fn the_exit_code_table_is_the_contract() {
     let rows = table_rows(&section("Exit codes"));
     let readme: Vec<(String, String)> =
         rows.iter().map(|r| (r[0].clone(), normal(&r[1]))).collect();
-    let contract: Vec<(String, String)> = jobq::output::man::EXIT_STATUS
+    let contract: Vec<(String, String)> = jobq::exit::CONTRACT
         .iter()
-        .map(|(c, t)| (c.to_string(), normal(t)))
+        .map(|m| (m.code.to_string(), normal(m.text)))
         .collect();
     assert_eq!(readme, contract, "README's exit codes vs the man pages'");
 }

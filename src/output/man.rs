@@ -14,109 +14,7 @@ use clap::CommandFactory;
 use clap_mangen::roff::{bold, roman, Roff};
 
 use crate::cli::{Cli, ROOT_EXAMPLES};
-
-/// Every exit code of the contract (the README's "Exit codes"), for `jobq(1)`.
-pub const EXIT_STATUS: &[(u8, &str)] = &[
-    (0, "Success; for checks: nothing found."),
-    (
-        1,
-        "Findings: the scan found damage, a dry run has actions to take.",
-    ),
-    (
-        2,
-        "Usage error, or a prompt was needed with no terminal and no --yes.",
-    ),
-    (
-        3,
-        "Runtime failure: Redis unreachable, auth, protocol, I/O, read-only replica.",
-    ),
-    (
-        4,
-        "Partial: some actions were skipped (state changed under us) or failed.",
-    ),
-    (5, "The user declined the confirmation."),
-    (6, "drain timed out."),
-    (
-        7,
-        "drain found the queue stalled (pending jobs, nobody working).",
-    ),
-    (75, "reap skipped: another reaper holds the lock."),
-    (130, "Interrupted (Ctrl-C); nothing half-applied."),
-];
-
-/// The codes a subcommand can exit with, and what they mean for it (`None`:
-/// the meaning of [`EXIT_STATUS`]).
-fn exit_codes(page: &str) -> Vec<(u8, Option<&'static str>)> {
-    match page {
-        "jobq-enqueue" => vec![
-            (
-                0,
-                Some("Every job was created, or its idempotency key was already used (the existing job is reported)."),
-            ),
-            (
-                2,
-                Some("Usage error, or a bad --file line: nothing was written."),
-            ),
-            (3, None),
-            (
-                4,
-                Some("Some jobs were not created: a record with that job_id exists."),
-            ),
-            (130, None),
-        ],
-        "jobq-inspect" => vec![
-            (0, Some("Healthy: the numbers add up, or the job's verdict is healthy.")),
-            (
-                1,
-                Some("The status indexes do not add up to the class set, the job is unknown, or its verdict is not healthy."),
-            ),
-            (2, None),
-            (3, None),
-            (130, Some("Interrupted (Ctrl-C), also how --watch ends.")),
-        ],
-        "jobq-orphans" | "jobq-orphans-scan" => vec![
-            (0, Some("No damage found.")),
-            (1, Some("Confirmed findings exist, or some jobs could not be confirmed (a set they depend on cannot be read).")),
-            (2, None),
-            (3, None),
-            (130, None),
-        ],
-        "jobq-reindex" => vec![
-            (0, Some("Nothing to repair, or every action was applied.")),
-            (1, Some("--dry-run: there are actions to take.")),
-            (2, None),
-            (3, None),
-            (
-                4,
-                Some("Some actions were skipped (the state changed since it was planned) or failed, findings wait for --prefer or --duplicates, or jobs could not be confirmed (a set they depend on cannot be read)."),
-            ),
-            (5, None),
-            (130, None),
-        ],
-        "jobq-reap" => [0, 1, 2, 3, 4, 5, 75, 130]
-            .into_iter()
-            .map(|c| (c, None))
-            .collect(),
-        "jobq-drain" => vec![
-            (
-                0,
-                Some("Drained; or, with --allow-empty, the model has no keys at all."),
-            ),
-            (2, None),
-            (
-                3,
-                Some("Redis is unreachable or stopped answering, or the database holds no keys of the model (without --allow-empty)."),
-            ),
-            (6, Some("--timeout passed; the counts left are reported.")),
-            (
-                7,
-                Some("Stalled: jobs pending, nothing running and no change for --stall-timeout."),
-            ),
-            (130, None),
-        ],
-        _ => EXIT_STATUS.iter().map(|(c, _)| (*c, None)).collect(),
-    }
-}
+use crate::exit;
 
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
@@ -217,14 +115,10 @@ fn render(cmd: &clap::Command, examples: &[Example], see_also: &[String]) -> Res
     }
     let mut roff = Roff::new();
     roff.control("SH", ["EXIT STATUS"]);
-    let codes: Vec<(String, String)> = exit_codes(&page)
+    let codes: Vec<(String, String)> = exit::of_command(&page)
         .into_iter()
         .map(|(code, text)| {
-            let generic = EXIT_STATUS
-                .iter()
-                .find(|(c, _)| *c == code)
-                .map(|(_, t)| *t)
-                .unwrap_or_default();
+            let generic = exit::meaning(code).map(|m| m.text).unwrap_or_default();
             (code.to_string(), text.unwrap_or(generic).to_owned())
         })
         .collect();
@@ -341,7 +235,7 @@ mod tests {
     #[test]
     fn the_table_is_the_contract_of_exit_rs() {
         use crate::exit::*;
-        let codes: Vec<u8> = EXIT_STATUS.iter().map(|(c, _)| *c).collect();
+        let codes: Vec<u8> = CONTRACT.iter().map(|m| m.code).collect();
         assert_eq!(
             codes,
             [
@@ -370,12 +264,39 @@ mod tests {
             "jobq-reap",
             "jobq-drain",
         ] {
-            let codes = exit_codes(page);
+            let codes = exit::of_command(page);
             assert!(codes.iter().any(|(c, _)| *c == 0), "{page}");
             for (c, _) in codes {
                 assert!(
-                    EXIT_STATUS.iter().any(|(k, _)| *k == c),
+                    crate::exit::meaning(c).is_some(),
                     "{page}: {c} is not in the contract"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_exit_lines_of_help_name_only_codes_of_their_command() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut checked = 0;
+        for sub in cli.get_subcommands() {
+            let page = format!("jobq-{}", sub.get_name());
+            let help = sub.clone().render_long_help().to_string();
+            let Some(at) = help.find("Exit: ") else {
+                continue;
+            };
+            let para = help[at + 6..].split("\n\n").next().unwrap_or_default();
+            let allowed: Vec<u8> = exit::of_command(&page).iter().map(|(c, _)| *c).collect();
+            for part in para.replace('\n', " ").split(", ") {
+                let code: u8 = part
+                    .split(' ')
+                    .next()
+                    .and_then(|w| w.parse().ok())
+                    .unwrap_or_else(|| panic!("{page}: {part:?} does not start with a code"));
+                assert!(
+                    allowed.contains(&code),
+                    "{page}: {code} is not one of its codes"
                 );
             }
         }

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use crate::diagnose::verdict;
 use super::{status_indexes, StatusIndex, SCAN_COUNT};
 use crate::bytes::{escape_bytes, Bytes};
 use crate::diagnose::probe::{Layout, Probe};
+use crate::diagnose::verdict;
 use crate::exit;
 use crate::output::Ui;
 use crate::report::inspect::{
