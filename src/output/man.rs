@@ -299,6 +299,8 @@ mod tests {
                     "{page}: {code} is not one of its codes"
                 );
             }
+            checked += 1;
         }
+        assert!(checked > 0, "no subcommand's help has an Exit: line");
     }
 }
