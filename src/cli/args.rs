@@ -1,216 +1,17 @@
-//! The command line: clap derive structs only. Parsing of values lives in
-//! small `value_parser` functions here; resolving them into settings lives in
-//! `settings`.
+//! The arguments of each subcommand, with the long help that explains them.
 //!
-//! Must not: touch Redis, print, or hold logic beyond argument shapes.
+//! Must not: parse values beyond clap's shapes (see `parse`) or resolve them
+//! into settings.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 
-macro_rules! root_examples {
-    () => {
-        "\
-  # The queue at a glance
-  jobq inspect
-  # Find every kind of damage (read-only; exit 1 when any is confirmed)
-  jobq orphans scan
-  # Show the repair plan without writing anything, then repair
-  jobq reindex --dry-run
-  jobq reindex --yes
-  # From cron: requeue jobs whose worker died (75: another reaper runs)
-  */5 * * * * jobq reap --once -q >/dev/null || [ $? -eq 75 ]
-  # A CI step: create fixtures, then wait for the workers
-  jobq enqueue --file jobs.jsonl && jobq drain --timeout 10m"
-    };
-}
+use super::parse::{parse_count, parse_duration, parse_grace};
 
-/// The examples of `jobq --help` and of the `jobq(1)` man page.
-pub const ROOT_EXAMPLES: &str = root_examples!();
-
-/// `jobq --help`: the examples, then the exit codes.
-fn after_long_help() -> String {
-    format!(
-        "Examples:\n{ROOT_EXAMPLES}\n\n{}",
-        crate::exit::help_summary()
-    )
-}
-
-/// Administer and repair popoto job queues stored in Redis.
-///
-/// jobq reads the popoto layout (a hash per job, a class set, one index set
-/// per status) and finds and repairs every way these drift apart, safely on a
-/// live queue: every write is a guarded, atomic step that does nothing when
-/// the state changed since it was planned.
-#[derive(Debug, Parser)]
-#[command(
-    name = "jobq",
-    version,
-    propagate_version = true,
-    after_help = crate::exit::help_summary(),
-    after_long_help = after_long_help()
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Flags every subcommand takes; listed under their own heading so that a
-/// subcommand's own flags stand out.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
-    /// Redis URL (redis://, rediss:// for TLS, unix://); user:password work
-    ///
-    /// The password is never printed. Examples: redis://127.0.0.1:6379/0,
-    /// rediss://app:secret@redis.internal:6380/2, unix:///run/redis.sock?db=1
-    #[arg(
-        long,
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379/0",
-        global = true,
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub url: String,
-
-    /// PEM file of CA certificates to trust (with rediss://)
-    ///
-    /// Trusted in addition to the Mozilla root certificates jobq trusts
-    /// without it: for a server whose certificate a private CA signed.
-    #[arg(
-        long,
-        env = "JOBQ_TLS_CA",
-        global = true,
-        hide_env_values = true,
-        value_name = "FILE"
-    )]
-    pub tls_ca: Option<PathBuf>,
-
-    /// PEM file of the client certificate to present (with --tls-key)
-    ///
-    /// For a server started with `tls-auth-clients yes`. The file may hold
-    /// the chain: the client's certificate first, then its issuers.
-    #[arg(
-        long,
-        env = "JOBQ_TLS_CERT",
-        global = true,
-        hide_env_values = true,
-        value_name = "FILE"
-    )]
-    pub tls_cert: Option<PathBuf>,
-
-    /// PEM file of the client certificate's private key (with --tls-cert)
-    #[arg(
-        long,
-        env = "JOBQ_TLS_KEY",
-        global = true,
-        hide_env_values = true,
-        value_name = "FILE"
-    )]
-    pub tls_key: Option<PathBuf>,
-
-    /// Do not verify the server's certificate (a test server only)
-    ///
-    /// The connection is still encrypted, but anyone between jobq and the
-    /// server can read and change it. jobq says so on stderr every run.
-    /// JOBQ_TLS_INSECURE takes 1/0, true/false, yes/no or on/off.
-    #[arg(
-        long,
-        env = "JOBQ_TLS_INSECURE",
-        global = true,
-        hide_env_values = true,
-        value_parser = clap::builder::BoolishValueParser::new()
-    )]
-    pub tls_insecure: bool,
-
-    /// TOML file describing the popoto model [default: RedisJob]
-    ///
-    /// Without it, jobq works on popoto's RedisJob model (job_id, project_key,
-    /// status, priority, message_text, created_at). The format is in the README;
-    /// the keys and bytes jobq reads for a model are in docs/layout.md.
-    #[arg(
-        long,
-        env = "JOBQ_SCHEMA",
-        global = true,
-        hide_env_values = true,
-        value_name = "FILE"
-    )]
-    pub schema: Option<PathBuf>,
-
-    /// Prefix of jobq's own keys (audit stream, locks, reaper state)
-    #[arg(long, default_value = "jobq", global = true, value_name = "PREFIX")]
-    pub namespace: String,
-
-    /// Print one JSON object on stdout instead of a table
-    ///
-    /// Every object carries "schema": 1 and "command"; bytes that are not
-    /// UTF-8 are written as {"hex": "..."}. Progress and warnings stay on
-    /// stderr. The format of each command is in the README.
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// When to use colour (NO_COLOR is honoured with auto)
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
-    pub color: ColorWhen,
-
-    /// Print nothing on stderr but errors
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-
-    /// More detail on stderr (repeat for more)
-    #[arg(short, long, action = ArgAction::Count, global = true)]
-    pub verbose: u8,
-
-    /// Give up connecting to Redis after this long
-    #[arg(long, default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true, global = true, value_name = "DURATION")]
-    pub connect_timeout: Duration,
-
-    /// Give up waiting for one Redis reply after this long
-    ///
-    /// A write whose reply did not arrive in time has an unknown outcome:
-    /// jobq re-reads the state instead of sending it again.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, allow_hyphen_values = true, global = true, value_name = "DURATION")]
-    pub response_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorWhen {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Create jobs exactly as popoto's create() does
-    #[command(long_about = ENQUEUE_ABOUT)]
-    Enqueue(EnqueueArgs),
-    /// Show the queue at a glance, list jobs, or examine one job
-    #[command(long_about = INSPECT_ABOUT)]
-    Inspect(InspectArgs),
-    /// Find jobs and index entries that have drifted apart
-    #[command(subcommand)]
-    Orphans(OrphansCommand),
-    /// Repair what `orphans scan` finds, member by member, while workers run
-    #[command(long_about = REINDEX_ABOUT)]
-    Reindex(ReindexArgs),
-    /// Move stale running jobs back to pending (or to failed)
-    #[command(long_about = REAP_ABOUT)]
-    Reap(ReapArgs),
-    /// Wait until the queue has no pending and no running jobs
-    #[command(long_about = DRAIN_ABOUT)]
-    Drain(DrainArgs),
-    /// Write shell completions and man pages (for packagers)
-    #[command(hide = true)]
-    Generate(GenerateArgs),
-}
-
-const ENQUEUE_ABOUT: &str = "\
+pub(super) const ENQUEUE_ABOUT: &str = "\
 Create jobs exactly as popoto's create() does: one MULTI/EXEC per job with an
 HSET of every declared field, SADD to the class set and every key-field index,
 and ZADD to every sorted-field zset. Prints the job ids, one per line.
@@ -225,7 +26,7 @@ Examples:
   # Many jobs from JSON Lines, validated whole before anything is written
   jobq enqueue --file fixtures.jsonl --json";
 
-const INSPECT_ABOUT: &str = "\
+pub(super) const INSPECT_ABOUT: &str = "\
 Without arguments: the class-set size and each status index's size (O(1)
 reads, taken in one MULTI so they add up), the oldest pending job, and a
 health line. Status indexes the schema does not list are found with a SCAN
@@ -246,7 +47,7 @@ Examples:
   # A full record key stands for its job
   jobq inspect RedisJob:3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e:billing:running";
 
-const REINDEX_ABOUT: &str = "\
+pub(super) const REINDEX_ABOUT: &str = "\
 Run the consistency scan, turn its confirmed findings into a plan, show it,
 ask, and apply each action as a guarded Lua script that does nothing when the
 state it was planned from has changed. Never deletes and rebuilds an index.
@@ -260,7 +61,7 @@ Examples:
   jobq orphans scan --plan-out plan.json
   jobq reindex --yes --plan plan.json";
 
-const REAP_ABOUT: &str = "\
+pub(super) const REAP_ABOUT: &str = "\
 Find running jobs whose worker is gone and move them back to pending (priority
 high), or to failed after --max-attempts reaps, the way popoto moves a job:
 one guarded script per job re-creates the record under its new key, and does
@@ -286,7 +87,7 @@ Examples:
   jobq reap --interval 1m --min-interval 50s --json
   */5 * * * * jobq reap --once -q || [ $? -eq 75 ]";
 
-const DRAIN_ABOUT: &str = "\
+pub(super) const DRAIN_ABOUT: &str = "\
 Wait until the queue (or one project) has no pending and no running jobs,
 confirmed by two reads --settle apart. Detects a queue nobody is working on.
 
@@ -383,7 +184,7 @@ pub enum OrphansCommand {
     Scan(ScanCommandArgs),
 }
 
-const SCAN_ABOUT: &str = "\
+pub(super) const SCAN_ABOUT: &str = "\
 One non-blocking pass (SSCAN + pipelined SMISMEMBER, never a whole-set read)
 over the class set and every index, classifying each inconsistency. A finding
 is confirmed only if it still holds on a re-check after --grace. Exit 1 when
@@ -562,173 +363,4 @@ pub struct GenerateArgs {
     /// Directory to write completions/ and man/ into
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-}
-
-/// The subcommand the arguments name (`jobq orphans scan`), for pointing
-/// at the right `--help` when they do not parse.
-pub fn command_path(args: &[OsString]) -> String {
-    use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    let mut path = vec![cmd.get_name().to_owned()];
-    for arg in args.iter().skip(1) {
-        if arg == "--" {
-            break;
-        }
-        let Some(word) = arg.to_str() else { continue };
-        let Some(sub) = cmd.find_subcommand(word).cloned() else {
-            continue;
-        };
-        path.push(sub.get_name().to_owned());
-        cmd = sub;
-    }
-    path.join(" ")
-}
-
-/// What a value that starts with `-` is told: clap's own message for it
-/// (`unexpected argument '-1' found`) reads as if the flag were unknown.
-const NOT_NEGATIVE: &str = "must be 0 or more";
-
-/// A count (`--limit`, `--max-jobs`): a whole number, 0 or more.
-pub fn parse_count<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(NOT_NEGATIVE.into());
-    }
-    t.parse::<T>()
-        .map_err(|_| format!("{s:?} is not a whole number"))
-}
-
-/// `30m`, `2s`, `500ms`, `1h 30m`, or a bare number of seconds (`2`, `0.5`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(format!("{NOT_NEGATIVE} (a duration such as 2s or 30m)"));
-    }
-    if let Ok(secs) = t.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("{s:?} is not a duration"));
-    }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("{s:?} is not a duration ({e}); try 500ms, 2s, 30m, 1h"))
-}
-
-/// The longest `--grace`. A job being created or moved looks damaged for
-/// milliseconds; a re-check hours later proves nothing more, while the scan
-/// holds its candidates in memory and its report back the whole time (and
-/// a wait past what a clock can add would never end).
-pub const MAX_GRACE: Duration = Duration::from_secs(10 * 60);
-
-/// `--grace`: a duration of at most [`MAX_GRACE`].
-pub fn parse_grace(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d > MAX_GRACE {
-        return Err("at most 10m: a job in the middle of a create or a move settles within milliseconds, so a longer wait finds nothing more and only holds the report back".into());
-    }
-    Ok(d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_debug_assert() {
-        Cli::command().debug_assert();
-    }
-
-    /// Every visible subcommand that does something (a leaf).
-    fn leaves(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
-        for sub in cmd
-            .get_subcommands()
-            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-        {
-            let p = format!("{path} {}", sub.get_name());
-            if sub.has_subcommands() {
-                leaves(sub, p, out);
-            } else {
-                out.push((p, sub.clone()));
-            }
-        }
-    }
-
-    #[test]
-    fn every_flag_has_a_one_line_help() {
-        let mut root = Cli::command();
-        root.build();
-        let mut all = vec![("jobq".to_owned(), root.clone())];
-        leaves(&root, "jobq".into(), &mut all);
-        for (path, cmd) in &all {
-            for arg in cmd.get_arguments() {
-                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-                assert!(
-                    !help.trim().is_empty() && !help.contains('\n'),
-                    "{path} {}: needs a one-line help, got {help:?}",
-                    arg.get_id()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_subcommand_long_help_has_examples() {
-        let mut root = Cli::command();
-        root.build();
-        let mut subs = Vec::new();
-        leaves(&root, "jobq".into(), &mut subs);
-        assert!(
-            subs.len() >= 6,
-            "{:?}",
-            subs.iter().map(|s| &s.0).collect::<Vec<_>>()
-        );
-        for (path, cmd) in subs {
-            let about = cmd
-                .get_long_about()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            let (_, examples) = about
-                .split_once("\n\nExamples:\n")
-                .unwrap_or_else(|| panic!("{path}: its long help needs an \"Examples:\" block"));
-            assert!(
-                examples
-                    .lines()
-                    .any(|l| l.trim_start().starts_with(&path[..])
-                        || l.contains(&format!(" {path} "))),
-                "{path}: no example runs it:\n{examples}"
-            );
-        }
-    }
-
-    #[test]
-    fn command_paths() {
-        let path = |a: &[&str]| command_path(&a.iter().map(OsString::from).collect::<Vec<_>>());
-        assert_eq!(path(&["jobq"]), "jobq");
-        assert_eq!(
-            path(&["jobq", "--json", "orphans", "scan", "--bogus"]),
-            "jobq orphans scan"
-        );
-        assert_eq!(path(&["jobq", "reindex", "--", "drain"]), "jobq reindex");
-        assert_eq!(path(&["jobq", "bogus"]), "jobq");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
-        assert_eq!(
-            parse_duration("-1"),
-            Err(format!("{NOT_NEGATIVE} (a duration such as 2s or 30m)"))
-        );
-        assert!(parse_duration("-2s").is_err());
-        assert_eq!(parse_grace("10m"), Ok(MAX_GRACE));
-        assert!(parse_grace("99999999999h").is_err());
-        assert_eq!(parse_count::<usize>("-1"), Err(NOT_NEGATIVE.to_owned()));
-        assert_eq!(parse_count::<u64>("7"), Ok(7));
-        assert!(parse_count::<usize>("x").is_err());
-        assert!(parse_duration("soon").is_err());
-    }
 }
