@@ -5,12 +5,10 @@
 //! "Production safety": every Redis command jobq sends is listed, and none
 //! of the commands it promises never to send appears in `src/store/`.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -301,10 +299,15 @@ fn the_reliability_table_names_tests_that_exist() {
     let rows = table_rows(&section("Reliability"));
     assert!(rows.len() >= 15, "{rows:?}");
     let mut sources = String::new();
-    for e in std::fs::read_dir(root().join("tests")).expect("read tests/") {
-        let p = e.expect("entry").path();
-        if p.extension().is_some_and(|x| x == "rs") {
-            sources.push_str(&std::fs::read_to_string(&p).expect("read test"));
+    let mut dirs = vec![root().join("tests")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("read tests/") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                sources.push_str(&std::fs::read_to_string(&p).expect("read test"));
+            }
         }
     }
     for r in &rows {

@@ -1,11 +1,9 @@
 //! What a person at a terminal sees: coloured tables line up exactly as
 //! plain ones do, and the progress bar's rate reads as a whole number.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 /// `s` without its ANSI escape sequences (CSI ... final byte).
 fn strip_ansi(s: &str) -> String {

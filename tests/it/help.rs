@@ -1,9 +1,7 @@
 //! `--help` of every command, compared with the snapshots in
 //! tests/snapshots/help/<name>.txt, so that a change to what users read is
-//! a reviewed change. `JOBQ_UPDATE_SNAPSHOTS=1 cargo test --test help`
+//! a reviewed change. `JOBQ_UPDATE_SNAPSHOTS=1 cargo test --test it -- help::`
 //! rewrites them.
-
-mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -33,7 +31,7 @@ fn commands() -> Vec<(String, Vec<String>)> {
 }
 
 fn help_text(args: &[String]) -> String {
-    let out = Command::new(common::jobq_bin())
+    let out = Command::new(crate::common::jobq_bin())
         .args(args)
         .arg("--help")
         .env("COLUMNS", "100")
@@ -102,7 +100,7 @@ fn help_of_every_command_matches_its_snapshot() {
     assert!(
         stale.is_empty(),
         "{}\n\nIf the new help is what you want, rewrite the snapshots with:\n  \
-         JOBQ_UPDATE_SNAPSHOTS=1 cargo test --test help\n\
+         JOBQ_UPDATE_SNAPSHOTS=1 cargo test --test it -- help::\n\
          (and regenerate the man pages: cargo run -- generate --out-dir .)",
         stale.join("\n\n")
     );

@@ -10,9 +10,7 @@
 //! Then each read command is refused by an ACL, one at a time: the answer
 //! must be unknown (exit 3), never "no damage".
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value as J;
 
 /// The commands jobq uses that not every supported server has.

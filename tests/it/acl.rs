@@ -5,11 +5,9 @@
 //! write nothing. If jobq starts to need a permission the README does not
 //! grant, or to send a command the README denies, this fails.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 const RO_PASSWORD: &str = "ro-Secret-7781";
 const REPAIR_PASSWORD: &str = "repair-Secret-5519";

@@ -2,11 +2,9 @@
 //! front (exit 2, nothing written) with a message that names what is wrong,
 //! or, for a sweep that would move every running job, asks first.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Run jobq against `r`, killing it after `limit` (a hang fails the test
 /// rather than stalling it).

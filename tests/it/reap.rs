@@ -4,13 +4,11 @@
 //! poison-pill cap, the lock, `--min-interval`, `--interval` with Ctrl-C,
 //! dry runs and damaged members.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jobq::schema::msgpack::encode;
 use jobq::schema::Value as V;
 

@@ -3,15 +3,13 @@
 //! checked for the form users rely on: one line, starting `jobq: error:`,
 //! naming what failed and what to do, and never showing a password.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// The error line of a failed run: the last line of stderr, the only one
 /// starting `jobq: error:`, naming each of `mentions`, showing none of

@@ -1,9 +1,7 @@
 //! `jobq enqueue` against a real redis-server: the bytes popoto writes, the
 //! idempotency key, bulk files validated whole, and the connection errors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

@@ -9,7 +9,6 @@
 //! `JOBQ_TEST_REDIS_CONF`, a config file passed first to every server
 //! started (tests/servers/redis60-standin.conf renames the 6.2 commands
 //! away, standing in for Redis 6.0).
-#![allow(dead_code)]
 
 pub mod faults;
 
@@ -252,10 +251,6 @@ impl Redis {
         }
     }
 
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
-    }
-
     pub fn url(&self) -> String {
         format!("unix://{}", self.sock.display())
     }
@@ -446,17 +441,6 @@ impl Run {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.out.stdout)
             .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e})\n{}", self.explain()))
-    }
-    /// Every line of stdout as JSON (JSON Lines).
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}\n{}", self.explain()))
-            })
-            .collect()
     }
     pub fn explain(&self) -> String {
         format!(

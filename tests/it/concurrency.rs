@@ -4,7 +4,7 @@
 //! with jobq's plan and apply (`reindex --dry-run --plan-out`, the worker,
 //! `reindex --plan`, the same plan again), with `reap --all`, and with a
 //! final repair. After every jobq run the invariants of
-//! tests/common/faults.rs hold: no job lost (I1), nothing the worker did
+//! `common::faults` hold: no job lost (I1), nothing the worker did
 //! undone (I4), every write audited once (no step applied twice), no
 //! healthy job the worker and the reaper left alone touched; after the
 //! final repair I1-I5 in full.
@@ -14,12 +14,10 @@
 //! source is seeded from `JOBQ_FAULT_SEED` (printed), so a failure replays
 //! with the same seed; proptest then shrinks it to a small case.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::faults::*;
-use common::*;
+use crate::common::faults::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::Value as J;
@@ -127,7 +125,6 @@ impl Stepper {
                         }
                     }
                 }
-                Op::Pause(_) => {}
             }
         }
     }
@@ -337,7 +334,7 @@ fn run_case(case: &Case) {
 
 /// A proptest runner seeded from `JOBQ_FAULT_SEED`.
 fn runner(cases: u32) -> TestRunner {
-    let seed = common::Rng::from_env("JOBQ_FAULT_SEED").next();
+    let seed = crate::common::Rng::from_env("JOBQ_FAULT_SEED").next();
     let mut bytes = [0u8; 32];
     for (i, b) in bytes.iter_mut().enumerate() {
         *b = (seed >> ((i % 8) * 8)) as u8 ^ i as u8;

@@ -4,12 +4,10 @@
 //! the flags and the server (one line, exit 3, never a panic), and the TLS
 //! flags' usage errors (exit 2, before anything connects).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const PENDING: &str = "$KeyF:RedisJob:status:pending";
 const RUNNING: &str = "$KeyF:RedisJob:status:running";

@@ -2,13 +2,11 @@
 //! damaged jobs are repaired, SIGKILL at random points mid-repair, and
 //! SIGINT mid-repair (a report of what was done, exit 130).
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn worker_moves_jobs_while_reindex_repairs() {

@@ -3,8 +3,6 @@
 //! provisional verdict on each damage kind of docs/layout.md, each built by hand
 //! with raw redis commands.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
@@ -12,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const T0: f64 = 1767225600.5;

@@ -2,13 +2,11 @@
 //! of megabytes is reported through bounded previews (with the full length)
 //! by every command that shows it, in text and in JSON, and quickly.
 
-mod common;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jobq::schema::msgpack::encode;
 use jobq::schema::Value as V;
 

@@ -4,9 +4,7 @@
 //! state before the run, key for key. Every entry names the run, and the
 //! run's id is what the command reports.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value as J;
 
 const CLASS: &str = "$Class:RedisJob";

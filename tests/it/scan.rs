@@ -2,9 +2,7 @@
 //! with the raw commands of docs/layout.md's damage table, mixed datasets with
 //! known counts, bad input, and the two-sightings rule under live writers.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value as J;
 
 fn scan(r: &Redis, extra: &[&str]) -> (Run, J) {

@@ -3,9 +3,7 @@
 //! a job held twice under different key segments, a verdict that depends
 //! on a set jobq cannot read.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value as J;
 
 const PENDING: &str = "$KeyF:RedisJob:status:pending";

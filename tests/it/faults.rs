@@ -1,21 +1,19 @@
 //! Reliability under faults (README, "Reliability"): jobq killed, Redis
 //! restarted, a replica, a slow server, missing permissions, a full server,
-//! bad data. After each fault the invariants of tests/common/faults.rs hold:
+//! bad data. After each fault the invariants of `common::faults` hold:
 //! nothing lost (I1), every job in its one index after a repair (I2), a
 //! second run changes nothing (I3), nothing a worker did undone (I4), and
 //! Redis never blocked by jobq (I5). `reap` under SIGKILL, a restart, a
 //! replica and ACL users is at the end.
 //!
 //! SIGKILL during `reindex`, and a worker moving jobs while it repairs, are
-//! in tests/reindex_live.rs; random damage interleaved with a worker is in
-//! tests/concurrency.rs.
-
-mod common;
+//! in `reindex_live`; random damage interleaved with a worker is in
+//! `concurrency`.
 
 use std::time::{Duration, Instant};
 
-use common::faults::*;
-use common::*;
+use crate::common::faults::*;
+use crate::common::*;
 use serde_json::Value as J;
 
 /// A JSON Lines file of `n` jobs in five projects, with idempotency keys

@@ -2,9 +2,7 @@
 //! exactly the healthy popoto record set, every guard proven by changing the
 //! state between plan and apply, and a second run that changes nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value as J;
 
 fn reindex(r: &Redis, extra: &[&str]) -> (Run, J) {

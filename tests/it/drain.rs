@@ -4,13 +4,11 @@
 //! (6), detects a stall (7), refuses an empty database (3), survives and
 //! reports Redis going away, scopes to a project, and stops on Ctrl-C.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

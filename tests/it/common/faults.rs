@@ -17,19 +17,17 @@
 //!
 //! A fault test reads: start a server ([`watched`]), build a state, take a
 //! [`Before`], run jobq under a fault ([`spawn_jobq`] + [`kill_after`],
-//! `Redis::restart`, a [`Worker`], ...), then `check_i1` .. `check_i5`,
+//! `Redis::restart`, a worker doing [`Op`]s, ...), then `check_i1` .. `check_i5`,
 //! usually through [`check_settled`] after a rerun.
 //!
 //! `reap` under faults (SIGKILL at random points, a restart mid-sweep, a
-//! replica, ACL users) is in tests/faults.rs; a worker against `reap` in
-//! tests/reap.rs and tests/concurrency.rs. Not built yet: `reap` against
+//! replica, ACL users) is in the `faults` module; a worker against `reap` in
+//! `reap` and `concurrency`. Not built yet: `reap` against
 //! `DEBUG SLEEP` with a short `--response-timeout`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -295,13 +293,9 @@ impl Before {
             jobs: records_by_job(con),
         }
     }
-
-    pub fn ids(&self) -> Vec<String> {
-        self.jobs.keys().cloned().collect()
-    }
 }
 
-/// What a [`Worker`] did: the invariants are relative to it.
+/// What a worker did: the invariants are relative to it.
 #[derive(Debug, Clone, Default)]
 pub struct WorkerLog {
     /// Keys of the jobs it created.
@@ -871,93 +865,6 @@ pub enum Op {
     Fail,
     /// Delete a job (picked from the class set).
     Delete,
-    /// Wait this many milliseconds.
-    Pause(u8),
-}
-
-/// A popoto-style worker on its own connection, running a list of [`Op`]s
-/// once, in order (or until stopped).
-pub struct Worker {
-    stop: Arc<AtomicBool>,
-    handle: std::thread::JoinHandle<WorkerLog>,
-}
-
-impl Worker {
-    /// Jobs it creates get ids from `first_id` up, in project `project`.
-    pub fn start(r: &Redis, ops: Vec<Op>, project: &str, first_id: usize) -> Worker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let url = r.url();
-        let project = project.to_string();
-        let handle = std::thread::spawn(move || {
-            let client = redis::Client::open(url).expect("client");
-            let mut c = client.get_connection().expect("connection");
-            let mut log = WorkerLog::default();
-            let mut next_id = first_id;
-            let pick = |c: &mut redis::Connection, set: &str| -> Option<String> {
-                redis::cmd("SRANDMEMBER")
-                    .arg(set)
-                    .query::<Option<String>>(c)
-                    .ok()
-                    .flatten()
-            };
-            for op in ops {
-                if flag.load(Ordering::Relaxed) {
-                    break;
-                }
-                match op {
-                    Op::Create => {
-                        let k = popoto_create(
-                            &mut c,
-                            &job_id(next_id),
-                            &project,
-                            "pending",
-                            1767225600.0 + next_id as f64,
-                        );
-                        next_id += 1;
-                        log.created.push(k);
-                    }
-                    Op::Start | Op::Complete | Op::Fail => {
-                        let (from, to) = match op {
-                            Op::Start => ("pending", "running"),
-                            Op::Complete => ("running", "completed"),
-                            _ => ("running", "failed"),
-                        };
-                        if let Some(k) = pick(&mut c, &status_index(from)) {
-                            // popoto moves the record it loaded: the key's
-                            // own status must be `from`.
-                            if k.ends_with(&format!(":{from}")) {
-                                if let Some(n) = popoto_move(&mut c, &k, to) {
-                                    log.moved.push((k, n));
-                                }
-                            }
-                        }
-                    }
-                    Op::Delete => {
-                        if let Some(k) = pick(&mut c, CLASS) {
-                            if popoto_delete(&mut c, &k) {
-                                log.deleted.push(k);
-                            }
-                        }
-                    }
-                    Op::Pause(ms) => std::thread::sleep(Duration::from_millis(ms as u64)),
-                }
-            }
-            log
-        });
-        Worker { stop, handle }
-    }
-
-    /// Stop after the current op; what it did.
-    pub fn stop(self) -> WorkerLog {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().expect("worker thread")
-    }
-
-    /// Let it run every op; what it did.
-    pub fn join(self) -> WorkerLog {
-        self.handle.join().expect("worker thread")
-    }
 }
 
 // ---- damage, built with raw commands -------------------------------------
