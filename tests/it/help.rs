@@ -1,7 +1,10 @@
-//! `--help` of every command, compared with the snapshots in
-//! tests/snapshots/help/<name>.txt, so that a change to what users read is
-//! a reviewed change. `JOBQ_UPDATE_SNAPSHOTS=1 cargo test --test it -- help::`
-//! rewrites them.
+//! `--help` of every command, compared with the insta snapshots in
+//! tests/it/snapshots/help/<name>.snap, so that a change to what users read
+//! is a reviewed change. To accept a new help text:
+//! `INSTA_UPDATE=always cargo test --test it -- help::` rewrites the
+//! snapshots (or `cargo insta review`, with cargo-insta installed, after a
+//! failing run); then regenerate the man pages:
+//! `cargo run -- generate --out-dir .`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,7 +12,7 @@ use std::process::Command;
 use clap::CommandFactory;
 
 fn snapshot_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/help")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots/help")
 }
 
 /// Every command a user can ask help for: (snapshot name, arguments).
@@ -52,58 +55,44 @@ fn help_text(args: &[String]) -> String {
 
 #[test]
 fn help_of_every_command_matches_its_snapshot() {
-    let update = std::env::var_os("JOBQ_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
-    let dir = snapshot_dir();
     let commands = commands();
-    let mut stale = Vec::new();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshot_dir());
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
     for (name, args) in &commands {
         let text = help_text(args);
-        let path = dir.join(format!("{name}.txt"));
-        if update {
-            std::fs::create_dir_all(&dir).expect("create snapshot dir");
-            std::fs::write(&path, &text).expect("write snapshot");
-            continue;
-        }
-        let want = std::fs::read_to_string(&path).unwrap_or_default();
-        if want != text {
-            let at = want
-                .lines()
-                .zip(text.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or_else(|| want.lines().count().min(text.lines().count()));
-            stale.push(format!(
-                "jobq {} --help differs from {} at line {}:\n    snapshot: {}\n    now:      {}",
-                args.join(" "),
-                path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
-                    .unwrap_or(&path)
-                    .display(),
-                at + 1,
-                want.lines().nth(at).unwrap_or("<end>"),
-                text.lines().nth(at).unwrap_or("<end>"),
-            ));
-        }
+        // insta compares text up to trailing whitespace and line endings;
+        // the help is compared byte for byte: one final newline, no CR.
+        assert!(
+            text.ends_with('\n')
+                && !text[..text.len() - 1].ends_with(char::is_whitespace)
+                && !text.starts_with(char::is_whitespace)
+                && !text.contains('\r'),
+            "jobq {} --help: whitespace at either end, or a CR",
+            args.join(" ")
+        );
+        settings.set_description(format!("jobq {} --help", args.join(" ")).replace("  ", " "));
+        settings.bind(|| insta::assert_snapshot!(name.as_str(), text));
     }
     // A snapshot of a command that is gone is stale too.
-    for entry in std::fs::read_dir(&dir).expect("tests/snapshots/help") {
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(snapshot_dir()).expect("tests/it/snapshots/help") {
         let name = entry
             .expect("entry")
             .file_name()
             .to_string_lossy()
             .into_owned();
-        let known = commands.iter().any(|(n, _)| format!("{n}.txt") == name);
-        if !known && !update {
+        let Some(stem) = name.strip_suffix(".snap") else {
+            continue;
+        };
+        if !commands.iter().any(|(n, _)| n == stem) {
             stale.push(format!(
-                "tests/snapshots/help/{name}: no such command; delete it"
+                "tests/it/snapshots/help/{name}: no such command; delete it"
             ));
         }
     }
-    assert!(
-        stale.is_empty(),
-        "{}\n\nIf the new help is what you want, rewrite the snapshots with:\n  \
-         JOBQ_UPDATE_SNAPSHOTS=1 cargo test --test it -- help::\n\
-         (and regenerate the man pages: cargo run -- generate --out-dir .)",
-        stale.join("\n\n")
-    );
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
 }
 
 #[test]
