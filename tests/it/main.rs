@@ -24,6 +24,7 @@ mod reindex;
 mod reindex_live;
 mod scan;
 mod servers;
+mod snapshots_output;
 mod terminal;
 mod tls;
 mod usage_edges;
