@@ -1,0 +1,286 @@
+//! The audit stream holds enough to reverse every change exactly: each
+//! entry of a `reindex` (every kind of repair), a `reap` and an `enqueue`
+//! run, reversed newest first from the entry's fields alone, gives back the
+//! state before the run, key for key. Every entry names the run, and the
+//! run's id is what the command reports.
+
+use crate::common::*;
+use serde_json::Value as J;
+
+const CLASS: &str = "$Class:RedisJob";
+const PENDING: &str = "$KeyF:RedisJob:status:pending";
+const RUNNING: &str = "$KeyF:RedisJob:status:running";
+const COMPLETED: &str = "$KeyF:RedisJob:status:completed";
+const PROJECT: &str = "$KeyF:RedisJob:project_key:projA";
+const ZSET: &str = "$SortF:RedisJob:created_at";
+
+type Entry = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn get<'a>(e: &'a Entry, name: &str) -> Option<&'a [u8]> {
+    e.iter()
+        .find(|(f, _)| f.as_slice() == name.as_bytes())
+        .map(|(_, v)| v.as_slice())
+}
+
+/// `prefix.1`, `prefix.2`, ... in order.
+fn list<'a>(e: &'a Entry, prefix: &str) -> Vec<(String, &'a [u8])> {
+    (1..)
+        .map(|i| format!("{prefix}.{i}"))
+        .map_while(|name| get(e, &name).map(|v| (name, v)))
+        .collect()
+}
+
+/// The record's before-image (`before.F`), in its order.
+fn before_image(e: &Entry) -> Vec<(&[u8], &[u8])> {
+    e.iter()
+        .filter_map(|(f, v)| f.strip_prefix(b"before.").map(|f| (f, v.as_slice())))
+        .collect()
+}
+
+fn run(con: &mut redis::Connection, args: &[&[u8]]) {
+    let _ = cmd(con, args);
+}
+
+/// Reverse one entry from its fields alone (see the README's "Audit
+/// stream").
+fn reverse(con: &mut redis::Connection, e: &Entry) {
+    let key = get(e, "key").expect("every entry names its key").to_vec();
+    let action = get(e, "action").expect("action");
+    if let Some(new) = get(e, "moved_to") {
+        run(con, &[b"DEL", new]);
+        let mut hset: Vec<&[u8]> = vec![b"HSET", &key];
+        for (f, v) in before_image(e) {
+            hset.extend([f, v]);
+        }
+        run(con, &hset);
+        for (_, set) in list(e, "sadd") {
+            run(con, &[b"SREM", set, new]);
+        }
+        for (_, set) in list(e, "srem") {
+            run(con, &[b"SADD", set, &key]);
+        }
+        for (name, z) in list(e, "zmove") {
+            let score = get(e, &format!("{name}.score")).expect("score");
+            run(con, &[b"ZREM", z, new]);
+            run(con, &[b"ZADD", z, score, &key]);
+        }
+    } else if action == b"create" {
+        run(con, &[b"DEL", &key]);
+        for (_, set) in list(e, "sadd") {
+            run(con, &[b"SREM", set, &key]);
+        }
+        if let Some(idem) = get(e, "idempotency") {
+            run(con, &[b"DEL", idem]);
+        }
+    } else if get(e, "deleted") == Some(b"1") {
+        let mut hset: Vec<&[u8]> = vec![b"HSET", &key];
+        for (f, v) in before_image(e) {
+            hset.extend([f, v]);
+        }
+        run(con, &hset);
+    } else {
+        for (f, _) in e {
+            let Some(field) = f.strip_prefix(b"hset.") else {
+                continue;
+            };
+            match get(e, &format!("before.{}", String::from_utf8_lossy(field))) {
+                Some(old) => run(con, &[b"HSET", &key, field, old]),
+                None => run(con, &[b"HDEL", &key, field]),
+            }
+        }
+    }
+    if action != b"create" && get(e, "moved_to").is_none() {
+        for (_, set) in list(e, "sadd") {
+            run(con, &[b"SREM", set, &key]);
+        }
+        for (_, set) in list(e, "srem") {
+            run(con, &[b"SADD", set, &key]);
+        }
+    }
+    for (name, z) in list(e, "zadd") {
+        match get(e, &format!("{name}.before")) {
+            Some(old) => run(con, &[b"ZADD", z, old, &key]),
+            None => run(con, &[b"ZREM", z, &key]),
+        }
+    }
+    for (name, z) in list(e, "zrem") {
+        let score = get(e, &format!("{name}.score")).expect("score");
+        run(con, &[b"ZADD", z, score, &key]);
+    }
+    if let (Some(h), Some(f), Some(b)) = (
+        get(e, "counter"),
+        get(e, "counter.field"),
+        get(e, "counter.before"),
+    ) {
+        if b == b"0" {
+            run(con, &[b"HDEL", h, f]);
+        } else {
+            run(con, &[b"HSET", h, f, b]);
+        }
+    }
+    if let (Some(h), Some(b)) = (get(e, "forgot"), get(e, "forgot.before")) {
+        run(con, &[b"HSET", h, &key, b]);
+    }
+}
+
+/// Every entry of run `id`, newest first, reversed; how many there were.
+fn undo(con: &mut redis::Connection, id: &str) -> usize {
+    let entries: Vec<Entry> = xrange(con, "jobq:audit")
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| get(e, "run") == Some(id.as_bytes()))
+        .collect();
+    for e in entries.iter().rev() {
+        assert_eq!(get(e, "v"), Some(&b"2"[..]), "format version");
+        reverse(con, e);
+    }
+    entries.len()
+}
+
+fn run_id(j: &J) -> String {
+    j["run_id"].as_str().expect("run_id").to_owned()
+}
+
+#[test]
+fn every_repair_of_reindex_is_reversed_exactly() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 12, "projA");
+    popoto_move(&mut con, &k[11], "running").expect("move");
+    let c = &mut con;
+    // orphan, unlisted, multi_indexed, wrong_index, secondary_gap
+    cmd(c, &[b"SREM", PENDING.as_bytes(), k[0].as_bytes()]);
+    cmd(c, &[b"SREM", CLASS.as_bytes(), k[1].as_bytes()]);
+    cmd(c, &[b"SADD", RUNNING.as_bytes(), k[2].as_bytes()]);
+    cmd(c, &[b"SREM", PENDING.as_bytes(), k[3].as_bytes()]);
+    cmd(c, &[b"SADD", COMPLETED.as_bytes(), k[3].as_bytes()]);
+    cmd(c, &[b"SREM", PROJECT.as_bytes(), k[4].as_bytes()]);
+    cmd(c, &[b"ZREM", ZSET.as_bytes(), k[4].as_bytes()]);
+    // field_mismatch, moved by --prefer field
+    cmd(c, &[b"HSET", k[5].as_bytes(), b"status", &pack("failed")]);
+    // dangling
+    cmd(c, &[b"DEL", k[6].as_bytes()]);
+    // partial: key fields restorable from the key
+    cmd(c, &[b"HDEL", k[7].as_bytes(), b"job_id", b"project_key"]);
+    // duplicate: the same job completed too
+    popoto_create(c, &job_id(9), "projA", "completed", 1767225700.0);
+    // stale_key: popoto 0.9's residue of a status change
+    popoto_move(c, &k[9], "running").expect("move");
+    cmd(c, &[b"SADD", PENDING.as_bytes(), k[9].as_bytes()]);
+    cmd(c, &[b"SADD", CLASS.as_bytes(), k[9].as_bytes()]);
+    let before = snapshot(&mut con);
+
+    let run = r.jobq(&[
+        "--json",
+        "reindex",
+        "--yes",
+        "--grace",
+        "0",
+        "--prefer",
+        "field",
+        "--duplicates",
+        "keep-latest",
+    ]);
+    run.expect_code(0);
+    let j = run.json();
+    for kind in [
+        "orphan",
+        "unlisted",
+        "multi_indexed",
+        "wrong_index",
+        "secondary_gap",
+        "field_mismatch",
+        "dangling",
+        "partial",
+        "duplicate",
+        "stale_key",
+    ] {
+        assert!(
+            j["counts"][kind]["applied"].as_u64() >= Some(1),
+            "{kind}: {}",
+            run.explain()
+        );
+    }
+    let id = run_id(&j);
+    assert_ne!(snapshot(&mut con), before);
+    let n = undo(&mut con, &id);
+    assert_eq!(n as u64, j["applied"].as_u64().expect("applied"));
+    let after = snapshot(&mut con);
+    assert!(
+        after == before,
+        "not the state before:\n{}",
+        diff(&before, &after)
+    );
+
+    // The text report names the run too.
+    let run = r.jobq(&[
+        "reindex",
+        "--yes",
+        "--grace",
+        "0",
+        "--prefer",
+        "field",
+        "--duplicates",
+        "keep-latest",
+    ]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("Run 20"), "{}", run.explain());
+}
+
+#[test]
+fn a_reap_run_is_reversed_exactly() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 4, "projA");
+    for key in &k[..3] {
+        popoto_move(&mut con, key, "running").expect("move");
+    }
+    let before = snapshot(&mut con);
+    let run = r.jobq(&["--json", "reap", "--all", "--yes", "--max-attempts", "2"]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["counts"]["to_pending"], 3, "{}", run.explain());
+    let id = run_id(&j);
+    assert_eq!(undo(&mut con, &id), 3);
+    let after = snapshot(&mut con);
+    assert!(after == before, "{}", diff(&before, &after));
+    // Its attempts counter is back where it was too: the next reap counts
+    // from the start.
+    let attempts: Vec<Vec<u8>> = redis::cmd("HKEYS")
+        .arg("jobq:reap:RedisJob:attempts")
+        .query(&mut con)
+        .expect("HKEYS");
+    assert!(attempts.is_empty(), "{attempts:?}");
+}
+
+#[test]
+fn an_enqueue_run_is_reversed_exactly() {
+    let r = Redis::start();
+    let mut con = r.con();
+    seed(&mut con, 3, "projA");
+    // A ghost of the explicit job's future key: the create's SADD to the
+    // class set changes nothing there, and its reversal must keep it.
+    let ghost = format!("RedisJob:{}:projA:pending", job_id(50));
+    cmd(&mut con, &[b"SADD", CLASS.as_bytes(), ghost.as_bytes()]);
+    let before = snapshot(&mut con);
+    let file = write_file(
+        r.dir.path(),
+        "jobs.jsonl",
+        &format!(
+            "{{\"project_key\":\"projA\"}}\n{{\"project_key\":\"projB\",\"priority\":\"high\"}}\n{{\"job_id\":\"{}\",\"project_key\":\"projA\"}}\n",
+            job_id(50)
+        ),
+    );
+    let run = r.jobq(&["--json", "enqueue", "--file", file.to_str().expect("path")]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["created"], 3, "{}", run.explain());
+    let id = run_id(&j);
+    assert_eq!(undo(&mut con, &id), 3);
+    let after = snapshot(&mut con);
+    assert!(after == before, "{}", diff(&before, &after));
+
+    let run = r.jobq(&["enqueue", "--project", "projA"]);
+    run.expect_code(0);
+    assert!(run.stderr().contains("Run 20"), "{}", run.explain());
+}

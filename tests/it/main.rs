@@ -1,0 +1,30 @@
+//! The integration tests, one binary: each module drives the built `jobq`
+//! against real redis-servers that `common` starts (never the shared one on
+//! 6379). One module per area; test names are `area::test`, so
+//! `cargo test --test it -- scan::` runs one area (libtest filters are
+//! substrings: no module name ends in another's, see .ci/run's matrix).
+
+mod common;
+
+mod acl;
+mod audit;
+mod bounded_output;
+mod concurrency;
+mod drain;
+mod enqueue;
+mod exit_codes;
+mod faults;
+mod generated;
+mod help;
+mod hostile;
+mod inspect;
+mod readme;
+mod reap;
+mod reindex;
+mod reindex_live;
+mod scan;
+mod servers;
+mod snapshots_output;
+mod terminal;
+mod tls;
+mod usage_edges;
