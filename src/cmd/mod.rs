@@ -83,7 +83,10 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Reap(args) => reap::run(settings, ui, args, |report| ui.emit(report)).await,
+        Command::Reap(args) => {
+            let rs = crate::settings::reap::ReapSettings::from_args(&settings.model, args)?;
+            reap::run(settings, &rs, ui, |report| ui.emit(report)).await
+        }
         Command::Drain(args) => {
             let (report, code) = drain::run(settings, ui, args).await?;
             ui.emit(&report)?;

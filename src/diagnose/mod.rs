@@ -7,6 +7,7 @@
 //! to Redis, print, or decide how to repair (that is `plan`).
 
 pub mod probe;
+pub mod stale;
 
 use serde::{Deserialize, Serialize};
 

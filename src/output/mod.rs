@@ -205,6 +205,13 @@ impl Ui {
         }
     }
 
+    /// An error on stderr, as [`print_error`] prints a fatal one, even with
+    /// `-q`: for errors a command reports and survives (a failed sweep of
+    /// `reap --interval`). The text must already be free of the password.
+    pub fn error(&self, err: &anyhow::Error) {
+        print_error(err, None, self.settings.color_stderr);
+    }
+
     /// A progress bar on stderr; hidden when stderr is not a terminal, with
     /// `--json`, `-q`, or when `CI` is set.
     pub fn progress(&self, len: Option<u64>, what: &str) -> Progress {

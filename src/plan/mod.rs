@@ -403,6 +403,7 @@ pub fn read(path: &Path, model: &Model) -> Result<Plan> {
 }
 
 mod check;
+pub mod reap;
 
 #[cfg(test)]
 mod tests;

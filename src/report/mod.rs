@@ -5,3 +5,5 @@
 //! Owns: the report types and the small facts they carry. Must not: do I/O,
 //! print, or import `cmd` (the commands import these; `output` renders them
 //! without knowing how they were made).
+
+pub mod reap;

@@ -1,8 +1,11 @@
 //! Resolved, validated settings: what the command line and environment mean
 //! once defaults are applied. Built once, before any I/O on Redis.
 //!
-//! Owns: URL masking, output mode decisions, loading the schema, reading and
-//! checking the TLS files. Must not: talk to Redis or print.
+//! Owns: URL masking, output mode decisions, loading the schema, reading and checking the TLS
+//! files; per-command flags in one file each (`reap`). Must not: talk to
+//! Redis or print.
+
+pub mod reap;
 
 use std::io::IsTerminal;
 use std::path::Path;
