@@ -1,7 +1,8 @@
 //! The staleness rules of `jobq reap`, as pure functions over plain data:
 //! what one running-index member is once its fields are read
-//! ([`classify`]), whether a running job is stale ([`over_lease`]), and
-//! which stale jobs another live record also holds ([`held_elsewhere`]).
+//! ([`classify`]), whether a running job is stale ([`over_lease`], after
+//! two sightings: [`note_of`]), and which stale jobs are duplicates held by
+//! another live record ([`duplicate_of`]).
 //! [`Policy`] is the rules resolved against the model (`settings::reap`
 //! resolves it from the flags).
 //!
@@ -205,23 +206,40 @@ pub fn over_lease(
     })
 }
 
-/// The other live records holding this job's job_id (their keys,
-/// escaped), from `held`: job_ids held by two or more live records, with
-/// their keys (see `scan::held_twice`). A job another record holds (under
-/// another project) is a duplicate, not a stale job: requeueing the
-/// running copy would run a job that may have completed as the other.
-pub fn held_elsewhere(
+/// Why a stale job is a duplicate rather than stale, if it is: another live
+/// record (under another project) holds its job_id. Requeueing the running
+/// copy would run a job that may have completed as the other; it is left
+/// to `reindex`. `held`: job_ids held by two or more live records, with
+/// their keys (see `scan::held_twice`).
+pub fn duplicate_of(
     model: &Model,
     held: &FxHashMap<Vec<u8>, Vec<Vec<u8>>>,
     job: &RunningJob,
-) -> Vec<String> {
-    job_id_segment(model, &job.key)
+) -> Option<String> {
+    let others: Vec<String> = job_id_segment(model, &job.key)
         .and_then(|id| held.get(id))
         .into_iter()
         .flatten()
         .filter(|k| **k != job.key)
         .map(|k| crate::bytes::escape_bytes(k))
-        .collect()
+        .collect();
+    (!others.is_empty()).then(|| {
+        format!(
+            "a duplicate: job_id {} is also held by {}; not requeued (see jobq reindex --prefer)",
+            job.job_id,
+            others.join(", ")
+        )
+    })
+}
+
+/// The first-sighting note read back for a job. `written`: the time this
+/// sweep writes as a note, as stored (`None` in a dry run, which writes
+/// none); a note holding exactly it was written by this sweep.
+pub fn note_of(first_seen: Option<f64>, written: Option<f64>) -> Option<Note> {
+    first_seen.map(|first_seen| Note {
+        first_seen,
+        new: Some(first_seen) == written,
+    })
 }
 
 #[cfg(test)]
@@ -350,5 +368,26 @@ mod tests {
         let zero = policy(&m, &["--lease", "0"]).expect("ok");
         assert_eq!(over_lease(&zero, 1000.0, &job(None), fresh_note), None);
         assert!(over_lease(&zero, 1000.0, &job(None), old).is_some());
+    }
+
+    #[test]
+    fn notes_and_duplicates() {
+        assert_eq!(note_of(None, Some(5.0)), None);
+        let n = note_of(Some(5.0), Some(5.0)).expect("note");
+        assert!(n.new, "written by this sweep");
+        assert!(!note_of(Some(4.0), Some(5.0)).expect("note").new);
+        assert!(!note_of(Some(5.0), None).expect("note").new, "a dry run");
+        let m = Model::redis_job();
+        let j = job(None);
+        let mut held = FxHashMap::default();
+        assert_eq!(duplicate_of(&m, &held, &j), None);
+        held.insert(b"j1".to_vec(), vec![j.key.clone()]);
+        assert_eq!(duplicate_of(&m, &held, &j), None, "only itself");
+        held.insert(
+            b"j1".to_vec(),
+            vec![j.key.clone(), b"RedisJob:j1:q:completed".to_vec()],
+        );
+        let r = duplicate_of(&m, &held, &j).expect("a duplicate");
+        assert!(r.contains("RedisJob:j1:q:completed"), "{r}");
     }
 }

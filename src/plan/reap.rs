@@ -1,5 +1,5 @@
 //! Planning of `jobq reap`: the guarded move that gives a stale job back
-//! ([`plan_move`]), to pending with the requeue priority or to failed after
+//! ([`plan_move`], for a page: [`plan_moves`]), to pending with the requeue priority or to failed after
 //! `--max-attempts`, and which of a page's stale jobs a sweep takes under
 //! `--max-jobs` ([`within_budget`]).
 //!
@@ -133,6 +133,39 @@ pub fn plan_move(
         to_status: to.clone(),
         attempts,
     }
+}
+
+/// A stale job and the move planned for it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub job: RunningJob,
+    pub staleness: Staleness,
+    pub plan: PlannedMove,
+}
+
+/// The moves for a page's stale jobs; `stored`: the reap count read for
+/// each, as stored (each move is guarded by it).
+pub fn plan_moves(
+    model: &Model,
+    ns: &Namespace,
+    policy: &Policy,
+    audit: &Audit,
+    stale: Vec<(RunningJob, Staleness)>,
+    stored: Vec<Option<Vec<u8>>>,
+) -> Vec<Planned> {
+    stale
+        .into_iter()
+        .zip(stored)
+        .map(|((job, staleness), a)| {
+            let before = attempts_before(a.as_deref());
+            let plan = plan_move(model, ns, policy, audit, &job, before, &staleness);
+            Planned {
+                job,
+                staleness,
+                plan,
+            }
+        })
+        .collect()
 }
 
 /// Keep at most what is left of `max_jobs` after `taken` stale jobs;

@@ -9,8 +9,9 @@
 use serde::Serialize;
 
 use crate::bytes::Bytes;
-use crate::diagnose::stale::Basis;
+use crate::diagnose::stale::{Basis, Policy};
 use crate::exit;
+use crate::plan::reap::Planned;
 
 /// Ignored members listed in a report (all are counted).
 pub const IGNORED_LISTED: usize = 100;
@@ -112,6 +113,18 @@ pub struct Rules {
     pub max_attempts: u64,
 }
 
+impl Rules {
+    pub fn of(p: &Policy) -> Rules {
+        Rules {
+            lease_s: p.lease,
+            since_field: p.since_field.clone(),
+            heartbeat_key: p.heartbeat_text.clone(),
+            all: p.all,
+            max_attempts: p.max_attempts,
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Counts {
     /// Healthy running records seen.
@@ -150,6 +163,21 @@ pub struct MovedJob {
     /// Seconds it had been running (at least), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running_for_s: Option<f64>,
+}
+
+impl MovedJob {
+    /// A planned move as the report lists it; `attempts`: its reap count.
+    pub fn planned(p: &Planned, attempts: u64) -> MovedJob {
+        MovedJob {
+            job_id: p.job.job_id.clone(),
+            old_key: Bytes(p.job.key.clone()),
+            new_key: Bytes(p.plan.record.new_key.clone()),
+            to: p.plan.to_status.clone(),
+            attempts,
+            basis: p.staleness.basis,
+            running_for_s: p.staleness.age.map(|a| (a * 1000.0).round() / 1000.0),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

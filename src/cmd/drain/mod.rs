@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use crate::bytes::Bytes;
 use crate::cli::DrainArgs;
+use crate::cmd::interrupt::Interrupt;
 use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::schema::{FieldRole, Model};
@@ -319,16 +320,16 @@ impl Session<'_> {
     }
 }
 
-pub async fn run(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+pub async fn run(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &DrainArgs,
+) -> Result<(DrainReport, u8)> {
     // drain only reads, so it can stop anywhere; dropping the future drops
     // (and clears) the progress bar before the error is printed.
-    tokio::select! {
-        r = drain(settings, ui, args) => r,
-        _ = tokio::signal::ctrl_c() => Err(exit::with_code(
-            exit::INTERRUPTED,
-            "interrupted: the queue was not confirmed drained",
-        )),
-    }
+    let what = "interrupted: the queue was not confirmed drained";
+    intr.or_stop(drain(settings, ui, args), what).await
 }
 
 async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {

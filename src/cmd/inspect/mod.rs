@@ -21,6 +21,7 @@ use serde::{Serialize, Serializer};
 
 use crate::bytes::Bytes;
 use crate::cli::InspectArgs;
+use crate::cmd::interrupt::Interrupt;
 use crate::exit;
 use crate::output::Ui;
 use crate::schema::{msgpack, Model, Value};
@@ -86,7 +87,13 @@ fn check_limit(args: &InspectArgs) -> Result<()> {
 /// (then exit 130). A failed frame after the first is reported and retried
 /// with a new connection: an on-call engineer watching a failover wants the
 /// figures back when Redis is, not an exit.
-pub async fn watch<F>(settings: &Settings, ui: &Ui, args: &InspectArgs, mut sink: F) -> Result<u8>
+pub async fn watch<F>(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &InspectArgs,
+    mut sink: F,
+) -> Result<u8>
 where
     F: FnMut(&InspectReport) -> Result<()>,
 {
@@ -99,18 +106,16 @@ where
     }
     let period = Duration::from_secs_f64(secs);
     let discover = !args.no_discover;
-    // Registered before the first frame, so that Ctrl-C at any point after
-    // the start is ours and ends the loop cleanly.
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("cannot listen for Ctrl-C")?;
+    // Installed before the command started, so that Ctrl-C at any point
+    // is ours and ends the loop cleanly.
     let mut store = tokio::select! {
         s = crate::cmd::connect(&settings.connect, ui) => Some(s?),
-        _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+        _ = intr.wait() => return Ok(exit::INTERRUPTED),
     };
     loop {
         let frame = tokio::select! {
             f = frame(settings, &mut store, discover) => f,
-            _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+            _ = intr.wait() => return Ok(exit::INTERRUPTED),
         };
         match frame {
             Ok(report) => sink(&InspectReport::Overview(report))?,
@@ -121,7 +126,7 @@ where
         }
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
-            _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+            _ = intr.wait() => return Ok(exit::INTERRUPTED),
         }
     }
 }

@@ -26,11 +26,11 @@ use rustc_hash::FxHashMap;
 
 use crate::bytes::Bytes;
 use crate::diagnose::stale::{
-    classify, held_elsewhere, over_lease, Note, RunningJob, Seen, Staleness,
+    classify, duplicate_of, note_of, over_lease, Note, RunningJob, Seen, Staleness,
 };
 use crate::exit;
 use crate::output::Ui;
-use crate::plan::reap::{attempts_before, plan_move, within_budget, PlannedMove};
+use crate::plan::reap::{plan_moves, within_budget, Planned};
 use crate::report::reap::{MovedJob, NotRun, Rules, SkippedJob, Stop, SweepReport};
 use crate::schema::{Model, Namespace};
 use crate::settings::reap::ReapSettings;
@@ -75,23 +75,18 @@ impl Ctx<'_> {
     fn dry_run(&self) -> bool {
         self.rs.dry_run
     }
-
-    fn rules(&self) -> Rules {
-        let p = &self.rs.policy;
-        Rules {
-            lease_s: p.lease,
-            since_field: p.since_field.clone(),
-            heartbeat_key: p.heartbeat_text.clone(),
-            all: p.all,
-            max_attempts: p.max_attempts,
-        }
-    }
 }
 
 /// Run `jobq reap`: one sweep (`--once`, or no `--interval`), or a sweep
 /// every `--interval` until Ctrl-C. Each sweep's report goes to `sink`; the
 /// exit code is the last sweep's (130 after Ctrl-C).
-pub async fn run<F>(settings: &Settings, rs: &ReapSettings, ui: &Ui, mut sink: F) -> Result<u8>
+pub async fn run<F>(
+    settings: &Settings,
+    rs: &ReapSettings,
+    ui: &Ui,
+    intr: &Interrupt,
+    mut sink: F,
+) -> Result<u8>
 where
     F: FnMut(&SweepReport) -> Result<()>,
 {
@@ -106,10 +101,6 @@ where
         store.load_reap_scripts(&scripts).await?;
     }
     let running_index = model.status_index(&model.status.running);
-    // Before the prompt: a Ctrl-C there is raised as SIGINT by the prompt
-    // itself, and without a handler it would end the process with the
-    // cursor still hidden and nothing said.
-    let intr = Interrupt::install();
     if rs.ask {
         let n = store.scard(&running_index).await?;
         if !ui.confirm(&prompt(model, rs, n))? {
@@ -145,7 +136,7 @@ where
     let mut n = 0;
     loop {
         n += 1;
-        let report = sweep(&ctx, &mut store, n, &intr, ui).await;
+        let report = sweep(&ctx, &mut store, n, intr, ui).await;
         // On stderr even with -q; the report keeps them too.
         for e in &report.errors {
             ui.error(&anyhow!("reap sweep {n}: {e}"));
@@ -204,7 +195,7 @@ async fn sweep(
     ui: &Ui,
 ) -> SweepReport {
     let t0 = Instant::now();
-    let mut rep = SweepReport::new(n, ctx.dry_run(), ctx.rules());
+    let mut rep = SweepReport::new(n, ctx.dry_run(), Rules::of(&ctx.rs.policy));
     if !ctx.dry_run() {
         rep.run_id = Some(ctx.audit.run_id.clone());
     }
@@ -344,27 +335,6 @@ async fn walk(
 /// `scan::held_twice`).
 type Twins = FxHashMap<Vec<u8>, Vec<Vec<u8>>>;
 
-/// A stale job and the move planned for it.
-struct Planned {
-    job: RunningJob,
-    staleness: Staleness,
-    plan: PlannedMove,
-}
-
-impl Planned {
-    fn moved(&self, attempts: u64) -> MovedJob {
-        MovedJob {
-            job_id: self.job.job_id.clone(),
-            old_key: Bytes(self.job.key.clone()),
-            new_key: Bytes(self.plan.record.new_key.clone()),
-            to: self.plan.to_status.clone(),
-            attempts,
-            basis: self.staleness.basis,
-            running_for_s: self.staleness.age.map(|a| (a * 1000.0).round() / 1000.0),
-        }
-    }
-}
-
 /// One page of running-index members: read them, note first sightings,
 /// decide which are stale, check heartbeats and reap counts, and plan their
 /// moves (a dry run lists them instead).
@@ -403,13 +373,12 @@ async fn decide(
                 .note_first_sightings(&ctx.scripts, &ctx.seen_key, now, &nk)
                 .await?
         };
-        // A note holding exactly this sweep's time was written by it.
-        let now_stored: Option<f64> = time_text(now).parse().ok();
+        let written: Option<f64> = match ctx.dry_run() {
+            true => None,
+            false => time_text(now).parse().ok(),
+        };
         for (&i, t) in need.iter().zip(got) {
-            notes[i] = t.map(|first_seen| Note {
-                first_seen,
-                new: !ctx.dry_run() && Some(first_seen) == now_stored,
-            });
+            notes[i] = note_of(t, written);
             if notes[i].is_some_and(|n| n.new) {
                 rep.counts.first_sightings += 1;
             }
@@ -436,25 +405,16 @@ async fn decide(
             .collect();
     }
     if !cands.is_empty() {
-        // A duplicate is not a stale job (see `held_elsewhere`): left to
-        // `reindex`.
         let held = match twins {
             Some(h) => h,
             None => twins.insert(crate::scan::held_twice(store, model).await?),
         };
         let mut rest = Vec::with_capacity(cands.len());
         for (j, s) in cands {
-            let others = held_elsewhere(model, held, &j);
-            if others.is_empty() {
-                rest.push((j, s));
-                continue;
+            match duplicate_of(model, held, &j) {
+                Some(reason) => rep.ignore(j.key, reason),
+                None => rest.push((j, s)),
             }
-            let reason = format!(
-                "a duplicate: job_id {} is also held by {}; not requeued (see jobq reindex --prefer)",
-                j.job_id,
-                others.join(", ")
-            );
-            rep.ignore(j.key, reason);
         }
         cands = rest;
     }
@@ -471,22 +431,10 @@ async fn decide(
         .map(|(j, _)| j.job_id.as_bytes().to_vec())
         .collect();
     let attempts = store.hmget(&ctx.attempts_key, &ids).await?;
-    let planned: Vec<Planned> = cands
-        .into_iter()
-        .zip(attempts)
-        .map(|((job, staleness), a)| {
-            let before = attempts_before(a.as_deref());
-            let plan = plan_move(model, ctx.ns, policy, &ctx.audit, &job, before, &staleness);
-            Planned {
-                job,
-                staleness,
-                plan,
-            }
-        })
-        .collect();
+    let planned = plan_moves(model, ctx.ns, policy, &ctx.audit, cands, attempts);
     if ctx.dry_run() {
         for p in &planned {
-            rep.would_move.push(p.moved(p.plan.attempts));
+            rep.would_move.push(MovedJob::planned(p, p.plan.attempts));
         }
         return Ok(Vec::new());
     }
@@ -539,7 +487,7 @@ fn record(
                 } else {
                     rep.counts.to_pending += 1;
                 }
-                rep.moved.push(p.moved(count));
+                rep.moved.push(MovedJob::planned(p, count));
             }
             MoveOutcome::Skipped(reason) => {
                 rep.counts.skipped += 1;
