@@ -13,6 +13,7 @@ pub mod interrupt;
 pub mod reap;
 pub mod reindex;
 pub mod scan;
+pub mod session;
 
 use anyhow::Result;
 

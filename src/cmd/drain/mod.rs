@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use crate::bytes::Bytes;
 use crate::cli::DrainArgs;
 use crate::cmd::interrupt::Interrupt;
+use crate::cmd::session::Session;
 use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::schema::{FieldRole, Model};
@@ -269,24 +270,19 @@ async fn read_counts(store: &mut Store, target: &Target) -> Result<Counts> {
     }
 }
 
-/// The connection, replaced after Redis stops answering.
-struct Session<'a> {
-    settings: &'a Settings,
-    store: Store,
-    /// The connection failed: reconnect before the next read.
-    broken: bool,
-    /// The server restarted (new run_id) and its keys were not checked yet.
-    restarted: bool,
-    reconnects: u32,
+/// The reads of the wait, on a connection replaced after Redis stops
+/// answering.
+struct Reader<'a> {
+    session: Session<'a>,
     allow_empty: bool,
 }
 
-impl Session<'_> {
+impl Reader<'_> {
     /// A read, reconnecting first if the last one failed.
     async fn read(&mut self, target: &Target) -> Result<Counts> {
         let r = self.try_read(target).await;
         if matches!(&r, Err(e) if is_unavailable(e)) {
-            self.broken = true;
+            self.session.mark_broken();
         }
         r
     }
@@ -295,28 +291,23 @@ impl Session<'_> {
     /// its counts are believed: a restart without persistence loses the
     /// queue, which is not draining it.
     async fn try_read(&mut self, target: &Target) -> Result<Counts> {
-        if self.broken {
-            let store = Store::connect(&self.settings.connect)
-                .await
-                .map_err(|e| Unavailable(format!("{e:#}")))?;
-            self.restarted |= store.run_id != self.store.run_id;
-            self.store = store;
-            self.broken = false;
-            self.reconnects += 1;
-        }
-        if self.restarted && !self.allow_empty {
-            let what = absent(&mut self.store, target).await?;
-            self.restarted = false;
+        self.session
+            .reconnect_if_broken()
+            .await
+            .map_err(|e| Unavailable(format!("{e:#}")))?;
+        if self.session.restarted() && !self.allow_empty {
+            let what = absent(self.session.store(), target).await?;
+            self.session.restart_weighed();
             if what != Absent::Nothing {
                 return Err(absent_error(
                     what,
                     target,
-                    self.store.display_url(),
+                    self.session.display_url(),
                     "Redis restarted while waiting (its run_id changed) and now: ",
                 ));
             }
         }
-        read_counts(&mut self.store, target).await
+        read_counts(self.session.store(), target).await
     }
 }
 
@@ -356,19 +347,15 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
     let mut watch = Watch::new(policy, first, t1);
     let progress = ui.progress(Some(first.active()), "drain");
     show(&progress, &watch);
-    let mut session = Session {
-        settings,
-        store,
-        broken: false,
-        restarted: false,
-        reconnects: 0,
+    let mut reader = Reader {
+        session: Session::new(&settings.connect, store),
         allow_empty: args.allow_empty,
     };
     let first_step = watch.start(t0, t1);
     let outcome = wait(
         ui,
         &target,
-        &mut session,
+        &mut reader,
         &mut watch,
         &progress,
         clock,
@@ -380,7 +367,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
     let oldest_pending = match outcome {
         Outcome::Timeout | Outcome::Stalled if last.pending > 0 => {
             // A detail of the report: not worth waiting on a hung server.
-            let lookup = oldest_pending(ui, &mut session.store, &settings.model, &target);
+            let lookup = oldest_pending(ui, reader.session.store(), &settings.model, &target);
             tokio::time::timeout(OLDEST_BUDGET, lookup)
                 .await
                 .unwrap_or(None)
@@ -409,7 +396,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
         jobs_seen: watch.seen(),
         jobs_finished: watch.finished(),
         oldest_pending,
-        reconnects: session.reconnects,
+        reconnects: reader.session.reconnects(),
         settle_seconds: millis(args.settle),
         stall_timeout_seconds: millis(args.stall_timeout),
         timeout_seconds: args.timeout.map(millis),
@@ -436,7 +423,7 @@ fn show(progress: &Progress, watch: &Watch) {
 async fn wait(
     ui: &Ui,
     target: &Target,
-    session: &mut Session<'_>,
+    reader: &mut Reader<'_>,
     watch: &mut Watch,
     progress: &Progress,
     clock: Instant,
@@ -452,14 +439,14 @@ async fn wait(
         let start = clock.elapsed();
         // A read (or reconnect) that hangs must not outlive --timeout.
         let read = match watch_deadline(watch, clock) {
-            Some(deadline) => match tokio::time::timeout_at(deadline, session.read(target)).await {
+            Some(deadline) => match tokio::time::timeout_at(deadline, reader.read(target)).await {
                 Ok(r) => r,
                 Err(_) if watch.in_outage() => {
                     Err(Unavailable("no answer before the timeout".into()).into())
                 }
                 Err(_) => return Ok(Outcome::Timeout),
             },
-            None => session.read(target).await,
+            None => reader.read(target).await,
         };
         let end = clock.elapsed();
         match read {
@@ -496,7 +483,7 @@ async fn wait(
                     return Err(e.context(format!(
                         "Redis at {} has not answered for {:.1}s; the queue's state is unknown, \
                          so it is not reported drained",
-                        session.store.display_url(),
+                        reader.session.display_url(),
                         down.as_secs_f64()
                     )));
                 }

@@ -22,6 +22,7 @@ use serde::{Serialize, Serializer};
 use crate::bytes::Bytes;
 use crate::cli::InspectArgs;
 use crate::cmd::interrupt::Interrupt;
+use crate::cmd::session::Session;
 use crate::exit;
 use crate::output::Ui;
 use crate::schema::{msgpack, Model, Value};
@@ -108,20 +109,20 @@ where
     let discover = !args.no_discover;
     // Installed before the command started, so that Ctrl-C at any point
     // is ours and ends the loop cleanly.
-    let mut store = tokio::select! {
-        s = crate::cmd::connect(&settings.connect, ui) => Some(s?),
+    let mut session = tokio::select! {
+        s = crate::cmd::connect(&settings.connect, ui) => Session::new(&settings.connect, s?),
         _ = intr.wait() => return Ok(exit::INTERRUPTED),
     };
     loop {
         let frame = tokio::select! {
-            f = frame(settings, &mut store, discover) => f,
+            f = frame(settings, &mut session, discover) => f,
             _ = intr.wait() => return Ok(exit::INTERRUPTED),
         };
         match frame {
             Ok(report) => sink(&InspectReport::Overview(report))?,
             Err(e) => {
                 ui.warn(format!("{e:#}; trying again in {secs} s"));
-                store = None;
+                session.mark_broken();
             }
         }
         tokio::select! {
@@ -133,16 +134,11 @@ where
 
 async fn frame(
     settings: &Settings,
-    store: &mut Option<Store>,
+    session: &mut Session<'_>,
     discover: bool,
 ) -> Result<overview::Overview> {
-    if store.is_none() {
-        *store = Some(Store::connect(&settings.connect).await?);
-    }
-    match store.as_mut() {
-        Some(s) => Ok(overview::run(settings, s, discover).await?.0),
-        None => anyhow::bail!("not connected"),
-    }
+    session.reconnect_if_broken().await?;
+    Ok(overview::run(settings, session.store(), discover).await?.0)
 }
 
 /// A status index to look at: one of the schema's, or one found by SCAN.

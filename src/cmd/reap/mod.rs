@@ -41,6 +41,7 @@ use crate::store::reap::{time_text, ReapScripts};
 use crate::store::Store;
 
 use super::interrupt::Interrupt;
+use super::session::Session;
 use lock::Lock;
 
 /// The names this module's `stale` had before the staleness rules and the
@@ -55,7 +56,7 @@ pub const PAGE: u32 = 1000;
 
 /// Everything a sweep needs that does not change between sweeps.
 struct Ctx<'a> {
-    /// For connecting again after a sweep failed (`--interval`).
+    /// Where the password to keep out of the report comes from.
     connect: &'a ConnectSettings,
     model: &'a Model,
     ns: &'a Namespace,
@@ -95,11 +96,7 @@ where
     let dry_run = rs.dry_run;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     let scripts = ReapScripts::default();
-    if !dry_run {
-        store.require_writable()?;
-        store.require_audit_permission(&settings.ns.audit()).await?;
-        store.load_reap_scripts(&scripts).await?;
-    }
+    prepare(&mut store, dry_run, &ns.audit(), &scripts).await?;
     let running_index = model.status_index(&model.status.running);
     if rs.ask {
         let n = store.scard(&running_index).await?;
@@ -132,11 +129,11 @@ where
         last_key: ns.reap_last(&model.class),
         running_index,
     };
-    let mut store = Some(store);
+    let mut session = Session::new(&settings.connect, store);
     let mut n = 0;
     loop {
         n += 1;
-        let report = sweep(&ctx, &mut store, n, intr, ui).await;
+        let report = sweep(&ctx, &mut session, n, intr, ui).await;
         // On stderr even with -q; the report keeps them too.
         for e in &report.errors {
             ui.error(&anyhow!("reap sweep {n}: {e}"));
@@ -185,11 +182,11 @@ fn warn_about(ui: &Ui, r: &SweepReport) {
     }
 }
 
-/// One sweep; never fails: errors are in the report. A store that failed is
-/// dropped so that the next sweep connects again.
+/// One sweep; never fails: errors are in the report. A connection that
+/// failed is marked broken, so that the next sweep connects again.
 async fn sweep(
     ctx: &Ctx<'_>,
-    slot: &mut Option<Store>,
+    session: &mut Session<'_>,
     n: u64,
     intr: &Interrupt,
     ui: &Ui,
@@ -199,28 +196,34 @@ async fn sweep(
     if !ctx.dry_run() {
         rep.run_id = Some(ctx.audit.run_id.clone());
     }
-    let mut store = match slot.take() {
-        Some(s) => s,
-        None => match reconnect(ctx).await {
-            Ok(s) => s,
-            Err(e) => {
-                rep.errors.push(error_text(ctx, &e));
-                rep.not_run = Some(NotRun::Error);
-                rep.duration_ms = t0.elapsed().as_millis() as u64;
-                return rep;
-            }
-        },
+    let ready = match session.reconnect_if_broken().await {
+        Ok(true) => {
+            prepare(
+                session.store(),
+                ctx.dry_run(),
+                &ctx.audit.stream,
+                &ctx.scripts,
+            )
+            .await
+        }
+        Ok(false) => Ok(()),
+        Err(e) => Err(e),
     };
-    let result = lock::locked_sweep(ctx, &mut store, &mut rep, intr, ui, t0).await;
-    match result {
-        Ok(()) => *slot = Some(store),
-        Err(e) => {
-            rep.errors.push(error_text(ctx, &e));
-            if rep.stopped.is_none() && rep.ran {
-                rep.stopped = Some(Stop::Error);
-            } else if !rep.ran && rep.not_run.is_none() {
-                rep.not_run = Some(NotRun::Error);
-            }
+    if let Err(e) = ready {
+        session.mark_broken();
+        rep.errors.push(error_text(ctx, &e));
+        rep.not_run = Some(NotRun::Error);
+        rep.duration_ms = t0.elapsed().as_millis() as u64;
+        return rep;
+    }
+    let result = lock::locked_sweep(ctx, session.store(), &mut rep, intr, ui, t0).await;
+    if let Err(e) = result {
+        session.mark_broken();
+        rep.errors.push(error_text(ctx, &e));
+        if rep.stopped.is_none() && rep.ran {
+            rep.stopped = Some(Stop::Error);
+        } else if !rep.ran && rep.not_run.is_none() {
+            rep.not_run = Some(NotRun::Error);
         }
     }
     rep.duration_ms = t0.elapsed().as_millis() as u64;
@@ -236,15 +239,20 @@ fn error_text(ctx: &Ctx<'_>, e: &anyhow::Error) -> String {
     }
 }
 
-/// A new connection after a failed sweep (`--interval`), scripts loaded.
-async fn reconnect(ctx: &Ctx<'_>) -> Result<Store> {
-    let mut store = Store::connect(ctx.connect).await?;
-    if !ctx.dry_run() {
+/// Make a connection ready to write (a dry run writes nothing): a primary,
+/// the audit stream writable, the scripts loaded.
+async fn prepare(
+    store: &mut Store,
+    dry_run: bool,
+    audit: &[u8],
+    scripts: &ReapScripts,
+) -> Result<()> {
+    if !dry_run {
         store.require_writable()?;
-        store.require_audit_permission(&ctx.audit.stream).await?;
-        store.load_reap_scripts(&ctx.scripts).await?;
+        store.require_audit_permission(audit).await?;
+        store.load_reap_scripts(scripts).await?;
     }
-    Ok(store)
+    Ok(())
 }
 
 /// The sweep proper, with the lock held (or in a dry run): skip it under
