@@ -331,10 +331,7 @@ impl Drop for Progress {
 /// Print a fatal error: one line, `jobq: error: ...`, with the password (if
 /// any) scrubbed from every part of it.
 pub fn print_error(err: &anyhow::Error, secret: Option<&str>, color: bool) {
-    let mut msg = format!("{err:#}");
-    if let Some(s) = secret.filter(|s| s.len() >= 3) {
-        msg = msg.replace(s, "***");
-    }
+    let msg = crate::settings::scrub(&format!("{err:#}"), secret);
     // One line, so that logs and scripts see one error per line; only a
     // message that lays itself out (a caret under a schema file's mistake)
     // keeps its lines, since flattened the caret points nowhere.

@@ -233,10 +233,7 @@ async fn sweep(
 /// An error for the report: one line, never the password.
 fn error_text(ctx: &Ctx<'_>, e: &anyhow::Error) -> String {
     let text = format!("{e:#}").replace('\n', " ");
-    match ctx.connect.secret.as_deref() {
-        Some(s) if s.len() >= 3 => text.replace(s, "***"),
-        _ => text,
-    }
+    crate::settings::scrub(&text, ctx.connect.secret.as_deref())
 }
 
 /// Make a connection ready to write (a dry run writes nothing): a primary,
