@@ -1,10 +1,13 @@
 //! Planning of `jobq reap`: the guarded move that gives a stale job back
-//! ([`plan_move`], for a page: [`plan_moves`]), to pending with the requeue priority or to failed after
-//! `--max-attempts`, and which of a page's stale jobs a sweep takes under
-//! `--max-jobs` ([`within_budget`]).
+//! ([`plan_move`], for a page: [`plan_moves`]), to pending with the requeue
+//! priority or to failed after `--max-attempts`, and which of a page's stale
+//! jobs a sweep takes under `--max-jobs` ([`within_budget`]).
 //!
 //! Owns: the shape of a reap move and its audit entry. Must not: do I/O
-//! (no Redis, no printing, no clock), or judge staleness (`diagnose::stale`).
+//! (no Redis, no printing), or judge staleness (`diagnose::stale`). The one
+//! impurity is the audit entry's time, which `store::audit` stamps as the
+//! entry is built; the move and audit types are still `store`'s, until they
+//! move to `schema`.
 
 use crate::diagnose::stale::{Basis, Policy, RunningJob, Staleness};
 use crate::schema::msgpack::encode;
