@@ -82,15 +82,16 @@ where
         }
     };
     let result = runtime.block_on(async {
+        // Once, before any command runs: each command either watches it or
+        // is stopped by it, and Ctrl-C is exit 130 either way.
+        let intr = cmd::interrupt::Interrupt::install();
+        let run = cmd::dispatch(&settings, &ui, &intr, &cli.command);
         if cmd::handles_interrupt(&cli.command) {
-            cmd::dispatch(&settings, &ui, &cli.command).await
+            run.await
         } else {
             // Every write is one atomic step, so stopping between steps
             // leaves nothing half-applied.
-            tokio::select! {
-                r = cmd::dispatch(&settings, &ui, &cli.command) => r,
-                _ = tokio::signal::ctrl_c() => Err(exit::with_code(exit::INTERRUPTED, "interrupted")),
-            }
+            intr.or_stop(run, "interrupted").await
         }
     });
     match result {

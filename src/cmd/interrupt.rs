@@ -1,17 +1,28 @@
-//! Ctrl-C for the commands that stop cleanly rather than being cut short
-//! (`reap`, `reindex`): a flag set by the signal and read between steps, so
-//! that a step in flight (one round trip of atomic scripts) completes and
-//! what was done can still be reported.
+//! The one Ctrl-C service. `lib::run` installs it once, before any command
+//! runs, and hands it to every command: a flag set by SIGINT, so that a
+//! command that stops cleanly (`reap`, `reindex`, `inspect --watch`) reads
+//! it between steps and a step in flight (one round trip of atomic scripts)
+//! completes and what was done can still be reported; a command that can
+//! stop anywhere is raced against it ([`Interrupt::or_stop`]). Either way
+//! Ctrl-C means exit 130 (`exit::INTERRUPTED`). Installed before any
+//! prompt, too: a Ctrl-C at a prompt is raised as SIGINT by the prompt
+//! itself, and without a handler it would end the process with the cursor
+//! still hidden and nothing said.
 //!
 //! Owns: [`Interrupt`]. Must not: print or decide what a command does when
 //! interrupted.
 
+use std::future::Future;
 use std::time::Duration;
 
+use anyhow::Result;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
+use crate::exit;
+
 /// Whether Ctrl-C (SIGINT) has been received since [`Interrupt::install`].
+#[derive(Clone)]
 pub struct Interrupt {
     rx: watch::Receiver<bool>,
 }
@@ -53,6 +64,16 @@ impl Interrupt {
         tokio::select! {
             _ = tokio::time::sleep(d) => self.is_set(),
             _ = self.wait() => true,
+        }
+    }
+
+    /// Run `work` unless Ctrl-C comes first; then it is dropped where it
+    /// stands and the result is exit 130 saying `what`. Only for work that
+    /// can stop anywhere: reads, or writes that are one atomic step each.
+    pub async fn or_stop<T>(&self, work: impl Future<Output = Result<T>>, what: &str) -> Result<T> {
+        tokio::select! {
+            r = work => r,
+            _ = self.wait() => Err(exit::with_code(exit::INTERRUPTED, what.to_owned())),
         }
     }
 }

@@ -9,10 +9,11 @@ pub mod drain;
 pub mod enqueue;
 pub mod generate;
 pub mod inspect;
-mod interrupt;
+pub mod interrupt;
 pub mod reap;
 pub mod reindex;
 pub mod scan;
+pub mod session;
 
 use anyhow::Result;
 
@@ -20,6 +21,7 @@ use crate::cli::{Command, OrphansCommand};
 use crate::exit;
 use crate::output::Ui;
 use crate::settings::Settings;
+use interrupt::Interrupt;
 
 /// Connect to Redis, and say with `-v` which server answered and which
 /// commands it lacks (with the stand-in used for each).
@@ -45,7 +47,7 @@ pub async fn connect(
     Ok(store)
 }
 
-/// Whether a command handles Ctrl-C itself (to release a lock, restore the
+/// Whether a command watches the [`Interrupt`] itself (to release a lock, restore the
 /// terminal, or report what it did before stopping).
 pub fn handles_interrupt(cmd: &Command) -> bool {
     matches!(
@@ -55,7 +57,12 @@ pub fn handles_interrupt(cmd: &Command) -> bool {
 }
 
 /// Run a command and print its report; the exit code.
-pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result<u8> {
+pub async fn dispatch(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    command: &Command,
+) -> Result<u8> {
     match command {
         Command::Enqueue(args) => {
             let (report, code) = enqueue::run(settings, ui, args).await?;
@@ -64,7 +71,7 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
         }
         Command::Inspect(args) if args.watch.is_some() => {
             let mut frames = crate::output::inspect::Frames::new(ui);
-            let code = inspect::watch(settings, ui, args, |r| frames.show(r)).await;
+            let code = inspect::watch(settings, ui, intr, args, |r| frames.show(r)).await;
             frames.finish();
             code
         }
@@ -79,13 +86,16 @@ pub async fn dispatch(settings: &Settings, ui: &Ui, command: &Command) -> Result
             Ok(code)
         }
         Command::Reindex(args) => {
-            let (report, code) = reindex::run(settings, ui, args).await?;
+            let (report, code) = reindex::run(settings, ui, intr, args).await?;
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Reap(args) => reap::run(settings, ui, args, |report| ui.emit(report)).await,
+        Command::Reap(args) => {
+            let rs = crate::settings::reap::ReapSettings::from_args(&settings.model, args)?;
+            reap::run(settings, &rs, ui, intr, |report| ui.emit(report)).await
+        }
         Command::Drain(args) => {
-            let (report, code) = drain::run(settings, ui, args).await?;
+            let (report, code) = drain::run(settings, ui, intr, args).await?;
             ui.emit(&report)?;
             Ok(code)
         }

@@ -46,9 +46,13 @@ fn interrupted_before_writing() -> anyhow::Error {
     exit::with_code(exit::INTERRUPTED, "interrupted; nothing was written")
 }
 
-pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(ReindexReport, u8)> {
+pub async fn run(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &ReindexArgs,
+) -> Result<(ReindexReport, u8)> {
     let started = Instant::now();
-    let intr = Interrupt::install();
     // Until the first write, stopping at once loses nothing.
     let (mut store, mut plan, source, scanned, unconfirmed) = tokio::select! {
         r = prepare(settings, ui, args) => r?,

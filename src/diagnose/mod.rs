@@ -3,10 +3,12 @@
 //! scan, the grace re-check and `inspect` all feed the same [`Observation`]
 //! to [`classify`], so they can never disagree.
 //!
-//! Owns: [`Kind`], [`Observation`], [`Finding`], [`classify`]. Must not: talk
-//! to Redis, print, or decide how to repair (that is `plan`).
+//! Owns: [`Kind`], [`Observation`], [`Finding`], [`classify`]; `stale` holds
+//! reap's staleness rules. Must not: talk to Redis, print, or decide how to
+//! repair (that is `plan`).
 
 pub mod probe;
+pub mod stale;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};

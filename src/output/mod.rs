@@ -205,6 +205,13 @@ impl Ui {
         }
     }
 
+    /// An error on stderr, as [`print_error`] prints a fatal one, even with
+    /// `-q`: for errors a command reports and survives (a failed sweep of
+    /// `reap --interval`). The text must already be free of the password.
+    pub fn error(&self, err: &anyhow::Error) {
+        print_error(err, None, self.settings.color_stderr);
+    }
+
     /// A progress bar on stderr; hidden when stderr is not a terminal, with
     /// `--json`, `-q`, or when `CI` is set.
     pub fn progress(&self, len: Option<u64>, what: &str) -> Progress {
@@ -324,10 +331,7 @@ impl Drop for Progress {
 /// Print a fatal error: one line, `jobq: error: ...`, with the password (if
 /// any) scrubbed from every part of it.
 pub fn print_error(err: &anyhow::Error, secret: Option<&str>, color: bool) {
-    let mut msg = format!("{err:#}");
-    if let Some(s) = secret.filter(|s| s.len() >= 3) {
-        msg = msg.replace(s, "***");
-    }
+    let msg = crate::settings::scrub(&format!("{err:#}"), secret);
     // One line, so that logs and scripts see one error per line; only a
     // message that lays itself out (a caret under a schema file's mistake)
     // keeps its lines, since flattened the caret points nowhere.

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::{Render, Style};
-use crate::cmd::reap::{LockStatus, MovedJob, NotRun, Stop, SweepReport};
+use crate::report::reap::{LockStatus, MovedJob, NotRun, Stop, SweepReport};
 
 /// Rows shown per table in the text form.
 pub const LISTED: usize = 50;

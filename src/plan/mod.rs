@@ -2,8 +2,9 @@
 //! repair actions, each carrying the guard state it expects. No I/O but
 //! reading and writing a plan file.
 //!
-//! Owns: [`Plan`], [`Action`], [`Step`], [`build`]. Must not: talk to Redis,
-//! print, or diagnose (it takes findings as given).
+//! Owns: [`Plan`], [`Action`], [`Step`], [`build`]; `reap` plans reap's
+//! moves. Must not: talk to Redis, print, or diagnose (it takes findings as
+//! given).
 
 use std::path::Path;
 
@@ -403,6 +404,7 @@ pub fn read(path: &Path, model: &Model) -> Result<Plan> {
 }
 
 mod check;
+pub mod reap;
 
 #[cfg(test)]
 mod tests;

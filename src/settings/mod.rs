@@ -1,8 +1,12 @@
 //! Resolved, validated settings: what the command line and environment mean
 //! once defaults are applied. Built once, before any I/O on Redis.
 //!
-//! Owns: URL masking, output mode decisions, loading the schema, reading and
-//! checking the TLS files. Must not: talk to Redis or print.
+//! Owns: URL masking and scrubbing the password from text ([`scrub`]),
+//! output mode decisions, loading the schema, reading and checking the TLS
+//! files; per-command flags in one file each (`reap`). Must not: talk to
+//! Redis or print.
+
+pub mod reap;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -297,6 +301,19 @@ fn check_client_identity(cert_path: &Path, cert: &[u8], key_path: &Path, key: &[
     }
 }
 
+/// `text` with every occurrence of the password (see [`mask_url`]) replaced
+/// by `***`: for any text that may quote the URL or a server's reply to
+/// AUTH. The one place this is done (store's connection errors, reap's
+/// per-sweep errors, the fatal error line). A password under three
+/// characters is left alone: it would turn up inside ordinary words and
+/// garble the message.
+pub fn scrub(text: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if s.len() >= 3 => text.replace(s, "***"),
+        _ => text.to_owned(),
+    }
+}
+
 /// Replace the password of `scheme://user:password@host` (and a `pass=`
 /// query parameter of unix URLs) with `***`.
 pub fn mask_url(url: &str) -> (String, Option<String>) {
@@ -363,6 +380,21 @@ mod tests {
         ] {
             assert_eq!(bad_port(ok), None, "{ok}");
         }
+    }
+
+    #[test]
+    fn scrubs_the_password() {
+        let t = "AUTH s3cret failed for redis://app:s3cret@h";
+        assert_eq!(
+            scrub(t, Some("s3cret")),
+            "AUTH *** failed for redis://app:***@h"
+        );
+        assert_eq!(scrub(t, None), t);
+        assert_eq!(
+            scrub("a pw here", Some("pw")),
+            "a pw here",
+            "too short to scrub"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
 
 use crate::exit;
-use crate::settings::ConnectSettings;
+use crate::settings::{scrub, ConnectSettings};
 
 /// One command's reply in a pipeline: the value, or the server's error text.
 pub type Reply = std::result::Result<Value, String>;
@@ -64,8 +64,12 @@ impl Store {
     /// Connect, name the connection, and learn the server's identity.
     pub async fn connect(cfg: &ConnectSettings) -> Result<Store> {
         let where_ = &cfg.display_url;
-        let client = tls::client(cfg)
-            .map_err(|e| exit::usage(format!("--url {where_}: {}", scrub(&e.to_string(), cfg))))?;
+        let client = tls::client(cfg).map_err(|e| {
+            exit::usage(format!(
+                "--url {where_}: {}",
+                scrub(&e.to_string(), cfg.secret.as_deref())
+            ))
+        })?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(cfg.connect_timeout))
             .set_response_timeout(Some(cfg.response_timeout));
@@ -78,7 +82,7 @@ impl Store {
                 let mut msg = describe(&e, cfg);
                 // A plain-text server leaves the handshake unanswered or
                 // answers it with an error reply: ask it in plain text.
-                let text = scrub(&describe_plain(&e), cfg);
+                let text = scrub(&describe_plain(&e), cfg.secret.as_deref());
                 if cfg.url.starts_with("rediss://")
                     && tls::explain(&text, cfg).is_none()
                     && tls::speaks_plain_redis(cfg).await
@@ -267,7 +271,7 @@ fn info_field(info: &str, name: &str) -> Option<String> {
 
 /// One-line description of a connection error, with a hint.
 fn describe(e: &redis::RedisError, cfg: &ConnectSettings) -> String {
-    let text = scrub(&describe_plain(e), cfg);
+    let text = scrub(&describe_plain(e), cfg.secret.as_deref());
     let lower = text.to_ascii_lowercase();
     if let Some(tls) = tls::explain(&text, cfg) {
         tls
@@ -328,13 +332,6 @@ pub fn is_refusal(e: &str) -> bool {
     })
         // An ACL denial met inside a script (Redis 7 words it as ERR).
         || e.contains("can't run this command")
-}
-
-fn scrub(text: &str, cfg: &ConnectSettings) -> String {
-    match &cfg.secret {
-        Some(s) if s.len() >= 3 => text.replace(s.as_str(), "***"),
-        _ => text.to_owned(),
-    }
 }
 
 /// Reply helpers: turn `redis::Value`s into plain values without panicking

@@ -19,6 +19,8 @@ use tokio::time::Instant;
 
 use crate::bytes::Bytes;
 use crate::cli::DrainArgs;
+use crate::cmd::interrupt::Interrupt;
+use crate::cmd::session::Session;
 use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::report::drain::{DrainReport, Level, Reason};
@@ -213,24 +215,19 @@ async fn read_counts(store: &mut Store, target: &Target) -> Result<Counts> {
     }
 }
 
-/// The connection, replaced after Redis stops answering.
-struct Session<'a> {
-    settings: &'a Settings,
-    store: Store,
-    /// The connection failed: reconnect before the next read.
-    broken: bool,
-    /// The server restarted (new run_id) and its keys were not checked yet.
-    restarted: bool,
-    reconnects: u32,
+/// The reads of the wait, on a connection replaced after Redis stops
+/// answering.
+struct Reader<'a> {
+    session: Session<'a>,
     allow_empty: bool,
 }
 
-impl Session<'_> {
+impl Reader<'_> {
     /// A read, reconnecting first if the last one failed.
     async fn read(&mut self, target: &Target) -> Result<Counts> {
         let r = self.try_read(target).await;
         if matches!(&r, Err(e) if is_unavailable(e)) {
-            self.broken = true;
+            self.session.mark_broken();
         }
         r
     }
@@ -239,41 +236,36 @@ impl Session<'_> {
     /// its counts are believed: a restart without persistence loses the
     /// queue, which is not draining it.
     async fn try_read(&mut self, target: &Target) -> Result<Counts> {
-        if self.broken {
-            let store = Store::connect(&self.settings.connect)
-                .await
-                .map_err(|e| Unavailable(format!("{e:#}")))?;
-            self.restarted |= store.run_id != self.store.run_id;
-            self.store = store;
-            self.broken = false;
-            self.reconnects += 1;
-        }
-        if self.restarted && !self.allow_empty {
-            let what = absent(&mut self.store, target).await?;
-            self.restarted = false;
+        self.session
+            .reconnect_if_broken()
+            .await
+            .map_err(|e| Unavailable(format!("{e:#}")))?;
+        if self.session.restarted() && !self.allow_empty {
+            let what = absent(self.session.store(), target).await?;
+            self.session.restart_weighed();
             if what != Absent::Nothing {
                 return Err(absent_error(
                     what,
                     target,
-                    self.store.display_url(),
+                    self.session.display_url(),
                     "Redis restarted while waiting (its run_id changed) and now: ",
                 ));
             }
         }
-        read_counts(&mut self.store, target).await
+        read_counts(self.session.store(), target).await
     }
 }
 
-pub async fn run(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+pub async fn run(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &DrainArgs,
+) -> Result<(DrainReport, u8)> {
     // drain only reads, so it can stop anywhere; dropping the future drops
     // (and clears) the progress bar before the error is printed.
-    tokio::select! {
-        r = drain(settings, ui, args) => r,
-        _ = tokio::signal::ctrl_c() => Err(exit::with_code(
-            exit::INTERRUPTED,
-            "interrupted: the queue was not confirmed drained",
-        )),
-    }
+    let what = "interrupted: the queue was not confirmed drained";
+    intr.or_stop(drain(settings, ui, args), what).await
 }
 
 async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
@@ -300,19 +292,15 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
     let mut watch = Watch::new(policy, first, t1);
     let progress = ui.progress(Some(first.active()), "drain");
     show(&progress, &watch);
-    let mut session = Session {
-        settings,
-        store,
-        broken: false,
-        restarted: false,
-        reconnects: 0,
+    let mut reader = Reader {
+        session: Session::new(&settings.connect, store),
         allow_empty: args.allow_empty,
     };
     let first_step = watch.start(t0, t1);
     let outcome = wait(
         ui,
         &target,
-        &mut session,
+        &mut reader,
         &mut watch,
         &progress,
         clock,
@@ -324,7 +312,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
     let oldest_pending = match outcome {
         Outcome::Timeout | Outcome::Stalled if last.pending > 0 => {
             // A detail of the report: not worth waiting on a hung server.
-            let lookup = oldest_pending(ui, &mut session.store, &settings.model, &target);
+            let lookup = oldest_pending(ui, reader.session.store(), &settings.model, &target);
             tokio::time::timeout(OLDEST_BUDGET, lookup)
                 .await
                 .unwrap_or(None)
@@ -353,7 +341,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainR
         jobs_seen: watch.seen(),
         jobs_finished: watch.finished(),
         oldest_pending,
-        reconnects: session.reconnects,
+        reconnects: reader.session.reconnects(),
         settle_seconds: rounded_secs(args.settle),
         stall_timeout_seconds: rounded_secs(args.stall_timeout),
         timeout_seconds: args.timeout.map(rounded_secs),
@@ -381,7 +369,7 @@ fn show(progress: &Progress, watch: &Watch) {
 async fn wait(
     ui: &Ui,
     target: &Target,
-    session: &mut Session<'_>,
+    reader: &mut Reader<'_>,
     watch: &mut Watch,
     progress: &Progress,
     clock: Instant,
@@ -397,14 +385,14 @@ async fn wait(
         let start = clock.elapsed();
         // A read (or reconnect) that hangs must not outlive --timeout.
         let read = match watch_deadline(watch, clock) {
-            Some(deadline) => match tokio::time::timeout_at(deadline, session.read(target)).await {
+            Some(deadline) => match tokio::time::timeout_at(deadline, reader.read(target)).await {
                 Ok(r) => r,
                 Err(_) if watch.in_outage() => {
                     Err(Unavailable("no answer before the timeout".into()).into())
                 }
                 Err(_) => return Ok(Outcome::Timeout),
             },
-            None => session.read(target).await,
+            None => reader.read(target).await,
         };
         let end = clock.elapsed();
         match read {
@@ -441,7 +429,7 @@ async fn wait(
                     return Err(e.context(format!(
                         "Redis at {} has not answered for {:.1}s; the queue's state is unknown, \
                          so it is not reported drained",
-                        session.store.display_url(),
+                        reader.session.display_url(),
                         down.as_secs_f64()
                     )));
                 }

@@ -18,6 +18,8 @@ use anyhow::{Context, Result};
 
 use crate::bytes::Bytes;
 use crate::cli::InspectArgs;
+use crate::cmd::interrupt::Interrupt;
+use crate::cmd::session::Session;
 use crate::exit;
 use crate::output::Ui;
 use crate::report::inspect::{Discovery, FieldValue, InspectReport};
@@ -75,7 +77,13 @@ fn check_limit(args: &InspectArgs) -> Result<()> {
 /// (then exit 130). A failed frame after the first is reported and retried
 /// with a new connection: an on-call engineer watching a failover wants the
 /// figures back when Redis is, not an exit.
-pub async fn watch<F>(settings: &Settings, ui: &Ui, args: &InspectArgs, mut sink: F) -> Result<u8>
+pub async fn watch<F>(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &InspectArgs,
+    mut sink: F,
+) -> Result<u8>
 where
     F: FnMut(&InspectReport) -> Result<()>,
 {
@@ -88,45 +96,38 @@ where
     }
     let period = Duration::from_secs_f64(secs);
     let discover = !args.no_discover;
-    // Registered before the first frame, so that Ctrl-C at any point after
-    // the start is ours and ends the loop cleanly.
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("cannot listen for Ctrl-C")?;
-    let mut store = tokio::select! {
-        s = crate::cmd::connect(&settings.connect, ui) => Some(s?),
-        _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+    // Installed before the command started, so that Ctrl-C at any point
+    // is ours and ends the loop cleanly.
+    let mut session = tokio::select! {
+        s = crate::cmd::connect(&settings.connect, ui) => Session::new(&settings.connect, s?),
+        _ = intr.wait() => return Ok(exit::INTERRUPTED),
     };
     loop {
         let frame = tokio::select! {
-            f = frame(settings, &mut store, discover) => f,
-            _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+            f = frame(settings, &mut session, discover) => f,
+            _ = intr.wait() => return Ok(exit::INTERRUPTED),
         };
         match frame {
             Ok(report) => sink(&InspectReport::Overview(report))?,
             Err(e) => {
                 ui.warn(format!("{e:#}; trying again in {secs} s"));
-                store = None;
+                session.mark_broken();
             }
         }
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
-            _ = interrupt.recv() => return Ok(exit::INTERRUPTED),
+            _ = intr.wait() => return Ok(exit::INTERRUPTED),
         }
     }
 }
 
 async fn frame(
     settings: &Settings,
-    store: &mut Option<Store>,
+    session: &mut Session<'_>,
     discover: bool,
 ) -> Result<crate::report::inspect::Overview> {
-    if store.is_none() {
-        *store = Some(Store::connect(&settings.connect).await?);
-    }
-    match store.as_mut() {
-        Some(s) => Ok(overview::run(settings, s, discover).await?.0),
-        None => anyhow::bail!("not connected"),
-    }
+    session.reconnect_if_broken().await?;
+    Ok(overview::run(settings, session.store(), discover).await?.0)
 }
 
 /// A status index to look at: one of the schema's, or one found by SCAN.

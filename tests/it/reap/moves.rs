@@ -68,7 +68,8 @@ fn the_move_is_popoto_exact_and_audited() {
 /// applied: the move reports `skipped` with the reason, and writes nothing.
 #[test]
 fn a_stale_plan_is_skipped_and_touches_nothing() {
-    use jobq::cmd::reap::stale::{classify, plan_move, Basis, Policy, Seen, Staleness};
+    use jobq::diagnose::stale::{classify, Basis, Policy, Seen, Staleness};
+    use jobq::plan::reap::plan_move;
     use jobq::store::moves::{MoveOutcome, SkipReason};
 
     let r = Redis::start();
