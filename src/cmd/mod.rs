@@ -65,7 +65,8 @@ pub async fn dispatch(
 ) -> Result<u8> {
     match command {
         Command::Enqueue(args) => {
-            let (report, code) = enqueue::run(settings, ui, args).await?;
+            let es = crate::settings::enqueue::EnqueueSettings::from_args(&settings.model, args)?;
+            let (report, code) = enqueue::run(settings, &es, ui).await?;
             ui.emit(&report)?;
             Ok(code)
         }

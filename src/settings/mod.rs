@@ -6,6 +6,7 @@
 //! files; per-command flags in one file each (`reap`). Must not: talk to
 //! Redis or print.
 
+pub mod enqueue;
 pub mod reap;
 
 use std::io::IsTerminal;
