@@ -122,7 +122,7 @@ impl Store {
             .context("reading set sizes")?;
         Ok(replies
             .into_iter()
-            .map(|r| r.and_then(|v| size_of(&v)))
+            .map(|r| r.map_err(|e| e.to_string()).and_then(|v| size_of(&v)))
             .collect())
     }
 
@@ -264,9 +264,9 @@ impl Store {
             .iter()
             .zip(replies)
             .map(|(c, r)| {
-                let v = r?;
+                let v = r.map_err(|e| e.to_string())?;
                 if let Some(e) = reply::is_error(&v) {
-                    return Err(e);
+                    return Err(e.to_string());
                 }
                 if c.sorted {
                     match v {
@@ -441,7 +441,7 @@ impl Store {
 
 fn size_of(v: &Value) -> Size {
     if let Some(e) = reply::is_error(v) {
-        return Err(e);
+        return Err(e.to_string());
     }
     reply::int(v)
         .map(|n| n.max(0) as u64)

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use redis::Value;
 
-use super::server::{is_wrong_type, Commands};
-use super::{reply, Reply, Store};
+use super::server::Commands;
+use super::{reply, Reply, Store, StoreError};
 use crate::bytes::Bytes;
 use crate::diagnose::probe::{Layout, Probe};
 use crate::diagnose::{HashState, LightObs, Membership, Observation, ZMembership};
@@ -113,9 +113,9 @@ impl Store {
             .unwrap_or_else(|| Err("no reply".into()));
         let v = match r {
             Ok(v) => v,
-            Err(e) if e.contains("WRONGTYPE") => {
+            Err(e) if e.is_wrong_type() => {
                 return Ok(Page {
-                    wrong_type: Some(e),
+                    wrong_type: Some(e.to_string()),
                     ..Page::default()
                 })
             }
@@ -166,7 +166,7 @@ impl Store {
                     .ok_or_else(|| {
                         anyhow::anyhow!("{}: unexpected reply {v:?}", crate::bytes::escape_bytes(k))
                     }),
-                Err(e) if is_wrong_type(&e) => Ok(None),
+                Err(e) if e.is_wrong_type() => Ok(None),
                 Err(e) => Err(anyhow::anyhow!("{}: {e}", crate::bytes::escape_bytes(k))),
             })
             .collect()
@@ -370,7 +370,7 @@ impl Store {
             .context("reading a batch of records")?;
         let mut r = replies.into_iter();
         let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
-        let failed = |e: String| anyhow::anyhow!("reading a batch of records: {e}");
+        let failed = |e: StoreError| anyhow::anyhow!("reading a batch of records: {e}");
 
         let n = probes.len();
         let mut hashes: Vec<HashState> = Vec::with_capacity(n);
@@ -520,13 +520,15 @@ impl Store {
             .context("reading record details")?;
         let mut r = replies.into_iter();
         let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
-        let details = |e: String| anyhow::anyhow!("reading record details: {e}");
+        let details = |e: StoreError| anyhow::anyhow!("reading record details: {e}");
         for ask in asks {
             match ask {
                 Ask::Type(i) => {
                     let t = next()
                         .and_then(|v| {
-                            reply::text(&v).ok_or_else(|| format!("unexpected TYPE reply {v:?}"))
+                            reply::text(&v).ok_or_else(|| {
+                                StoreError::unexpected(format!("unexpected TYPE reply {v:?}"))
+                            })
                         })
                         .map_err(details)?;
                     obs[i].hash = if t == "none" {
@@ -586,7 +588,7 @@ pub fn parse_light(
     probes: &[Probe],
     replies: Vec<Reply>,
 ) -> Result<Vec<LightObs>> {
-    let failed = |e: String| anyhow::anyhow!("reading a batch of records: {e}");
+    let failed = |e: StoreError| anyhow::anyhow!("reading a batch of records: {e}");
     let n = probes.len();
     let mut out: Vec<LightObs> = Vec::with_capacity(n);
     let mut r = replies.into_iter();
@@ -597,19 +599,27 @@ pub fn parse_light(
         let field_count = match hlen {
             Ok(v) => Some(
                 reply::int(&v)
-                    .ok_or_else(|| failed(format!("unexpected HLEN reply {v:?}")))?
+                    .ok_or_else(|| {
+                        failed(StoreError::unexpected(format!(
+                            "unexpected HLEN reply {v:?}"
+                        )))
+                    })?
                     .max(0) as u64,
             ),
-            Err(e) if is_wrong_type(&e) => None,
+            Err(e) if e.is_wrong_type() => None,
             Err(e) => return Err(failed(e)),
         };
         let mut vals = match fields {
             Ok(v) => reply::array(&v)
-                .ok_or_else(|| failed(format!("unexpected HMGET reply {v:?}")))?
+                .ok_or_else(|| {
+                    failed(StoreError::unexpected(format!(
+                        "unexpected HMGET reply {v:?}"
+                    )))
+                })?
                 .iter()
                 .map(reply::bytes)
                 .collect::<Vec<_>>(),
-            Err(e) if is_wrong_type(&e) => Vec::new(),
+            Err(e) if e.is_wrong_type() => Vec::new(),
             Err(e) => return Err(failed(e)),
         }
         .into_iter();
@@ -677,29 +687,30 @@ pub fn parse_light(
 }
 
 /// An integer reply (EXISTS, HEXISTS); an error reply stays an error.
-fn count_of(r: Reply) -> std::result::Result<i64, String> {
+fn count_of(r: Reply) -> std::result::Result<i64, StoreError> {
     let v = r?;
-    reply::int(&v).ok_or_else(|| format!("unexpected reply {v:?}"))
+    reply::int(&v).ok_or_else(|| StoreError::unexpected(format!("unexpected reply {v:?}")))
 }
 
 fn hash_state(
     hlen: Reply,
     fields: Reply,
     layout: &Layout,
-) -> std::result::Result<HashState, String> {
+) -> std::result::Result<HashState, StoreError> {
     match hlen {
-        Err(e) if is_wrong_type(&e) => Ok(HashState::WrongType {
+        Err(e) if e.is_wrong_type() => Ok(HashState::WrongType {
             redis_type: "not a hash".into(),
         }),
         Err(e) => Err(e),
         Ok(v) => {
-            let count = reply::int(&v).ok_or_else(|| format!("unexpected HLEN reply {v:?}"))?;
+            let count = reply::int(&v)
+                .ok_or_else(|| StoreError::unexpected(format!("unexpected HLEN reply {v:?}")))?;
             if count <= 0 {
                 return Ok(HashState::Missing);
             }
             let v = fields?;
             let vals: Vec<Option<Bytes>> = reply::array(&v)
-                .ok_or_else(|| format!("unexpected HMGET reply {v:?}"))?
+                .ok_or_else(|| StoreError::unexpected(format!("unexpected HMGET reply {v:?}")))?
                 .iter()
                 .map(|x| reply::bytes(x).map(Bytes))
                 .collect();

@@ -146,7 +146,7 @@ impl Store {
         };
         let reads = replies
             .map(|r| {
-                let v = r?;
+                let v = r.map_err(|e| e.to_string())?;
                 let items = reply::array(&v).ok_or_else(|| format!("unexpected reply {v:?}"))?;
                 Ok(items.iter().map(reply::bytes).collect())
             })

@@ -456,7 +456,7 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
                 .first()
                 .and_then(reply::text)
                 .unwrap_or_else(|| "error".into());
-            let o = outcome(Err(why));
+            let o = outcome(Err(why.into()));
             let refused = matches!(o, Outcome::Refused(_));
             outs.push(o);
             let from = outs.len();
@@ -486,8 +486,8 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
 /// A script's reply as an outcome.
 pub fn outcome(r: super::Reply) -> Outcome {
     match r {
-        Err(e) if super::is_refusal(&e) => Outcome::Refused(e),
-        Err(e) => Outcome::Failed(e),
+        Err(e) if e.is_refusal() => Outcome::Refused(e.to_string()),
+        Err(e) => Outcome::Failed(e.to_string()),
         Ok(v) => match code_and_rest(&v) {
             Some((1, _)) => Outcome::Applied,
             Some((0, rest)) => {
