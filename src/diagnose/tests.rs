@@ -280,7 +280,7 @@ mod fast_path {
     //! The fast healthy path must never hide damage: whenever it accepts a
     //! key, the full classifier finds nothing.
     use super::*;
-    use crate::diagnose::probe::{Layout, Probe};
+    use crate::schema::probe::{Layout, Probe};
     use proptest::prelude::*;
 
     fn light_of(o: &Observation, probe: &Probe) -> LightObs {

@@ -14,8 +14,8 @@ use anyhow::{Context, Result};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::bytes::escape_bytes;
-use crate::diagnose::probe::{job_id_segment, SeenFilter};
 use crate::exit;
+use crate::schema::probe::{job_id_segment, SeenFilter};
 use crate::schema::Model;
 use crate::store::Store;
 

@@ -33,10 +33,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::bytes::Bytes;
-use crate::diagnose::probe::{Layout, SeenFilter};
 use crate::diagnose::{Finding, Kind};
 use crate::exit;
 use crate::output::Ui;
+use crate::schema::probe::{Layout, SeenFilter};
 use crate::schema::Model;
 use crate::store::Store;
 

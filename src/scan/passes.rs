@@ -9,9 +9,10 @@ use anyhow::Result;
 
 use super::same_damage;
 use super::walker::{Walk, Walker, IN_FLIGHT, PAGES_AHEAD, RECHECK_BATCH};
-use crate::diagnose::probe::{key_segment, Probe};
-use crate::diagnose::{bad_values, classify, BadValue, Finding};
+use crate::diagnose::{bad_values, classify, Finding};
 use crate::output::Progress;
+use crate::schema::observed::BadValue;
+use crate::schema::probe::{key_segment, Probe};
 use crate::store::observe::{flags_of, InFlight};
 
 impl Walker<'_> {

@@ -12,11 +12,10 @@ use anyhow::Result;
 use super::join::Join;
 use super::{Scanned, Unconfirmed, UnconfirmedJob, UNCONFIRMED_SHOWN};
 use crate::bytes::Bytes;
-use crate::diagnose::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
-use crate::diagnose::{
-    classify, plainly_healthy, unconfirmed, Finding, HashState, Kind, Observation,
-};
+use crate::diagnose::{classify, plainly_healthy, unconfirmed, Finding, Kind};
 use crate::output::Progress;
+use crate::schema::observed::{HashState, Observation};
+use crate::schema::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
 use crate::schema::Model;
 use crate::store::observe::{parse_light, InFlight, InFlightObs, PagesAhead};
 use crate::store::server::Commands;

@@ -11,8 +11,8 @@ use redis::Value;
 use super::server::Commands;
 use super::{reply, Reply, Store, StoreError};
 use crate::bytes::Bytes;
-use crate::diagnose::probe::{Layout, Probe};
-use crate::diagnose::{HashState, LightObs, Membership, Observation, ZMembership};
+use crate::schema::observed::{HashState, LightObs, Membership, Observation, ZMembership};
+use crate::schema::probe::{Layout, Probe};
 
 /// One step of a cursor walk.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 //! Owns: [`Layout`] (the model's fixed sets) and [`Probe`] (per-key reads).
 //! Must not: read anything.
 
-use crate::schema::{FieldRole, Model};
+use super::{FieldRole, Model};
 
 /// The model's sets every observation checks.
 #[derive(Debug, Clone)]
