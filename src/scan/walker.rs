@@ -17,7 +17,8 @@ use crate::output::Progress;
 use crate::schema::observed::{HashState, Observation};
 use crate::schema::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
 use crate::schema::Model;
-use crate::store::observe::{parse_light, InFlight, InFlightObs, PagesAhead};
+use crate::store::cursor::PagesAhead;
+use crate::store::observe::{parse_light, InFlight, InFlightObs};
 use crate::store::server::Commands;
 use crate::store::Store;
 

@@ -6,6 +6,7 @@
 //! decide what is damaged (that is `diagnose`), or print.
 
 pub mod audit;
+pub mod cursor;
 pub mod drain;
 pub mod enqueue;
 pub mod error;

@@ -1,7 +1,11 @@
-//! Batched, non-blocking reads for the consistency scan and `inspect`: set
-//! walks with SSCAN/ZSCAN/SCAN, and per-key observations gathered with
-//! pipelined HLEN/HMGET and one SMISMEMBER/ZMSCORE per set per batch. Never
-//! a whole-set read, never a whole-hash read of unknown size.
+//! Batched, non-blocking reads for the consistency scan and `inspect`:
+//! per-key observations gathered with pipelined HLEN/HMGET and one
+//! SMISMEMBER/ZMSCORE per set per batch (the walks that find the keys are
+//! in `cursor`). Never a whole-set read, never a whole-hash read of unknown
+//! size.
+//!
+//! Owns: the requests of a light read and of a full observation, and
+//! their parsers. Must not: judge what it read (that is `diagnose`).
 
 use std::collections::BTreeMap;
 
@@ -13,16 +17,6 @@ use super::{reply, Reply, Store, StoreError};
 use crate::bytes::Bytes;
 use crate::schema::observed::{HashState, LightObs, Membership, Observation, ZMembership};
 use crate::schema::probe::{Layout, Probe};
-
-/// One step of a cursor walk.
-#[derive(Debug, Default)]
-pub struct Page {
-    /// 0 when the walk is complete.
-    pub cursor: u64,
-    pub items: Vec<Vec<u8>>,
-    /// The walked key has another type: nothing can be walked.
-    pub wrong_type: Option<String>,
-}
 
 /// A request already sent; `.await` it (in order) for its replies.
 pub struct InFlight(tokio::task::JoinHandle<Result<Vec<Reply>>>);
@@ -42,113 +36,7 @@ impl InFlightObs {
     }
 }
 
-/// Pages of a cursor walk read ahead (see [`Store::pages_ahead`]). Dropping
-/// it stops the walk.
-pub struct PagesAhead {
-    rx: tokio::sync::mpsc::Receiver<Result<Page>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl PagesAhead {
-    /// The next page, or `None` when the walk is complete.
-    pub async fn next(&mut self) -> Option<Result<Page>> {
-        self.rx.recv().await
-    }
-}
-
-impl Drop for PagesAhead {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 impl Store {
-    /// `SSCAN set cursor COUNT n`.
-    pub async fn sscan(&mut self, set: &[u8], cursor: u64, count: u32) -> Result<Page> {
-        self.walk(
-            redis::cmd("SSCAN")
-                .arg(set)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(count),
-            false,
-        )
-        .await
-    }
-
-    /// `ZSCAN zset cursor COUNT n`: members only.
-    pub async fn zscan(&mut self, zset: &[u8], cursor: u64, count: u32) -> Result<Page> {
-        self.walk(
-            redis::cmd("ZSCAN")
-                .arg(zset)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(count),
-            true,
-        )
-        .await
-    }
-
-    /// `SCAN cursor MATCH pattern COUNT n`.
-    pub async fn scan_keys(&mut self, pattern: &[u8], cursor: u64, count: u32) -> Result<Page> {
-        self.walk(
-            redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(count),
-            false,
-        )
-        .await
-    }
-
-    async fn walk(&mut self, cmd: &mut redis::Cmd, pairs: bool) -> Result<Page> {
-        let mut pipe = redis::pipe();
-        pipe.add_command(cmd.clone());
-        let r = self
-            .pipeline(&mut pipe)
-            .await?
-            .pop()
-            .unwrap_or_else(|| Err("no reply".into()));
-        let v = match r {
-            Ok(v) => v,
-            Err(e) if e.is_wrong_type() => {
-                return Ok(Page {
-                    wrong_type: Some(e.to_string()),
-                    ..Page::default()
-                })
-            }
-            Err(e) => anyhow::bail!("{e}"),
-        };
-        // Taken apart by value: a walk's members are most of what a scan
-        // receives, and copying each out of the reply cost an allocation.
-        let (Value::Array(parts) | Value::Set(parts)) = v else {
-            anyhow::bail!("unexpected cursor reply");
-        };
-        let mut parts = parts.into_iter();
-        let cursor = parts
-            .next()
-            .as_ref()
-            .and_then(reply::int)
-            .context("unexpected cursor")? as u64;
-        let raw = match parts.next() {
-            Some(Value::Array(raw) | Value::Set(raw)) => raw,
-            _ => Vec::new(),
-        };
-        let step = if pairs { 2 } else { 1 };
-        let items = raw
-            .into_iter()
-            .step_by(step)
-            .filter_map(reply::into_bytes)
-            .collect();
-        Ok(Page {
-            cursor,
-            items,
-            wrong_type: None,
-        })
-    }
-
     /// `SCARD`/`ZCARD` of several keys; `None` for a key of the wrong type.
     pub async fn cardinalities(&mut self, keys: &[(Vec<u8>, bool)]) -> Result<Vec<Option<u64>>> {
         let mut pipe = redis::pipe();
@@ -253,38 +141,6 @@ impl Store {
             }
             store.pipeline(&mut pipe).await.context(what)
         }))
-    }
-
-    /// The pages of one SSCAN (or ZSCAN, with `zset`) walk, read ahead by a
-    /// task of its own: the server always has the next page to work on
-    /// while the caller reads the members of the previous ones. The walk
-    /// stops at the first error (sent as the last item) or when the
-    /// receiver is dropped.
-    pub fn pages_ahead(&self, set: &[u8], zset: bool, count: u32, depth: usize) -> PagesAhead {
-        let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
-        let mut store = self.clone();
-        let set = set.to_vec();
-        let task = tokio::spawn(async move {
-            let mut cursor = 0;
-            loop {
-                let page = if zset {
-                    store.zscan(&set, cursor, count).await
-                } else {
-                    store.sscan(&set, cursor, count).await
-                };
-                let stop = match &page {
-                    Ok(p) => p.cursor == 0 || p.wrong_type.is_some(),
-                    Err(_) => true,
-                };
-                if let Ok(p) = &page {
-                    cursor = p.cursor;
-                }
-                if tx.send(page).await.is_err() || stop {
-                    return;
-                }
-            }
-        });
-        PagesAhead { rx, task }
     }
 
     /// [`Store::observe`] (not atomic), sent at once by a task of its own,
