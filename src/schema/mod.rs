@@ -6,6 +6,7 @@
 //!
 //! Must not: perform I/O other than reading the schema file.
 
+pub mod calendar;
 pub mod escape;
 pub mod keys;
 pub mod model;
