@@ -9,6 +9,10 @@
 
 /// What a read saw of one key (now in `schema`, which `store` and `scan`
 /// may import); re-exported so `diagnose::Observation` keeps its path.
+pub mod values;
+
+pub use values::{bad_values, field_status, sorted_problem, sorted_score, FieldStatus};
+
 pub use crate::schema::observed::{
     BadValue, HashState, LightObs, Membership, Observation, ZMembership,
 };
@@ -19,7 +23,7 @@ pub use crate::schema::probe;
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::{escape_bytes, quote, Bytes};
-use crate::schema::msgpack::{self, Value};
+use crate::schema::msgpack;
 use crate::schema::{Model, ParsedKey};
 
 /// A kind of damage. Serialized in snake_case, as docs/layout.md names them.
@@ -111,20 +115,6 @@ impl Kind {
     }
 }
 
-/// The values among `values` (field name, raw bytes) that are not one
-/// valid msgpack value, as popoto's decoder would refuse them.
-pub fn bad_values(values: &[(String, Bytes)]) -> Vec<BadValue> {
-    values
-        .iter()
-        .filter_map(|(field, raw)| {
-            msgpack::decode(raw.as_slice()).err().map(|e| BadValue {
-                field: field.clone(),
-                why: e.to_string(),
-            })
-        })
-        .collect()
-}
-
 /// One affected key and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -142,27 +132,6 @@ pub struct Finding {
     pub repair: String,
     /// The facts the finding rests on (and the repair's guard).
     pub observed: Observation,
-}
-
-/// Status, decoded from the hash field.
-pub enum FieldStatus {
-    Absent,
-    Text(String),
-    Bad(String),
-}
-
-pub fn field_status(raw: Option<&Bytes>) -> FieldStatus {
-    match raw {
-        None => FieldStatus::Absent,
-        Some(b) => match msgpack::decode(b.as_slice()) {
-            Ok(Value::Str(s)) => FieldStatus::Text(s),
-            Ok(other) => FieldStatus::Bad(format!(
-                "status field is not a string ({})",
-                escape_bytes(other.display().as_bytes())
-            )),
-            Err(e) => FieldStatus::Bad(format!("status field is {e}")),
-        },
-    }
 }
 
 /// True only when `classify` would surely find nothing: a hash with every
@@ -190,27 +159,6 @@ pub fn plainly_healthy(layout: &probe::Layout, probe: &probe::Probe, light: &Lig
             *member == Some(true) && raw.as_deref().is_none_or(|r| sorted_problem(r).is_none())
         })
         && !probe.probe_twins
-}
-
-/// What is wrong with a sorted field's raw value, if anything: it must be
-/// one msgpack number (or nil), or the zset cannot hold it.
-pub fn sorted_problem(raw: &[u8]) -> Option<String> {
-    match msgpack::decode(raw) {
-        Err(e) => Some(format!("is {e}")),
-        Ok(Value::Nil) => None,
-        Ok(v) if v.as_f64().is_some() => None,
-        Ok(other) => Some(format!(
-            "is not a number ({})",
-            escape_bytes(other.display().as_bytes())
-        )),
-    }
-}
-
-/// Decode a sorted field's raw value as a score.
-pub fn sorted_score(raw: &Bytes) -> Option<f64> {
-    msgpack::decode(raw.as_slice())
-        .ok()
-        .and_then(|v| v.as_f64())
 }
 
 fn show(b: &Bytes) -> String {

@@ -3,7 +3,7 @@
 use super::*;
 
 use super::testkit::*;
-use crate::schema::msgpack::encode;
+use crate::schema::msgpack::{encode, Value};
 
 fn kind(o: &Observation) -> Option<Kind> {
     classify(&m(), o).map(|f| f.kind)
