@@ -21,7 +21,7 @@ use crate::output::Ui;
 use crate::plan::{self, Action, Plan, Policy, Prefer, Skip};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
-use crate::store::repair::{InFlightApply, Outcome};
+use crate::store::repair::{InFlightApply, RepairOutcome as Outcome};
 
 use super::interrupt::Interrupt;
 use crate::scan::{scan, ScanOptions, Scanned, Unconfirmed};

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, VecDeque};
 use anyhow::Result;
 
 use super::same_damage;
-use super::walker::{Walk, Walker, IN_FLIGHT, PAGES_AHEAD, RECHECK_BATCH};
+use super::walker::{IndexWalk, Walker, IN_FLIGHT, PAGES_AHEAD, RECHECK_BATCH};
 use crate::diagnose::{bad_values, classify, Finding};
 use crate::output::Progress;
 use crate::schema::observed::BadValue;
@@ -21,13 +21,13 @@ impl Walker<'_> {
     /// (pass A checked only the index its key names); so is one missing from
     /// the class set (pass A never saw it). Pages are read ahead and their class-set checks kept
     /// in flight, as in pass A.
-    pub(super) async fn pass_b(&mut self, walk: &Walk, progress: &Progress) -> Result<()> {
+    pub(super) async fn pass_b(&mut self, walk: &IndexWalk, progress: &Progress) -> Result<()> {
         self.scanned.indexes += 1;
         let set = walk.set.as_slice();
         let class = self.layout.class_set.clone();
         let mut pages = self
             .store
-            .pages_ahead(set, walk.zset, self.batch, PAGES_AHEAD);
+            .pages_ahead(set, walk.kind, self.batch, PAGES_AHEAD);
         let mut in_flight: VecDeque<(u64, Vec<Vec<u8>>, InFlight)> = VecDeque::new();
         while let Some(page) = pages.next().await {
             let mut page = page?;
@@ -75,7 +75,7 @@ impl Walker<'_> {
     pub(super) async fn sort_members(
         &mut self,
         read: Option<(u64, Vec<Vec<u8>>, InFlight)>,
-        walk: &Walk,
+        walk: &IndexWalk,
         progress: &Progress,
     ) -> Result<()> {
         let Some((n, check, request)) = read else {

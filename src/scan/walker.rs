@@ -18,14 +18,14 @@ use crate::schema::observed::{HashState, Observation};
 use crate::schema::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
 use crate::schema::Model;
 use crate::store::cursor::PagesAhead;
-use crate::store::observe::{parse_light, InFlight, InFlightObs};
+use crate::store::observe::{parse_light, Collection, InFlight, InFlightObs};
 use crate::store::server::Commands;
 use crate::store::Store;
 
 /// One set or zset pass B walks.
-pub(super) struct Walk {
+pub(super) struct IndexWalk {
     pub(super) set: Vec<u8>,
-    pub(super) zset: bool,
+    pub(super) kind: Collection,
     /// For a key-field index: the field and the (escaped) value it stands
     /// for, so that members naming another value are caught.
     pub(super) value: Option<(String, Vec<u8>)>,
@@ -33,11 +33,11 @@ pub(super) struct Walk {
     pub(super) found_in: Vec<Vec<u8>>,
 }
 
-impl Walk {
-    pub(super) fn index(set: &[u8], value: Option<(String, Vec<u8>)>) -> Walk {
-        Walk {
+impl IndexWalk {
+    pub(super) fn index(set: &[u8], value: Option<(String, Vec<u8>)>) -> IndexWalk {
+        IndexWalk {
             set: set.to_vec(),
-            zset: false,
+            kind: Collection::Set,
             value,
             found_in: vec![],
         }
@@ -265,9 +265,12 @@ impl Walker<'_> {
             return Ok(());
         }
         let mut groups: rustc_hash::FxHashMap<Vec<u8>, Vec<Vec<u8>>> = Default::default();
-        let mut pages =
-            self.store
-                .pages_ahead(&self.layout.class_set, false, self.batch, PAGES_AHEAD);
+        let mut pages = self.store.pages_ahead(
+            &self.layout.class_set,
+            Collection::Set,
+            self.batch,
+            PAGES_AHEAD,
+        );
         while let Some(page) = pages.next().await {
             let page = page?;
             if page.wrong_type.is_some() {
@@ -326,8 +329,14 @@ impl Walker<'_> {
         u32::try_from(count).ok()
     }
 
-    pub(super) fn add_lane(&mut self, set: &[u8], zset: bool, count: u32, role: Role) -> usize {
-        let pages = self.store.pages_ahead(set, zset, count, PAGES_AHEAD);
+    pub(super) fn add_lane(
+        &mut self,
+        set: &[u8],
+        kind: Collection,
+        count: u32,
+        role: Role,
+    ) -> usize {
+        let pages = self.store.pages_ahead(set, kind, count, PAGES_AHEAD);
         let id = self.join.add_lane();
         self.lanes.push(Lane {
             set: set.to_vec(),
@@ -353,16 +362,16 @@ impl Walker<'_> {
         progress: &Progress,
     ) -> Result<()> {
         let class = self.layout.class_set.clone();
-        self.add_lane(&class, false, self.batch, Role::Class);
+        self.add_lane(&class, Collection::Set, self.batch, Role::Class);
         for (si, (_, idx)) in self.layout.statuses.iter().enumerate() {
             if let Some(count) = self.lane_count(status_sizes.get(si).copied().flatten()) {
-                let lane = self.add_lane(idx, false, count, Role::Status(si));
+                let lane = self.add_lane(idx, Collection::Set, count, Role::Status(si));
                 self.status_lane[si] = Some(lane);
             }
         }
         for (zi, (_, z)) in self.layout.sorted.iter().enumerate() {
             if let Some(count) = self.lane_count(sorted_sizes.get(zi).copied().flatten()) {
-                let lane = self.add_lane(z, true, count, Role::Sorted);
+                let lane = self.add_lane(z, Collection::Zset, count, Role::Sorted);
                 self.sorted_lane[zi] = Some(lane);
             }
         }
@@ -438,13 +447,15 @@ impl Walker<'_> {
             })
             .collect();
         if !fresh.is_empty() {
-            let keys: Vec<(Vec<u8>, bool)> = fresh.iter().map(|s| (s.clone(), false)).collect();
+            let keys: Vec<(Vec<u8>, Collection)> =
+                fresh.iter().map(|s| (s.clone(), Collection::Set)).collect();
             let sizes = self.store.cardinalities(&keys).await?;
             for (set, size) in fresh.into_iter().zip(sizes) {
                 match self.lane_count(size) {
                     Some(count) => {
                         let value = secondary_value(self.model, &set);
-                        let lane = self.add_lane(&set, false, count, Role::Secondary(value));
+                        let lane =
+                            self.add_lane(&set, Collection::Set, count, Role::Secondary(value));
                         self.secondary_lane.insert(set, lane);
                         self.length += size.unwrap_or(0);
                     }
@@ -557,8 +568,11 @@ impl Walker<'_> {
     }
 
     pub(super) async fn secondary_total(&mut self) -> Result<u64> {
-        let sets: Vec<(Vec<u8>, bool)> =
-            self.secondary.iter().map(|s| (s.clone(), false)).collect();
+        let sets: Vec<(Vec<u8>, Collection)> = self
+            .secondary
+            .iter()
+            .map(|s| (s.clone(), Collection::Set))
+            .collect();
         Ok(self
             .store
             .cardinalities(&sets)

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use anyhow::{Context, Result};
 use redis::Value;
 
+use super::observe::Collection;
 use super::{reply, Store};
 
 /// What a cursor walks.
@@ -182,20 +183,25 @@ impl Store {
         }
     }
 
-    /// The pages of one SSCAN (or ZSCAN, with `zset`) walk, read ahead by a
+    /// The pages of one SSCAN (ZSCAN for a zset) walk, read ahead by a
     /// task of its own: the server always has the next page to work on
     /// while the caller reads the members of the previous ones. The walk
     /// stops at the first error (sent as the last item) or when the
     /// receiver is dropped.
-    pub fn pages_ahead(&self, set: &[u8], zset: bool, count: u32, depth: usize) -> PagesAhead {
+    pub fn pages_ahead(
+        &self,
+        set: &[u8],
+        kind: Collection,
+        count: u32,
+        depth: usize,
+    ) -> PagesAhead {
         let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
         let mut store = self.clone();
         let set = set.to_vec();
         let task = tokio::spawn(async move {
-            let walk = if zset {
-                Cursor::Zset(&set)
-            } else {
-                Cursor::Set(&set)
+            let walk = match kind {
+                Collection::Set => Cursor::Set(&set),
+                Collection::Zset => Cursor::Zset(&set),
             };
             let mut cursor = 0;
             loop {

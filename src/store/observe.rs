@@ -18,6 +18,13 @@ use crate::bytes::Bytes;
 use crate::schema::observed::{HashState, LightObs, Membership, Observation, ZMembership};
 use crate::schema::probe::{Layout, Probe};
 
+/// Which kind of collection a key is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    Set,
+    Zset,
+}
+
 /// A request already sent; `.await` it (in order) for its replies.
 pub struct InFlight(tokio::task::JoinHandle<Result<Vec<Reply>>>);
 
@@ -38,11 +45,17 @@ impl InFlightObs {
 
 impl Store {
     /// `SCARD`/`ZCARD` of several keys; `None` for a key of the wrong type.
-    pub async fn cardinalities(&mut self, keys: &[(Vec<u8>, bool)]) -> Result<Vec<Option<u64>>> {
+    pub async fn cardinalities(
+        &mut self,
+        keys: &[(Vec<u8>, Collection)],
+    ) -> Result<Vec<Option<u64>>> {
         let mut pipe = redis::pipe();
-        for (k, zset) in keys {
-            pipe.cmd(if *zset { "ZCARD" } else { "SCARD" })
-                .arg(k.as_slice());
+        for (k, kind) in keys {
+            pipe.cmd(match kind {
+                Collection::Set => "SCARD",
+                Collection::Zset => "ZCARD",
+            })
+            .arg(k.as_slice());
         }
         let replies = self.pipeline(&mut pipe).await?;
         replies

@@ -71,7 +71,7 @@ const MAX_CALL_BYTES: usize = 256 * 1024;
 /// What happened to one action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum RepairOutcome {
     Applied,
     /// The step's changes were all in place already (a plan applied
     /// before, by a run whose reply was lost or by the same plan run twice,
@@ -277,11 +277,11 @@ fn move_record(action: &Action, audit: &Audit, status_field: &str) -> Option<Mov
 }
 
 /// A batch of repairs already sent (see [`Store::apply_in_flight`]).
-pub struct InFlightApply(tokio::task::JoinHandle<Result<Vec<Outcome>>>);
+pub struct InFlightApply(tokio::task::JoinHandle<Result<Vec<RepairOutcome>>>);
 
 impl InFlightApply {
     /// The batch's outcomes, one per action, in order.
-    pub async fn outcomes(self) -> Result<Vec<Outcome>> {
+    pub async fn outcomes(self) -> Result<Vec<RepairOutcome>> {
         self.0.await.context("a repair task failed")?
     }
 }
@@ -324,14 +324,14 @@ impl Store {
         actions: &[&Action],
         audit: &Audit,
         status_field: &str,
-    ) -> Result<Vec<Outcome>> {
+    ) -> Result<Vec<RepairOutcome>> {
         let scripts = [
             reconcile_script(),
             remove_ghost_script(),
             remove_record_script(),
         ];
         let commons: [&[u8]; 3] = [status_field.as_bytes(), b"", b""];
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+        let mut outcomes: Vec<Option<RepairOutcome>> = vec![None; actions.len()];
         let parts: Vec<Option<(usize, Invocation)>> =
             actions.iter().map(|a| invocation(a)).collect();
         let mut moves: Vec<(usize, MoveRecord)> = Vec::new();
@@ -347,21 +347,25 @@ impl Store {
                 Ok(outs) => {
                     for ((i, _), o) in moves.iter().zip(outs) {
                         outcomes[*i] = Some(match o {
-                            MoveOutcome::Moved { .. } => Outcome::Applied,
-                            MoveOutcome::Skipped(r) => Outcome::Skipped(r.name().replace('_', " ")),
-                            MoveOutcome::WrongType(k) => Outcome::Failed(format!(
+                            MoveOutcome::Moved { .. } => RepairOutcome::Applied,
+                            MoveOutcome::Skipped(r) => {
+                                RepairOutcome::Skipped(r.name().replace('_', " "))
+                            }
+                            MoveOutcome::WrongType(k) => RepairOutcome::Failed(format!(
                                 "{} has the wrong type",
                                 crate::bytes::escape_bytes(&k)
                             )),
-                            MoveOutcome::Error(e) if super::is_refusal(&e) => Outcome::Refused(e),
-                            MoveOutcome::Error(e) => Outcome::Failed(e),
+                            MoveOutcome::Error(e) if super::is_refusal(&e) => {
+                                RepairOutcome::Refused(e)
+                            }
+                            MoveOutcome::Error(e) => RepairOutcome::Failed(e),
                         });
                     }
                 }
                 Err(e) => {
                     let why = format!("{e:#}");
                     for (i, _) in &moves {
-                        outcomes[*i] = Some(Outcome::Unknown(why.clone()));
+                        outcomes[*i] = Some(RepairOutcome::Unknown(why.clone()));
                     }
                 }
             }
@@ -375,7 +379,7 @@ impl Store {
             while !todo.is_empty() {
                 if stop {
                     for &i in &todo {
-                        outcomes[i] = Some(Outcome::NotAttempted);
+                        outcomes[i] = Some(RepairOutcome::NotAttempted);
                     }
                     break;
                 }
@@ -389,7 +393,7 @@ impl Store {
                         for (group, r) in groups.iter().zip(replies) {
                             let (outs, rest) = call_outcomes(r, group.len());
                             for (&i, o) in group.iter().zip(outs) {
-                                stop |= matches!(o, Outcome::Refused(_));
+                                stop |= matches!(o, RepairOutcome::Refused(_));
                                 outcomes[i] = Some(o);
                             }
                             match rest {
@@ -399,7 +403,7 @@ impl Store {
                                 Rest::Resend(from) => todo.extend(&group[from..]),
                                 Rest::Stopped(from) => {
                                     for &i in &group[from..] {
-                                        outcomes[i] = Some(Outcome::NotAttempted);
+                                        outcomes[i] = Some(RepairOutcome::NotAttempted);
                                     }
                                 }
                             }
@@ -409,7 +413,7 @@ impl Store {
                         let why = format!("{e:#}");
                         for group in &groups {
                             for &i in group {
-                                outcomes[i] = Some(Outcome::Unknown(why.clone()));
+                                outcomes[i] = Some(RepairOutcome::Unknown(why.clone()));
                             }
                         }
                         stop = true;
@@ -419,7 +423,7 @@ impl Store {
         }
         Ok(outcomes
             .into_iter()
-            .map(|o| o.unwrap_or_else(|| Outcome::Unknown("not sent".into())))
+            .map(|o| o.unwrap_or_else(|| RepairOutcome::Unknown("not sent".into())))
             .collect())
     }
 }
@@ -439,7 +443,7 @@ enum Rest {
 
 /// One script call's reply (see `scripts/batch.lua`) as the outcomes of
 /// the actions it reports, and what became of the rest of its `n` actions.
-fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
+fn call_outcomes(r: super::Reply, n: usize) -> (Vec<RepairOutcome>, Rest) {
     let v = match r {
         // The call as a whole failed (nothing ran): every action alike.
         Err(e) => return (vec![outcome(Err(e)); n], Rest::None),
@@ -447,7 +451,7 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
     };
     let Some(items) = reply::array(&v) else {
         let why = format!("unexpected reply {v:?}");
-        return (vec![Outcome::Unknown(why); n], Rest::None);
+        return (vec![RepairOutcome::Unknown(why); n], Rest::None);
     };
     let mut outs = Vec::with_capacity(n);
     for item in items.iter().take(n) {
@@ -457,7 +461,7 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
                 .and_then(reply::text)
                 .unwrap_or_else(|| "error".into());
             let o = outcome(Err(why.into()));
-            let refused = matches!(o, Outcome::Refused(_));
+            let refused = matches!(o, RepairOutcome::Refused(_));
             outs.push(o);
             let from = outs.len();
             let rest = if from == n {
@@ -476,7 +480,7 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
         // not known, and a rerun re-reads.
         let from = outs.len();
         outs.extend(std::iter::repeat_n(
-            Outcome::Unknown("the reply ended early".into()),
+            RepairOutcome::Unknown("the reply ended early".into()),
             n - from,
         ));
     }
@@ -484,12 +488,12 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
 }
 
 /// A script's reply as an outcome.
-pub fn outcome(r: super::Reply) -> Outcome {
+pub fn outcome(r: super::Reply) -> RepairOutcome {
     match r {
-        Err(e) if e.is_refusal() => Outcome::Refused(e.to_string()),
-        Err(e) => Outcome::Failed(e.to_string()),
+        Err(e) if e.is_refusal() => RepairOutcome::Refused(e.to_string()),
+        Err(e) => RepairOutcome::Failed(e.to_string()),
         Ok(v) => match code_and_rest(&v) {
-            Some((1, _)) => Outcome::Applied,
+            Some((1, _)) => RepairOutcome::Applied,
             Some((0, rest)) => {
                 let why = rest
                     .first()
@@ -498,12 +502,12 @@ pub fn outcome(r: super::Reply) -> Outcome {
                 // The scripts word a guard that found their own end state
                 // "already ...".
                 if why.starts_with("already ") {
-                    Outcome::AlreadyApplied(why)
+                    RepairOutcome::AlreadyApplied(why)
                 } else {
-                    Outcome::Skipped(why)
+                    RepairOutcome::Skipped(why)
                 }
             }
-            _ => Outcome::Failed(format!("unexpected reply {v:?}")),
+            _ => RepairOutcome::Failed(format!("unexpected reply {v:?}")),
         },
     }
 }

@@ -18,9 +18,9 @@ fn a_call_reports_each_action() {
         call_outcomes(r, 3),
         (
             vec![
-                Outcome::Applied,
-                Outcome::Skipped("the record is gone".into()),
-                Outcome::AlreadyApplied("already applied".into()),
+                RepairOutcome::Applied,
+                RepairOutcome::Skipped("the record is gone".into()),
+                RepairOutcome::AlreadyApplied("already applied".into()),
             ],
             Rest::None
         )
@@ -35,8 +35,8 @@ fn a_refusal_keeps_the_applied_and_stops_the_rest() {
     ]));
     let (outs, rest) = call_outcomes(r, 4);
     assert_eq!(outs.len(), 2);
-    assert_eq!(outs[0], Outcome::Applied);
-    assert!(matches!(&outs[1], Outcome::Refused(e) if e.starts_with("NOPERM")));
+    assert_eq!(outs[0], RepairOutcome::Applied);
+    assert!(matches!(&outs[1], RepairOutcome::Refused(e) if e.starts_with("NOPERM")));
     assert_eq!(rest, Rest::Stopped(2));
 }
 
@@ -44,7 +44,10 @@ fn a_refusal_keeps_the_applied_and_stops_the_rest() {
 fn another_error_fails_its_action_and_sends_the_rest_again() {
     let r = Ok(Value::Array(vec![item(-1, "ERR something odd")]));
     let (outs, rest) = call_outcomes(r, 3);
-    assert_eq!(outs, vec![Outcome::Failed("ERR something odd".into())]);
+    assert_eq!(
+        outs,
+        vec![RepairOutcome::Failed("ERR something odd".into())]
+    );
     assert_eq!(rest, Rest::Resend(1));
     // An error at the last action leaves nothing behind it.
     let r = Ok(Value::Array(vec![item(1, "applied"), item(-1, "ERR x")]));
@@ -55,12 +58,12 @@ fn another_error_fails_its_action_and_sends_the_rest_again() {
 fn a_failed_call_or_a_short_reply_covers_every_action() {
     let (outs, rest) = call_outcomes(Err("NOPERM no permissions".into()), 2);
     assert_eq!(outs.len(), 2);
-    assert!(outs.iter().all(|o| matches!(o, Outcome::Refused(_))));
+    assert!(outs.iter().all(|o| matches!(o, RepairOutcome::Refused(_))));
     assert_eq!(rest, Rest::None);
     let (outs, _) = call_outcomes(Ok(Value::Array(vec![item(1, "applied")])), 3);
-    assert_eq!(outs[0], Outcome::Applied);
-    assert!(matches!(&outs[1], Outcome::Unknown(_)));
-    assert!(matches!(&outs[2], Outcome::Unknown(_)));
+    assert_eq!(outs[0], RepairOutcome::Applied);
+    assert!(matches!(&outs[1], RepairOutcome::Unknown(_)));
+    assert!(matches!(&outs[2], RepairOutcome::Unknown(_)));
 }
 
 #[test]
