@@ -6,7 +6,7 @@
 //! them, the batches already sent are waited for and the report says what
 //! was applied and what was not run (exit 130).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,6 +21,7 @@ use crate::output::Ui;
 use crate::plan::{self, Action, Plan, Policy, Prefer, Skip};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
+use crate::store::in_flight::InFlightQueue;
 use crate::store::repair::{InFlightApply, RepairOutcome as Outcome};
 
 use super::interrupt::Interrupt;
@@ -189,7 +190,8 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
     // them in order, on one connection. A batch with no reply, or a refusal,
     // stops the sending; the one batch already sent behind it is reported
     // as whatever happened to it.
-    let mut in_flight: VecDeque<(usize, InFlightApply)> = VecDeque::new();
+    let mut in_flight: InFlightQueue<(usize, InFlightApply)> =
+        InFlightQueue::new(APPLY_IN_FLIGHT - 1);
     let mut refused: Option<String> = None;
     // Shared with the tasks that send them, rather than copied per batch.
     let actions = Arc::new(std::mem::take(&mut plan.actions));
@@ -210,7 +212,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
             unsent = ci;
             break;
         }
-        in_flight.push_back((
+        let oldest = in_flight.push((
             ci,
             store.apply_in_flight(
                 Arc::clone(&actions),
@@ -219,10 +221,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
                 &model.status.field,
             ),
         ));
-        if in_flight.len() < APPLY_IN_FLIGHT {
-            continue;
-        }
-        if let Some((done, request)) = in_flight.pop_front() {
+        if let Some((done, request)) = oldest {
             let outcomes = request.outcomes().await?;
             settle(
                 &mut report,
@@ -234,7 +233,7 @@ pub async fn run(settings: &Settings, ui: &Ui, args: &ReindexArgs) -> Result<(Re
             progress.inc(chunks[done].len() as u64);
         }
     }
-    while let Some((done, request)) = in_flight.pop_front() {
+    while let Some((done, request)) = in_flight.pop_oldest() {
         let outcomes = request.outcomes().await?;
         settle(
             &mut report,

@@ -38,11 +38,12 @@ use crate::exit;
 use crate::output::Ui;
 use crate::schema::probe::{Layout, SeenFilter};
 use crate::schema::Model;
+use crate::store::in_flight::InFlightQueue;
 use crate::store::observe::Collection;
 use crate::store::Store;
 
 use join::Join;
-use walker::{secondary_value, IndexWalk, Walker};
+use walker::{secondary_value, IndexWalk, Walker, IN_FLIGHT};
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -129,7 +130,8 @@ pub async fn scan(
         layout: &layout,
         batch: opts.batch,
         candidates: HashMap::new(),
-        examining: VecDeque::new(),
+        // Up to IN_FLIGHT examinations in flight beside the one awaited.
+        examining: InFlightQueue::new(IN_FLIGHT),
         mostly_suspect: false,
         secondary: BTreeSet::new(),
         seen: SeenFilter::for_ids(cards.first().copied().flatten().unwrap_or(0)),
@@ -143,7 +145,8 @@ pub async fn scan(
         sorted_lane: vec![None; layout.sorted.len()],
         secondary_lane: Default::default(),
         class_pages: VecDeque::new(),
-        reads: VecDeque::new(),
+        // IN_FLIGHT light reads out, counting the one awaited.
+        reads: InFlightQueue::new(IN_FLIGHT - 1),
         pages_read: 0,
         length: total,
         unconfirmed: Unconfirmed::default(),

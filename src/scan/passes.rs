@@ -3,7 +3,7 @@
 //!
 //! Owns: those walks over a [`Walker`]. Must not: print or write.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use anyhow::Result;
 
@@ -13,6 +13,7 @@ use crate::diagnose::{bad_values, classify, Finding};
 use crate::output::Progress;
 use crate::schema::observed::BadValue;
 use crate::schema::probe::{key_segment, Probe};
+use crate::store::in_flight::InFlightQueue;
 use crate::store::observe::{flags_of, InFlight};
 
 impl Walker<'_> {
@@ -28,7 +29,9 @@ impl Walker<'_> {
         let mut pages = self
             .store
             .pages_ahead(set, walk.kind, self.batch, PAGES_AHEAD);
-        let mut in_flight: VecDeque<(u64, Vec<Vec<u8>>, InFlight)> = VecDeque::new();
+        // IN_FLIGHT membership checks out, counting the one awaited.
+        let mut in_flight: InFlightQueue<(u64, Vec<Vec<u8>>, InFlight)> =
+            InFlightQueue::new(IN_FLIGHT - 1);
         while let Some(page) = pages.next().await {
             let mut page = page?;
             if let Some(why) = page.wrong_type.take() {
@@ -58,13 +61,11 @@ impl Walker<'_> {
             }
             self.examine(suspects).await?;
             let request = self.store.members_of_in_flight(&class, &check);
-            in_flight.push_back((n, check, request));
-            if in_flight.len() >= IN_FLIGHT {
-                self.sort_members(in_flight.pop_front(), walk, progress)
-                    .await?;
+            if let Some(oldest) = in_flight.push((n, check, request)) {
+                self.sort_members(Some(oldest), walk, progress).await?;
             }
         }
-        while let Some(oldest) = in_flight.pop_front() {
+        while let Some(oldest) = in_flight.pop_oldest() {
             self.sort_members(Some(oldest), walk, progress).await?;
         }
         self.settle().await

@@ -18,6 +18,7 @@ use crate::schema::observed::{HashState, Observation};
 use crate::schema::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
 use crate::schema::Model;
 use crate::store::cursor::PagesAhead;
+use crate::store::in_flight::InFlightQueue;
 use crate::store::observe::{parse_light, Collection, InFlight, InFlightObs};
 use crate::store::server::Commands;
 use crate::store::Store;
@@ -96,7 +97,7 @@ pub(super) struct Walker<'a> {
     /// findings they report.
     pub(super) candidates: HashMap<Vec<u8>, Finding>,
     /// Examinations sent and not yet classified.
-    pub(super) examining: VecDeque<InFlightObs>,
+    pub(super) examining: InFlightQueue<InFlightObs>,
     /// Whether most keys of pass A's last light read were suspects.
     pub(super) mostly_suspect: bool,
     /// Other key-field indexes named by the keys met in pass A.
@@ -121,7 +122,7 @@ pub(super) struct Walker<'a> {
     /// Probes of the class set's pages read and not yet judged, in order.
     pub(super) class_pages: VecDeque<Vec<Probe>>,
     /// Light reads sent and not yet sorted.
-    pub(super) reads: VecDeque<(Vec<Probe>, InFlight)>,
+    pub(super) reads: InFlightQueue<(Vec<Probe>, InFlight)>,
     pub(super) pages_read: u64,
     /// The progress bar's length so far.
     pub(super) length: u64,
@@ -242,12 +243,9 @@ impl Walker<'_> {
                 })
                 .collect();
             let request = self.store.observe_in_flight(self.layout, probes);
-            self.examining.push_back(request);
-            while self.examining.len() > IN_FLIGHT {
-                if let Some(oldest) = self.examining.pop_front() {
-                    let obs = oldest.observations().await?;
-                    self.note(obs);
-                }
+            if let Some(oldest) = self.examining.push(request) {
+                let obs = oldest.observations().await?;
+                self.note(obs);
             }
         }
         Ok(())
@@ -309,7 +307,7 @@ impl Walker<'_> {
 
     /// Wait for every examination still in flight.
     pub(super) async fn settle(&mut self) -> Result<()> {
-        while let Some(oldest) = self.examining.pop_front() {
+        while let Some(oldest) = self.examining.pop_oldest() {
             let obs = oldest.observations().await?;
             self.note(obs);
         }
@@ -412,7 +410,7 @@ impl Walker<'_> {
         }
         // Stop the walks' tasks (all at their end by now).
         self.lanes.clear();
-        while let Some(oldest) = self.reads.pop_front() {
+        while let Some(oldest) = self.reads.pop_oldest() {
             self.sort_light(Some(oldest), progress).await?;
         }
         self.settle().await
@@ -506,10 +504,8 @@ impl Walker<'_> {
             return Ok(());
         }
         let request = self.store.read_light(self.layout, &probes);
-        self.reads.push_back((probes, request));
-        if self.reads.len() >= IN_FLIGHT {
-            let oldest = self.reads.pop_front();
-            self.sort_light(oldest, progress).await?;
+        if let Some(oldest) = self.reads.push((probes, request)) {
+            self.sort_light(Some(oldest), progress).await?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod drain;
 pub mod enqueue;
 pub mod error;
+pub mod in_flight;
 pub mod inspect;
 pub mod moves;
 pub mod observe;
