@@ -17,7 +17,7 @@ use crate::bytes::escape_bytes;
 use crate::exit;
 use crate::schema::probe::{job_id_segment, SeenFilter};
 use crate::schema::Model;
-use crate::store::observe::Collection;
+use crate::store::Collection;
 use crate::store::Store;
 
 /// SSCAN members per step.

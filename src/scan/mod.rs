@@ -39,7 +39,7 @@ use crate::output::Ui;
 use crate::schema::probe::{Layout, SeenFilter};
 use crate::schema::Model;
 use crate::store::in_flight::InFlightQueue;
-use crate::store::observe::Collection;
+use crate::store::Collection;
 use crate::store::Store;
 
 use join::Join;

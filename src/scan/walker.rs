@@ -19,8 +19,9 @@ use crate::schema::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilte
 use crate::schema::Model;
 use crate::store::cursor::PagesAhead;
 use crate::store::in_flight::InFlightQueue;
-use crate::store::observe::{parse_light, Collection, InFlight, InFlightObs};
+use crate::store::observe::{parse_light, InFlight, InFlightObs};
 use crate::store::server::Commands;
+use crate::store::Collection;
 use crate::store::Store;
 
 /// One set or zset pass B walks.

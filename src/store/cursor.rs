@@ -12,8 +12,7 @@ use std::collections::HashSet;
 use anyhow::{Context, Result};
 use redis::Value;
 
-use super::observe::Collection;
-use super::{reply, Store};
+use super::{reply, Collection, Store};
 
 /// What a cursor walks.
 #[derive(Debug, Clone, Copy)]

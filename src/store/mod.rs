@@ -18,6 +18,7 @@ pub mod reap;
 pub mod repair;
 pub mod script;
 pub mod server;
+pub mod sizes;
 pub mod tls;
 pub mod values;
 
@@ -31,6 +32,7 @@ use crate::exit;
 use crate::settings::ConnectSettings;
 
 pub use error::{Refusal, StoreError};
+pub use sizes::Collection;
 
 /// One command's reply in a pipeline: the value, or the server's error.
 pub type Reply = std::result::Result<Value, StoreError>;

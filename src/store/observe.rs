@@ -18,13 +18,6 @@ use crate::bytes::Bytes;
 use crate::schema::observed::{HashState, LightObs, Membership, Observation, ZMembership};
 use crate::schema::probe::{Layout, Probe};
 
-/// Which kind of collection a key is read as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collection {
-    Set,
-    Zset,
-}
-
 /// A request already sent; `.await` it (in order) for its replies.
 pub struct InFlight(tokio::task::JoinHandle<Result<Vec<Reply>>>);
 
@@ -44,35 +37,6 @@ impl InFlightObs {
 }
 
 impl Store {
-    /// `SCARD`/`ZCARD` of several keys; `None` for a key of the wrong type.
-    pub async fn cardinalities(
-        &mut self,
-        keys: &[(Vec<u8>, Collection)],
-    ) -> Result<Vec<Option<u64>>> {
-        let mut pipe = redis::pipe();
-        for (k, kind) in keys {
-            pipe.cmd(match kind {
-                Collection::Set => "SCARD",
-                Collection::Zset => "ZCARD",
-            })
-            .arg(k.as_slice());
-        }
-        let replies = self.pipeline(&mut pipe).await?;
-        replies
-            .into_iter()
-            .zip(keys)
-            .map(|(r, (k, _))| match r {
-                Ok(v) => reply::int(&v)
-                    .map(|n| Some(n.max(0) as u64))
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("{}: unexpected reply {v:?}", crate::bytes::escape_bytes(k))
-                    }),
-                Err(e) if e.is_wrong_type() => Ok(None),
-                Err(e) => Err(anyhow::anyhow!("{}: {e}", crate::bytes::escape_bytes(k))),
-            })
-            .collect()
-    }
-
     /// `SMISMEMBER set members...`; `None` when the set has the wrong type.
     pub async fn members_of(
         &mut self,
