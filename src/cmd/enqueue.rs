@@ -180,7 +180,7 @@ async fn records_holding(
         return Ok(holders);
     }
     let class = model.class_set();
-    let mut pages = store.pages_ahead(&class, false, 1000, 2);
+    let mut pages = store.pages_ahead(&class, crate::store::Collection::Set, 1000, 2);
     while let Some(page) = pages.next().await {
         let page = page.context("looking for records of the given job_id(s)")?;
         if let Some(why) = page.wrong_type {

@@ -6,7 +6,6 @@
 //! them, the batches already sent are waited for and the report says what
 //! was applied and what was not run (exit 130).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,7 +19,8 @@ use crate::plan::{self, Action, Plan, Policy, Prefer};
 use crate::report::reindex::{ActionResult, KindCounts, ReindexReport};
 use crate::settings::Settings;
 use crate::store::audit::Audit;
-use crate::store::repair::{InFlightApply, Outcome};
+use crate::store::in_flight::InFlightQueue;
+use crate::store::repair::{InFlightApply, RepairOutcome as Outcome};
 
 use super::interrupt::Interrupt;
 use crate::scan::{scan, ScanOptions, Scanned, Unconfirmed};
@@ -132,7 +132,8 @@ pub async fn run(
     // them in order, on one connection. A batch with no reply, or a refusal,
     // stops the sending; the one batch already sent behind it is reported
     // as whatever happened to it.
-    let mut in_flight: VecDeque<(usize, InFlightApply)> = VecDeque::new();
+    let mut in_flight: InFlightQueue<(usize, InFlightApply)> =
+        InFlightQueue::new(APPLY_IN_FLIGHT - 1);
     let mut refused: Option<String> = None;
     // Shared with the tasks that send them, rather than copied per batch.
     let actions = Arc::new(std::mem::take(&mut plan.actions));
@@ -153,7 +154,7 @@ pub async fn run(
             unsent = ci;
             break;
         }
-        in_flight.push_back((
+        let oldest = in_flight.push((
             ci,
             store.apply_in_flight(
                 Arc::clone(&actions),
@@ -162,10 +163,7 @@ pub async fn run(
                 &model.status.field,
             ),
         ));
-        if in_flight.len() < APPLY_IN_FLIGHT {
-            continue;
-        }
-        if let Some((done, request)) = in_flight.pop_front() {
+        if let Some((done, request)) = oldest {
             let outcomes = request.outcomes().await?;
             settle(
                 &mut report,
@@ -177,7 +175,7 @@ pub async fn run(
             progress.inc(chunks[done].len() as u64);
         }
     }
-    while let Some((done, request)) = in_flight.pop_front() {
+    while let Some((done, request)) = in_flight.pop_oldest() {
         let outcomes = request.outcomes().await?;
         settle(
             &mut report,

@@ -3,18 +3,27 @@
 //! scan, the grace re-check and `inspect` all feed the same [`Observation`]
 //! to [`classify`], so they can never disagree.
 //!
-//! Owns: [`Kind`], [`Observation`], [`Finding`], [`classify`]; `stale` holds
-//! reap's staleness rules. Must not: talk to Redis, print, or decide how to
-//! repair (that is `plan`).
+//! Owns: [`Kind`], [`Finding`], [`classify`]; `stale` holds reap's
+//! staleness rules and `verdict` the verdict on one job. The [`Observation`]
+//! it reads is plain data in `schema::observed`. Must not: talk to Redis,
+//! print, or decide how to repair (that is `plan`).
 
-pub mod probe;
 pub mod stale;
+pub mod values;
 pub mod verdict;
+
+pub use values::{bad_values, field_status, sorted_problem, sorted_score, FieldStatus};
+
+/// What a read saw of one key (in `schema`, which `store` and `scan` may
+/// import); re-exported so `diagnose::Observation` keeps its path.
+pub use crate::schema::observed::{
+    BadValue, HashState, LightObs, Membership, Observation, ZMembership,
+};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bytes::{escape_bytes, quote, Bytes, PreviewJson};
-use crate::schema::msgpack::{self, Value};
+use crate::bytes::{escape_bytes, quote, Bytes};
+use crate::schema::msgpack;
 use crate::schema::{Model, ParsedKey};
 
 /// A kind of damage. Serialized in snake_case, as docs/layout.md names them.
@@ -106,147 +115,6 @@ impl Kind {
     }
 }
 
-/// Membership of the record key in one set, `None` when it could not be
-/// read (the set has the wrong type).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Membership {
-    pub set: Bytes,
-    /// The status (for status indexes) or the field (for other sets).
-    pub label: String,
-    pub member: Option<bool>,
-}
-
-/// Membership in a sorted-field zset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ZMembership {
-    pub zset: Bytes,
-    pub field: String,
-    /// The score, when the key is a member.
-    pub score: Option<f64>,
-    /// False when the zset could not be read.
-    pub known: bool,
-}
-
-/// What the record's hash looked like.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum HashState {
-    /// No key at all.
-    Missing,
-    /// The key exists with another Redis type.
-    WrongType { redis_type: String },
-    Hash {
-        field_count: u64,
-        /// Raw bytes of the status field; `None` when the field is absent.
-        /// Reports show a preview: the field can be any size.
-        #[serde(serialize_with = "status_json")]
-        status: Option<Bytes>,
-        /// Raw bytes of each sorted field (for the zset score), shown as
-        /// previews too.
-        #[serde(serialize_with = "sorted_json")]
-        sorted: Vec<(String, Option<Bytes>)>,
-        /// Declared fields the hash lacks.
-        missing: Vec<String>,
-    },
-}
-
-fn status_json<S: serde::Serializer>(v: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
-    v.as_ref().map(|b| PreviewJson(b.as_slice())).serialize(s)
-}
-
-fn sorted_json<S: serde::Serializer>(
-    v: &[(String, Option<Bytes>)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_seq(
-        v.iter()
-            .map(|(name, raw)| (name, raw.as_ref().map(|b| PreviewJson(b.as_slice())))),
-    )
-}
-
-/// Everything read about one record key: the input of [`classify`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observation {
-    pub key: Bytes,
-    pub hash: HashState,
-    /// Membership in the class set.
-    pub class_set: Membership,
-    /// One entry per status index checked.
-    pub status_sets: Vec<Membership>,
-    /// The other key-field indexes for the values in the key (project_key...).
-    pub secondary_sets: Vec<Membership>,
-    pub zsets: Vec<ZMembership>,
-    /// Other live record keys of the same job_id; `None` when not probed.
-    pub twins: Option<Vec<Bytes>>,
-    /// Sets the key was found in that the fields above do not cover (an
-    /// index of a status the schema does not declare).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub found_in: Vec<Bytes>,
-    /// Fields whose stored value is not valid msgpack; filled only where
-    /// the values were read (`--deep`, see [`bad_values`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bad_values: Vec<BadValue>,
-}
-
-/// A field whose stored value does not decode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BadValue {
-    pub field: String,
-    pub why: String,
-}
-
-/// The values among `values` (field name, raw bytes) that are not one
-/// valid msgpack value, as popoto's decoder would refuse them.
-pub fn bad_values(values: &[(String, Bytes)]) -> Vec<BadValue> {
-    values
-        .iter()
-        .filter_map(|(field, raw)| {
-            msgpack::decode(raw.as_slice()).err().map(|e| BadValue {
-                field: field.clone(),
-                why: e.to_string(),
-            })
-        })
-        .collect()
-}
-
-impl Observation {
-    /// Every set the key was seen in.
-    pub fn member_sets(&self) -> Vec<Bytes> {
-        let mut sets: Vec<Bytes> = Vec::new();
-        let mut push = |b: &Bytes| {
-            if !sets.contains(b) {
-                sets.push(b.clone());
-            }
-        };
-        for m in std::iter::once(&self.class_set)
-            .chain(&self.status_sets)
-            .chain(&self.secondary_sets)
-        {
-            if m.member == Some(true) {
-                push(&m.set);
-            }
-        }
-        for z in &self.zsets {
-            if z.score.is_some() {
-                push(&z.zset);
-            }
-        }
-        for f in &self.found_in {
-            push(f);
-        }
-        sets
-    }
-
-    /// The statuses whose index holds the key.
-    pub fn indexed_statuses(&self) -> Vec<&str> {
-        self.status_sets
-            .iter()
-            .filter(|m| m.member == Some(true))
-            .map(|m| m.label.as_str())
-            .collect()
-    }
-}
-
 /// One affected key and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -266,43 +134,6 @@ pub struct Finding {
     pub observed: Observation,
 }
 
-/// Status, decoded from the hash field.
-pub enum FieldStatus {
-    Absent,
-    Text(String),
-    Bad(String),
-}
-
-pub fn field_status(raw: Option<&Bytes>) -> FieldStatus {
-    match raw {
-        None => FieldStatus::Absent,
-        Some(b) => match msgpack::decode(b.as_slice()) {
-            Ok(Value::Str(s)) => FieldStatus::Text(s),
-            Ok(other) => FieldStatus::Bad(format!(
-                "status field is not a string ({})",
-                escape_bytes(other.display().as_bytes())
-            )),
-            Err(e) => FieldStatus::Bad(format!("status field is {e}")),
-        },
-    }
-}
-
-/// The first, light read of a key during the walk: enough to tell a
-/// plainly healthy record (the common case) without building an
-/// [`Observation`]. Only the status index the key names was checked.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LightObs {
-    /// `HLEN`; `None` when the key is not a hash.
-    pub field_count: Option<u64>,
-    pub status: Option<Vec<u8>>,
-    pub in_class: Option<bool>,
-    /// Membership in the status index the key names.
-    pub in_own_status: Option<bool>,
-    pub secondary: Vec<Option<bool>>,
-    /// Per sorted field: the raw value and whether the zset holds the key.
-    pub sorted: Vec<(Option<Vec<u8>>, Option<bool>)>,
-}
-
 /// True only when `classify` would surely find nothing: a hash with every
 /// declared field (by count: a hash that lacks a declared field but carries
 /// an undeclared one in its place passes; popoto never writes undeclared
@@ -311,7 +142,11 @@ pub struct LightObs {
 /// zset. Anything else gets a full observation. Memberships in the other
 /// status indexes are not known here; walking those indexes (pass B) finds
 /// members whose key names another status.
-pub fn plainly_healthy(layout: &probe::Layout, probe: &probe::Probe, light: &LightObs) -> bool {
+pub fn plainly_healthy(
+    layout: &crate::schema::probe::Layout,
+    probe: &crate::schema::probe::Probe,
+    light: &LightObs,
+) -> bool {
     let Some(own) = probe.own_status else {
         return false;
     };
@@ -328,27 +163,6 @@ pub fn plainly_healthy(layout: &probe::Layout, probe: &probe::Probe, light: &Lig
             *member == Some(true) && raw.as_deref().is_none_or(|r| sorted_problem(r).is_none())
         })
         && !probe.probe_twins
-}
-
-/// What is wrong with a sorted field's raw value, if anything: it must be
-/// one msgpack number (or nil), or the zset cannot hold it.
-pub fn sorted_problem(raw: &[u8]) -> Option<String> {
-    match msgpack::decode(raw) {
-        Err(e) => Some(format!("is {e}")),
-        Ok(Value::Nil) => None,
-        Ok(v) if v.as_f64().is_some() => None,
-        Ok(other) => Some(format!(
-            "is not a number ({})",
-            escape_bytes(other.display().as_bytes())
-        )),
-    }
-}
-
-/// Decode a sorted field's raw value as a score.
-pub fn sorted_score(raw: &Bytes) -> Option<f64> {
-    msgpack::decode(raw.as_slice())
-        .ok()
-        .and_then(|v| v.as_f64())
 }
 
 fn show(b: &Bytes) -> String {

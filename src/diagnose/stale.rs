@@ -12,8 +12,8 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::diagnose::probe::job_id_segment;
 use crate::schema::msgpack::decode;
+use crate::schema::probe::job_id_segment;
 use crate::schema::record::parse_iso_utc;
 use crate::schema::{KeyTemplate, Model, ParsedKey, Value};
 

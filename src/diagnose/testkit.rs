@@ -1,7 +1,7 @@
 //! Hand-built observations for the unit tests of diagnose and plan.
 
 use super::*;
-use crate::schema::msgpack::encode;
+use crate::schema::msgpack::{encode, Value};
 
 pub fn m() -> Model {
     Model::redis_job()

@@ -3,7 +3,7 @@
 use super::*;
 
 use super::testkit::*;
-use crate::schema::msgpack::encode;
+use crate::schema::msgpack::{encode, Value};
 
 fn kind(o: &Observation) -> Option<Kind> {
     classify(&m(), o).map(|f| f.kind)
@@ -280,7 +280,7 @@ mod fast_path {
     //! The fast healthy path must never hide damage: whenever it accepts a
     //! key, the full classifier finds nothing.
     use super::*;
-    use crate::diagnose::probe::{Layout, Probe};
+    use crate::schema::probe::{Layout, Probe};
     use proptest::prelude::*;
 
     fn light_of(o: &Observation, probe: &Probe) -> LightObs {

@@ -14,9 +14,10 @@ use anyhow::{Context, Result};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::bytes::escape_bytes;
-use crate::diagnose::probe::{job_id_segment, SeenFilter};
 use crate::exit;
+use crate::schema::probe::{job_id_segment, SeenFilter};
 use crate::schema::Model;
+use crate::store::Collection;
 use crate::store::Store;
 
 /// SSCAN members per step.
@@ -35,7 +36,7 @@ pub async fn held_twice(store: &Store, model: &Model) -> Result<FxHashMap<Vec<u8
         .context("sizing the class set")?;
     let mut filter = SeenFilter::for_ids(size);
     let mut repeated: FxHashSet<Vec<u8>> = FxHashSet::default();
-    let mut pages = store.pages_ahead(&class, false, PAGE, PAGES_AHEAD);
+    let mut pages = store.pages_ahead(&class, Collection::Set, PAGE, PAGES_AHEAD);
     while let Some(page) = pages.next().await {
         let page = page.context("looking for job_ids held by two records")?;
         if let Some(why) = page.wrong_type {
@@ -60,7 +61,7 @@ pub async fn held_twice(store: &Store, model: &Model) -> Result<FxHashMap<Vec<u8
     if repeated.is_empty() {
         return Ok(groups);
     }
-    let mut pages = store.pages_ahead(&class, false, PAGE, PAGES_AHEAD);
+    let mut pages = store.pages_ahead(&class, Collection::Set, PAGE, PAGES_AHEAD);
     while let Some(page) = pages.next().await {
         let page = page.context("gathering the records of repeated job_ids")?;
         for k in page.items {

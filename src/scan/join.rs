@@ -41,7 +41,7 @@ pub fn position(next_cursor: u64) -> u128 {
 }
 
 #[derive(Debug)]
-struct Page {
+struct LanePage {
     start: u128,
     end: u128,
     /// Until the page is judged (then handed to the caller).
@@ -53,7 +53,7 @@ struct Page {
 struct Lane {
     /// Where the pages read so far end.
     frontier: u128,
-    pages: VecDeque<Page>,
+    pages: VecDeque<LanePage>,
     /// Members of the kept pages, each with the end of the last page that
     /// returned it (a walk can return a member twice), so that dropping
     /// pages drops exactly the members no kept page holds.
@@ -118,7 +118,7 @@ impl Join {
         for m in &items {
             l.window.insert(m.clone(), end);
         }
-        l.pages.push_back(Page {
+        l.pages.push_back(LanePage {
             start,
             end,
             items,

@@ -33,15 +33,17 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::bytes::Bytes;
-use crate::diagnose::probe::{Layout, SeenFilter};
 use crate::diagnose::{Finding, Kind};
 use crate::exit;
 use crate::output::Ui;
+use crate::schema::probe::{Layout, SeenFilter};
 use crate::schema::Model;
+use crate::store::in_flight::InFlightQueue;
+use crate::store::Collection;
 use crate::store::Store;
 
 use join::Join;
-use walker::{secondary_value, Walk, Walker};
+use walker::{secondary_value, IndexWalk, Walker, IN_FLIGHT};
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -107,9 +109,19 @@ pub async fn scan(
     let started = Instant::now();
     let run_id = store.run_id.clone();
     let layout = Layout::of(model);
-    let mut sizes: Vec<(Vec<u8>, bool)> = vec![(layout.class_set.clone(), false)];
-    sizes.extend(layout.statuses.iter().map(|(_, k)| (k.clone(), false)));
-    sizes.extend(layout.sorted.iter().map(|(_, k)| (k.clone(), true)));
+    let mut sizes: Vec<(Vec<u8>, Collection)> = vec![(layout.class_set.clone(), Collection::Set)];
+    sizes.extend(
+        layout
+            .statuses
+            .iter()
+            .map(|(_, k)| (k.clone(), Collection::Set)),
+    );
+    sizes.extend(
+        layout
+            .sorted
+            .iter()
+            .map(|(_, k)| (k.clone(), Collection::Zset)),
+    );
     let cards = store.cardinalities(&sizes).await?;
     let total: u64 = cards.iter().flatten().sum();
     let mut w = Walker {
@@ -118,7 +130,8 @@ pub async fn scan(
         layout: &layout,
         batch: opts.batch,
         candidates: HashMap::new(),
-        examining: VecDeque::new(),
+        // Up to IN_FLIGHT examinations in flight beside the one awaited.
+        examining: InFlightQueue::new(IN_FLIGHT),
         mostly_suspect: false,
         secondary: BTreeSet::new(),
         seen: SeenFilter::for_ids(cards.first().copied().flatten().unwrap_or(0)),
@@ -132,7 +145,8 @@ pub async fn scan(
         sorted_lane: vec![None; layout.sorted.len()],
         secondary_lane: Default::default(),
         class_pages: VecDeque::new(),
-        reads: VecDeque::new(),
+        // IN_FLIGHT light reads out, counting the one awaited.
+        reads: InFlightQueue::new(IN_FLIGHT - 1),
         pages_read: 0,
         length: total,
         unconfirmed: Unconfirmed::default(),
@@ -148,7 +162,7 @@ pub async fn scan(
     w.joint_walk(status_sizes, sorted_sizes, &progress)
         .await
         .context("scanning the class set")?;
-    let mut walks: Vec<Walk> = Vec::new();
+    let mut walks: Vec<IndexWalk> = Vec::new();
     for (si, ((_, idx), esc)) in layout
         .statuses
         .iter()
@@ -156,20 +170,20 @@ pub async fn scan(
         .enumerate()
     {
         if w.status_lane[si].is_none() {
-            walks.push(Walk::index(
+            walks.push(IndexWalk::index(
                 idx,
                 Some((model.status.field.clone(), esc.clone())),
             ));
         }
     }
     for set in &w.secondary {
-        walks.push(Walk::index(set, secondary_value(model, set)));
+        walks.push(IndexWalk::index(set, secondary_value(model, set)));
     }
     for (zi, (_, z)) in layout.sorted.iter().enumerate() {
         if w.sorted_lane[zi].is_none() {
-            walks.push(Walk {
+            walks.push(IndexWalk {
                 set: z.clone(),
-                zset: true,
+                kind: Collection::Zset,
                 value: None,
                 found_in: vec![],
             });
@@ -178,9 +192,9 @@ pub async fn scan(
     if opts.deep {
         progress.set_message("discovering indexes");
         for idx in w.discover_status_indexes().await? {
-            walks.push(Walk {
+            walks.push(IndexWalk {
                 set: idx.clone(),
-                zset: false,
+                kind: Collection::Set,
                 value: None,
                 found_in: vec![idx],
             });

@@ -3,15 +3,17 @@
 //!
 //! Owns: those walks over a [`Walker`]. Must not: print or write.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use anyhow::Result;
 
 use super::same_damage;
-use super::walker::{Walk, Walker, IN_FLIGHT, PAGES_AHEAD, RECHECK_BATCH};
-use crate::diagnose::probe::{key_segment, Probe};
-use crate::diagnose::{bad_values, classify, BadValue, Finding};
+use super::walker::{IndexWalk, Walker, IN_FLIGHT, PAGES_AHEAD, RECHECK_BATCH};
+use crate::diagnose::{bad_values, classify, Finding};
 use crate::output::Progress;
+use crate::schema::observed::BadValue;
+use crate::schema::probe::{key_segment, Probe};
+use crate::store::in_flight::InFlightQueue;
 use crate::store::observe::{flags_of, InFlight};
 
 impl Walker<'_> {
@@ -20,14 +22,16 @@ impl Walker<'_> {
     /// (pass A checked only the index its key names); so is one missing from
     /// the class set (pass A never saw it). Pages are read ahead and their class-set checks kept
     /// in flight, as in pass A.
-    pub(super) async fn pass_b(&mut self, walk: &Walk, progress: &Progress) -> Result<()> {
+    pub(super) async fn pass_b(&mut self, walk: &IndexWalk, progress: &Progress) -> Result<()> {
         self.scanned.indexes += 1;
         let set = walk.set.as_slice();
         let class = self.layout.class_set.clone();
         let mut pages = self
             .store
-            .pages_ahead(set, walk.zset, self.batch, PAGES_AHEAD);
-        let mut in_flight: VecDeque<(u64, Vec<Vec<u8>>, InFlight)> = VecDeque::new();
+            .pages_ahead(set, walk.kind, self.batch, PAGES_AHEAD);
+        // IN_FLIGHT membership checks out, counting the one awaited.
+        let mut in_flight: InFlightQueue<(u64, Vec<Vec<u8>>, InFlight)> =
+            InFlightQueue::new(IN_FLIGHT - 1);
         while let Some(page) = pages.next().await {
             let mut page = page?;
             if let Some(why) = page.wrong_type.take() {
@@ -57,13 +61,11 @@ impl Walker<'_> {
             }
             self.examine(suspects).await?;
             let request = self.store.members_of_in_flight(&class, &check);
-            in_flight.push_back((n, check, request));
-            if in_flight.len() >= IN_FLIGHT {
-                self.sort_members(in_flight.pop_front(), walk, progress)
-                    .await?;
+            if let Some(oldest) = in_flight.push((n, check, request)) {
+                self.sort_members(Some(oldest), walk, progress).await?;
             }
         }
-        while let Some(oldest) = in_flight.pop_front() {
+        while let Some(oldest) = in_flight.pop_oldest() {
             self.sort_members(Some(oldest), walk, progress).await?;
         }
         self.settle().await
@@ -74,7 +76,7 @@ impl Walker<'_> {
     pub(super) async fn sort_members(
         &mut self,
         read: Option<(u64, Vec<Vec<u8>>, InFlight)>,
-        walk: &Walk,
+        walk: &IndexWalk,
         progress: &Progress,
     ) -> Result<()> {
         let Some((n, check, request)) = read else {

@@ -12,20 +12,22 @@ use anyhow::Result;
 use super::join::Join;
 use super::{Scanned, Unconfirmed, UnconfirmedJob, UNCONFIRMED_SHOWN};
 use crate::bytes::Bytes;
-use crate::diagnose::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
-use crate::diagnose::{
-    classify, plainly_healthy, unconfirmed, Finding, HashState, Kind, Observation,
-};
+use crate::diagnose::{classify, plainly_healthy, unconfirmed, Finding, Kind};
 use crate::output::Progress;
+use crate::schema::observed::{HashState, Observation};
+use crate::schema::probe::{job_id_segment, key_segment, Layout, Probe, SeenFilter};
 use crate::schema::Model;
-use crate::store::observe::{parse_light, InFlight, InFlightObs, PagesAhead};
+use crate::store::cursor::PagesAhead;
+use crate::store::in_flight::InFlightQueue;
+use crate::store::observe::{parse_light, InFlight, InFlightObs};
 use crate::store::server::Commands;
+use crate::store::Collection;
 use crate::store::Store;
 
 /// One set or zset pass B walks.
-pub(super) struct Walk {
+pub(super) struct IndexWalk {
     pub(super) set: Vec<u8>,
-    pub(super) zset: bool,
+    pub(super) kind: Collection,
     /// For a key-field index: the field and the (escaped) value it stands
     /// for, so that members naming another value are caught.
     pub(super) value: Option<(String, Vec<u8>)>,
@@ -33,11 +35,11 @@ pub(super) struct Walk {
     pub(super) found_in: Vec<Vec<u8>>,
 }
 
-impl Walk {
-    pub(super) fn index(set: &[u8], value: Option<(String, Vec<u8>)>) -> Walk {
-        Walk {
+impl IndexWalk {
+    pub(super) fn index(set: &[u8], value: Option<(String, Vec<u8>)>) -> IndexWalk {
+        IndexWalk {
             set: set.to_vec(),
-            zset: false,
+            kind: Collection::Set,
             value,
             found_in: vec![],
         }
@@ -96,7 +98,7 @@ pub(super) struct Walker<'a> {
     /// findings they report.
     pub(super) candidates: HashMap<Vec<u8>, Finding>,
     /// Examinations sent and not yet classified.
-    pub(super) examining: VecDeque<InFlightObs>,
+    pub(super) examining: InFlightQueue<InFlightObs>,
     /// Whether most keys of pass A's last light read were suspects.
     pub(super) mostly_suspect: bool,
     /// Other key-field indexes named by the keys met in pass A.
@@ -121,7 +123,7 @@ pub(super) struct Walker<'a> {
     /// Probes of the class set's pages read and not yet judged, in order.
     pub(super) class_pages: VecDeque<Vec<Probe>>,
     /// Light reads sent and not yet sorted.
-    pub(super) reads: VecDeque<(Vec<Probe>, InFlight)>,
+    pub(super) reads: InFlightQueue<(Vec<Probe>, InFlight)>,
     pub(super) pages_read: u64,
     /// The progress bar's length so far.
     pub(super) length: u64,
@@ -242,12 +244,9 @@ impl Walker<'_> {
                 })
                 .collect();
             let request = self.store.observe_in_flight(self.layout, probes);
-            self.examining.push_back(request);
-            while self.examining.len() > IN_FLIGHT {
-                if let Some(oldest) = self.examining.pop_front() {
-                    let obs = oldest.observations().await?;
-                    self.note(obs);
-                }
+            if let Some(oldest) = self.examining.push(request) {
+                let obs = oldest.observations().await?;
+                self.note(obs);
             }
         }
         Ok(())
@@ -265,9 +264,12 @@ impl Walker<'_> {
             return Ok(());
         }
         let mut groups: rustc_hash::FxHashMap<Vec<u8>, Vec<Vec<u8>>> = Default::default();
-        let mut pages =
-            self.store
-                .pages_ahead(&self.layout.class_set, false, self.batch, PAGES_AHEAD);
+        let mut pages = self.store.pages_ahead(
+            &self.layout.class_set,
+            Collection::Set,
+            self.batch,
+            PAGES_AHEAD,
+        );
         while let Some(page) = pages.next().await {
             let page = page?;
             if page.wrong_type.is_some() {
@@ -306,7 +308,7 @@ impl Walker<'_> {
 
     /// Wait for every examination still in flight.
     pub(super) async fn settle(&mut self) -> Result<()> {
-        while let Some(oldest) = self.examining.pop_front() {
+        while let Some(oldest) = self.examining.pop_oldest() {
             let obs = oldest.observations().await?;
             self.note(obs);
         }
@@ -326,8 +328,14 @@ impl Walker<'_> {
         u32::try_from(count).ok()
     }
 
-    pub(super) fn add_lane(&mut self, set: &[u8], zset: bool, count: u32, role: Role) -> usize {
-        let pages = self.store.pages_ahead(set, zset, count, PAGES_AHEAD);
+    pub(super) fn add_lane(
+        &mut self,
+        set: &[u8],
+        kind: Collection,
+        count: u32,
+        role: Role,
+    ) -> usize {
+        let pages = self.store.pages_ahead(set, kind, count, PAGES_AHEAD);
         let id = self.join.add_lane();
         self.lanes.push(Lane {
             set: set.to_vec(),
@@ -353,16 +361,16 @@ impl Walker<'_> {
         progress: &Progress,
     ) -> Result<()> {
         let class = self.layout.class_set.clone();
-        self.add_lane(&class, false, self.batch, Role::Class);
+        self.add_lane(&class, Collection::Set, self.batch, Role::Class);
         for (si, (_, idx)) in self.layout.statuses.iter().enumerate() {
             if let Some(count) = self.lane_count(status_sizes.get(si).copied().flatten()) {
-                let lane = self.add_lane(idx, false, count, Role::Status(si));
+                let lane = self.add_lane(idx, Collection::Set, count, Role::Status(si));
                 self.status_lane[si] = Some(lane);
             }
         }
         for (zi, (_, z)) in self.layout.sorted.iter().enumerate() {
             if let Some(count) = self.lane_count(sorted_sizes.get(zi).copied().flatten()) {
-                let lane = self.add_lane(z, true, count, Role::Sorted);
+                let lane = self.add_lane(z, Collection::Zset, count, Role::Sorted);
                 self.sorted_lane[zi] = Some(lane);
             }
         }
@@ -403,7 +411,7 @@ impl Walker<'_> {
         }
         // Stop the walks' tasks (all at their end by now).
         self.lanes.clear();
-        while let Some(oldest) = self.reads.pop_front() {
+        while let Some(oldest) = self.reads.pop_oldest() {
             self.sort_light(Some(oldest), progress).await?;
         }
         self.settle().await
@@ -438,13 +446,15 @@ impl Walker<'_> {
             })
             .collect();
         if !fresh.is_empty() {
-            let keys: Vec<(Vec<u8>, bool)> = fresh.iter().map(|s| (s.clone(), false)).collect();
+            let keys: Vec<(Vec<u8>, Collection)> =
+                fresh.iter().map(|s| (s.clone(), Collection::Set)).collect();
             let sizes = self.store.cardinalities(&keys).await?;
             for (set, size) in fresh.into_iter().zip(sizes) {
                 match self.lane_count(size) {
                     Some(count) => {
                         let value = secondary_value(self.model, &set);
-                        let lane = self.add_lane(&set, false, count, Role::Secondary(value));
+                        let lane =
+                            self.add_lane(&set, Collection::Set, count, Role::Secondary(value));
                         self.secondary_lane.insert(set, lane);
                         self.length += size.unwrap_or(0);
                     }
@@ -495,10 +505,8 @@ impl Walker<'_> {
             return Ok(());
         }
         let request = self.store.read_light(self.layout, &probes);
-        self.reads.push_back((probes, request));
-        if self.reads.len() >= IN_FLIGHT {
-            let oldest = self.reads.pop_front();
-            self.sort_light(oldest, progress).await?;
+        if let Some(oldest) = self.reads.push((probes, request)) {
+            self.sort_light(Some(oldest), progress).await?;
         }
         Ok(())
     }
@@ -557,8 +565,11 @@ impl Walker<'_> {
     }
 
     pub(super) async fn secondary_total(&mut self) -> Result<u64> {
-        let sets: Vec<(Vec<u8>, bool)> =
-            self.secondary.iter().map(|s| (s.clone(), false)).collect();
+        let sets: Vec<(Vec<u8>, Collection)> = self
+            .secondary
+            .iter()
+            .map(|s| (s.clone(), Collection::Set))
+            .collect();
         Ok(self
             .store
             .cardinalities(&sets)

@@ -1,12 +1,18 @@
 //! The model and its bytes: key escaping, key building and parsing, msgpack,
 //! the TOML schema file. This is the only module that formats a Redis key.
 //!
+//! Also the plain data derived from the model that every stage shares: the
+//! key lists a read needs (`probe`) and what a read saw (`observed`).
+//!
 //! Must not: perform I/O other than reading the schema file.
 
+pub mod calendar;
 pub mod escape;
 pub mod keys;
 pub mod model;
 pub mod msgpack;
+pub mod observed;
+pub mod probe;
 pub mod record;
 
 pub use keys::{KeyError, KeyTemplate, Namespace, ParsedKey, TemplateError};

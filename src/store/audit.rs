@@ -128,7 +128,12 @@ impl super::Store {
             .await
             .map_err(|e| e.context("checking that the audit stream may be written"))?;
         match replies.into_iter().next() {
-            Some(Err(e)) if e.starts_with("NOPERM") => Err(anyhow::anyhow!(
+            Some(Err(
+                e @ super::StoreError::Refused {
+                    why: super::Refusal::NoPerm,
+                    ..
+                },
+            )) => Err(anyhow::anyhow!(
                 "{e}: jobq writes nothing it cannot record in {}; nothing was written",
                 crate::bytes::escape_bytes(stream)
             )),

@@ -10,10 +10,10 @@
 //! help). Must not: decide when the queue is drained, format keys, or print.
 
 use anyhow::{anyhow, Result};
-use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, ServerErrorKind, Value};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisError, Value};
 
 use super::server::Commands;
-use super::{describe_plain, reply, Reply, Store};
+use super::{describe_plain, reply, Reply, Store, StoreError};
 use crate::bytes::escape_bytes;
 
 /// Redis did not answer: the connection dropped or timed out, or the server
@@ -27,43 +27,28 @@ pub fn is_unavailable(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.is::<Unavailable>())
 }
 
-/// Error replies a server sends while it cannot serve reads yet.
-const BUSY_PREFIXES: [&str; 4] = ["LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"];
-
-fn classify(e: &RedisError) -> anyhow::Error {
-    let text = describe_plain(e);
-    let busy = matches!(
-        e.kind(),
-        ErrorKind::Server(
-            ServerErrorKind::BusyLoading
-                | ServerErrorKind::MasterDown
-                | ServerErrorKind::TryAgain
-                | ServerErrorKind::ClusterDown
-        )
-    );
-    if e.is_io_error()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || busy
-    {
-        Unavailable(text).into()
+/// A failed request: [`Unavailable`] when Redis did not answer or cannot
+/// yet (see [`StoreError::is_unavailable`]), else the error as it is.
+fn failure(e: &RedisError) -> anyhow::Error {
+    let e = StoreError::from_redis(e, describe_plain(e));
+    if e.is_unavailable() {
+        Unavailable(e.to_string()).into()
     } else {
-        anyhow!(text)
+        e.into()
     }
 }
 
 /// The error for one command's error reply about `key`.
-fn reply_error(cmd: &str, key: &[u8], text: &str) -> anyhow::Error {
-    if BUSY_PREFIXES.iter().any(|p| text.starts_with(p)) {
-        return Unavailable(format!("{cmd} {}: {text}", escape_bytes(key))).into();
+fn reply_error(cmd: &str, key: &[u8], e: &StoreError) -> anyhow::Error {
+    if matches!(e, StoreError::Busy(_)) {
+        return Unavailable(format!("{cmd} {}: {e}", escape_bytes(key))).into();
     }
-    let hint = if text.starts_with("WRONGTYPE") {
+    let hint = if e.is_wrong_type() {
         " (this key is not the Redis type popoto writes; see `jobq orphans scan`)"
     } else {
         ""
     };
-    anyhow!("{cmd} {}: {text}{hint}", escape_bytes(key))
+    anyhow!("{cmd} {}: {e}{hint}", escape_bytes(key))
 }
 
 /// The flags of one membership question (see
@@ -85,7 +70,9 @@ fn take_flags(
         Ok(None) => Err(reply_error(
             name,
             set,
-            "WRONGTYPE Operation against a key holding the wrong kind of value",
+            &StoreError::from_reply(
+                "WRONGTYPE Operation against a key holding the wrong kind of value",
+            ),
         )),
         Err(e) => Err(reply_error(name, set, &e)),
     }
@@ -116,7 +103,7 @@ impl Store {
     async fn read<T: FromRedisValue>(&mut self, cmd: &Cmd) -> Result<T> {
         cmd.query_async(&mut self.con)
             .await
-            .map_err(|e| classify(&e))
+            .map_err(|e| failure(&e))
     }
 
     /// A pipeline; one reply per command, server errors kept in the replies,
@@ -126,10 +113,10 @@ impl Store {
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut self.con)
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| failure(&e))?;
         Ok(replies
             .into_iter()
-            .map(|r| r.map_err(|e| describe_plain(&e)))
+            .map(|r| r.map_err(|e| StoreError::from_redis(&e, describe_plain(&e))))
             .collect())
     }
 
@@ -368,17 +355,18 @@ impl Store {
                 let mut r = replies.into_iter();
                 let mut next = || r.next().unwrap_or_else(|| Err("no reply".into()));
                 let name = if cmds.zmscore { "ZMSCORE" } else { "ZSCORE" };
-                let scores: Vec<Option<f64>> = match cmds.take_scores(&mut next, members.len()) {
-                    Ok(Some(s)) => s,
-                    Ok(None) => {
-                        return Err(reply_error(
+                let scores: Vec<Option<f64>> =
+                    match cmds.take_scores(&mut next, members.len()) {
+                        Ok(Some(s)) => s,
+                        Ok(None) => return Err(reply_error(
                             name,
                             zset,
-                            "WRONGTYPE Operation against a key holding the wrong kind of value",
-                        ))
-                    }
-                    Err(e) => return Err(reply_error(name, zset, &e)),
-                };
+                            &StoreError::from_reply(
+                                "WRONGTYPE Operation against a key holding the wrong kind of value",
+                            ),
+                        )),
+                        Err(e) => return Err(reply_error(name, zset, &e)),
+                    };
                 let mut ok = vec![true; members.len()];
                 for s in within {
                     for (a, f) in ok
@@ -456,10 +444,10 @@ mod tests {
         let e = reply_error(
             "SCARD",
             b"k",
-            "LOADING Redis is loading the dataset in memory",
+            &"LOADING Redis is loading the dataset in memory".into(),
         );
         assert!(is_unavailable(&e));
-        let e = reply_error("SCARD", b"k", "WRONGTYPE Operation against a key");
+        let e = reply_error("SCARD", b"k", &"WRONGTYPE Operation against a key".into());
         assert!(!is_unavailable(&e));
         assert!(format!("{e}").contains("not the Redis type"));
     }

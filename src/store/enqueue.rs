@@ -15,8 +15,8 @@ use redis::{Cmd, Pipeline, Value};
 use tokio::task::JoinHandle;
 
 use super::audit::Audit;
-use super::script::{code_and_rest, is_noscript, Invocation, LuaScript};
-use super::{reply, Reply, Store};
+use super::script::{code_and_rest, Invocation, LuaScript};
+use super::{reply, Reply, Store, StoreError};
 
 pub fn script() -> LuaScript {
     LuaScript::new("enqueue", include_str!("scripts/enqueue.lua"))
@@ -355,7 +355,7 @@ impl Store {
             .enumerate()
             .filter(|(_, s)| {
                 s.scripted.is_some()
-                    && matches!(replies.get(s.reply), Some(Err(e)) if is_noscript(e))
+                    && matches!(replies.get(s.reply), Some(Err(e)) if e.is_noscript())
             })
             .map(|(j, _)| j)
             .collect();
@@ -379,11 +379,11 @@ impl Store {
             let i = slot.reply;
             let mut r = replies
                 .get_mut(i)
-                .map(|r| std::mem::replace(r, Err(String::new())))
+                .map(|r| std::mem::replace(r, Err(StoreError::unexpected(""))))
                 .unwrap_or_else(|| Err("missing reply".into()));
             let scripted = slot.scripted.is_some();
             let digest = slot.scripted.as_ref().map(|j| j.content_digest.as_slice());
-            if !scripted && matches!(&r, Err(e) if e.starts_with("EXECABORT")) {
+            if !scripted && matches!(&r, Err(StoreError::ExecAbort(_))) {
                 // Say why the transaction was discarded (NOPERM, OOM...):
                 // the first refusal among its queued commands.
                 let queued = i + 1 - slot.cmds..i;

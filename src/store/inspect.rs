@@ -6,8 +6,6 @@
 //! write, format keys (they come from `schema`), decode values or judge what
 //! they mean (that is `cmd::inspect`).
 
-use std::collections::HashSet;
-
 use anyhow::{anyhow, bail, Context, Result};
 use redis::Value;
 
@@ -122,7 +120,7 @@ impl Store {
             .context("reading set sizes")?;
         Ok(replies
             .into_iter()
-            .map(|r| r.and_then(|v| size_of(&v)))
+            .map(|r| r.map_err(|e| e.to_string()).and_then(|v| size_of(&v)))
             .collect())
     }
 
@@ -130,55 +128,6 @@ impl Store {
     pub async fn dbsize(&mut self) -> Result<u64> {
         let n: u64 = self.query(&redis::cmd("DBSIZE")).await.context("DBSIZE")?;
         Ok(n)
-    }
-
-    /// Every key matching `pattern`: a whole `SCAN MATCH` walk, `count` keys
-    /// per step. Each step is cheap for the server, but the walk visits the
-    /// whole keyspace. The result is deduplicated (SCAN may repeat a key).
-    pub async fn scan_match(&mut self, pattern: &[u8], count: u32) -> Result<Vec<Vec<u8>>> {
-        let mut cursor: u64 = 0;
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        loop {
-            let (next, keys): (u64, Vec<Vec<u8>>) = self
-                .query(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(pattern)
-                        .arg("COUNT")
-                        .arg(count),
-                )
-                .await
-                .context("SCAN")?;
-            for k in keys {
-                if seen.insert(k.clone()) {
-                    out.push(k);
-                }
-            }
-            if next == 0 {
-                return Ok(out);
-            }
-            cursor = next;
-        }
-    }
-
-    /// One `SSCAN` step: the next cursor (0 at the end) and some members.
-    pub async fn sscan_page(
-        &mut self,
-        key: &[u8],
-        cursor: u64,
-        count: u32,
-    ) -> Result<(u64, Vec<Vec<u8>>)> {
-        self.query(
-            redis::cmd("SSCAN")
-                .arg(key)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(count),
-        )
-        .await
-        .with_context(|| format!("SSCAN {}", crate::bytes::escape_bytes(key)))
     }
 
     /// For each member, whether it is in the set `key` (SMISMEMBER, or
@@ -264,9 +213,9 @@ impl Store {
             .iter()
             .zip(replies)
             .map(|(c, r)| {
-                let v = r?;
+                let v = r.map_err(|e| e.to_string())?;
                 if let Some(e) = reply::is_error(&v) {
-                    return Err(e);
+                    return Err(e.to_string());
                 }
                 if c.sorted {
                     match v {
@@ -441,7 +390,7 @@ impl Store {
 
 fn size_of(v: &Value) -> Size {
     if let Some(e) = reply::is_error(v) {
-        return Err(e);
+        return Err(e.to_string());
     }
     reply::int(v)
         .map(|n| n.max(0) as u64)

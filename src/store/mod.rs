@@ -6,8 +6,11 @@
 //! decide what is damaged (that is `diagnose`), or print.
 
 pub mod audit;
+pub mod cursor;
 pub mod drain;
 pub mod enqueue;
+pub mod error;
+pub mod in_flight;
 pub mod inspect;
 pub mod moves;
 pub mod observe;
@@ -15,6 +18,7 @@ pub mod reap;
 pub mod repair;
 pub mod script;
 pub mod server;
+pub mod sizes;
 pub mod tls;
 pub mod values;
 
@@ -27,8 +31,11 @@ use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
 use crate::exit;
 use crate::settings::{scrub, ConnectSettings};
 
-/// One command's reply in a pipeline: the value, or the server's error text.
-pub type Reply = std::result::Result<Value, String>;
+pub use error::{Refusal, StoreError};
+pub use sizes::Collection;
+
+/// One command's reply in a pipeline: the value, or the server's error.
+pub type Reply = std::result::Result<Value, StoreError>;
 
 /// The name jobq gives its connections (`CLIENT LIST` shows it).
 pub const CLIENT_NAME: &str = "jobq";
@@ -204,7 +211,7 @@ impl Store {
     pub async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> Result<T> {
         cmd.query_async(&mut self.con)
             .await
-            .map_err(|e| anyhow!(self.describe_failure(&e)))
+            .map_err(|e| anyhow::Error::new(self.describe_failure(&e)))
     }
 
     /// Run a pipeline; one reply per command, a command's error kept in its
@@ -219,10 +226,10 @@ impl Store {
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut self.con)
             .await
-            .map_err(|e| anyhow!(self.describe_failure(&e)))?;
+            .map_err(|e| anyhow::Error::new(self.describe_failure(&e)))?;
         Ok(replies
             .into_iter()
-            .map(|r| r.map_err(|e| describe_plain(&e)))
+            .map(|r| r.map_err(|e| reply_error(&e)))
             .collect())
     }
 
@@ -243,9 +250,9 @@ impl Store {
     /// A request that got no reply, in words a user can act on: the
     /// connection is gone (Redis restarted or went away), or the reply was
     /// late. The command that got the error says what it was doing.
-    fn describe_failure(&self, e: &redis::RedisError) -> String {
+    fn describe_failure(&self, e: &redis::RedisError) -> StoreError {
         let text = describe_plain(e);
-        if e.is_timeout() {
+        let text = if e.is_timeout() {
             format!(
                 "no reply from Redis at {} in time ({text}); see --response-timeout",
                 self.display_url
@@ -257,8 +264,14 @@ impl Store {
             )
         } else {
             text
-        }
+        };
+        StoreError::from_redis(e, text)
     }
+}
+
+/// One command's error reply in a pipeline, as a [`StoreError`].
+fn reply_error(e: &redis::RedisError) -> StoreError {
+    StoreError::from_redis(e, describe_plain(e))
 }
 
 fn info_field(info: &str, name: &str) -> Option<String> {
@@ -319,19 +332,12 @@ fn describe_plain(e: &redis::RedisError) -> String {
     }
 }
 
-/// Whether an error reply (in Redis's words, see [`describe_plain`]) says
-/// the server refuses writes altogether rather than this one write: no
-/// permission, out of memory under `noeviction`, a read-only replica, a
-/// failing disk. Retrying the next step would meet the same refusal.
+/// Whether an error reply's text (in Redis's words, see [`describe_plain`])
+/// says the server refuses writes altogether; see [`Refusal`]. Kept for
+/// callers that still hold the text; code holding a [`StoreError`] asks it
+/// with [`StoreError::is_refusal`].
 pub fn is_refusal(e: &str) -> bool {
-    ["NOPERM", "OOM", "READONLY", "MISCONF"].iter().any(|code| {
-        (e.starts_with(code) && e[code.len()..].starts_with(' '))
-            // Met inside a script, Redis 6 wraps the code: `ERR Error
-            // running script ...: -OOM command not allowed ...`.
-            || e.contains(&format!("-{code} "))
-    })
-        // An ACL denial met inside a script (Redis 7 words it as ERR).
-        || e.contains("can't run this command")
+    StoreError::from_reply(e).is_refusal()
 }
 
 /// Reply helpers: turn `redis::Value`s into plain values without panicking
@@ -339,11 +345,14 @@ pub fn is_refusal(e: &str) -> bool {
 pub mod reply {
     use redis::Value;
 
-    pub fn is_error(v: &Value) -> Option<String> {
+    /// An error nested in a reply (a script's or a MULTI's array).
+    pub fn is_error(v: &Value) -> Option<super::StoreError> {
         match v {
-            Value::ServerError(e) => {
-                Some(format!("{} {}", e.code(), e.details().unwrap_or_default()))
-            }
+            Value::ServerError(e) => Some(super::StoreError::from_reply(format!(
+                "{} {}",
+                e.code(),
+                e.details().unwrap_or_default()
+            ))),
             _ => None,
         }
     }
@@ -413,6 +422,8 @@ mod tests {
 
     #[test]
     fn refusals_are_told_from_other_failures() {
+        // The kinds themselves are tested in `error`; the text wrapper
+        // must agree with them.
         for e in [
             "NOPERM this user has no permissions to run the 'xadd' command",
             "OOM command not allowed when used memory > 'maxmemory'.",

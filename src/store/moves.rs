@@ -187,7 +187,7 @@ impl Store {
 fn outcome(r: super::Reply) -> MoveOutcome {
     let v = match r {
         Ok(v) => v,
-        Err(e) => return MoveOutcome::Error(e),
+        Err(e) => return MoveOutcome::Error(e.to_string()),
     };
     let Some((code, rest)) = code_and_rest(&v) else {
         return MoveOutcome::Error(format!("unexpected reply {v:?}"));

@@ -1,28 +1,22 @@
-//! Batched, non-blocking reads for the consistency scan and `inspect`: set
-//! walks with SSCAN/ZSCAN/SCAN, and per-key observations gathered with
-//! pipelined HLEN/HMGET and one SMISMEMBER/ZMSCORE per set per batch. Never
-//! a whole-set read, never a whole-hash read of unknown size.
+//! Batched, non-blocking reads for the consistency scan and `inspect`:
+//! per-key observations gathered with pipelined HLEN/HMGET and one
+//! SMISMEMBER/ZMSCORE per set per batch (the walks that find the keys are
+//! in `cursor`). Never a whole-set read, never a whole-hash read of unknown
+//! size.
+//!
+//! Owns: the requests of a light read and of a full observation, and
+//! their parsers. Must not: judge what it read (that is `diagnose`).
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use redis::Value;
 
-use super::server::{is_wrong_type, Commands};
-use super::{reply, Reply, Store};
+use super::server::Commands;
+use super::{reply, Reply, Store, StoreError};
 use crate::bytes::Bytes;
-use crate::diagnose::probe::{Layout, Probe};
-use crate::diagnose::{HashState, LightObs, Membership, Observation, ZMembership};
-
-/// One step of a cursor walk.
-#[derive(Debug, Default)]
-pub struct Page {
-    /// 0 when the walk is complete.
-    pub cursor: u64,
-    pub items: Vec<Vec<u8>>,
-    /// The walked key has another type: nothing can be walked.
-    pub wrong_type: Option<String>,
-}
+use crate::schema::observed::{HashState, LightObs, Membership, Observation, ZMembership};
+use crate::schema::probe::{Layout, Probe};
 
 /// A request already sent; `.await` it (in order) for its replies.
 pub struct InFlight(tokio::task::JoinHandle<Result<Vec<Reply>>>);
@@ -42,136 +36,7 @@ impl InFlightObs {
     }
 }
 
-/// Pages of a cursor walk read ahead (see [`Store::pages_ahead`]). Dropping
-/// it stops the walk.
-pub struct PagesAhead {
-    rx: tokio::sync::mpsc::Receiver<Result<Page>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl PagesAhead {
-    /// The next page, or `None` when the walk is complete.
-    pub async fn next(&mut self) -> Option<Result<Page>> {
-        self.rx.recv().await
-    }
-}
-
-impl Drop for PagesAhead {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 impl Store {
-    /// `SSCAN set cursor COUNT n`.
-    pub async fn sscan(&mut self, set: &[u8], cursor: u64, count: u32) -> Result<Page> {
-        self.walk(
-            redis::cmd("SSCAN")
-                .arg(set)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(count),
-            false,
-        )
-        .await
-    }
-
-    /// `ZSCAN zset cursor COUNT n`: members only.
-    pub async fn zscan(&mut self, zset: &[u8], cursor: u64, count: u32) -> Result<Page> {
-        self.walk(
-            redis::cmd("ZSCAN")
-                .arg(zset)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(count),
-            true,
-        )
-        .await
-    }
-
-    /// `SCAN cursor MATCH pattern COUNT n`.
-    pub async fn scan_keys(&mut self, pattern: &[u8], cursor: u64, count: u32) -> Result<Page> {
-        self.walk(
-            redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(count),
-            false,
-        )
-        .await
-    }
-
-    async fn walk(&mut self, cmd: &mut redis::Cmd, pairs: bool) -> Result<Page> {
-        let mut pipe = redis::pipe();
-        pipe.add_command(cmd.clone());
-        let r = self
-            .pipeline(&mut pipe)
-            .await?
-            .pop()
-            .unwrap_or_else(|| Err("no reply".into()));
-        let v = match r {
-            Ok(v) => v,
-            Err(e) if e.contains("WRONGTYPE") => {
-                return Ok(Page {
-                    wrong_type: Some(e),
-                    ..Page::default()
-                })
-            }
-            Err(e) => anyhow::bail!("{e}"),
-        };
-        // Taken apart by value: a walk's members are most of what a scan
-        // receives, and copying each out of the reply cost an allocation.
-        let (Value::Array(parts) | Value::Set(parts)) = v else {
-            anyhow::bail!("unexpected cursor reply");
-        };
-        let mut parts = parts.into_iter();
-        let cursor = parts
-            .next()
-            .as_ref()
-            .and_then(reply::int)
-            .context("unexpected cursor")? as u64;
-        let raw = match parts.next() {
-            Some(Value::Array(raw) | Value::Set(raw)) => raw,
-            _ => Vec::new(),
-        };
-        let step = if pairs { 2 } else { 1 };
-        let items = raw
-            .into_iter()
-            .step_by(step)
-            .filter_map(reply::into_bytes)
-            .collect();
-        Ok(Page {
-            cursor,
-            items,
-            wrong_type: None,
-        })
-    }
-
-    /// `SCARD`/`ZCARD` of several keys; `None` for a key of the wrong type.
-    pub async fn cardinalities(&mut self, keys: &[(Vec<u8>, bool)]) -> Result<Vec<Option<u64>>> {
-        let mut pipe = redis::pipe();
-        for (k, zset) in keys {
-            pipe.cmd(if *zset { "ZCARD" } else { "SCARD" })
-                .arg(k.as_slice());
-        }
-        let replies = self.pipeline(&mut pipe).await?;
-        replies
-            .into_iter()
-            .zip(keys)
-            .map(|(r, (k, _))| match r {
-                Ok(v) => reply::int(&v)
-                    .map(|n| Some(n.max(0) as u64))
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("{}: unexpected reply {v:?}", crate::bytes::escape_bytes(k))
-                    }),
-                Err(e) if is_wrong_type(&e) => Ok(None),
-                Err(e) => Err(anyhow::anyhow!("{}: {e}", crate::bytes::escape_bytes(k))),
-            })
-            .collect()
-    }
-
     /// `SMISMEMBER set members...`; `None` when the set has the wrong type.
     pub async fn members_of(
         &mut self,
@@ -253,38 +118,6 @@ impl Store {
             }
             store.pipeline(&mut pipe).await.context(what)
         }))
-    }
-
-    /// The pages of one SSCAN (or ZSCAN, with `zset`) walk, read ahead by a
-    /// task of its own: the server always has the next page to work on
-    /// while the caller reads the members of the previous ones. The walk
-    /// stops at the first error (sent as the last item) or when the
-    /// receiver is dropped.
-    pub fn pages_ahead(&self, set: &[u8], zset: bool, count: u32, depth: usize) -> PagesAhead {
-        let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
-        let mut store = self.clone();
-        let set = set.to_vec();
-        let task = tokio::spawn(async move {
-            let mut cursor = 0;
-            loop {
-                let page = if zset {
-                    store.zscan(&set, cursor, count).await
-                } else {
-                    store.sscan(&set, cursor, count).await
-                };
-                let stop = match &page {
-                    Ok(p) => p.cursor == 0 || p.wrong_type.is_some(),
-                    Err(_) => true,
-                };
-                if let Ok(p) = &page {
-                    cursor = p.cursor;
-                }
-                if tx.send(page).await.is_err() || stop {
-                    return;
-                }
-            }
-        });
-        PagesAhead { rx, task }
     }
 
     /// [`Store::observe`] (not atomic), sent at once by a task of its own,
@@ -370,7 +203,7 @@ impl Store {
             .context("reading a batch of records")?;
         let mut r = replies.into_iter();
         let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
-        let failed = |e: String| anyhow::anyhow!("reading a batch of records: {e}");
+        let failed = |e: StoreError| anyhow::anyhow!("reading a batch of records: {e}");
 
         let n = probes.len();
         let mut hashes: Vec<HashState> = Vec::with_capacity(n);
@@ -520,13 +353,15 @@ impl Store {
             .context("reading record details")?;
         let mut r = replies.into_iter();
         let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
-        let details = |e: String| anyhow::anyhow!("reading record details: {e}");
+        let details = |e: StoreError| anyhow::anyhow!("reading record details: {e}");
         for ask in asks {
             match ask {
                 Ask::Type(i) => {
                     let t = next()
                         .and_then(|v| {
-                            reply::text(&v).ok_or_else(|| format!("unexpected TYPE reply {v:?}"))
+                            reply::text(&v).ok_or_else(|| {
+                                StoreError::unexpected(format!("unexpected TYPE reply {v:?}"))
+                            })
                         })
                         .map_err(details)?;
                     obs[i].hash = if t == "none" {
@@ -586,7 +421,7 @@ pub fn parse_light(
     probes: &[Probe],
     replies: Vec<Reply>,
 ) -> Result<Vec<LightObs>> {
-    let failed = |e: String| anyhow::anyhow!("reading a batch of records: {e}");
+    let failed = |e: StoreError| anyhow::anyhow!("reading a batch of records: {e}");
     let n = probes.len();
     let mut out: Vec<LightObs> = Vec::with_capacity(n);
     let mut r = replies.into_iter();
@@ -597,19 +432,27 @@ pub fn parse_light(
         let field_count = match hlen {
             Ok(v) => Some(
                 reply::int(&v)
-                    .ok_or_else(|| failed(format!("unexpected HLEN reply {v:?}")))?
+                    .ok_or_else(|| {
+                        failed(StoreError::unexpected(format!(
+                            "unexpected HLEN reply {v:?}"
+                        )))
+                    })?
                     .max(0) as u64,
             ),
-            Err(e) if is_wrong_type(&e) => None,
+            Err(e) if e.is_wrong_type() => None,
             Err(e) => return Err(failed(e)),
         };
         let mut vals = match fields {
             Ok(v) => reply::array(&v)
-                .ok_or_else(|| failed(format!("unexpected HMGET reply {v:?}")))?
+                .ok_or_else(|| {
+                    failed(StoreError::unexpected(format!(
+                        "unexpected HMGET reply {v:?}"
+                    )))
+                })?
                 .iter()
                 .map(reply::bytes)
                 .collect::<Vec<_>>(),
-            Err(e) if is_wrong_type(&e) => Vec::new(),
+            Err(e) if e.is_wrong_type() => Vec::new(),
             Err(e) => return Err(failed(e)),
         }
         .into_iter();
@@ -677,29 +520,30 @@ pub fn parse_light(
 }
 
 /// An integer reply (EXISTS, HEXISTS); an error reply stays an error.
-fn count_of(r: Reply) -> std::result::Result<i64, String> {
+fn count_of(r: Reply) -> std::result::Result<i64, StoreError> {
     let v = r?;
-    reply::int(&v).ok_or_else(|| format!("unexpected reply {v:?}"))
+    reply::int(&v).ok_or_else(|| StoreError::unexpected(format!("unexpected reply {v:?}")))
 }
 
 fn hash_state(
     hlen: Reply,
     fields: Reply,
     layout: &Layout,
-) -> std::result::Result<HashState, String> {
+) -> std::result::Result<HashState, StoreError> {
     match hlen {
-        Err(e) if is_wrong_type(&e) => Ok(HashState::WrongType {
+        Err(e) if e.is_wrong_type() => Ok(HashState::WrongType {
             redis_type: "not a hash".into(),
         }),
         Err(e) => Err(e),
         Ok(v) => {
-            let count = reply::int(&v).ok_or_else(|| format!("unexpected HLEN reply {v:?}"))?;
+            let count = reply::int(&v)
+                .ok_or_else(|| StoreError::unexpected(format!("unexpected HLEN reply {v:?}")))?;
             if count <= 0 {
                 return Ok(HashState::Missing);
             }
             let v = fields?;
             let vals: Vec<Option<Bytes>> = reply::array(&v)
-                .ok_or_else(|| format!("unexpected HMGET reply {v:?}"))?
+                .ok_or_else(|| StoreError::unexpected(format!("unexpected HMGET reply {v:?}")))?
                 .iter()
                 .map(|x| reply::bytes(x).map(Bytes))
                 .collect();

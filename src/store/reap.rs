@@ -102,19 +102,8 @@ impl Store {
         cursor: u64,
         count: u32,
     ) -> Result<(u64, Vec<Vec<u8>>)> {
-        let v: Value = self
-            .query(
-                redis::cmd("HSCAN")
-                    .arg(hash)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(count),
-            )
+        self.cursor_items(super::cursor::Cursor::Hash(hash), cursor, count)
             .await
-            .with_context(|| format!("HSCAN {}", escape_bytes(hash)))?;
-        let (next, flat) =
-            scan_reply(&v).with_context(|| format!("HSCAN {}", escape_bytes(hash)))?;
-        Ok((next, flat.into_iter().step_by(2).collect()))
     }
 
     /// The server time and, for each key, the named fields (one round trip:
@@ -146,7 +135,7 @@ impl Store {
         };
         let reads = replies
             .map(|r| {
-                let v = r?;
+                let v = r.map_err(|e| e.to_string())?;
                 let items = reply::array(&v).ok_or_else(|| format!("unexpected reply {v:?}"))?;
                 Ok(items.iter().map(reply::bytes).collect())
             })
@@ -352,17 +341,6 @@ fn one(mut replies: Vec<Reply>) -> Result<Value> {
     }
 }
 
-fn scan_reply(v: &Value) -> Result<(u64, Vec<Vec<u8>>)> {
-    let a = reply::array(v).ok_or_else(|| anyhow!("unexpected reply {v:?}"))?;
-    let (Some(c), Some(items)) = (a.first(), a.get(1).and_then(reply::array)) else {
-        bail!("unexpected reply {v:?}");
-    };
-    let cursor = reply::text(c)
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| anyhow!("unexpected cursor {c:?}"))?;
-    Ok((cursor, items.iter().filter_map(reply::bytes).collect()))
-}
-
 fn server_time(v: &Value) -> Option<f64> {
     let a = reply::array(v)?;
     let s = reply::int(a.first()?)?;
@@ -381,15 +359,5 @@ mod tests {
         assert_eq!(parse_time(b"soon"), None);
         assert_eq!(parse_time(b"\xff"), None);
         assert_eq!(parse_time(b"inf"), None);
-    }
-
-    #[test]
-    fn scan_replies() {
-        let v = Value::Array(vec![
-            Value::BulkString(b"17".to_vec()),
-            Value::Array(vec![Value::BulkString(b"a\xff".to_vec())]),
-        ]);
-        assert_eq!(scan_reply(&v).ok(), Some((17, vec![b"a\xff".to_vec()])));
-        assert!(scan_reply(&Value::Nil).is_err());
     }
 }

@@ -64,7 +64,7 @@ impl Store {
             let missing: Vec<usize> = replies
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| matches!(r, Err(e) if is_noscript(e)))
+                .filter(|(_, r)| matches!(r, Err(e) if e.is_noscript()))
                 .map(|(i, _)| i)
                 .collect();
             if missing.is_empty() {
@@ -108,30 +108,9 @@ impl Store {
 /// to get through a batch on a loaded machine.
 const RELOADS: usize = 10;
 
-/// Whether an error reply says the script is not in the server's cache (it
-/// did not run).
-pub fn is_noscript(e: &str) -> bool {
-    // In Redis's words (`NOSCRIPT ...`), or as the client library renders it.
-    e.starts_with("NOSCRIPT")
-        || e.to_ascii_lowercase().starts_with("noscript")
-        || e.contains("NoScriptError")
-}
-
 /// A script's `{code, ...}` reply: the leading integer and the rest.
 pub fn code_and_rest(v: &Value) -> Option<(i64, &[Value])> {
     let a = super::reply::array(v)?;
     let code = super::reply::int(a.first()?)?;
     Some((code, &a[1..]))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn noscript_replies_are_recognised() {
-        assert!(super::is_noscript(
-            "NoScript: No matching script. Please use EVAL."
-        ));
-        assert!(super::is_noscript("NOSCRIPT No matching script"));
-        assert!(!super::is_noscript("WRONGTYPE Operation against a key"));
-    }
 }

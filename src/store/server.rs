@@ -13,7 +13,7 @@ use std::fmt;
 
 use redis::Value;
 
-use super::Reply;
+use super::{Reply, StoreError};
 
 /// The oldest server jobq works with: SCAN's TYPE option, ACL users and
 /// RESP3 all arrive in 6.0, and popoto itself needs 6.0 or later.
@@ -124,8 +124,8 @@ impl Commands {
         &self,
         next: &mut dyn FnMut() -> Reply,
         n: usize,
-    ) -> Result<Option<Vec<bool>>, String> {
-        member_flags(next, n, self.smismember)
+    ) -> Result<Option<Vec<bool>>, StoreError> {
+        per_member(next, n, self.smismember.then_some("SMISMEMBER"), flag)
     }
 
     /// Ask, in `pipe`, for the score of each of `members` in `zset`: one
@@ -157,8 +157,8 @@ impl Commands {
         &self,
         next: &mut dyn FnMut() -> Reply,
         n: usize,
-    ) -> Result<Option<Vec<Option<f64>>>, String> {
-        member_scores(next, n, self.zmscore)
+    ) -> Result<Option<Vec<Option<f64>>>, StoreError> {
+        per_member(next, n, self.zmscore.then_some("ZMSCORE"), score)
     }
 
     /// What a server of this Redis version has, by the "since" of each.
@@ -183,12 +183,6 @@ pub fn probe() -> redis::Pipeline {
     pipe.cmd("ZMSCORE").arg(KEY).arg("m");
     pipe.cmd("SINTERCARD").arg(1).arg(KEY);
     pipe
-}
-
-/// Whether an error reply says the server does not know the command.
-pub fn is_unknown_command(e: &str) -> bool {
-    let lower = e.to_ascii_lowercase();
-    lower.contains("unknown command")
 }
 
 impl Server {
@@ -244,7 +238,7 @@ impl Server {
         let missing = |i: usize| {
             replies
                 .get(i)
-                .is_some_and(|r| matches!(r, Err(e) if is_unknown_command(e)))
+                .is_some_and(|r| matches!(r, Err(e) if e.is_unknown_command()))
         };
         let c = &mut self.commands;
         for (has, i, name) in [
@@ -308,34 +302,36 @@ impl Flavour {
     }
 }
 
-/// Whether a reply to a membership read is an error that means "the set
-/// is of another type" (jobq reports that set) rather than a failed read
-/// (which makes the whole answer unknown).
-pub fn is_wrong_type(e: &str) -> bool {
-    e.starts_with("WRONGTYPE")
-}
-
-/// Flags of a membership reply: SMISMEMBER's array, or one SISMEMBER's
-/// integer per member. `Ok(None)`: the set has another type.
-fn member_flags(
+/// The answer to one question per member (membership, score): the one
+/// array reply of the command named by `one_reply` (SMISMEMBER, ZMSCORE),
+/// or `n` replies of its one-member equivalent. `Ok(None)`: the key has
+/// another type. An error reply for any member is an error: an answer jobq
+/// could not read is never an answer.
+fn per_member<T>(
     replies: &mut dyn FnMut() -> Reply,
     n: usize,
-    one_reply: bool,
-) -> Result<Option<Vec<bool>>, String> {
+    one_reply: Option<&str>,
+    parse: fn(&Value) -> Result<T, StoreError>,
+) -> Result<Option<Vec<T>>, StoreError> {
     if n == 0 {
         return Ok(Some(Vec::new()));
     }
-    if one_reply {
+    if let Some(name) = one_reply {
         return match replies() {
             Ok(v) => {
-                let a = super::reply::array(&v)
-                    .ok_or_else(|| format!("unexpected SMISMEMBER reply {v:?}"))?;
+                let a = super::reply::array(&v).ok_or_else(|| {
+                    StoreError::unexpected(format!("unexpected {name} reply {v:?}"))
+                })?;
                 if a.len() != n {
-                    return Err(format!("SMISMEMBER: {} flags for {n} members", a.len()));
+                    return Err(StoreError::unexpected(format!(
+                        "{name}: {} {} for {n} members",
+                        a.len(),
+                        if name == "ZMSCORE" { "scores" } else { "flags" }
+                    )));
                 }
-                a.iter().map(flag).collect::<Result<Vec<_>, _>>().map(Some)
+                a.iter().map(parse).collect::<Result<Vec<_>, _>>().map(Some)
             }
-            Err(e) if is_wrong_type(&e) => Ok(None),
+            Err(e) if e.is_wrong_type() => Ok(None),
             Err(e) => Err(e),
         };
     }
@@ -345,11 +341,11 @@ fn member_flags(
     // Every reply is taken, even after an error: the caller reads on.
     for _ in 0..n {
         match replies() {
-            Ok(v) => match flag(&v) {
-                Ok(f) => out.push(f),
+            Ok(v) => match parse(&v) {
+                Ok(x) => out.push(x),
                 Err(e) => failed = failed.or(Some(e)),
             },
-            Err(e) if is_wrong_type(&e) => wrong_type = true,
+            Err(e) if e.is_wrong_type() => wrong_type = true,
             Err(e) => failed = failed.or(Some(e)),
         }
     }
@@ -360,63 +356,24 @@ fn member_flags(
     }
 }
 
-fn flag(v: &Value) -> Result<bool, String> {
+/// One membership flag (SISMEMBER, or an item of SMISMEMBER's array).
+fn flag(v: &Value) -> Result<bool, StoreError> {
     match super::reply::int(v) {
         Some(0) => Ok(false),
         Some(1) => Ok(true),
-        _ => Err(format!("unexpected membership flag {v:?}")),
+        _ => Err(StoreError::unexpected(format!(
+            "unexpected membership flag {v:?}"
+        ))),
     }
 }
 
-/// Scores of a ZMSCORE reply, or one ZSCORE reply per member. `Ok(None)`:
-/// the zset has another type.
-fn member_scores(
-    replies: &mut dyn FnMut() -> Reply,
-    n: usize,
-    one_reply: bool,
-) -> Result<Option<Vec<Option<f64>>>, String> {
-    if n == 0 {
-        return Ok(Some(Vec::new()));
-    }
-    let score = |v: &Value| -> Result<Option<f64>, String> {
-        match v {
-            Value::Nil => Ok(None),
-            other => super::reply::float(other)
-                .map(Some)
-                .ok_or_else(|| format!("unexpected score {other:?}")),
-        }
-    };
-    if one_reply {
-        return match replies() {
-            Ok(v) => {
-                let a = super::reply::array(&v)
-                    .ok_or_else(|| format!("unexpected ZMSCORE reply {v:?}"))?;
-                if a.len() != n {
-                    return Err(format!("ZMSCORE: {} scores for {n} members", a.len()));
-                }
-                a.iter().map(score).collect::<Result<Vec<_>, _>>().map(Some)
-            }
-            Err(e) if is_wrong_type(&e) => Ok(None),
-            Err(e) => Err(e),
-        };
-    }
-    let mut out = Vec::with_capacity(n);
-    let mut wrong_type = false;
-    let mut failed = None;
-    for _ in 0..n {
-        match replies() {
-            Ok(v) => match score(&v) {
-                Ok(s) => out.push(s),
-                Err(e) => failed = failed.or(Some(e)),
-            },
-            Err(e) if is_wrong_type(&e) => wrong_type = true,
-            Err(e) => failed = failed.or(Some(e)),
-        }
-    }
-    match (failed, wrong_type) {
-        (Some(e), _) => Err(e),
-        (None, true) => Ok(None),
-        (None, false) => Ok(Some(out)),
+/// One score (ZSCORE, or an item of ZMSCORE's array); nil when absent.
+fn score(v: &Value) -> Result<Option<f64>, StoreError> {
+    match v {
+        Value::Nil => Ok(None),
+        other => super::reply::float(other)
+            .map(Some)
+            .ok_or_else(|| StoreError::unexpected(format!("unexpected score {other:?}"))),
     }
 }
 
@@ -455,9 +412,9 @@ mod tests {
     fn a_renamed_command_is_given_up_once() {
         let mut s = Server::from_info("redis_version:7.0.15\r\n").unwrap();
         let unknown = |c: &str| {
-            Err(format!(
+            Err(StoreError::from_reply(format!(
                 "ERR unknown command '{c}', with args beginning with: "
-            ))
+            )))
         };
         s.learn(&[
             unknown("SMISMEMBER"),
@@ -471,17 +428,29 @@ mod tests {
         );
     }
 
+    fn member_flags(
+        next: &mut dyn FnMut() -> Reply,
+        n: usize,
+        one_reply: bool,
+    ) -> Result<Option<Vec<bool>>, StoreError> {
+        per_member(next, n, one_reply.then_some("SMISMEMBER"), flag)
+    }
+
+    fn member_scores(
+        next: &mut dyn FnMut() -> Reply,
+        n: usize,
+        one_reply: bool,
+    ) -> Result<Option<Vec<Option<f64>>>, StoreError> {
+        per_member(next, n, one_reply.then_some("ZMSCORE"), score)
+    }
+
     #[test]
     fn a_failed_membership_read_is_never_an_answer() {
-        let mut replies = vec![
-            Ok(Value::Int(1)),
-            Err("ERR boom".to_owned()),
-            Ok(Value::Int(0)),
-        ]
-        .into_iter();
+        let mut replies =
+            vec![Ok(Value::Int(1)), Err("ERR boom".into()), Ok(Value::Int(0))].into_iter();
         let mut next = || replies.next().unwrap_or_else(|| Err("missing".into()));
         assert_eq!(member_flags(&mut next, 3, false), Err("ERR boom".into()));
-        let mut wrong = vec![Err("WRONGTYPE Operation".to_owned())].into_iter();
+        let mut wrong = vec![Err("WRONGTYPE Operation".into())].into_iter();
         let mut next = || wrong.next().unwrap_or_else(|| Err("missing".into()));
         assert_eq!(member_flags(&mut next, 2, true), Ok(None));
         let mut odd = vec![Ok(Value::Array(vec![Value::Int(1)]))].into_iter();

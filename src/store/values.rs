@@ -61,7 +61,7 @@ impl Store {
                         ))
                     }
                 },
-                Err(e) if super::server::is_wrong_type(&e) => out[ki].not_a_hash = true,
+                Err(e) if e.is_wrong_type() => out[ki].not_a_hash = true,
                 Err(e) => return Err(anyhow!("{}: {e}", escape_bytes(&keys[ki]))),
             }
         }
@@ -89,7 +89,7 @@ impl Store {
                         }
                     }
                 }
-                Err(e) if super::server::is_wrong_type(&e) => out[ki].not_a_hash = true,
+                Err(e) if e.is_wrong_type() => out[ki].not_a_hash = true,
                 Err(e) => return Err(anyhow!("{}: {e}", escape_bytes(&keys[ki]))),
             }
         }

@@ -11,13 +11,13 @@ use anyhow::Result;
 
 use super::{status_indexes, StatusIndex, SCAN_COUNT};
 use crate::bytes::{escape_bytes, Bytes};
-use crate::diagnose::probe::{Layout, Probe};
 use crate::diagnose::verdict;
 use crate::exit;
 use crate::output::Ui;
 use crate::report::inspect::{
     ExtraField, FieldValue, Fields, JobReport, RecordFacts, SetCheck, HEALTHY,
 };
+use crate::schema::probe::{Layout, Probe};
 use crate::schema::Model;
 use crate::settings::Settings;
 use crate::store::inspect::{FieldSelection, MemberCheck, Membership, RawRecord};

@@ -4,7 +4,7 @@
 //! Owns: [`Layout`] (the model's fixed sets) and [`Probe`] (per-key reads).
 //! Must not: read anything.
 
-use crate::schema::{FieldRole, Model};
+use super::{FieldRole, Model};
 
 /// The model's sets every observation checks.
 #[derive(Debug, Clone)]
@@ -71,14 +71,14 @@ pub struct Probe {
     pub own_status: Option<usize>,
     /// Memberships the scan's joint walk has already seen; the light read
     /// asks the server only about the rest.
-    pub seen: Seen,
+    pub seen: SeenInWalk,
 }
 
 /// Memberships of a key already known from the walks (`None`: not known,
 /// ask the server). Only ever a sighting: `Some(false)` makes the key a
 /// suspect to read in full, never a finding by itself.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Seen {
+pub struct SeenInWalk {
     /// In the status index the key names.
     pub own_status: Option<bool>,
     /// Per entry of [`Probe::secondary`].
@@ -87,7 +87,7 @@ pub struct Seen {
     pub sorted: Vec<Option<bool>>,
 }
 
-impl Seen {
+impl SeenInWalk {
     pub fn secondary(&self, i: usize) -> Option<bool> {
         self.secondary.get(i).copied().flatten()
     }
@@ -126,7 +126,7 @@ impl Probe {
             probe_twins: false,
             found_in: Vec::new(),
             own_status,
-            seen: Seen::default(),
+            seen: SeenInWalk::default(),
         }
     }
 
@@ -154,7 +154,7 @@ impl Probe {
             probe_twins: false,
             found_in: Vec::new(),
             own_status,
-            seen: Seen::default(),
+            seen: SeenInWalk::default(),
         }
     }
 

@@ -31,9 +31,9 @@ pub fn reconcile_script() -> LuaScript {
     LuaScript::new(
         "reconcile",
         concat!(
-            include_str!("scripts/acl.lua"),
-            include_str!("scripts/reconcile.lua"),
-            include_str!("scripts/batch.lua")
+            include_str!("../scripts/acl.lua"),
+            include_str!("../scripts/reconcile.lua"),
+            include_str!("../scripts/batch.lua")
         ),
     )
 }
@@ -41,9 +41,9 @@ pub fn remove_ghost_script() -> LuaScript {
     LuaScript::new(
         "remove_ghost",
         concat!(
-            include_str!("scripts/acl.lua"),
-            include_str!("scripts/remove_ghost.lua"),
-            include_str!("scripts/batch.lua")
+            include_str!("../scripts/acl.lua"),
+            include_str!("../scripts/remove_ghost.lua"),
+            include_str!("../scripts/batch.lua")
         ),
     )
 }
@@ -51,9 +51,9 @@ pub fn remove_record_script() -> LuaScript {
     LuaScript::new(
         "remove_record",
         concat!(
-            include_str!("scripts/acl.lua"),
-            include_str!("scripts/remove_record.lua"),
-            include_str!("scripts/batch.lua")
+            include_str!("../scripts/acl.lua"),
+            include_str!("../scripts/remove_record.lua"),
+            include_str!("../scripts/batch.lua")
         ),
     )
 }
@@ -71,7 +71,7 @@ const MAX_CALL_BYTES: usize = 256 * 1024;
 /// What happened to one action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum RepairOutcome {
     Applied,
     /// The step's changes were all in place already (a plan applied
     /// before, by a run whose reply was lost or by the same plan run twice,
@@ -277,11 +277,11 @@ fn move_record(action: &Action, audit: &Audit, status_field: &str) -> Option<Mov
 }
 
 /// A batch of repairs already sent (see [`Store::apply_in_flight`]).
-pub struct InFlightApply(tokio::task::JoinHandle<Result<Vec<Outcome>>>);
+pub struct InFlightApply(tokio::task::JoinHandle<Result<Vec<RepairOutcome>>>);
 
 impl InFlightApply {
     /// The batch's outcomes, one per action, in order.
-    pub async fn outcomes(self) -> Result<Vec<Outcome>> {
+    pub async fn outcomes(self) -> Result<Vec<RepairOutcome>> {
         self.0.await.context("a repair task failed")?
     }
 }
@@ -324,14 +324,14 @@ impl Store {
         actions: &[&Action],
         audit: &Audit,
         status_field: &str,
-    ) -> Result<Vec<Outcome>> {
+    ) -> Result<Vec<RepairOutcome>> {
         let scripts = [
             reconcile_script(),
             remove_ghost_script(),
             remove_record_script(),
         ];
         let commons: [&[u8]; 3] = [status_field.as_bytes(), b"", b""];
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+        let mut outcomes: Vec<Option<RepairOutcome>> = vec![None; actions.len()];
         let parts: Vec<Option<(usize, Invocation)>> =
             actions.iter().map(|a| invocation(a)).collect();
         let mut moves: Vec<(usize, MoveRecord)> = Vec::new();
@@ -347,21 +347,25 @@ impl Store {
                 Ok(outs) => {
                     for ((i, _), o) in moves.iter().zip(outs) {
                         outcomes[*i] = Some(match o {
-                            MoveOutcome::Moved { .. } => Outcome::Applied,
-                            MoveOutcome::Skipped(r) => Outcome::Skipped(r.name().replace('_', " ")),
-                            MoveOutcome::WrongType(k) => Outcome::Failed(format!(
+                            MoveOutcome::Moved { .. } => RepairOutcome::Applied,
+                            MoveOutcome::Skipped(r) => {
+                                RepairOutcome::Skipped(r.name().replace('_', " "))
+                            }
+                            MoveOutcome::WrongType(k) => RepairOutcome::Failed(format!(
                                 "{} has the wrong type",
                                 crate::bytes::escape_bytes(&k)
                             )),
-                            MoveOutcome::Error(e) if super::is_refusal(&e) => Outcome::Refused(e),
-                            MoveOutcome::Error(e) => Outcome::Failed(e),
+                            MoveOutcome::Error(e) if super::is_refusal(&e) => {
+                                RepairOutcome::Refused(e)
+                            }
+                            MoveOutcome::Error(e) => RepairOutcome::Failed(e),
                         });
                     }
                 }
                 Err(e) => {
                     let why = format!("{e:#}");
                     for (i, _) in &moves {
-                        outcomes[*i] = Some(Outcome::Unknown(why.clone()));
+                        outcomes[*i] = Some(RepairOutcome::Unknown(why.clone()));
                     }
                 }
             }
@@ -375,7 +379,7 @@ impl Store {
             while !todo.is_empty() {
                 if stop {
                     for &i in &todo {
-                        outcomes[i] = Some(Outcome::NotAttempted);
+                        outcomes[i] = Some(RepairOutcome::NotAttempted);
                     }
                     break;
                 }
@@ -389,7 +393,7 @@ impl Store {
                         for (group, r) in groups.iter().zip(replies) {
                             let (outs, rest) = call_outcomes(r, group.len());
                             for (&i, o) in group.iter().zip(outs) {
-                                stop |= matches!(o, Outcome::Refused(_));
+                                stop |= matches!(o, RepairOutcome::Refused(_));
                                 outcomes[i] = Some(o);
                             }
                             match rest {
@@ -399,7 +403,7 @@ impl Store {
                                 Rest::Resend(from) => todo.extend(&group[from..]),
                                 Rest::Stopped(from) => {
                                     for &i in &group[from..] {
-                                        outcomes[i] = Some(Outcome::NotAttempted);
+                                        outcomes[i] = Some(RepairOutcome::NotAttempted);
                                     }
                                 }
                             }
@@ -409,7 +413,7 @@ impl Store {
                         let why = format!("{e:#}");
                         for group in &groups {
                             for &i in group {
-                                outcomes[i] = Some(Outcome::Unknown(why.clone()));
+                                outcomes[i] = Some(RepairOutcome::Unknown(why.clone()));
                             }
                         }
                         stop = true;
@@ -419,7 +423,7 @@ impl Store {
         }
         Ok(outcomes
             .into_iter()
-            .map(|o| o.unwrap_or_else(|| Outcome::Unknown("not sent".into())))
+            .map(|o| o.unwrap_or_else(|| RepairOutcome::Unknown("not sent".into())))
             .collect())
     }
 }
@@ -439,7 +443,7 @@ enum Rest {
 
 /// One script call's reply (see `scripts/batch.lua`) as the outcomes of
 /// the actions it reports, and what became of the rest of its `n` actions.
-fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
+fn call_outcomes(r: super::Reply, n: usize) -> (Vec<RepairOutcome>, Rest) {
     let v = match r {
         // The call as a whole failed (nothing ran): every action alike.
         Err(e) => return (vec![outcome(Err(e)); n], Rest::None),
@@ -447,7 +451,7 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
     };
     let Some(items) = reply::array(&v) else {
         let why = format!("unexpected reply {v:?}");
-        return (vec![Outcome::Unknown(why); n], Rest::None);
+        return (vec![RepairOutcome::Unknown(why); n], Rest::None);
     };
     let mut outs = Vec::with_capacity(n);
     for item in items.iter().take(n) {
@@ -456,8 +460,8 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
                 .first()
                 .and_then(reply::text)
                 .unwrap_or_else(|| "error".into());
-            let o = outcome(Err(why));
-            let refused = matches!(o, Outcome::Refused(_));
+            let o = outcome(Err(why.into()));
+            let refused = matches!(o, RepairOutcome::Refused(_));
             outs.push(o);
             let from = outs.len();
             let rest = if from == n {
@@ -476,7 +480,7 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
         // not known, and a rerun re-reads.
         let from = outs.len();
         outs.extend(std::iter::repeat_n(
-            Outcome::Unknown("the reply ended early".into()),
+            RepairOutcome::Unknown("the reply ended early".into()),
             n - from,
         ));
     }
@@ -484,12 +488,12 @@ fn call_outcomes(r: super::Reply, n: usize) -> (Vec<Outcome>, Rest) {
 }
 
 /// A script's reply as an outcome.
-pub fn outcome(r: super::Reply) -> Outcome {
+pub fn outcome(r: super::Reply) -> RepairOutcome {
     match r {
-        Err(e) if super::is_refusal(&e) => Outcome::Refused(e),
-        Err(e) => Outcome::Failed(e),
+        Err(e) if e.is_refusal() => RepairOutcome::Refused(e.to_string()),
+        Err(e) => RepairOutcome::Failed(e.to_string()),
         Ok(v) => match code_and_rest(&v) {
-            Some((1, _)) => Outcome::Applied,
+            Some((1, _)) => RepairOutcome::Applied,
             Some((0, rest)) => {
                 let why = rest
                     .first()
@@ -498,117 +502,15 @@ pub fn outcome(r: super::Reply) -> Outcome {
                 // The scripts word a guard that found their own end state
                 // "already ...".
                 if why.starts_with("already ") {
-                    Outcome::AlreadyApplied(why)
+                    RepairOutcome::AlreadyApplied(why)
                 } else {
-                    Outcome::Skipped(why)
+                    RepairOutcome::Skipped(why)
                 }
             }
-            _ => Outcome::Failed(format!("unexpected reply {v:?}")),
+            _ => RepairOutcome::Failed(format!("unexpected reply {v:?}")),
         },
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use redis::Value;
-
-    fn item(code: i64, why: &str) -> Value {
-        Value::Array(vec![Value::Int(code), Value::BulkString(why.into())])
-    }
-
-    #[test]
-    fn a_call_reports_each_action() {
-        let r = Ok(Value::Array(vec![
-            item(1, "applied"),
-            item(0, "the record is gone"),
-            item(0, "already applied"),
-        ]));
-        assert_eq!(
-            call_outcomes(r, 3),
-            (
-                vec![
-                    Outcome::Applied,
-                    Outcome::Skipped("the record is gone".into()),
-                    Outcome::AlreadyApplied("already applied".into()),
-                ],
-                Rest::None
-            )
-        );
-    }
-
-    #[test]
-    fn a_refusal_keeps_the_applied_and_stops_the_rest() {
-        let r = Ok(Value::Array(vec![
-            item(1, "applied"),
-            item(-1, "NOPERM the Redis user may not run SADD on s"),
-        ]));
-        let (outs, rest) = call_outcomes(r, 4);
-        assert_eq!(outs.len(), 2);
-        assert_eq!(outs[0], Outcome::Applied);
-        assert!(matches!(&outs[1], Outcome::Refused(e) if e.starts_with("NOPERM")));
-        assert_eq!(rest, Rest::Stopped(2));
-    }
-
-    #[test]
-    fn another_error_fails_its_action_and_sends_the_rest_again() {
-        let r = Ok(Value::Array(vec![item(-1, "ERR something odd")]));
-        let (outs, rest) = call_outcomes(r, 3);
-        assert_eq!(outs, vec![Outcome::Failed("ERR something odd".into())]);
-        assert_eq!(rest, Rest::Resend(1));
-        // An error at the last action leaves nothing behind it.
-        let r = Ok(Value::Array(vec![item(1, "applied"), item(-1, "ERR x")]));
-        assert_eq!(call_outcomes(r, 2).1, Rest::None);
-    }
-
-    #[test]
-    fn a_failed_call_or_a_short_reply_covers_every_action() {
-        let (outs, rest) = call_outcomes(Err("NOPERM no permissions".into()), 2);
-        assert_eq!(outs.len(), 2);
-        assert!(outs.iter().all(|o| matches!(o, Outcome::Refused(_))));
-        assert_eq!(rest, Rest::None);
-        let (outs, _) = call_outcomes(Ok(Value::Array(vec![item(1, "applied")])), 3);
-        assert_eq!(outs[0], Outcome::Applied);
-        assert!(matches!(&outs[1], Outcome::Unknown(_)));
-        assert!(matches!(&outs[2], Outcome::Unknown(_)));
-    }
-
-    #[test]
-    fn calls_are_bounded_by_count_and_bytes() {
-        let audit = Audit::new(b"jobq:audit".to_vec(), "reindex");
-        let small = Invocation {
-            keys: vec![b"k".to_vec()],
-            args: vec![b"0".to_vec(), b"0".to_vec()],
-        };
-        let parts: Vec<Option<(usize, Invocation)>> =
-            (0..70).map(|_| Some((1, small.clone()))).collect();
-        let which: Vec<usize> = (0..70).collect();
-        let got = calls(&which, &parts, 32, &audit, b"");
-        let sizes: Vec<usize> = got.iter().map(|(g, _)| g.len()).collect();
-        assert_eq!(sizes, [32, 32, 6]);
-        // The call's layout (batch.lua): stream first, then each action's
-        // keys; maxlen, count, header length, header, common argument, then
-        // each action's counts and arguments.
-        let (_, inv) = &got[2];
-        assert_eq!(inv.keys.len(), 1 + 6);
-        assert_eq!(inv.keys[0], b"jobq:audit".to_vec());
-        assert_eq!(inv.args[1], b"6".to_vec());
-        let h: usize = String::from_utf8_lossy(&inv.args[2]).parse().expect("h");
-        assert_eq!(inv.args.len(), 3 + h + 1 + 6 * (2 + 2));
-        let big = Invocation {
-            keys: vec![b"k".to_vec()],
-            args: vec![vec![b'x'; MAX_CALL_BYTES / 2]],
-        };
-        let parts = vec![
-            Some((2, big.clone())),
-            Some((2, big.clone())),
-            Some((2, big)),
-        ];
-        let got = calls(&[0, 1, 2], &parts, 8, &audit, b"");
-        assert_eq!(
-            got.len(),
-            3,
-            "no call over the byte bound, unless one action is"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,106 @@
+//! Tests of the model: the TOML schema file, defaults, and key building.
+
+use super::*;
+
+pub const TASK_SCHEMA: &str = r#"
+class = "Task"
+since_field = "started_at"
+
+[[field]]
+name = "task_id"
+role = "auto"
+
+[[field]]
+name = "queue"
+role = "key"
+
+[[field]]
+name = "state"
+role = "key"
+
+[[field]]
+name = "attempts"
+type = "int"
+default = 0
+
+[[field]]
+name = "started_at"
+type = "float"
+
+[[field]]
+name = "enqueued_at"
+type = "float"
+sorted = true
+default_now = true
+
+[status]
+field = "state"
+values = ["queued", "active", "done", "error"]
+pending = "queued"
+running = "active"
+completed = "done"
+failed = "error"
+"#;
+
+#[test]
+fn default_model_key_order_is_alphabetical() {
+    let m = Model::redis_job();
+    let names: Vec<_> = m.key_fields().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["job_id", "project_key", "status"]);
+    let idx: Vec<_> = m.indexed_fields().map(|f| f.name.as_str()).collect();
+    assert_eq!(idx, ["project_key", "status"]);
+    assert_eq!(m.sorted_fields().count(), 1);
+}
+
+#[test]
+fn toml_schema() {
+    let m = Model::from_toml(TASK_SCHEMA).expect("valid schema");
+    assert_eq!(m.class, "Task");
+    let names: Vec<_> = m.key_fields().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["queue", "state", "task_id"]);
+    assert_eq!(m.status.pending, "queued");
+    assert_eq!(
+        m.field("attempts").and_then(|f| f.default.clone()),
+        Some(FieldDefault::Value(Value::Int(0)))
+    );
+    assert_eq!(m.since_field.as_deref(), Some("started_at"));
+}
+
+#[test]
+fn schema_errors_name_the_problem() {
+    let bad = TASK_SCHEMA.replace("role = \"auto\"", "role = \"key\"");
+    let e = format!("{:#}", Model::from_toml(&bad).unwrap_err());
+    assert!(e.contains("exactly one auto key field"), "{e}");
+    let bad = TASK_SCHEMA.replace("completed = \"done\"", "completed = \"finished\"");
+    let e = format!("{:#}", Model::from_toml(&bad).unwrap_err());
+    assert!(e.contains("\"finished\""), "{e}");
+    let bad = TASK_SCHEMA.replace("type = \"int\"", "type = \"decimal\"");
+    assert!(Model::from_toml(&bad).is_err());
+    let bad = format!("{TASK_SCHEMA}\nbogus = 1\n");
+    assert!(Model::from_toml(&bad).is_err());
+}
+
+#[test]
+fn typed_parsing() {
+    let m = Model::redis_job();
+    let created = m.field("created_at").expect("field");
+    assert_eq!(
+        created.parse_text("1767225600.5").ok(),
+        Some(Value::Float(1767225600.5))
+    );
+    assert!(created.parse_text("soon").is_err());
+    assert_eq!(
+        created.parse_json(&serde_json::json!(5)).ok(),
+        Some(Value::Float(5.0))
+    );
+    let msg = m.field("message_text").expect("field");
+    let e = format!("{:#}", msg.parse_json(&serde_json::json!(5)).unwrap_err());
+    assert!(
+        e.contains("message_text") && e.contains("expected str"),
+        "{e}"
+    );
+    assert_eq!(
+        msg.parse_json(&serde_json::Value::Null).ok(),
+        Some(Value::Nil)
+    );
+}
