@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use anyhow::{Context, Result};
 
 use crate::bytes::Bytes;
+use crate::cmd::Ctx;
 use crate::exit;
-use crate::output::Ui;
 use crate::report::enqueue::{EnqueueReport, EnqueuedJob};
 use crate::schema::record::Filler;
 use crate::schema::Model;
@@ -29,11 +29,8 @@ const IN_FLIGHT: usize = 3;
 /// left idle while a batch is being built.
 const YIELD_EVERY: usize = 64;
 
-pub async fn run(
-    settings: &Settings,
-    es: &EnqueueSettings,
-    ui: &Ui,
-) -> Result<(EnqueueReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u8)> {
+    let Ctx { settings, ui, .. } = ctx;
     let model = &settings.model;
     let jobs = &es.jobs;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;

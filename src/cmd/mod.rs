@@ -23,6 +23,56 @@ use crate::output::Ui;
 use crate::settings::Settings;
 use interrupt::Interrupt;
 
+/// What every command is handed: the resolved settings, the one output
+/// handle, and the one Ctrl-C service.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub settings: &'a Settings,
+    pub ui: &'a Ui,
+    pub intr: &'a Interrupt,
+}
+
+/// How a command that writes may go ahead, as its flags say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// `--dry-run`: nothing is written and nobody is asked.
+    DryRun,
+    /// `--yes`, or nothing that needs asking: go ahead.
+    Go,
+    /// Ask at the terminal first.
+    Ask,
+}
+
+/// What came of [`Ctx::confirm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approved,
+    /// The user said no: the command reports that nothing was written and
+    /// exits 5 ([`exit::DECLINED`]).
+    Declined,
+    DryRun,
+}
+
+impl Ctx<'_> {
+    /// Connect to Redis (see [`connect`]).
+    pub async fn connect(&self) -> Result<crate::store::Store> {
+        connect(&self.settings.connect, self.ui).await
+    }
+
+    /// The one confirmation before writing. A dry run and `--yes` never
+    /// prompt; a prompt with no terminal is a usage error (exit 2), Ctrl-C
+    /// at it exits 130, and "no" is [`Decision::Declined`]. The prompt text
+    /// is only built when it is shown.
+    pub fn confirm(&self, gate: Gate, prompt: impl FnOnce() -> String) -> Result<Decision> {
+        Ok(match gate {
+            Gate::DryRun => Decision::DryRun,
+            Gate::Go => Decision::Approved,
+            Gate::Ask if self.ui.confirm(&prompt())? => Decision::Approved,
+            Gate::Ask => Decision::Declined,
+        })
+    }
+}
+
 /// Connect to Redis, and say with `-v` which server answered and which
 /// commands it lacks (with the stand-in used for each).
 pub async fn connect(
@@ -63,40 +113,41 @@ pub async fn dispatch(
     intr: &Interrupt,
     command: &Command,
 ) -> Result<u8> {
+    let ctx = Ctx { settings, ui, intr };
     match command {
         Command::Enqueue(args) => {
             let es = crate::settings::enqueue::EnqueueSettings::from_args(&settings.model, args)?;
-            let (report, code) = enqueue::run(settings, &es, ui).await?;
+            let (report, code) = enqueue::run(ctx, &es).await?;
             ui.emit(&report)?;
             Ok(code)
         }
         Command::Inspect(args) if args.watch.is_some() => {
             let mut frames = crate::output::inspect::Frames::new(ui);
-            let code = inspect::watch(settings, ui, intr, args, |r| frames.show(r)).await;
+            let code = inspect::watch(ctx, args, |r| frames.show(r)).await;
             frames.finish();
             code
         }
         Command::Inspect(args) => {
-            let (report, code) = inspect::run(settings, ui, args).await?;
+            let (report, code) = inspect::run(ctx, args).await?;
             ui.emit(&report)?;
             Ok(code)
         }
         Command::Orphans(OrphansCommand::Scan(args)) => {
-            let (report, code) = scan::run(settings, ui, args).await?;
+            let (report, code) = scan::run(ctx, args).await?;
             ui.emit(&report)?;
             Ok(code)
         }
         Command::Reindex(args) => {
-            let (report, code) = reindex::run(settings, ui, intr, args).await?;
+            let (report, code) = reindex::run(ctx, args).await?;
             ui.emit(&report)?;
             Ok(code)
         }
         Command::Reap(args) => {
             let rs = crate::settings::reap::ReapSettings::from_args(&settings.model, args)?;
-            reap::run(settings, &rs, ui, intr, |report| ui.emit(report)).await
+            reap::run(ctx, &rs, |report| ui.emit(report)).await
         }
         Command::Drain(args) => {
-            let (report, code) = drain::run(settings, ui, intr, args).await?;
+            let (report, code) = drain::run(ctx, args).await?;
             ui.emit(&report)?;
             Ok(code)
         }

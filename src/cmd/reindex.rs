@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use super::{Ctx, Decision, Gate};
 use crate::cli::{DuplicatePolicy, Prefer as CliPrefer, ReindexArgs};
 use crate::diagnose::Kind;
 use crate::exit;
@@ -22,7 +23,6 @@ use crate::store::audit::Audit;
 use crate::store::in_flight::InFlightQueue;
 use crate::store::repair::{InFlightApply, RepairOutcome as Outcome};
 
-use super::interrupt::Interrupt;
 use crate::scan::{scan, ScanOptions, Scanned, Unconfirmed};
 
 /// Actions per pipelined batch.
@@ -46,12 +46,8 @@ fn interrupted_before_writing() -> anyhow::Error {
     exit::with_code(exit::INTERRUPTED, "interrupted; nothing was written")
 }
 
-pub async fn run(
-    settings: &Settings,
-    ui: &Ui,
-    intr: &Interrupt,
-    args: &ReindexArgs,
-) -> Result<(ReindexReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, args: &ReindexArgs) -> Result<(ReindexReport, u8)> {
+    let Ctx { settings, ui, intr } = ctx;
     let started = Instant::now();
     // Until the first write, stopping at once loses nothing.
     let (mut store, mut plan, source, scanned, unconfirmed) = tokio::select! {
@@ -99,18 +95,30 @@ pub async fn run(
     if plan.actions.is_empty() {
         return finish(report, leftover_code(&plan, unconfirmed));
     }
-    if args.confirm.dry_run {
-        record_planned(&mut report, &plan.actions);
-        return finish(report, exit::FINDINGS);
-    }
-    if !args.confirm.yes {
+    let gate = if args.confirm.dry_run {
+        Gate::DryRun
+    } else if args.confirm.yes {
+        Gate::Go
+    } else {
+        Gate::Ask
+    };
+    if gate == Gate::Ask {
         ui.show_plan(&plan);
-        let prompt = format!(
+    }
+    let prompt = || {
+        format!(
             "Apply {} repair(s) to {}?",
             plan.actions.len(),
             store.display_url()
-        );
-        if !ui.confirm(&prompt)? {
+        )
+    };
+    match ctx.confirm(gate, prompt)? {
+        Decision::Approved => {}
+        Decision::DryRun => {
+            record_planned(&mut report, &plan.actions);
+            return finish(report, exit::FINDINGS);
+        }
+        Decision::Declined => {
             report.declined = true;
             record_planned(&mut report, &plan.actions);
             return finish(report, exit::DECLINED);

@@ -4,12 +4,11 @@
 use anyhow::Result;
 
 use crate::cli::{ScanArgs, ScanCommandArgs};
+use crate::cmd::Ctx;
 use crate::exit;
-use crate::output::Ui;
 use crate::plan::{self, Policy};
 use crate::report::scan::{counts, ScanReport};
 use crate::scan::{scan, ScanOptions};
-use crate::settings::Settings;
 
 impl From<&ScanArgs> for ScanOptions {
     fn from(a: &ScanArgs) -> ScanOptions {
@@ -23,7 +22,8 @@ impl From<&ScanArgs> for ScanOptions {
 
 // ---- the subcommand ------------------------------------------------------
 
-pub async fn run(settings: &Settings, ui: &Ui, args: &ScanCommandArgs) -> Result<(ScanReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, args: &ScanCommandArgs) -> Result<(ScanReport, u8)> {
+    let Ctx { settings, ui, .. } = ctx;
     let opts = ScanOptions::from(&args.scan);
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     let out = scan(&mut store, &settings.model, &opts, ui).await?;

@@ -55,6 +55,10 @@ impl Render for SweepReport {
                 let _ = writeln!(s, "{head}: not run, interrupted while waiting for the lock");
                 return s;
             }
+            Some(NotRun::Declined) => {
+                let _ = writeln!(s, "{head}: not run, declined: nothing written");
+                return s;
+            }
             Some(NotRun::Error) => {
                 let _ = writeln!(s, "{head}: not run, {} (see stderr)", style.bad("error"));
                 return s;

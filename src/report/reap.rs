@@ -64,6 +64,8 @@ pub enum NotRun {
     Interrupted,
     /// Redis could not be reached.
     Error,
+    /// The user said no at the prompt: nothing was written (exit 5).
+    Declined,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -231,6 +233,8 @@ impl SweepReport {
             exit::INTERRUPTED
         } else if self.not_run == Some(NotRun::LockHeld) {
             exit::LOCKED
+        } else if self.not_run == Some(NotRun::Declined) {
+            exit::DECLINED
         } else if !self.errors.is_empty() {
             exit::RUNTIME
         } else if self.dry_run && !self.would_move.is_empty() {

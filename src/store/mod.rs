@@ -332,14 +332,6 @@ fn describe_plain(e: &redis::RedisError) -> String {
     }
 }
 
-/// Whether an error reply's text (in Redis's words, see [`describe_plain`])
-/// says the server refuses writes altogether; see [`Refusal`]. Kept for
-/// callers that still hold the text; code holding a [`StoreError`] asks it
-/// with [`StoreError::is_refusal`].
-pub fn is_refusal(e: &str) -> bool {
-    StoreError::from_reply(e).is_refusal()
-}
-
 /// Reply helpers: turn `redis::Value`s into plain values without panicking
 /// on unexpected shapes.
 pub mod reply {
@@ -432,7 +424,7 @@ mod tests {
             "ERR The user executing the script can't run this command or subcommand",
             "ERR Error running script (call to f_1): @user_script:9: @user_script: 9: -OOM command not allowed when used memory > 'maxmemory'.",
         ] {
-            assert!(is_refusal(e), "{e}");
+            assert!(StoreError::from_reply(e).is_refusal(), "{e}");
         }
         for e in [
             "WRONGTYPE Operation against a key holding the wrong kind of value",
@@ -440,7 +432,7 @@ mod tests {
             "OOMPH not a code",
             "ERR syntax error",
         ] {
-            assert!(!is_refusal(e), "{e}");
+            assert!(!StoreError::from_reply(e).is_refusal(), "{e}");
         }
     }
 

@@ -11,7 +11,7 @@
 use anyhow::Result;
 
 use super::script::{code_and_rest, Invocation, LuaScript};
-use super::{reply, Store};
+use super::{reply, Store, StoreError};
 
 pub fn script() -> LuaScript {
     LuaScript::new("move", include_str!("scripts/move.lua"))
@@ -113,7 +113,7 @@ pub enum MoveOutcome {
     WrongType(Vec<u8>),
     /// Nothing known to be written: the server answered with an error (or
     /// not at all); the outcome of this one move is in the error text.
-    Error(String),
+    Error(StoreError),
 }
 
 impl MoveRecord {
@@ -187,13 +187,13 @@ impl Store {
 fn outcome(r: super::Reply) -> MoveOutcome {
     let v = match r {
         Ok(v) => v,
-        Err(e) => return MoveOutcome::Error(e.to_string()),
+        Err(e) => return MoveOutcome::Error(e),
     };
     let Some((code, rest)) = code_and_rest(&v) else {
-        return MoveOutcome::Error(format!("unexpected reply {v:?}"));
+        return MoveOutcome::Error(StoreError::Other(format!("unexpected reply {v:?}")));
     };
     let arg = rest.first();
-    let odd = || MoveOutcome::Error(format!("unexpected reply {v:?}"));
+    let odd = || MoveOutcome::Error(StoreError::Other(format!("unexpected reply {v:?}")));
     match code {
         1 => match arg.and_then(reply::int) {
             Some(count) => MoveOutcome::Moved {

@@ -352,6 +352,28 @@ fn exit_5_declined_at_the_prompt_writes_nothing() {
     assert_eq!(xlen(&mut con, "jobq:audit"), 0, "nothing audited");
 }
 
+#[test]
+fn exit_5_reap_declined_at_the_prompt_reports_and_writes_nothing() {
+    // The same decision as reindex's: a report that says so, exit 5.
+    let r = Redis::start();
+    let mut con = r.con();
+    let key = popoto_create(&mut con, &job_id(1), "p", "running", 1.0);
+    let before = snapshot(&mut con);
+    let (code, shown) = answer_prompt(&r, "reap --once --all", b"n");
+    assert_eq!(code, Some(5), "{shown}");
+    assert!(
+        shown.contains("Move every running RedisJob job (1 now) back to pending?"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("reap sweep 1: not run, declined: nothing written"),
+        "{shown}"
+    );
+    assert_eq!(snapshot(&mut con), before, "a declined reap writes nothing");
+    assert_eq!(xlen(&mut con, "jobq:audit"), 0, "nothing audited");
+    assert!(smembers(&mut con, "$KeyF:RedisJob:status:running").contains(&key));
+}
+
 // --------------------------------------------------------------- 6 and 7
 
 #[test]

@@ -19,8 +19,8 @@ use tokio::time::Instant;
 
 use crate::bytes::Bytes;
 use crate::cli::DrainArgs;
-use crate::cmd::interrupt::Interrupt;
 use crate::cmd::session::Session;
+use crate::cmd::Ctx;
 use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::report::drain::{DrainReport, Level, Reason};
@@ -256,12 +256,8 @@ impl Reader<'_> {
     }
 }
 
-pub async fn run(
-    settings: &Settings,
-    ui: &Ui,
-    intr: &Interrupt,
-    args: &DrainArgs,
-) -> Result<(DrainReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+    let Ctx { settings, ui, intr } = ctx;
     // drain only reads, so it can stop anywhere; dropping the future drops
     // (and clears) the progress bar before the error is printed.
     let what = "interrupted: the queue was not confirmed drained";

@@ -18,10 +18,9 @@ use anyhow::{Context, Result};
 
 use crate::bytes::Bytes;
 use crate::cli::InspectArgs;
-use crate::cmd::interrupt::Interrupt;
 use crate::cmd::session::Session;
+use crate::cmd::Ctx;
 use crate::exit;
-use crate::output::Ui;
 use crate::report::inspect::{Discovery, FieldValue, InspectReport};
 use crate::schema::{msgpack, Model};
 use crate::settings::Settings;
@@ -39,7 +38,8 @@ const RAW_PREVIEW: usize = 256;
 /// Jobs listed when `--limit` is not given.
 pub const DEFAULT_LIMIT: usize = 50;
 
-pub async fn run(settings: &Settings, ui: &Ui, args: &InspectArgs) -> Result<(InspectReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, args: &InspectArgs) -> Result<(InspectReport, u8)> {
+    let Ctx { settings, ui, .. } = ctx;
     let discover = !args.no_discover;
     check_limit(args)?;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
@@ -77,16 +77,11 @@ fn check_limit(args: &InspectArgs) -> Result<()> {
 /// (then exit 130). A failed frame after the first is reported and retried
 /// with a new connection: an on-call engineer watching a failover wants the
 /// figures back when Redis is, not an exit.
-pub async fn watch<F>(
-    settings: &Settings,
-    ui: &Ui,
-    intr: &Interrupt,
-    args: &InspectArgs,
-    mut sink: F,
-) -> Result<u8>
+pub async fn watch<F>(ctx: Ctx<'_>, args: &InspectArgs, mut sink: F) -> Result<u8>
 where
     F: FnMut(&InspectReport) -> Result<()>,
 {
+    let Ctx { settings, ui, intr } = ctx;
     check_limit(args)?;
     let secs = args.watch.unwrap_or(2.0);
     if !(secs.is_finite() && (0.1..=86_400.0).contains(&secs)) {

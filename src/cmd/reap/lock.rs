@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
-use super::Ctx;
+use super::Reaper;
 use crate::bytes::Bytes;
 use crate::cmd::interrupt::Interrupt;
 use crate::output::Ui;
@@ -32,7 +32,7 @@ pub struct Lock {
 /// A sweep with the lock held (or in a dry run, without it): take it, walk,
 /// release it.
 pub async fn locked_sweep(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     store: &mut Store,
     rep: &mut SweepReport,
     intr: &Interrupt,
@@ -40,13 +40,13 @@ pub async fn locked_sweep(
     t0: Instant,
 ) -> Result<()> {
     let mut lock = None;
-    if !ctx.dry_run() {
-        match acquire(ctx, store, rep, intr).await? {
+    if !reaper.dry_run() {
+        match acquire(reaper, store, rep, intr).await? {
             Some(l) => lock = Some(l),
             None => return Ok(()),
         }
     }
-    let result = super::walk(ctx, store, rep, intr, ui, t0, lock.as_mut()).await;
+    let result = super::walk(reaper, store, rep, intr, ui, t0, lock.as_mut()).await;
     if lock.is_none() {
         return result;
     }
@@ -54,7 +54,7 @@ pub async fn locked_sweep(
     // budgets (--max-jobs, --max-duration) end it normally.
     let complete =
         result.is_ok() && rep.ran && !matches!(rep.stopped, Some(Stop::Interrupted | Stop::Error));
-    match release(ctx, store, complete).await {
+    match release(reaper, store, complete).await {
         Ok(true) => {}
         Ok(false) if rep.lock.status == LockStatus::Lost => {}
         Ok(false) => {
@@ -67,7 +67,7 @@ pub async fn locked_sweep(
         // The sweep's own error says more; the lock expires by itself.
         Err(e) if result.is_err() => rep
             .errors
-            .push(super::error_text(ctx, &e.context("releasing the lock"))),
+            .push(super::error_text(reaper, &e.context("releasing the lock"))),
         Err(e) => return Err(e.context("releasing the reaper lock")),
     }
     result
@@ -75,7 +75,7 @@ pub async fn locked_sweep(
 
 /// Release the lock, recording the sweep's end when it was complete;
 /// whether it was still ours.
-pub async fn release(ctx: &Ctx<'_>, store: &mut Store, complete: bool) -> Result<bool> {
+pub async fn release(reaper: &Reaper<'_>, store: &mut Store, complete: bool) -> Result<bool> {
     let finished = if complete {
         Some(store.server_time().await?)
     } else {
@@ -83,10 +83,10 @@ pub async fn release(ctx: &Ctx<'_>, store: &mut Store, complete: bool) -> Result
     };
     store
         .lock_release(
-            &ctx.scripts,
-            &ctx.lock_key,
-            &ctx.last_key,
-            &ctx.token,
+            &reaper.scripts,
+            &reaper.lock_key,
+            &reaper.last_key,
+            &reaper.token,
             finished,
         )
         .await
@@ -95,7 +95,7 @@ pub async fn release(ctx: &Ctx<'_>, store: &mut Store, complete: bool) -> Result
 /// Take the lock, waiting for it with `--wait-lock`. None: not taken (held
 /// by another reaper, or Ctrl-C while waiting), and the report says why.
 pub async fn acquire(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     store: &mut Store,
     rep: &mut SweepReport,
     intr: &Interrupt,
@@ -104,7 +104,7 @@ pub async fn acquire(
     let mut attempt = 0;
     loop {
         match store
-            .lock_acquire(&ctx.scripts, &ctx.lock_key, &ctx.token, ttl)
+            .lock_acquire(&reaper.scripts, &reaper.lock_key, &reaper.token, ttl)
             .await?
         {
             LockAttempt::Acquired => {
@@ -121,7 +121,7 @@ pub async fn acquire(
                 rep.lock.status = LockStatus::Held;
                 rep.lock.holder = Some(Bytes(holder));
                 rep.lock.holder_ttl_ms = Some(ttl_ms);
-                if !ctx.rs.wait_lock {
+                if !reaper.rs.wait_lock {
                     rep.not_run = Some(NotRun::LockHeld);
                     return Ok(None);
                 }
@@ -137,7 +137,7 @@ pub async fn acquire(
 
 /// Extend the lock when due; an error if it was lost.
 pub async fn keep(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     store: &mut Store,
     rep: &mut SweepReport,
     lock: Option<&mut Lock>,
@@ -148,7 +148,7 @@ pub async fn keep(
     }
     let ttl = LOCK_TTL.as_millis() as u64;
     if store
-        .lock_extend(&ctx.scripts, &ctx.lock_key, &ctx.token, ttl)
+        .lock_extend(&reaper.scripts, &reaper.lock_key, &reaper.token, ttl)
         .await?
     {
         lock.extended = Instant::now();

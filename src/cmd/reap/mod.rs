@@ -25,6 +25,7 @@ use anyhow::{anyhow, Result};
 use rustc_hash::FxHashMap;
 
 use crate::bytes::Bytes;
+use crate::cmd::{Decision, Gate};
 use crate::diagnose::stale::{
     classify, duplicate_of, note_of, over_lease, Note, RunningJob, Seen, Staleness,
 };
@@ -34,7 +35,7 @@ use crate::plan::reap::{plan_moves, within_budget, Planned};
 use crate::report::reap::{MovedJob, NotRun, Rules, SkippedJob, Stop, SweepReport};
 use crate::schema::{Model, Namespace};
 use crate::settings::reap::ReapSettings;
-use crate::settings::{ConnectSettings, Settings};
+use crate::settings::ConnectSettings;
 use crate::store::audit::Audit;
 use crate::store::moves::MoveOutcome;
 use crate::store::reap::{time_text, ReapScripts};
@@ -48,7 +49,7 @@ use lock::Lock;
 pub const PAGE: u32 = 1000;
 
 /// Everything a sweep needs that does not change between sweeps.
-struct Ctx<'a> {
+struct Reaper<'a> {
     /// Where the password to keep out of the report comes from.
     connect: &'a ConnectSettings,
     model: &'a Model,
@@ -65,7 +66,7 @@ struct Ctx<'a> {
     last_key: Vec<u8>,
 }
 
-impl Ctx<'_> {
+impl Reaper<'_> {
     fn dry_run(&self) -> bool {
         self.rs.dry_run
     }
@@ -74,16 +75,11 @@ impl Ctx<'_> {
 /// Run `jobq reap`: one sweep (`--once`, or no `--interval`), or a sweep
 /// every `--interval` until Ctrl-C. Each sweep's report goes to `sink`; the
 /// exit code is the last sweep's (130 after Ctrl-C).
-pub async fn run<F>(
-    settings: &Settings,
-    rs: &ReapSettings,
-    ui: &Ui,
-    intr: &Interrupt,
-    mut sink: F,
-) -> Result<u8>
+pub async fn run<F>(ctx: crate::cmd::Ctx<'_>, rs: &ReapSettings, mut sink: F) -> Result<u8>
 where
     F: FnMut(&SweepReport) -> Result<()>,
 {
+    let crate::cmd::Ctx { settings, ui, intr } = ctx;
     let model = &settings.model;
     let ns = &settings.ns;
     let dry_run = rs.dry_run;
@@ -91,14 +87,22 @@ where
     let scripts = ReapScripts::default();
     prepare(&mut store, dry_run, &ns.audit(), &scripts).await?;
     let running_index = model.status_index(&model.status.running);
-    if rs.ask {
-        let n = store.scard(&running_index).await?;
-        if !ui.confirm(&prompt(model, rs, n))? {
-            return Err(exit::with_code(
-                exit::DECLINED,
-                "declined; nothing was changed",
-            ));
-        }
+    let gate = if rs.ask {
+        Gate::Ask
+    } else if dry_run {
+        Gate::DryRun
+    } else {
+        Gate::Go
+    };
+    let n = match gate {
+        Gate::Ask => store.scard(&running_index).await?,
+        _ => 0,
+    };
+    if ctx.confirm(gate, || prompt(model, rs, n))? == Decision::Declined {
+        let mut report = SweepReport::new(1, dry_run, Rules::of(&rs.policy));
+        report.not_run = Some(NotRun::Declined);
+        sink(&report)?;
+        return Ok(report.exit_code());
     }
     let audit = Audit::new(ns.audit(), "reap");
     let token = format!(
@@ -108,7 +112,7 @@ where
         crate::bytes::hex(&rand::random::<[u8; 8]>())
     )
     .into_bytes();
-    let ctx = Ctx {
+    let reaper = Reaper {
         connect: &settings.connect,
         model,
         ns,
@@ -126,7 +130,7 @@ where
     let mut n = 0;
     loop {
         n += 1;
-        let report = sweep(&ctx, &mut session, n, intr, ui).await;
+        let report = sweep(&reaper, &mut session, n, intr, ui).await;
         // On stderr even with -q; the report keeps them too.
         for e in &report.errors {
             ui.error(&anyhow!("reap sweep {n}: {e}"));
@@ -178,24 +182,24 @@ fn warn_about(ui: &Ui, r: &SweepReport) {
 /// One sweep; never fails: errors are in the report. A connection that
 /// failed is marked broken, so that the next sweep connects again.
 async fn sweep(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     session: &mut Session<'_>,
     n: u64,
     intr: &Interrupt,
     ui: &Ui,
 ) -> SweepReport {
     let t0 = Instant::now();
-    let mut rep = SweepReport::new(n, ctx.dry_run(), Rules::of(&ctx.rs.policy));
-    if !ctx.dry_run() {
-        rep.run_id = Some(ctx.audit.run_id.clone());
+    let mut rep = SweepReport::new(n, reaper.dry_run(), Rules::of(&reaper.rs.policy));
+    if !reaper.dry_run() {
+        rep.run_id = Some(reaper.audit.run_id.clone());
     }
     let ready = match session.reconnect_if_broken().await {
         Ok(true) => {
             prepare(
                 session.store(),
-                ctx.dry_run(),
-                &ctx.audit.stream,
-                &ctx.scripts,
+                reaper.dry_run(),
+                &reaper.audit.stream,
+                &reaper.scripts,
             )
             .await
         }
@@ -204,15 +208,15 @@ async fn sweep(
     };
     if let Err(e) = ready {
         session.mark_broken();
-        rep.errors.push(error_text(ctx, &e));
+        rep.errors.push(error_text(reaper, &e));
         rep.not_run = Some(NotRun::Error);
         rep.duration_ms = t0.elapsed().as_millis() as u64;
         return rep;
     }
-    let result = lock::locked_sweep(ctx, session.store(), &mut rep, intr, ui, t0).await;
+    let result = lock::locked_sweep(reaper, session.store(), &mut rep, intr, ui, t0).await;
     if let Err(e) = result {
         session.mark_broken();
-        rep.errors.push(error_text(ctx, &e));
+        rep.errors.push(error_text(reaper, &e));
         if rep.stopped.is_none() && rep.ran {
             rep.stopped = Some(Stop::Error);
         } else if !rep.ran && rep.not_run.is_none() {
@@ -224,9 +228,9 @@ async fn sweep(
 }
 
 /// An error for the report: one line, never the password.
-fn error_text(ctx: &Ctx<'_>, e: &anyhow::Error) -> String {
+fn error_text(reaper: &Reaper<'_>, e: &anyhow::Error) -> String {
     let text = format!("{e:#}").replace('\n', " ");
-    crate::settings::scrub(&text, ctx.connect.secret.as_deref())
+    crate::settings::scrub(&text, reaper.connect.secret.as_deref())
 }
 
 /// Make a connection ready to write (a dry run writes nothing): a primary,
@@ -248,7 +252,7 @@ async fn prepare(
 /// The sweep proper, with the lock held (or in a dry run): skip it under
 /// `--min-interval`, walk the running index, prune first sightings.
 async fn walk(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     store: &mut Store,
     rep: &mut SweepReport,
     intr: &Interrupt,
@@ -256,8 +260,8 @@ async fn walk(
     t0: Instant,
     mut lock: Option<&mut Lock>,
 ) -> Result<()> {
-    if let Some(min) = ctx.rs.min_interval {
-        if let Some(last) = store.get_time(&ctx.last_key).await? {
+    if let Some(min) = reaper.rs.min_interval {
+        if let Some(last) = store.get_time(&reaper.last_key).await? {
             let age = store.server_time().await? - last;
             rep.last_sweep_age_s = Some(age);
             if age < min.as_secs_f64() {
@@ -270,18 +274,18 @@ async fn walk(
     let over_budget = |rep: &mut SweepReport| -> bool {
         if intr.is_set() {
             rep.stopped = Some(Stop::Interrupted);
-        } else if ctx.rs.max_duration.is_some_and(|d| t0.elapsed() >= d) {
+        } else if reaper.rs.max_duration.is_some_and(|d| t0.elapsed() >= d) {
             rep.stopped = Some(Stop::MaxDuration);
         }
         rep.stopped.is_some()
     };
-    let total = store.scard(&ctx.running_index).await?;
+    let total = store.scard(&reaper.running_index).await?;
     let progress = ui.progress(Some(total), "reap");
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     // Three steps overlap on the one connection: the previous page's moves
     // are applied while this page is read and decided and the next page is
     // scanned. Each move is still guarded by the state it was planned from.
-    let mut page = store.sscan_page(&ctx.running_index, 0, PAGE).await?;
+    let mut page = store.sscan_page(&reaper.running_index, 0, PAGE).await?;
     let mut planned: Vec<Planned> = Vec::new();
     // Read once per sweep, when the first stale job is met.
     let mut twins: Option<Twins> = None;
@@ -289,7 +293,7 @@ async fn walk(
         if over_budget(rep) {
             break;
         }
-        lock::keep(ctx, store, rep, lock.as_deref_mut()).await?;
+        lock::keep(reaper, store, rep, lock.as_deref_mut()).await?;
         let (next, members) = std::mem::take(&mut page);
         // SSCAN may return a member twice; a second move of it would only
         // be skipped, but it would be counted twice.
@@ -302,16 +306,16 @@ async fn walk(
         let to_apply = std::mem::take(&mut planned);
         let (applied, decided, scanned) = tokio::join!(
             apply(&mut mover, &to_apply),
-            decide(ctx, store, rep, fresh, &mut twins),
+            decide(reaper, store, rep, fresh, &mut twins),
             async {
                 if next == 0 {
                     Ok((0, Vec::new()))
                 } else {
-                    scanner.sscan_page(&ctx.running_index, next, PAGE).await
+                    scanner.sscan_page(&reaper.running_index, next, PAGE).await
                 }
             }
         );
-        refused(record(ctx, rep, &to_apply, applied?))?;
+        refused(record(reaper, rep, &to_apply, applied?))?;
         planned = decided?;
         if rep.stopped.is_some() || next == 0 {
             break;
@@ -321,10 +325,10 @@ async fn walk(
     // The last page's moves (also after Ctrl-C: they are planned, and one
     // round trip of atomic scripts is quick).
     let outcomes = apply(store, &planned).await?;
-    refused(record(ctx, rep, &planned, outcomes))?;
+    refused(record(reaper, rep, &planned, outcomes))?;
     progress.finish();
-    if rep.stopped.is_none() && !ctx.dry_run() {
-        prune(ctx, store, rep, lock, &over_budget).await?;
+    if rep.stopped.is_none() && !reaper.dry_run() {
+        prune(reaper, store, rep, lock, &over_budget).await?;
     }
     Ok(())
 }
@@ -337,7 +341,7 @@ type Twins = FxHashMap<Vec<u8>, Vec<Vec<u8>>>;
 /// decide which are stale, check heartbeats and reap counts, and plan their
 /// moves (a dry run lists them instead).
 async fn decide(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     store: &mut Store,
     rep: &mut SweepReport,
     keys: Vec<Vec<u8>>,
@@ -346,7 +350,7 @@ async fn decide(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let (model, policy) = (ctx.model, &ctx.rs.policy);
+    let (model, policy) = (reaper.model, &reaper.rs.policy);
     let (now, reads) = store.read_fields(&keys, &policy.read_fields).await?;
     let mut jobs: Vec<RunningJob> = Vec::with_capacity(keys.len());
     for (key, read) in keys.into_iter().zip(reads) {
@@ -364,14 +368,14 @@ async fn decide(
     let mut notes: Vec<Option<Note>> = vec![None; jobs.len()];
     if !need.is_empty() {
         let nk: Vec<Vec<u8>> = need.iter().map(|&i| jobs[i].key.clone()).collect();
-        let got = if ctx.dry_run() {
-            store.read_first_sightings(&ctx.seen_key, &nk).await?
+        let got = if reaper.dry_run() {
+            store.read_first_sightings(&reaper.seen_key, &nk).await?
         } else {
             store
-                .note_first_sightings(&ctx.scripts, &ctx.seen_key, now, &nk)
+                .note_first_sightings(&reaper.scripts, &reaper.seen_key, now, &nk)
                 .await?
         };
-        let written: Option<f64> = match ctx.dry_run() {
+        let written: Option<f64> = match reaper.dry_run() {
             true => None,
             false => time_text(now).parse().ok(),
         };
@@ -416,7 +420,7 @@ async fn decide(
         }
         cands = rest;
     }
-    if within_budget(&mut cands, ctx.rs.max_jobs, rep.counts.stale) {
+    if within_budget(&mut cands, reaper.rs.max_jobs, rep.counts.stale) {
         rep.stopped = Some(Stop::MaxJobs);
     }
     rep.counts.stale += cands.len() as u64;
@@ -428,9 +432,9 @@ async fn decide(
         .iter()
         .map(|(j, _)| j.job_id.as_bytes().to_vec())
         .collect();
-    let attempts = store.hmget(&ctx.attempts_key, &ids).await?;
-    let planned = plan_moves(model, ctx.ns, policy, &ctx.audit, cands, attempts);
-    if ctx.dry_run() {
+    let attempts = store.hmget(&reaper.attempts_key, &ids).await?;
+    let planned = plan_moves(model, reaper.ns, policy, &reaper.audit, cands, attempts);
+    if reaper.dry_run() {
         for p in &planned {
             rep.would_move.push(MovedJob::planned(p, p.plan.attempts));
         }
@@ -465,7 +469,7 @@ fn refused(why: Option<String>) -> Result<()> {
 /// Put the outcomes of applied moves into the report; the first refusal
 /// among them, if any.
 fn record(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     rep: &mut SweepReport,
     planned: &[Planned],
     outcomes: Vec<MoveOutcome>,
@@ -480,7 +484,7 @@ fn record(
         };
         match o {
             MoveOutcome::Moved { count } => {
-                if p.plan.to_status == ctx.model.status.failed {
+                if p.plan.to_status == reaper.model.status.failed {
                     rep.counts.to_failed += 1;
                 } else {
                     rep.counts.to_pending += 1;
@@ -499,11 +503,11 @@ fn record(
                 ));
             }
             MoveOutcome::Error(e) => {
-                if refusal.is_none() && crate::store::is_refusal(&e) {
-                    refusal = Some(e.clone());
+                if refusal.is_none() && e.is_refusal() {
+                    refusal = Some(e.to_string());
                 }
                 rep.counts.failed += 1;
-                rep.skipped.push(skip("error", Some(e)));
+                rep.skipped.push(skip("error", Some(e.to_string())));
             }
         }
     }
@@ -512,7 +516,7 @@ fn record(
 
 /// Drop first-sighting notes of keys no longer running, a page at a time.
 async fn prune(
-    ctx: &Ctx<'_>,
+    reaper: &Reaper<'_>,
     store: &mut Store,
     rep: &mut SweepReport,
     mut lock: Option<&mut Lock>,
@@ -523,10 +527,15 @@ async fn prune(
         if over_budget(rep) {
             return Ok(());
         }
-        lock::keep(ctx, store, rep, lock.as_deref_mut()).await?;
-        let (next, fields) = store.hscan_fields(&ctx.seen_key, cursor, PAGE).await?;
+        lock::keep(reaper, store, rep, lock.as_deref_mut()).await?;
+        let (next, fields) = store.hscan_fields(&reaper.seen_key, cursor, PAGE).await?;
         rep.counts.pruned += store
-            .prune_first_sightings(&ctx.scripts, &ctx.seen_key, &ctx.running_index, fields)
+            .prune_first_sightings(
+                &reaper.scripts,
+                &reaper.seen_key,
+                &reaper.running_index,
+                fields,
+            )
             .await?;
         cursor = next;
         if cursor == 0 {

@@ -355,10 +355,10 @@ impl Store {
                                 "{} has the wrong type",
                                 crate::bytes::escape_bytes(&k)
                             )),
-                            MoveOutcome::Error(e) if super::is_refusal(&e) => {
-                                RepairOutcome::Refused(e)
+                            MoveOutcome::Error(e) if e.is_refusal() => {
+                                RepairOutcome::Refused(e.to_string())
                             }
-                            MoveOutcome::Error(e) => RepairOutcome::Failed(e),
+                            MoveOutcome::Error(e) => RepairOutcome::Failed(e.to_string()),
                         });
                     }
                 }
