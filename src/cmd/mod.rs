@@ -20,6 +20,7 @@ use anyhow::Result;
 use crate::cli::{Command, OrphansCommand};
 use crate::exit;
 use crate::output::Ui;
+pub use crate::settings::repair::Gate;
 use crate::settings::Settings;
 use interrupt::Interrupt;
 
@@ -30,17 +31,6 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     pub ui: &'a Ui,
     pub intr: &'a Interrupt,
-}
-
-/// How a command that writes may go ahead, as its flags say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gate {
-    /// `--dry-run`: nothing is written and nobody is asked.
-    DryRun,
-    /// `--yes`, or nothing that needs asking: go ahead.
-    Go,
-    /// Ask at the terminal first.
-    Ask,
 }
 
 /// What came of [`Ctx::confirm`].
@@ -121,24 +111,25 @@ pub async fn dispatch(
             ui.emit(&report)?;
             Ok(code)
         }
-        Command::Inspect(args) if args.watch.is_some() => {
-            let mut frames = crate::output::inspect::Frames::new(ui);
-            let code = inspect::watch(ctx, args, |r| frames.show(r)).await;
-            frames.finish();
-            code
-        }
         Command::Inspect(args) => {
-            let (report, code) = inspect::run(ctx, args).await?;
+            let is = crate::settings::inspect::InspectSettings::from_args(args)?;
+            if let Some(period) = is.watch {
+                let mut frames = crate::output::inspect::Frames::new(ui);
+                let code = inspect::watch(ctx, &is, period, |r| frames.show(r)).await;
+                frames.finish();
+                return code;
+            }
+            let (report, code) = inspect::run(ctx, &is).await?;
             ui.emit(&report)?;
             Ok(code)
         }
         Command::Orphans(OrphansCommand::Scan(args)) => {
-            let (report, code) = scan::run(ctx, args).await?;
+            let (report, code) = scan::run(ctx, &args.into()).await?;
             ui.emit(&report)?;
             Ok(code)
         }
         Command::Reindex(args) => {
-            let (report, code) = reindex::run(ctx, args).await?;
+            let (report, code) = reindex::run(ctx, &args.into()).await?;
             ui.emit(&report)?;
             Ok(code)
         }
@@ -147,7 +138,7 @@ pub async fn dispatch(
             reap::run(ctx, &rs, |report| ui.emit(report)).await
         }
         Command::Drain(args) => {
-            let (report, code) = drain::run(ctx, args).await?;
+            let (report, code) = drain::run(ctx, &args.into()).await?;
             ui.emit(&report)?;
             Ok(code)
         }

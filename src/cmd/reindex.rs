@@ -12,18 +12,18 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::{Ctx, Decision, Gate};
-use crate::cli::{DuplicatePolicy, Prefer as CliPrefer, ReindexArgs};
 use crate::diagnose::Kind;
 use crate::exit;
 use crate::output::Ui;
-use crate::plan::{self, Action, Plan, Policy, Prefer};
+use crate::plan::{self, Action, Plan};
 use crate::report::reindex::{ActionResult, KindCounts, ReindexReport};
+use crate::settings::repair::ReindexSettings;
 use crate::settings::Settings;
 use crate::store::audit::Audit;
 use crate::store::in_flight::InFlightQueue;
 use crate::store::repair::{InFlightApply, RepairOutcome as Outcome};
 
-use crate::scan::{scan, ScanOptions, Scanned, Unconfirmed};
+use crate::scan::{scan, Scanned, Unconfirmed};
 
 /// Actions per pipelined batch.
 const APPLY_BATCH: usize = 200;
@@ -31,22 +31,12 @@ const APPLY_BATCH: usize = 200;
 /// Batches sent before the oldest one's outcomes are waited for.
 const APPLY_IN_FLIGHT: usize = 2;
 
-fn policy(args: &ReindexArgs) -> Policy {
-    Policy {
-        prefer: args.prefer.map(|p| match p {
-            CliPrefer::Key => Prefer::Key,
-            CliPrefer::Field => Prefer::Field,
-        }),
-        keep_latest: matches!(args.duplicates, Some(DuplicatePolicy::KeepLatest)),
-    }
-}
-
 /// Exit 130 before anything was written.
 fn interrupted_before_writing() -> anyhow::Error {
     exit::with_code(exit::INTERRUPTED, "interrupted; nothing was written")
 }
 
-pub async fn run(ctx: Ctx<'_>, args: &ReindexArgs) -> Result<(ReindexReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, args: &ReindexSettings) -> Result<(ReindexReport, u8)> {
     let Ctx { settings, ui, intr } = ctx;
     let started = Instant::now();
     // Until the first write, stopping at once loses nothing.
@@ -57,7 +47,7 @@ pub async fn run(ctx: Ctx<'_>, args: &ReindexArgs) -> Result<(ReindexReport, u8)
     let model = &settings.model;
     let mut report = ReindexReport {
         source,
-        dry_run: args.confirm.dry_run,
+        dry_run: args.gate == Gate::DryRun,
         declined: false,
         counts: Kind::ALL
             .iter()
@@ -95,13 +85,7 @@ pub async fn run(ctx: Ctx<'_>, args: &ReindexArgs) -> Result<(ReindexReport, u8)
     if plan.actions.is_empty() {
         return finish(report, leftover_code(&plan, unconfirmed));
     }
-    let gate = if args.confirm.dry_run {
-        Gate::DryRun
-    } else if args.confirm.yes {
-        Gate::Go
-    } else {
-        Gate::Ask
-    };
+    let gate = args.gate;
     if gate == Gate::Ask {
         ui.show_plan(&plan);
     }
@@ -239,7 +223,7 @@ pub async fn run(ctx: Ctx<'_>, args: &ReindexArgs) -> Result<(ReindexReport, u8)
 async fn prepare(
     settings: &Settings,
     ui: &Ui,
-    args: &ReindexArgs,
+    args: &ReindexSettings,
 ) -> Result<(
     crate::store::Store,
     Plan,
@@ -250,7 +234,7 @@ async fn prepare(
     let model = &settings.model;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     // Refuse before the scan: a replica would only fail later.
-    if !args.confirm.dry_run {
+    if args.gate != Gate::DryRun {
         store.require_writable()?;
     }
     let (plan, source, scanned, unconfirmed) = match &args.plan {
@@ -261,13 +245,13 @@ async fn prepare(
             None,
         ),
         None => {
-            let out = scan(&mut store, model, &ScanOptions::from(&args.scan), ui).await?;
+            let out = scan(&mut store, model, &args.scan, ui).await?;
             let mut findings = out.findings;
             // Keys are unique, so an unstable sort gives the one order, in
             // place: a stable one copied every (large) finding once more.
             findings.sort_unstable_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
             (
-                plan::build(model, &findings, &policy(args)),
+                plan::build(model, &findings, &args.policy),
                 "scan".to_owned(),
                 Some(out.scanned),
                 Some(out.unconfirmed),

@@ -3,33 +3,23 @@
 
 use anyhow::Result;
 
-use crate::cli::{ScanArgs, ScanCommandArgs};
 use crate::cmd::Ctx;
 use crate::exit;
 use crate::plan::{self, Policy};
 use crate::report::scan::{counts, ScanReport};
-use crate::scan::{scan, ScanOptions};
-
-impl From<&ScanArgs> for ScanOptions {
-    fn from(a: &ScanArgs) -> ScanOptions {
-        ScanOptions {
-            grace: a.grace,
-            deep: a.deep,
-            batch: a.batch,
-        }
-    }
-}
+use crate::scan::scan;
+use crate::settings::repair::ScanSettings;
 
 // ---- the subcommand ------------------------------------------------------
 
-pub async fn run(ctx: Ctx<'_>, args: &ScanCommandArgs) -> Result<(ScanReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, ss: &ScanSettings) -> Result<(ScanReport, u8)> {
     let Ctx { settings, ui, .. } = ctx;
-    let opts = ScanOptions::from(&args.scan);
+    let opts = &ss.options;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
-    let out = scan(&mut store, &settings.model, &opts, ui).await?;
+    let out = scan(&mut store, &settings.model, opts, ui).await?;
     let mut findings = out.findings;
     findings.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
-    let plan_out = match &args.plan_out {
+    let plan_out = match &ss.plan_out {
         Some(path) => {
             let plan = plan::build(&settings.model, &findings, &Policy::default());
             plan::write(&plan, path)?;
@@ -50,7 +40,7 @@ pub async fn run(ctx: Ctx<'_>, args: &ScanCommandArgs) -> Result<(ScanReport, u8
         grace_seconds: opts.grace.as_secs_f64(),
         elapsed_seconds: out.elapsed.as_secs_f64(),
         plan_out,
-        limit: args.scan.limit,
+        limit: ss.limit,
     };
     // An unconfirmed record is not healthy: the answer is not "no damage".
     let code = if total > 0 || report.unconfirmed.count > 0 {

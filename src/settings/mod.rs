@@ -6,8 +6,11 @@
 //! files; per-command flags in one file each (`reap`). Must not: talk to
 //! Redis or print.
 
+pub mod drain;
 pub mod enqueue;
+pub mod inspect;
 pub mod reap;
+pub mod repair;
 
 use std::io::IsTerminal;
 use std::path::Path;

@@ -18,7 +18,6 @@ use anyhow::{Context, Result};
 use tokio::time::Instant;
 
 use crate::bytes::Bytes;
-use crate::cli::DrainArgs;
 use crate::cmd::session::Session;
 use crate::cmd::Ctx;
 use crate::exit;
@@ -26,6 +25,7 @@ use crate::output::{Progress, Ui};
 use crate::report::drain::{DrainReport, Level, Reason};
 use crate::report::OldestPending;
 use crate::schema::{FieldRole, Model};
+use crate::settings::drain::DrainSettings;
 use crate::settings::Settings;
 use crate::store::drain::{is_unavailable, Unavailable};
 use crate::store::Store;
@@ -256,7 +256,7 @@ impl Reader<'_> {
     }
 }
 
-pub async fn run(ctx: Ctx<'_>, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, args: &DrainSettings) -> Result<(DrainReport, u8)> {
     let Ctx { settings, ui, intr } = ctx;
     // drain only reads, so it can stop anywhere; dropping the future drops
     // (and clears) the progress bar before the error is printed.
@@ -264,7 +264,7 @@ pub async fn run(ctx: Ctx<'_>, args: &DrainArgs) -> Result<(DrainReport, u8)> {
     intr.or_stop(drain(settings, ui, args), what).await
 }
 
-async fn drain(settings: &Settings, ui: &Ui, args: &DrainArgs) -> Result<(DrainReport, u8)> {
+async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(DrainReport, u8)> {
     let target = Target::new(&settings.model, args.project.as_deref())?;
     let policy = Policy {
         settle: args.settle,

@@ -11,18 +11,17 @@ pub mod job;
 pub mod list;
 pub mod overview;
 
-use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::bytes::Bytes;
-use crate::cli::InspectArgs;
 use crate::cmd::session::Session;
 use crate::cmd::Ctx;
 use crate::exit;
 use crate::report::inspect::{Discovery, FieldValue, InspectReport};
 use crate::schema::{msgpack, Model};
+use crate::settings::inspect::{InspectSettings, View};
 use crate::settings::Settings;
 use crate::store::inspect::RawValue;
 use crate::store::Store;
@@ -35,62 +34,52 @@ pub const SSCAN_COUNT: u32 = 1000;
 const RAW_PREVIEW: usize = 256;
 
 /// One run: the overview, a list, or one job, and the exit code.
-/// Jobs listed when `--limit` is not given.
-pub const DEFAULT_LIMIT: usize = 50;
-
-pub async fn run(ctx: Ctx<'_>, args: &InspectArgs) -> Result<(InspectReport, u8)> {
+pub async fn run(ctx: Ctx<'_>, is: &InspectSettings) -> Result<(InspectReport, u8)> {
     let Ctx { settings, ui, .. } = ctx;
-    let discover = !args.no_discover;
-    check_limit(args)?;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
-    if let Some(job) = &args.job {
-        let (r, code) = job::run(settings, ui, &mut store, job.as_bytes(), discover).await?;
-        return Ok((InspectReport::Job(r), code));
+    match &is.view {
+        View::Job(job) => {
+            let (r, code) = job::run(settings, ui, &mut store, job, is.discover).await?;
+            Ok((InspectReport::Job(r), code))
+        }
+        View::List {
+            status,
+            project,
+            limit,
+        } => {
+            let (r, code) = list::run(
+                settings,
+                &mut store,
+                status.as_deref(),
+                project.as_deref(),
+                *limit,
+            )
+            .await?;
+            Ok((InspectReport::List(r), code))
+        }
+        View::Overview => {
+            let (r, code) = overview::run(settings, &mut store, is.discover).await?;
+            Ok((InspectReport::Overview(r), code))
+        }
     }
-    if args.status.is_some() || args.project.is_some() {
-        let (r, code) = list::run(
-            settings,
-            &mut store,
-            args.status.as_deref(),
-            args.project.as_deref(),
-            args.limit.unwrap_or(DEFAULT_LIMIT),
-        )
-        .await?;
-        return Ok((InspectReport::List(r), code));
-    }
-    let (r, code) = overview::run(settings, &mut store, discover).await?;
-    Ok((InspectReport::Overview(r), code))
-}
-
-/// Only a list has a length: a `--limit` that changes nothing would let the
-/// user believe the output was cut to it.
-fn check_limit(args: &InspectArgs) -> Result<()> {
-    if args.limit.is_some() && args.status.is_none() && args.project.is_none() {
-        return Err(exit::usage(
-            "--limit sets how many jobs a list shows: give --status or --project with it",
-        ));
-    }
-    Ok(())
 }
 
 /// `--watch SECONDS`: hand an overview to `sink` every period until Ctrl-C
 /// (then exit 130). A failed frame after the first is reported and retried
 /// with a new connection: an on-call engineer watching a failover wants the
 /// figures back when Redis is, not an exit.
-pub async fn watch<F>(ctx: Ctx<'_>, args: &InspectArgs, mut sink: F) -> Result<u8>
+pub async fn watch<F>(
+    ctx: Ctx<'_>,
+    is: &InspectSettings,
+    period: Duration,
+    mut sink: F,
+) -> Result<u8>
 where
     F: FnMut(&InspectReport) -> Result<()>,
 {
     let Ctx { settings, ui, intr } = ctx;
-    check_limit(args)?;
-    let secs = args.watch.unwrap_or(2.0);
-    if !(secs.is_finite() && (0.1..=86_400.0).contains(&secs)) {
-        return Err(exit::usage(format!(
-            "--watch {secs}: give a period between 0.1 and 86400 seconds"
-        )));
-    }
-    let period = Duration::from_secs_f64(secs);
-    let discover = !args.no_discover;
+    let secs = period.as_secs_f64();
+    let discover = is.discover;
     // Installed before the command started, so that Ctrl-C at any point
     // is ours and ends the loop cleanly.
     let mut session = tokio::select! {
