@@ -1,10 +1,19 @@
 //! jobq: administer and repair popoto job queues stored in Redis.
 //!
-//! Data flows one way: `cli` args → `settings` → reads (`scan` walks the
-//! queue through `store`) → `diagnose` (pure) → `plan` (pure) → guarded
-//! apply in `store` → a typed report from `cmd` → `output`. `schema` alone
-//! builds keys, `store` alone talks to Redis, `output` alone prints; `cmd`
-//! orchestrates one subcommand per file. ARCHITECTURE.md draws the rooms.
+//! Data flows one way:
+//!
+//! ```text
+//! cli ─▶ settings ─▶ cmd (one Ctx: settings, Ui, Ctrl-C) ─▶ report ─▶ output
+//!                     │
+//!                     ├─▶ scan (reads through store) ─▶ diagnose ─▶ plan
+//!                     └─▶ Ctx::confirm ─▶ store (guarded, audited apply)
+//! ```
+//!
+//! `schema` alone builds keys (and holds the plain data a read sees),
+//! `store` alone talks to Redis, `output` alone prints; `diagnose` and
+//! `plan` are pure; `cmd` orchestrates one subcommand per file or folder and
+//! returns a typed `report`. `exit` is the exit-code table. ARCHITECTURE.md
+//! names the rooms and the imports between them.
 
 pub mod bytes;
 pub mod cli;
