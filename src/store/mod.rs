@@ -413,30 +413,6 @@ mod tests {
     }
 
     #[test]
-    fn refusals_are_told_from_other_failures() {
-        // The kinds themselves are tested in `error`; the text wrapper
-        // must agree with them.
-        for e in [
-            "NOPERM this user has no permissions to run the 'xadd' command",
-            "OOM command not allowed when used memory > 'maxmemory'.",
-            "READONLY You can't write against a read only replica.",
-            "MISCONF Redis is configured to save RDB snapshots, but...",
-            "ERR The user executing the script can't run this command or subcommand",
-            "ERR Error running script (call to f_1): @user_script:9: @user_script: 9: -OOM command not allowed when used memory > 'maxmemory'.",
-        ] {
-            assert!(StoreError::from_reply(e).is_refusal(), "{e}");
-        }
-        for e in [
-            "WRONGTYPE Operation against a key holding the wrong kind of value",
-            "NOSCRIPT No matching script. Please use EVAL.",
-            "OOMPH not a code",
-            "ERR syntax error",
-        ] {
-            assert!(!StoreError::from_reply(e).is_refusal(), "{e}");
-        }
-    }
-
-    #[test]
     fn backoff_is_bounded() {
         assert_eq!(backoff(0), Duration::from_millis(50));
         assert_eq!(backoff(10), Duration::from_millis(1000));
