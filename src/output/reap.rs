@@ -460,4 +460,24 @@ mod tests {
         assert_eq!(v["would_move"][0]["old_key"], "RedisJob:j1:projA:running");
         assert_eq!(v["ignored"][0]["key"]["hex"], "ff6b");
     }
+
+    #[test]
+    fn each_lock_status_is_named_in_the_summary() {
+        let mut r = report(false);
+        r.ran = true;
+        for (status, words) in [
+            (LockStatus::Acquired, "; lock acquired; "),
+            (LockStatus::Waited, "; lock acquired after waiting; "),
+            (LockStatus::Held, "; lock held by another reaper; "),
+            (LockStatus::NotTaken, "; no lock (dry run); "),
+            (LockStatus::Lost, "; lock lost; "),
+        ] {
+            r.lock.status = status;
+            let text = r.text(&PLAIN);
+            assert!(
+                text.lines().next().unwrap().contains(words),
+                "{words}: {text}"
+            );
+        }
+    }
 }

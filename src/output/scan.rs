@@ -398,4 +398,32 @@ mod tests {
         r.plan_out = Some("p.json".into());
         assert_eq!(serde_json::to_value(&r).unwrap()["plan_out"], "p.json");
     }
+
+    #[test]
+    fn findings_and_unconfirmed_jobs_are_both_listed() {
+        let mut r = report(
+            vec![finding(
+                Kind::Orphan,
+                b"RedisJob:j1:projA:pending",
+                Some("j1"),
+            )],
+            10,
+        );
+        r.unconfirmed = Unconfirmed {
+            count: 1,
+            sample: vec![UnconfirmedJob {
+                key: Bytes::from("RedisJob:j2:projA:running"),
+                why: "not a set".into(),
+            }],
+        };
+        let text = r.text(&PLAIN);
+        assert!(!text.contains("No damage"), "{text}");
+        let found = text.find("orphan (1)").expect("the orphan section");
+        let unconfirmed = text
+            .find("unconfirmed (1)")
+            .expect("the unconfirmed section");
+        assert!(found < unconfirmed, "{text}");
+        assert!(!text.contains("... "), "the whole sample is shown: {text}");
+        assert!(text.ends_with("Next: jobq reindex --dry-run\n"), "{text}");
+    }
 }
