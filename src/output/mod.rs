@@ -432,4 +432,114 @@ mod tests {
             "invalid value 'soon' for '--grace <DURATION>'; see 'jobq orphans scan --help'"
         );
     }
+
+    #[test]
+    fn styles_are_plain_text_with_colour_off() {
+        let plain = Style { color: false };
+        assert_eq!(plain.bold("x"), "x");
+        assert_eq!(plain.good(3), "3");
+        assert_eq!(plain.bad("no"), "no");
+        assert_eq!(plain.warn("w"), "w");
+        let color = Style { color: true };
+        for painted in [
+            color.bold("x"),
+            color.good("x"),
+            color.bad("x"),
+            color.warn("x"),
+        ] {
+            assert!(painted.starts_with('\u{1b}'), "{painted:?}");
+            assert_eq!(console::strip_ansi_codes(&painted), "x");
+        }
+        assert_ne!(color.good("x"), color.bad("x"));
+    }
+
+    #[test]
+    fn tables_have_no_borders_and_an_optional_header() {
+        let plain = Style { color: false };
+        let mut t = plain.table(&["kind", "count"]);
+        t.add_row(vec!["orphan", "12"]);
+        t.add_row(vec!["multi_indexed", "3"]);
+        let text = t.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["kind", "count"]
+        );
+        // Columns line up: the second column starts at the same place.
+        let col = |l: &str, w: &str| l.find(w).unwrap();
+        assert_eq!(col(lines[0], "count"), col(lines[1], "12"));
+        assert_eq!(col(lines[1], "12"), col(lines[2], "3"));
+        for c in ['|', '+', '-', '\u{2500}', '\u{2502}'] {
+            assert!(!text.contains(c), "no border ({c:?}): {text}");
+        }
+        let mut bare = plain.bare_table();
+        bare.add_row(vec!["a", "b"]);
+        assert_eq!(bare.to_string().lines().count(), 1, "no header row");
+    }
+
+    #[test]
+    fn a_long_cell_is_not_wrapped() {
+        let plain = Style { color: false };
+        let mut t = plain.bare_table();
+        let long = "k".repeat(500);
+        t.add_row(vec![long.as_str(), "x"]);
+        let text = t.to_string();
+        assert_eq!(text.lines().count(), 1, "one row, one line");
+        assert!(text.contains(&long));
+    }
+
+    #[test]
+    fn the_json_envelope_carries_schema_and_command_beside_the_body() {
+        let report = crate::report::enqueue::EnqueueReport {
+            jobs: vec![],
+            created: 0,
+            existing: 0,
+            conflicts: 0,
+            run_id: "r1".into(),
+        };
+        let env = Envelope {
+            schema: JSON_SCHEMA_VERSION,
+            command: report.command(),
+            body: &report,
+        };
+        let v = serde_json::to_value(&env).unwrap();
+        assert_eq!(v["schema"], 1);
+        assert_eq!(v["command"], "enqueue");
+        assert_eq!(v["run_id"], "r1", "the body is flattened into the envelope");
+        assert!(v.get("body").is_none());
+        let line = serde_json::to_string(&env).unwrap();
+        assert!(!line.contains('\n'), "one line: {line}");
+    }
+
+    #[test]
+    fn quiet_writes_accept_a_closed_pipe() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(write_quietly(&mut Closed, b"x").is_ok());
+        let err = write_quietly(&mut Full, b"x").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot write to stdout"),
+            "{err:#}"
+        );
+        let mut buf = Vec::new();
+        write_quietly(&mut buf, b"abc").unwrap();
+        assert_eq!(buf, b"abc");
+    }
 }

@@ -266,3 +266,38 @@ fn same_damage(a: Kind, b: Kind) -> bool {
             )
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ghost_may_turn_stale_on_the_second_look() {
+        assert!(same_damage(Kind::Orphan, Kind::Orphan));
+        assert!(same_damage(Kind::Dangling, Kind::StaleKey));
+        assert!(same_damage(Kind::StaleKey, Kind::Dangling));
+        assert!(!same_damage(Kind::Orphan, Kind::WrongIndex));
+        assert!(!same_damage(Kind::Dangling, Kind::Orphan));
+        for a in Kind::ALL {
+            for b in Kind::ALL {
+                assert_eq!(same_damage(a, b), same_damage(b, a), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_report_json_of_what_was_walked() {
+        let v = serde_json::to_value(Unconfirmed {
+            count: 2,
+            sample: vec![UnconfirmedJob {
+                key: Bytes(b"\xffk".to_vec()),
+                why: "not a set".into(),
+            }],
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"count": 2, "sample": [{"key": {"hex": "ff6b"}, "why": "not a set"}]})
+        );
+    }
+}

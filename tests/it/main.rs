@@ -28,3 +28,4 @@ mod snapshots_output;
 mod terminal;
 mod tls;
 mod usage_edges;
+mod walker;
