@@ -1,9 +1,9 @@
 //! The staleness rules of `jobq reap`, as pure functions over plain data:
 //! what one running-index member is once its fields are read
-//! ([`classify`]), whether a running job is stale ([`over_lease`], after
+//! ([`judge_running`]), whether a running job is stale ([`over_lease`], after
 //! two sightings: [`note_of`]), and which stale jobs are duplicates held by
 //! another live record ([`duplicate_of`]).
-//! [`Policy`] is the rules resolved against the model (`settings::reap`
+//! [`ReapPolicy`] is the rules resolved against the model (`settings::reap`
 //! resolves it from the flags).
 //!
 //! Owns: the staleness rules. Must not: do I/O (no Redis, no printing, no
@@ -17,13 +17,13 @@ use crate::schema::probe::job_id_segment;
 use crate::schema::record::parse_iso_utc;
 use crate::schema::{KeyTemplate, Model, ParsedKey, Value};
 
-/// The fields read for one member, in `Policy::read_fields` order (`None`:
+/// The fields read for one member, in `ReapPolicy::read_fields` order (`None`:
 /// the field is absent), or the server's error for the read.
 pub type FieldsRead = std::result::Result<Vec<Option<Vec<u8>>>, String>;
 
 /// The staleness rules and the move's parameters, resolved against the model.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub struct ReapPolicy {
     /// Seconds a job may run before it is stale.
     pub lease: f64,
     /// The timestamp field saying when a job started running, if any.
@@ -44,7 +44,7 @@ pub struct Policy {
 /// The field a requeued job's priority is written to, if the model has it.
 pub const PRIORITY_FIELD: &str = "priority";
 
-impl Policy {
+impl ReapPolicy {
     /// Whether this job's staleness depends on jobq's first-sighting note.
     pub fn needs_note(&self, job: &RunningJob) -> bool {
         !self.all && job.since.is_none()
@@ -78,7 +78,7 @@ pub enum Seen {
 
 /// Classify a member from the fields read for it (in `policy.read_fields`
 /// order).
-pub fn classify(model: &Model, policy: &Policy, key: &[u8], read: &FieldsRead) -> Seen {
+pub fn judge_running(model: &Model, policy: &ReapPolicy, key: &[u8], read: &FieldsRead) -> Seen {
     let values = match read {
         Ok(v) => v,
         Err(e) => return Seen::Ignored(format!("cannot read the record: {e}")),
@@ -179,7 +179,7 @@ pub struct Staleness {
 /// Whether a running job is stale by the lease (or `--all`), before the
 /// heartbeat is looked at. `now` is server time.
 pub fn over_lease(
-    policy: &Policy,
+    policy: &ReapPolicy,
     now: f64,
     job: &RunningJob,
     note: Option<Note>,
@@ -274,7 +274,7 @@ mod tests {
         let m = Model::redis_job();
         let p = policy(&m, &["--heartbeat-key", "w:{project_key}"]).expect("ok");
         let key = b"RedisJob:j1:team{&#58;}a:running";
-        match classify(&m, &p, key, &running_read("j1", "team:a")) {
+        match judge_running(&m, &p, key, &running_read("j1", "team:a")) {
             Seen::Running(j) => {
                 assert_eq!(j.job_id, "j1");
                 assert_eq!(j.heartbeat.as_deref(), Some(b"w:team{&#58;}a".as_slice()));
@@ -283,10 +283,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            classify(&m, &p, key, &Ok(vec![None, None, None])),
+            judge_running(&m, &p, key, &Ok(vec![None, None, None])),
             Seen::Vanished
         );
-        let ignored = |read: FieldsRead, k: &[u8]| match classify(&m, &p, k, &read) {
+        let ignored = |read: FieldsRead, k: &[u8]| match judge_running(&m, &p, k, &read) {
             Seen::Ignored(r) => r,
             other => panic!("{other:?}"),
         };
@@ -317,7 +317,7 @@ mod tests {
         let read = |v: Value| -> FieldsRead {
             Ok(vec![pk("running"), pk("j1"), pk("p"), Some(encode(&v))])
         };
-        let since = |v: Value| match classify(&m, &p, b"RedisJob:j1:p:running", &read(v)) {
+        let since = |v: Value| match judge_running(&m, &p, b"RedisJob:j1:p:running", &read(v)) {
             Seen::Running(j) => j.since,
             other => panic!("{other:?}"),
         };

@@ -9,7 +9,7 @@
 //! entry is built; the move and audit types are still `store`'s, until they
 //! move to `schema`.
 
-use crate::diagnose::stale::{Basis, Policy, RunningJob, Staleness};
+use crate::diagnose::stale::{Basis, ReapPolicy, RunningJob, Staleness};
 use crate::schema::msgpack::encode;
 use crate::schema::{Model, Namespace, Value};
 use crate::store::audit::Audit;
@@ -30,7 +30,7 @@ pub struct PlannedMove {
 pub fn plan_move(
     model: &Model,
     ns: &Namespace,
-    policy: &Policy,
+    policy: &ReapPolicy,
     audit: &Audit,
     job: &RunningJob,
     attempts_before: u64,
@@ -151,7 +151,7 @@ pub struct Planned {
 pub fn plan_moves(
     model: &Model,
     ns: &Namespace,
-    policy: &Policy,
+    policy: &ReapPolicy,
     audit: &Audit,
     stale: Vec<(RunningJob, Staleness)>,
     stored: Vec<Option<Vec<u8>>>,
@@ -194,7 +194,7 @@ pub fn attempts_before(stored: Option<&[u8]>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::stale::{classify, FieldsRead, Seen};
+    use crate::diagnose::stale::{judge_running, FieldsRead, Seen};
     use crate::settings::reap::testing::policy;
 
     fn pk(s: &str) -> Option<Vec<u8>> {
@@ -231,7 +231,7 @@ mod tests {
         )
         .expect("ok");
         let audit = Audit::new(ns.audit(), "reap");
-        let Seen::Running(j) = classify(
+        let Seen::Running(j) = judge_running(
             &m,
             &p,
             b"RedisJob:j1:team{&#58;}a:running",

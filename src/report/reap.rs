@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::bytes::Bytes;
-use crate::diagnose::stale::{Basis, Policy};
+use crate::diagnose::stale::{Basis, ReapPolicy};
 use crate::exit;
 use crate::plan::reap::Planned;
 
@@ -35,7 +35,7 @@ pub struct SweepReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_sweep_age_s: Option<f64>,
     pub rules: Rules,
-    pub counts: Counts,
+    pub counts: SweepCounts,
     /// Jobs moved by this sweep.
     pub moved: Vec<MovedJob>,
     /// With `--dry-run`: the jobs a sweep would move.
@@ -116,7 +116,7 @@ pub struct Rules {
 }
 
 impl Rules {
-    pub fn of(p: &Policy) -> Rules {
+    pub fn of(p: &ReapPolicy) -> Rules {
         Rules {
             lease_s: p.lease,
             since_field: p.since_field.clone(),
@@ -128,7 +128,7 @@ impl Rules {
 }
 
 #[derive(Debug, Default, Serialize)]
-pub struct Counts {
+pub struct SweepCounts {
     /// Healthy running records seen.
     pub running: u64,
     /// Running keys first seen by this sweep (noted; stale at the earliest
@@ -216,7 +216,7 @@ impl SweepReport {
             },
             last_sweep_age_s: None,
             rules,
-            counts: Counts::default(),
+            counts: SweepCounts::default(),
             moved: Vec::new(),
             would_move: Vec::new(),
             skipped: Vec::new(),

@@ -1,5 +1,5 @@
 //! `jobq reap`'s flags resolved against the model: the staleness
-//! [`Policy`] (built here, defined in `diagnose::stale`) and the sweep's
+//! [`ReapPolicy`] (built here, defined in `diagnose::stale`) and the sweep's
 //! budgets and schedule ([`ReapSettings`]). A bad flag is a usage error
 //! (exit 2), found before anything connects.
 //!
@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::ReapArgs;
-use crate::diagnose::stale::{Policy, PRIORITY_FIELD};
+use crate::diagnose::stale::{ReapPolicy, PRIORITY_FIELD};
 use crate::exit;
 use crate::schema::msgpack::encode;
 use crate::schema::{FieldType, Model};
@@ -23,7 +23,7 @@ pub const ASK_BELOW_LEASE: Duration = Duration::from_secs(60);
 /// What one `jobq reap` run was asked to do.
 #[derive(Debug, Clone)]
 pub struct ReapSettings {
-    pub policy: Policy,
+    pub policy: ReapPolicy,
     /// `--lease` as given (the policy has it in seconds).
     pub lease: Duration,
     /// Ask before the first sweep (`--all`, or a lease under
@@ -41,7 +41,7 @@ pub struct ReapSettings {
 impl ReapSettings {
     /// Resolve and validate the flags; a bad flag is a usage error.
     pub fn from_args(model: &Model, args: &ReapArgs) -> Result<ReapSettings> {
-        let policy = Policy::new(model, args)?;
+        let policy = ReapPolicy::new(model, args)?;
         if args.interval.is_some_and(|d| d.is_zero()) {
             return Err(exit::usage("--interval must be above zero"));
         }
@@ -64,9 +64,9 @@ impl ReapSettings {
     }
 }
 
-impl Policy {
+impl ReapPolicy {
     /// Resolve and validate the flags; a bad flag is a usage error.
-    pub fn new(model: &Model, args: &ReapArgs) -> Result<Policy> {
+    pub fn new(model: &Model, args: &ReapArgs) -> Result<ReapPolicy> {
         let since_field = match &args.since_field {
             Some(name) => match model.field(name) {
                 Some(f) if matches!(f.ty, FieldType::Float | FieldType::Int | FieldType::Datetime) => {
@@ -124,7 +124,7 @@ impl Policy {
                 add(f);
             }
         }
-        Ok(Policy {
+        Ok(ReapPolicy {
             lease: args.lease.as_secs_f64(),
             since_field,
             heartbeat,
@@ -154,8 +154,8 @@ pub(crate) mod testing {
     }
 
     /// The policy `jobq reap <extra>` runs with.
-    pub fn policy(model: &Model, extra: &[&str]) -> Result<Policy> {
-        Policy::new(model, &args(extra))
+    pub fn policy(model: &Model, extra: &[&str]) -> Result<ReapPolicy> {
+        ReapPolicy::new(model, &args(extra))
     }
 }
 
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn policy_resolves_fields_and_flags() {
         let m = Model::redis_job();
-        let p = Policy::new(
+        let p = ReapPolicy::new(
             &m,
             &args(&["--heartbeat-key", "w:{project_key}:{priority}"]),
         )
@@ -180,14 +180,14 @@ mod tests {
         assert_eq!(p.priority, Some(("priority".into(), b"\xa4high".to_vec())));
         assert_eq!(p.max_attempts, 3);
         assert!(p.since_field.is_none());
-        let e = Policy::new(&m, &args(&["--since-field", "message_text"])).unwrap_err();
+        let e = ReapPolicy::new(&m, &args(&["--since-field", "message_text"])).unwrap_err();
         assert_eq!(exit::code_of(&e), exit::USAGE);
         assert!(e.to_string().contains("type str"), "{e}");
-        let e = Policy::new(&m, &args(&["--since-field", "nope"])).unwrap_err();
+        let e = ReapPolicy::new(&m, &args(&["--since-field", "nope"])).unwrap_err();
         assert_eq!(exit::code_of(&e), exit::USAGE);
-        let e = Policy::new(&m, &args(&["--heartbeat-key", "w:{worker}"])).unwrap_err();
+        let e = ReapPolicy::new(&m, &args(&["--heartbeat-key", "w:{worker}"])).unwrap_err();
         assert_eq!(exit::code_of(&e), exit::USAGE);
-        let p = Policy::new(&m, &args(&["--since-field", "created_at"])).expect("ok");
+        let p = ReapPolicy::new(&m, &args(&["--since-field", "created_at"])).expect("ok");
         assert_eq!(p.read_fields.last().map(String::as_str), Some("created_at"));
     }
 

@@ -30,7 +30,7 @@ use crate::settings::Settings;
 use crate::store::drain::{is_unavailable, Unavailable};
 use crate::store::Store;
 
-use watch::{pick_walk, Counts, Next, Outcome, Policy, Walk, Watch};
+use watch::{pick_walk, Counts, DrainLimits, Next, Walk, Watch, WatchOutcome};
 
 /// Members per SSCAN step of a project walk.
 const SCAN_BATCH: u32 = 1000;
@@ -266,7 +266,7 @@ pub async fn run(ctx: Ctx<'_>, args: &DrainSettings) -> Result<(DrainReport, u8)
 
 async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(DrainReport, u8)> {
     let target = Target::new(&settings.model, args.project.as_deref())?;
-    let policy = Policy {
+    let policy = DrainLimits {
         settle: args.settle,
         stall_timeout: args.stall_timeout,
         timeout: args.timeout,
@@ -306,7 +306,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
     progress.finish();
     let last = watch.last();
     let oldest_pending = match outcome {
-        Outcome::Timeout | Outcome::Stalled if last.pending > 0 => {
+        WatchOutcome::Timeout | WatchOutcome::Stalled if last.pending > 0 => {
             // A detail of the report: not worth waiting on a hung server.
             let lookup = oldest_pending(ui, reader.session.store(), &settings.model, &target);
             tokio::time::timeout(OLDEST_BUDGET, lookup)
@@ -316,10 +316,12 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
         _ => None,
     };
     let reason = match outcome {
-        Outcome::Drained if was_absent != Absent::Nothing && watch.seen() == 0 => Reason::Empty,
-        Outcome::Drained => Reason::Drained,
-        Outcome::Timeout => Reason::Timeout,
-        Outcome::Stalled => Reason::Stalled,
+        WatchOutcome::Drained if was_absent != Absent::Nothing && watch.seen() == 0 => {
+            Reason::Empty
+        }
+        WatchOutcome::Drained => Reason::Drained,
+        WatchOutcome::Timeout => Reason::Timeout,
+        WatchOutcome::Stalled => Reason::Stalled,
     };
     let code = match reason {
         Reason::Drained | Reason::Empty => exit::OK,
@@ -370,7 +372,7 @@ async fn wait(
     progress: &Progress,
     clock: Instant,
     mut next: Next,
-) -> Result<Outcome> {
+) -> Result<WatchOutcome> {
     let mut warned_running = false;
     loop {
         let delay = match next {
@@ -386,7 +388,7 @@ async fn wait(
                 Err(_) if watch.in_outage() => {
                     Err(Unavailable("no answer before the timeout".into()).into())
                 }
-                Err(_) => return Ok(Outcome::Timeout),
+                Err(_) => return Ok(WatchOutcome::Timeout),
             },
             None => reader.read(target).await,
         };

@@ -20,7 +20,7 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(1);
 const READ_COST_FACTOR: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
+pub struct DrainLimits {
     pub settle: Duration,
     pub stall_timeout: Duration,
     pub timeout: Option<Duration>,
@@ -49,7 +49,7 @@ impl Counts {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum WatchOutcome {
     Drained,
     Timeout,
     Stalled,
@@ -59,12 +59,12 @@ pub enum Outcome {
 pub enum Next {
     /// Read again after this long.
     Wait(Duration),
-    Stop(Outcome),
+    Stop(WatchOutcome),
 }
 
 #[derive(Debug, Clone)]
 pub struct Watch {
-    policy: Policy,
+    policy: DrainLimits,
     first: Counts,
     last: Counts,
     /// End of the last read, if it and every read since the settle chain
@@ -84,7 +84,7 @@ pub struct Watch {
 
 impl Watch {
     /// Start from the first read, which ended at `at`.
-    pub fn new(policy: Policy, first: Counts, at: Duration) -> Watch {
+    pub fn new(policy: DrainLimits, first: Counts, at: Duration) -> Watch {
         Watch {
             policy,
             first,
@@ -100,7 +100,7 @@ impl Watch {
         }
     }
 
-    pub fn policy(&self) -> Policy {
+    pub fn policy(&self) -> DrainLimits {
         self.policy
     }
 
@@ -182,7 +182,7 @@ impl Watch {
         if counts.active() == 0 {
             match self.empty_since {
                 Some(since) if start.saturating_sub(since) >= p.settle => {
-                    return Next::Stop(Outcome::Drained);
+                    return Next::Stop(WatchOutcome::Drained);
                 }
                 Some(since) => wait = p.settle - start.saturating_sub(since),
                 None => {
@@ -196,13 +196,13 @@ impl Watch {
         if counts.pending > 0 && counts.running == 0 {
             let quiet = end.saturating_sub(self.active_at);
             if quiet >= p.stall_timeout {
-                return Next::Stop(Outcome::Stalled);
+                return Next::Stop(WatchOutcome::Stalled);
             }
             wait = min(wait, p.stall_timeout - quiet);
         }
         if let Some(t) = p.timeout {
             if end >= t {
-                return Next::Stop(Outcome::Timeout);
+                return Next::Stop(WatchOutcome::Timeout);
             }
             wait = min(wait, t - end);
         }
@@ -289,8 +289,8 @@ mod tests {
         }
     }
 
-    fn policy() -> Policy {
-        Policy {
+    fn policy() -> DrainLimits {
+        DrainLimits {
             settle: ms(200),
             stall_timeout: ms(60_000),
             timeout: None,
@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(w.start(ms(0), ms(0)), Next::Wait(ms(200)));
         assert_eq!(
             w.observe(ms(200), ms(201), c(0, 0)),
-            Next::Stop(Outcome::Drained)
+            Next::Stop(WatchOutcome::Drained)
         );
     }
 
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(w.observe(ms(160), ms(170), c(0, 0)), Next::Wait(ms(50)));
         assert_eq!(
             w.observe(ms(210), ms(215), c(0, 0)),
-            Next::Stop(Outcome::Drained)
+            Next::Stop(WatchOutcome::Drained)
         );
     }
 
@@ -346,7 +346,7 @@ mod tests {
         assert_eq!(w.observe(ms(300), ms(300), c(0, 0)), Next::Wait(ms(200)));
         assert_eq!(
             w.observe(ms(500), ms(500), c(0, 0)),
-            Next::Stop(Outcome::Drained)
+            Next::Stop(WatchOutcome::Drained)
         );
         assert_eq!(w.seen(), 2);
         assert_eq!(w.finished(), 2);
@@ -362,13 +362,13 @@ mod tests {
         assert!(!w.in_outage());
         assert_eq!(
             w.observe(ms(500), ms(500), c(0, 0)),
-            Next::Stop(Outcome::Drained)
+            Next::Stop(WatchOutcome::Drained)
         );
     }
 
     #[test]
     fn zero_settle_still_needs_two_reads() {
-        let p = Policy {
+        let p = DrainLimits {
             settle: Duration::ZERO,
             ..policy()
         };
@@ -376,7 +376,7 @@ mod tests {
         assert_eq!(w.start(ms(0), ms(0)), Next::Wait(Duration::ZERO));
         assert_eq!(
             w.observe(ms(0), ms(1), c(0, 0)),
-            Next::Stop(Outcome::Drained)
+            Next::Stop(WatchOutcome::Drained)
         );
     }
 
@@ -409,14 +409,14 @@ mod tests {
 
     #[test]
     fn pending_with_nothing_running_stalls() {
-        let p = Policy {
+        let p = DrainLimits {
             stall_timeout: ms(1000),
             ..policy()
         };
         let mut w = Watch::new(p, c(3, 0), ms(0));
         assert_eq!(w.start(ms(0), ms(0)), Next::Wait(MIN_INTERVAL));
         let (next, at) = run(&mut w, ms(50), &[c(3, 0); 20]);
-        assert_eq!(next, Next::Stop(Outcome::Stalled));
+        assert_eq!(next, Next::Stop(WatchOutcome::Stalled));
         assert_eq!(
             at,
             ms(1000),
@@ -426,7 +426,7 @@ mod tests {
 
     #[test]
     fn a_running_job_or_a_change_is_not_a_stall() {
-        let p = Policy {
+        let p = DrainLimits {
             stall_timeout: ms(1000),
             timeout: Some(ms(5000)),
             ..policy()
@@ -434,7 +434,7 @@ mod tests {
         let mut w = Watch::new(p, c(3, 1), ms(0));
         w.start(ms(0), ms(0));
         let (next, at) = run(&mut w, ms(50), &[c(3, 1); 40]);
-        assert_eq!(next, Next::Stop(Outcome::Timeout));
+        assert_eq!(next, Next::Stop(WatchOutcome::Timeout));
         assert_eq!(at, ms(5000));
         assert!(w.running_unchanged(at));
         // Pending only, but it changes every 600 ms: someone works.
@@ -451,7 +451,7 @@ mod tests {
     fn arrivals_without_workers_are_a_change() {
         // The brief's definition: "no change" for the stall timeout. A
         // producer that keeps adding jobs is a change; the timeout bounds it.
-        let p = Policy {
+        let p = DrainLimits {
             stall_timeout: ms(1000),
             ..policy()
         };
@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn timeout_is_a_hard_bound_even_while_settling() {
-        let p = Policy {
+        let p = DrainLimits {
             settle: ms(5000),
             timeout: Some(ms(1000)),
             ..policy()
@@ -474,13 +474,13 @@ mod tests {
         assert_eq!(w.start(ms(900), ms(900)), Next::Wait(ms(100)));
         assert_eq!(
             w.observe(ms(1000), ms(1000), c(0, 0)),
-            Next::Stop(Outcome::Timeout)
+            Next::Stop(WatchOutcome::Timeout)
         );
     }
 
     #[test]
     fn outage_gives_up_at_the_timeout_or_after_the_stall_timeout() {
-        let p = Policy {
+        let p = DrainLimits {
             timeout: Some(ms(3000)),
             ..policy()
         };
@@ -491,7 +491,7 @@ mod tests {
         assert_eq!(w.failed(ms(3000)), None);
         assert_eq!(w.outage(ms(3000)), Some(ms(2000)));
 
-        let p = Policy {
+        let p = DrainLimits {
             stall_timeout: ms(2000),
             ..policy()
         };
@@ -503,7 +503,7 @@ mod tests {
 
     #[test]
     fn outage_is_not_evidence_of_a_stall() {
-        let p = Policy {
+        let p = DrainLimits {
             stall_timeout: ms(1000),
             ..policy()
         };
@@ -515,7 +515,7 @@ mod tests {
         assert_eq!(w.observe(ms(1500), ms(1500), c(2, 0)), Next::Wait(ms(100)));
         assert_eq!(
             w.observe(ms(2500), ms(2500), c(2, 0)),
-            Next::Stop(Outcome::Stalled)
+            Next::Stop(WatchOutcome::Stalled)
         );
     }
 

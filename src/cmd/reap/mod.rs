@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 use crate::bytes::Bytes;
 use crate::cmd::{Decision, Gate};
 use crate::diagnose::stale::{
-    classify, duplicate_of, note_of, over_lease, Note, RunningJob, Seen, Staleness,
+    duplicate_of, judge_running, note_of, over_lease, Note, RunningJob, Seen, Staleness,
 };
 use crate::exit;
 use crate::output::Ui;
@@ -354,7 +354,7 @@ async fn decide(
     let (now, reads) = store.read_fields(&keys, &policy.read_fields).await?;
     let mut jobs: Vec<RunningJob> = Vec::with_capacity(keys.len());
     for (key, read) in keys.into_iter().zip(reads) {
-        match classify(model, policy, &key, &read) {
+        match judge_running(model, policy, &key, &read) {
             Seen::Running(j) => jobs.push(j),
             Seen::Vanished => rep.counts.vanished += 1,
             Seen::Ignored(reason) => rep.ignore(key, reason),

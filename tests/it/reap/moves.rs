@@ -68,7 +68,7 @@ fn the_move_is_popoto_exact_and_audited() {
 /// applied: the move reports `skipped` with the reason, and writes nothing.
 #[test]
 fn a_stale_plan_is_skipped_and_touches_nothing() {
-    use jobq::diagnose::stale::{classify, Basis, Policy, Seen, Staleness};
+    use jobq::diagnose::stale::{judge_running, Basis, ReapPolicy, Seen, Staleness};
     use jobq::plan::reap::plan_move;
     use jobq::store::moves::{MoveOutcome, SkipReason};
 
@@ -89,7 +89,7 @@ fn a_stale_plan_is_skipped_and_touches_nothing() {
         jobq::cli::Command::Reap(a) => a,
         _ => unreachable!(),
     };
-    let policy = Policy::new(&model, &args).expect("policy");
+    let policy = ReapPolicy::new(&model, &args).expect("policy");
     let audit_header = jobq::store::audit::Audit::new(ns.audit(), "reap");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -205,7 +205,8 @@ fn a_stale_plan_is_skipped_and_touches_nothing() {
             }
             c.query(&mut con).expect("HMGET")
         };
-        let Seen::Running(running) = classify(&model, &policy, key.as_bytes(), &Ok(read)) else {
+        let Seen::Running(running) = judge_running(&model, &policy, key.as_bytes(), &Ok(read))
+        else {
             panic!("{what}: not classified as running");
         };
         let st = Staleness {
