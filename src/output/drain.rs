@@ -67,7 +67,16 @@ impl Render for DrainReport {
             if let Some(age) = o.age_seconds {
                 let _ = write!(s, ", waiting {}", secs(age.floor()));
             }
-            let _ = writeln!(s, ") {}", o.key);
+            // The key names the record when the job_id could not be read
+            // from it; then it has been shown already.
+            match &o.job_id {
+                Some(_) => {
+                    let _ = writeln!(s, ") {}", o.key);
+                }
+                None => {
+                    let _ = writeln!(s, ")");
+                }
+            }
         }
         if self.reconnects > 0 {
             let _ = writeln!(
@@ -188,7 +197,7 @@ mod tests {
         let text = r.text(&PLAIN);
         assert_eq!(
             text.lines().nth(1).unwrap(),
-            r"oldest pending: RedisJob:\xff:projA:pending (priority 3) RedisJob:\xff:projA:pending"
+            r"oldest pending: RedisJob:\xff:projA:pending (priority 3)"
         );
     }
 
