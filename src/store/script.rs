@@ -39,7 +39,12 @@ macro_rules! lua {
 }
 
 /// Every Lua script jobq runs. The name is the one errors and the audit
-/// context give ("running the move script").
+/// context give ("running the move script"). Every script that writes the
+/// queue's data or a user may be refused starts with `acl.lua`, the one
+/// permission check; the repair scripts end with `batch.lua`. reap_note,
+/// reap_prune, lock_acquire and lock_extend each write one of jobq's own
+/// keys with one command: a refusal there writes nothing, so they need not
+/// ask first.
 #[derive(Debug)]
 pub struct Scripts {
     /// A guarded create (`enqueue` with an idempotency key or a job_id).
@@ -61,8 +66,8 @@ pub struct Scripts {
 impl Scripts {
     fn build() -> Scripts {
         Scripts {
-            enqueue: LuaScript::new("enqueue", lua!("enqueue.lua")),
-            move_record: LuaScript::new("move", lua!("move.lua")),
+            enqueue: LuaScript::new("enqueue", lua!("acl.lua", "enqueue.lua")),
+            move_record: LuaScript::new("move", lua!("acl.lua", "move.lua")),
             reconcile: LuaScript::new("reconcile", lua!("acl.lua", "reconcile.lua", "batch.lua")),
             remove_ghost: LuaScript::new(
                 "remove_ghost",
@@ -76,7 +81,7 @@ impl Scripts {
             reap_prune: LuaScript::new("reap_prune", lua!("reap_prune.lua")),
             lock_acquire: LuaScript::new("lock_acquire", lua!("lock_acquire.lua")),
             lock_extend: LuaScript::new("lock_extend", lua!("lock_extend.lua")),
-            lock_release: LuaScript::new("lock_release", lua!("lock_release.lua")),
+            lock_release: LuaScript::new("lock_release", lua!("acl.lua", "lock_release.lua")),
         }
     }
 
@@ -192,4 +197,53 @@ pub fn code_and_rest(v: &Value) -> Option<(i64, &[Value])> {
     let a = super::reply::array(v)?;
     let code = super::reply::int(a.first()?)?;
     Some((code, &a[1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusable_writer_opens_with_the_one_acl_check() {
+        let acl = include_str!("scripts/acl.lua");
+        let s = scripts();
+        for w in [
+            &s.enqueue,
+            &s.move_record,
+            &s.lock_release,
+            &s.reconcile,
+            &s.remove_ghost,
+            &s.remove_record,
+        ] {
+            assert!(w.source.starts_with(acl), "{} lacks acl.lua", w.name);
+            let own = w.source[acl.len()..].matches("function denied").count();
+            assert_eq!(own, 0, "{} has a denied() of its own", w.name);
+        }
+        for r in s.repairs() {
+            assert!(r.source.ends_with(include_str!("scripts/batch.lua")));
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_kept() {
+        let s = scripts();
+        let mut names: Vec<&str> = s.repairs().iter().map(|x| x.name).collect();
+        names.extend(s.reap().iter().map(|x| x.name));
+        names.extend([s.enqueue.name, s.move_record.name]);
+        assert_eq!(
+            names,
+            [
+                "reconcile",
+                "remove_ghost",
+                "remove_record",
+                "reap_note",
+                "reap_prune",
+                "lock_acquire",
+                "lock_extend",
+                "lock_release",
+                "enqueue",
+                "move"
+            ]
+        );
+    }
 }

@@ -2,8 +2,8 @@
 //! that re-reads the state the plan saw and does nothing (`skipped`) when it
 //! changed. One script call carries up to [`MAX_PER_CALL`] actions of one
 //! script (`scripts/batch.lua`), each checked on its own before its own
-//! first write, its ACL included (`scripts/acl.lua`, shared by the three
-//! scripts); calls go out as pipelined EVALSHA in batches.
+//! first write, its ACL included (`scripts/acl.lua`, shared by every
+//! writing script); calls go out as pipelined EVALSHA in batches.
 //!
 //! A call that meets an error (a refusal above all) stops before that
 //! action writes anything and still reports the actions it applied before
