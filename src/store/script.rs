@@ -66,16 +66,19 @@ pub struct Scripts {
 impl Scripts {
     fn build() -> Scripts {
         Scripts {
-            enqueue: LuaScript::new("enqueue", lua!("acl.lua", "enqueue.lua")),
+            enqueue: LuaScript::new("enqueue", lua!("acl.lua", "entry.lua", "enqueue.lua")),
             move_record: LuaScript::new("move", lua!("acl.lua", "move.lua")),
-            reconcile: LuaScript::new("reconcile", lua!("acl.lua", "reconcile.lua", "batch.lua")),
+            reconcile: LuaScript::new(
+                "reconcile",
+                lua!("acl.lua", "entry.lua", "reconcile.lua", "batch.lua"),
+            ),
             remove_ghost: LuaScript::new(
                 "remove_ghost",
-                lua!("acl.lua", "remove_ghost.lua", "batch.lua"),
+                lua!("acl.lua", "entry.lua", "remove_ghost.lua", "batch.lua"),
             ),
             remove_record: LuaScript::new(
                 "remove_record",
-                lua!("acl.lua", "remove_record.lua", "batch.lua"),
+                lua!("acl.lua", "entry.lua", "remove_record.lua", "batch.lua"),
             ),
             reap_note: LuaScript::new("reap_note", lua!("reap_note.lua")),
             reap_prune: LuaScript::new("reap_prune", lua!("reap_prune.lua")),

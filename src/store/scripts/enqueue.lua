@@ -89,16 +89,7 @@ end
 for j = 0, nz - 1 do
   local z = KEYS[4 + nsets + j]
   local was = redis.call('ZSCORE', z, KEYS[1])
-  redis.call('ZADD', z, ARGV[s0 + j], KEYS[1])
-  local n = 'zadd.' .. (j + 1)
-  a[#a + 1] = n
-  a[#a + 1] = z
-  a[#a + 1] = n .. '.score'
-  a[#a + 1] = ARGV[s0 + j]
-  if was then
-    a[#a + 1] = n .. '.before'
-    a[#a + 1] = was
-  end
+  entry_zadd(a, j + 1, z, KEYS[1], ARGV[s0 + j], was)
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(a))
 return {1, KEYS[1]}
