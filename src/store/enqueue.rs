@@ -15,12 +15,8 @@ use redis::{Cmd, Pipeline, Value};
 use tokio::task::JoinHandle;
 
 use super::audit::Audit;
-use super::script::{code_and_rest, Invocation, LuaScript};
+use super::script::{code_and_rest, scripts, Invocation, LuaScript};
 use super::{reply, Reply, Store, StoreError};
-
-pub fn script() -> LuaScript {
-    LuaScript::new("enqueue", include_str!("scripts/enqueue.lua"))
-}
 
 /// What one create writes that is its own, as bytes built by `schema`. What
 /// every job shares is in [`CreateContext`].
@@ -83,7 +79,7 @@ pub struct CreateContext {
     audit_maxlen: String,
     /// Target sets whose type was checked already in this run.
     checked: HashSet<Vec<u8>>,
-    script: LuaScript,
+    script: &'static LuaScript,
     script_loaded: bool,
 }
 
@@ -104,7 +100,7 @@ impl CreateContext {
             audit,
             idempotency_ttl_secs,
             checked: HashSet::new(),
-            script: script(),
+            script: &scripts().enqueue,
             script_loaded: false,
         }
     }
@@ -205,7 +201,7 @@ impl CreateBatch {
         let time_ms = now_ms();
         if job.needs_script() {
             let inv = invocation(ctx, &job, &time_ms);
-            push_eval(&mut self.pipe, &ctx.script, &inv);
+            push_eval(&mut self.pipe, ctx.script, &inv);
             self.slots.push(Slot {
                 reply: self.replies,
                 cmds: 0,
@@ -321,8 +317,10 @@ impl Store {
         self.check_target_types(ctx, targets).await?;
         if !ctx.script_loaded && slots.iter().any(|s| s.scripted.is_some()) {
             // Once per run: a server that forgets it meanwhile answers
-            // NOSCRIPT, and those jobs are sent again (finish_batch).
-            self.load_script(&ctx.script).await?;
+            // NOSCRIPT, and those jobs are sent again (finish_batch). Not
+            // left to that path: the guarded creates share a pipeline with
+            // the plain ones, and each would be written after them.
+            self.load_script(ctx.script).await?;
             ctx.script_loaded = true;
         }
         let mut store = self.clone();
@@ -349,7 +347,8 @@ impl Store {
         } = batch;
         let mut replies = replies.await.map_err(|e| anyhow!("writing jobs: {e}"))??;
         // The server forgot the script (a restart, SCRIPT FLUSH): those
-        // creates did not run; send them again, reloading the script.
+        // creates did not run; send them again (`eval_many` loads the
+        // script when it meets NOSCRIPT).
         let lost: Vec<usize> = slots
             .iter()
             .enumerate()
@@ -366,8 +365,7 @@ impl Store {
                 .filter_map(|&j| slots[j].scripted.as_ref())
                 .map(|job| invocation(ctx, job, &time_ms))
                 .collect();
-            self.load_script(&ctx.script).await?;
-            let again = self.eval_many(&ctx.script, &calls).await?;
+            let again = self.eval_many(ctx.script, &calls).await?;
             for (&j, r) in lost.iter().zip(again) {
                 if let Some(slot) = replies.get_mut(slots[j].reply) {
                     *slot = r;

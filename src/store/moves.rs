@@ -10,12 +10,8 @@
 
 use anyhow::Result;
 
-use super::script::{code_and_rest, Invocation, LuaScript};
+use super::script::{code_and_rest, scripts, Invocation};
 use super::{reply, Store, StoreError};
-
-pub fn script() -> LuaScript {
-    LuaScript::new("move", include_str!("scripts/move.lua"))
-}
 
 /// One move, fully planned. Every key is a full Redis key.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,7 +175,7 @@ impl Store {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let replies = self.eval_many(&script(), &calls).await?;
+        let replies = self.eval_many(&scripts().move_record, &calls).await?;
         Ok(replies.into_iter().map(outcome).collect())
     }
 }

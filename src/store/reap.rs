@@ -10,7 +10,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use redis::Value;
 
-use super::script::{code_and_rest, Invocation, LuaScript};
+use super::script::{code_and_rest, scripts, Invocation, Scripts};
 use super::{reply, Reply, Store};
 use crate::bytes::escape_bytes;
 
@@ -18,25 +18,14 @@ use crate::bytes::escape_bytes;
 /// None for a missing key), or the server's error (a key of another type).
 pub type FieldsRead = std::result::Result<Vec<Option<Vec<u8>>>, String>;
 
-/// The scripts of reap's bookkeeping, hashed once.
-#[derive(Debug, Clone)]
-pub struct ReapScripts {
-    note: LuaScript,
-    prune: LuaScript,
-    acquire: LuaScript,
-    extend: LuaScript,
-    release: LuaScript,
-}
+/// reap's scripts: a handle on the one registry ([`scripts`]), so that a
+/// sweep's calls name the scripts they run.
+#[derive(Debug, Clone, Copy)]
+pub struct ReapScripts(&'static Scripts);
 
 impl Default for ReapScripts {
     fn default() -> Self {
-        ReapScripts {
-            note: LuaScript::new("reap_note", include_str!("scripts/reap_note.lua")),
-            prune: LuaScript::new("reap_prune", include_str!("scripts/reap_prune.lua")),
-            acquire: LuaScript::new("lock_acquire", include_str!("scripts/lock_acquire.lua")),
-            extend: LuaScript::new("lock_extend", include_str!("scripts/lock_extend.lua")),
-            release: LuaScript::new("lock_release", include_str!("scripts/lock_release.lua")),
-        }
+        ReapScripts(scripts())
     }
 }
 
@@ -82,14 +71,8 @@ impl Store {
     /// Load the move script and reap's own, so that the first page does not
     /// pay a NOSCRIPT round trip per script.
     pub async fn load_reap_scripts(&mut self, scripts: &ReapScripts) -> Result<()> {
-        self.load_script(&super::moves::script()).await?;
-        for s in [
-            &scripts.note,
-            &scripts.prune,
-            &scripts.acquire,
-            &scripts.extend,
-            &scripts.release,
-        ] {
+        self.load_script(&scripts.0.move_record).await?;
+        for s in scripts.0.reap() {
             self.load_script(s).await?;
         }
         Ok(())
@@ -171,7 +154,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut out = Vec::with_capacity(keys.len());
-        for r in self.eval_many(&scripts.note, &calls).await? {
+        for r in self.eval_many(&scripts.0.reap_note, &calls).await? {
             let v = r.map_err(|e| anyhow!(e))?;
             if let Some(k) = wrong_type(&v) {
                 bail!("{k} is not a hash: cannot keep first sightings there (remove it, or use another --namespace)");
@@ -239,7 +222,7 @@ impl Store {
             keys: vec![notes.to_vec(), running.to_vec()],
             args: fields,
         };
-        let v = one(self.eval_many(&scripts.prune, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts.0.reap_prune, &[call]).await?)?;
         if let Some(k) = wrong_type(&v) {
             bail!("{k} has the wrong type: cannot prune first sightings");
         }
@@ -260,7 +243,7 @@ impl Store {
             keys: vec![lock.to_vec()],
             args: vec![token.to_vec(), ttl_ms.to_string().into_bytes()],
         };
-        let v = one(self.eval_many(&scripts.acquire, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts.0.lock_acquire, &[call]).await?)?;
         match code_and_rest(&v) {
             Some((1, _)) => Ok(LockAttempt::Acquired),
             Some((0, rest)) => Ok(LockAttempt::Held {
@@ -287,7 +270,7 @@ impl Store {
             keys: vec![lock.to_vec()],
             args: vec![token.to_vec(), ttl_ms.to_string().into_bytes()],
         };
-        let v = one(self.eval_many(&scripts.extend, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts.0.lock_extend, &[call]).await?)?;
         Ok(reply::int(&v) == Some(1))
     }
 
@@ -308,7 +291,7 @@ impl Store {
                 finished.map(time_text).unwrap_or_default().into_bytes(),
             ],
         };
-        let v = one(self.eval_many(&scripts.release, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts.0.lock_release, &[call]).await?)?;
         if let Some(k) = wrong_type(&v) {
             bail!("{k} is not a string: cannot record the last sweep there");
         }

@@ -3,6 +3,13 @@
 //! so the script is loaded again and only those invocations are re-sent.
 //! Any other failure (a timeout above all) leaves the outcome unknown and is
 //! returned as such: callers re-read instead of re-sending.
+//!
+//! Owns: the one registry of jobq's scripts ([`scripts`]): each is named and
+//! its source assembled (shared parts prepended) here, once, and every
+//! caller takes it from here. Must not: build a script's keys or arguments
+//! (each request does, beside the parser of its reply).
+
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use redis::Value;
@@ -18,10 +25,90 @@ pub struct LuaScript {
 }
 
 impl LuaScript {
-    pub fn new(name: &'static str, source: &'static str) -> LuaScript {
+    fn new(name: &'static str, source: &'static str) -> LuaScript {
         let sha = redis::Script::new(source).get_hash().to_owned();
         LuaScript { name, source, sha }
     }
+}
+
+/// A script's source: the named files of `scripts/`, in order, as one text.
+macro_rules! lua {
+    ($($file:literal),+ $(,)?) => {
+        concat!($(include_str!(concat!("scripts/", $file))),+)
+    };
+}
+
+/// Every Lua script jobq runs. The name is the one errors and the audit
+/// context give ("running the move script"). Every script that writes the
+/// queue's data or a user may be refused starts with `acl.lua`, the one
+/// permission check; the repair scripts end with `batch.lua`. reap_note,
+/// reap_prune, lock_acquire and lock_extend each write one of jobq's own
+/// keys with one command: a refusal there writes nothing, so they need not
+/// ask first.
+#[derive(Debug)]
+pub struct Scripts {
+    /// A guarded create (`enqueue` with an idempotency key or a job_id).
+    pub enqueue: LuaScript,
+    /// A record moved to another key (reap, reindex).
+    pub move_record: LuaScript,
+    /// The repair scripts, each a batch of actions (`batch.lua` appended).
+    pub reconcile: LuaScript,
+    pub remove_ghost: LuaScript,
+    pub remove_record: LuaScript,
+    /// reap's bookkeeping and its lock.
+    pub reap_note: LuaScript,
+    pub reap_prune: LuaScript,
+    pub lock_acquire: LuaScript,
+    pub lock_extend: LuaScript,
+    pub lock_release: LuaScript,
+}
+
+impl Scripts {
+    fn build() -> Scripts {
+        Scripts {
+            enqueue: LuaScript::new("enqueue", lua!("acl.lua", "entry.lua", "enqueue.lua")),
+            move_record: LuaScript::new("move", lua!("acl.lua", "move.lua")),
+            reconcile: LuaScript::new(
+                "reconcile",
+                lua!("acl.lua", "entry.lua", "reconcile.lua", "batch.lua"),
+            ),
+            remove_ghost: LuaScript::new(
+                "remove_ghost",
+                lua!("acl.lua", "entry.lua", "remove_ghost.lua", "batch.lua"),
+            ),
+            remove_record: LuaScript::new(
+                "remove_record",
+                lua!("acl.lua", "entry.lua", "remove_record.lua", "batch.lua"),
+            ),
+            reap_note: LuaScript::new("reap_note", lua!("reap_note.lua")),
+            reap_prune: LuaScript::new("reap_prune", lua!("reap_prune.lua")),
+            lock_acquire: LuaScript::new("lock_acquire", lua!("lock_acquire.lua")),
+            lock_extend: LuaScript::new("lock_extend", lua!("lock_extend.lua")),
+            lock_release: LuaScript::new("lock_release", lua!("acl.lua", "lock_release.lua")),
+        }
+    }
+
+    /// The repair scripts, in the order of [`super::repair::MAX_PER_CALL`].
+    pub fn repairs(&self) -> [&LuaScript; 3] {
+        [&self.reconcile, &self.remove_ghost, &self.remove_record]
+    }
+
+    /// reap's own scripts (the move script aside).
+    pub fn reap(&self) -> [&LuaScript; 5] {
+        [
+            &self.reap_note,
+            &self.reap_prune,
+            &self.lock_acquire,
+            &self.lock_extend,
+            &self.lock_release,
+        ]
+    }
+}
+
+/// The registry, its sources hashed on first use.
+pub fn scripts() -> &'static Scripts {
+    static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
+    SCRIPTS.get_or_init(Scripts::build)
 }
 
 /// One call of a script: its keys and arguments, as bytes.
@@ -113,4 +200,53 @@ pub fn code_and_rest(v: &Value) -> Option<(i64, &[Value])> {
     let a = super::reply::array(v)?;
     let code = super::reply::int(a.first()?)?;
     Some((code, &a[1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusable_writer_opens_with_the_one_acl_check() {
+        let acl = include_str!("scripts/acl.lua");
+        let s = scripts();
+        for w in [
+            &s.enqueue,
+            &s.move_record,
+            &s.lock_release,
+            &s.reconcile,
+            &s.remove_ghost,
+            &s.remove_record,
+        ] {
+            assert!(w.source.starts_with(acl), "{} lacks acl.lua", w.name);
+            let own = w.source[acl.len()..].matches("function denied").count();
+            assert_eq!(own, 0, "{} has a denied() of its own", w.name);
+        }
+        for r in s.repairs() {
+            assert!(r.source.ends_with(include_str!("scripts/batch.lua")));
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_kept() {
+        let s = scripts();
+        let mut names: Vec<&str> = s.repairs().iter().map(|x| x.name).collect();
+        names.extend(s.reap().iter().map(|x| x.name));
+        names.extend([s.enqueue.name, s.move_record.name]);
+        assert_eq!(
+            names,
+            [
+                "reconcile",
+                "remove_ghost",
+                "remove_record",
+                "reap_note",
+                "reap_prune",
+                "lock_acquire",
+                "lock_extend",
+                "lock_release",
+                "enqueue",
+                "move"
+            ]
+        );
+    }
 }

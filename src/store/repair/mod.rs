@@ -2,8 +2,8 @@
 //! that re-reads the state the plan saw and does nothing (`skipped`) when it
 //! changed. One script call carries up to [`MAX_PER_CALL`] actions of one
 //! script (`scripts/batch.lua`), each checked on its own before its own
-//! first write, its ACL included (`scripts/acl.lua`, shared by the three
-//! scripts); calls go out as pipelined EVALSHA in batches.
+//! first write, its ACL included (`scripts/acl.lua`, shared by every
+//! writing script); calls go out as pipelined EVALSHA in batches.
 //!
 //! A call that meets an error (a refusal above all) stops before that
 //! action writes anything and still reports the actions it applied before
@@ -22,41 +22,10 @@ use serde::Serialize;
 
 use super::audit::Audit;
 use super::moves::{MoveOutcome, MoveRecord};
-use super::script::{code_and_rest, Invocation, LuaScript};
+use super::script::{code_and_rest, scripts, Invocation};
 use super::{reply, Store};
 use crate::bytes::Bytes;
 use crate::plan::{Action, Step};
-
-pub fn reconcile_script() -> LuaScript {
-    LuaScript::new(
-        "reconcile",
-        concat!(
-            include_str!("../scripts/acl.lua"),
-            include_str!("../scripts/reconcile.lua"),
-            include_str!("../scripts/batch.lua")
-        ),
-    )
-}
-pub fn remove_ghost_script() -> LuaScript {
-    LuaScript::new(
-        "remove_ghost",
-        concat!(
-            include_str!("../scripts/acl.lua"),
-            include_str!("../scripts/remove_ghost.lua"),
-            include_str!("../scripts/batch.lua")
-        ),
-    )
-}
-pub fn remove_record_script() -> LuaScript {
-    LuaScript::new(
-        "remove_record",
-        concat!(
-            include_str!("../scripts/acl.lua"),
-            include_str!("../scripts/remove_record.lua"),
-            include_str!("../scripts/batch.lua")
-        ),
-    )
-}
 
 /// Actions per script call, by script (reconcile, remove_ghost,
 /// remove_record): enough that a call's own cost is paid once for many,
@@ -308,12 +277,8 @@ impl Store {
     /// Load every repair script (before the first batch, so that EVALSHA
     /// finds them; `eval_many` reloads after a server restart).
     pub async fn load_repair_scripts(&mut self) -> Result<()> {
-        for s in [
-            reconcile_script(),
-            remove_ghost_script(),
-            remove_record_script(),
-        ] {
-            self.load_script(&s).await?;
+        for s in scripts().repairs() {
+            self.load_script(s).await?;
         }
         Ok(())
     }
@@ -325,11 +290,7 @@ impl Store {
         audit: &Audit,
         status_field: &str,
     ) -> Result<Vec<RepairOutcome>> {
-        let scripts = [
-            reconcile_script(),
-            remove_ghost_script(),
-            remove_record_script(),
-        ];
+        let scripts = scripts().repairs();
         let commons: [&[u8]; 3] = [status_field.as_bytes(), b"", b""];
         let mut outcomes: Vec<Option<RepairOutcome>> = vec![None; actions.len()];
         let parts: Vec<Option<(usize, Invocation)>> =

@@ -26,14 +26,8 @@
 --         record for this job_id exists; {3, key} a
 --         target has the wrong type; a NOPERM error (nothing written) when
 --         the user may not make one of the writes.
--- ACL (Redis 7+): a user who may not make every write below gets none of
--- them, rather than the first few (Lua has no rollback).
-local function denied(...)
-  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
-end
-local function noperm(cmd, key)
-  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
-end
+-- ACL (Redis 7+): every write below is asked of denied() (acl.lua,
+-- prepended) before the first one.
 local has_idem = ARGV[1] ~= '0'
 local nsets, nz, nguard, nfields = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 
@@ -95,16 +89,7 @@ end
 for j = 0, nz - 1 do
   local z = KEYS[4 + nsets + j]
   local was = redis.call('ZSCORE', z, KEYS[1])
-  redis.call('ZADD', z, ARGV[s0 + j], KEYS[1])
-  local n = 'zadd.' .. (j + 1)
-  a[#a + 1] = n
-  a[#a + 1] = z
-  a[#a + 1] = n .. '.score'
-  a[#a + 1] = ARGV[s0 + j]
-  if was then
-    a[#a + 1] = n .. '.before'
-    a[#a + 1] = was
-  end
+  entry_zadd(a, j + 1, z, KEYS[1], ARGV[s0 + j], was)
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(a))
 return {1, KEYS[1]}

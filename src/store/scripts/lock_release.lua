@@ -13,13 +13,8 @@
 --         may not make both writes.
 -- ACL (Redis 7+): a user who may not make both writes gets neither (Lua has
 -- no rollback: a finish time recorded while the lock stays would say a
--- sweep finished that reported an error).
-local function denied(...)
-  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
-end
-local function noperm(cmd, key)
-  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
-end
+-- sweep finished that reported an error); both are asked of denied()
+-- (acl.lua, prepended) before the first one.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] ~= '' then
   local t = redis.call('TYPE', KEYS[2])['ok']

@@ -99,13 +99,8 @@ if notes ~= '' then
 end
 
 -- ACL (Redis 7+): a user who may not make every write below gets none of
--- them (Lua has no rollback): a NOPERM error, nothing written.
-local function denied(...)
-  return redis.acl_check_cmd ~= nil and not redis.acl_check_cmd(...)
-end
-local function noperm(cmd, key)
-  return redis.error_reply('NOPERM the Redis user may not run ' .. cmd .. ' on ' .. key)
-end
+-- them (Lua has no rollback): a NOPERM error, nothing written. denied()
+-- and noperm() are acl.lua's, prepended.
 if denied('HSET', new, 'f', 'v') then return noperm('HSET', new) end
 if denied('DEL', old) then return noperm('DEL', old) end
 for i = r0, a0 - 1 do

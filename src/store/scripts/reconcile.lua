@@ -155,17 +155,7 @@ for i = 2 + nsadd, 1 + nsadd + nsrem do
 end
 for j = 0, nz - 1 do
   local z = K[2 + nsadd + nsrem + j]
-  redis.call('ZADD', z, A[s0 + j], key)
-  local n = 'zadd.' .. (j + 1)
-  a[#a + 1] = n
-  a[#a + 1] = z
-  a[#a + 1] = n .. '.score'
-  a[#a + 1] = A[s0 + j]
-  local was = score[2 + nsadd + nsrem + j]
-  if was then
-    a[#a + 1] = n .. '.before'
-    a[#a + 1] = was
-  end
+  entry_zadd(a, j + 1, z, key, A[s0 + j], score[2 + nsadd + nsrem + j])
 end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(a))
 return {1, 'applied'}

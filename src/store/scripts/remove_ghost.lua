@@ -45,26 +45,8 @@ if denied('XADD', KEYS[1], '*', 'f', 'v') then return noperm('XADD', KEYS[1]) en
 local a = {}
 for i = 4, 3 + tonumber(ARGV[3]) do a[#a + 1] = ARGV[i] end
 for i = 3, #A do a[#a + 1] = A[i] end
--- Each set and zset the key left (with its score), to be reversed exactly.
-local removed, nsrem, nzrem = 0, 0, 0
-for i = 2, 1 + nset do
-  if redis.call('SREM', K[i], K[1]) == 1 then
-    removed, nsrem = removed + 1, nsrem + 1
-    a[#a + 1] = 'srem.' .. nsrem
-    a[#a + 1] = K[i]
-  end
-end
-for i = 2 + nset, 1 + nset + nz do
-  local sc = redis.call('ZSCORE', K[i], K[1])
-  if sc then
-    redis.call('ZREM', K[i], K[1])
-    removed, nzrem = removed + 1, nzrem + 1
-    a[#a + 1] = 'zrem.' .. nzrem
-    a[#a + 1] = K[i]
-    a[#a + 1] = 'zrem.' .. nzrem .. '.score'
-    a[#a + 1] = sc
-  end
-end
+-- Each set and zset the key left (with its score): entry.lua.
+local removed = entry_leave(a, K[1], K, 2, 1 + nset, 2 + nset, 1 + nset + nz)
 a[#a + 1] = 'removed'
 a[#a + 1] = tostring(removed)
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(a))

@@ -54,26 +54,8 @@ for i = 1, #before, 2 do
   a[#a + 1] = 'before.' .. before[i]
   a[#a + 1] = before[i + 1]
 end
--- Each set and zset the key left (with its score), to be reversed exactly.
-local nsrem, nzrem = 0, 0
-for i = 3, 2 + nset do
-  if redis.call('SREM', K[i], K[1]) == 1 then
-    nsrem = nsrem + 1
-    a[#a + 1] = 'srem.' .. nsrem
-    a[#a + 1] = K[i]
-  end
-end
-for i = 3 + nset, 2 + nset + nz do
-  local sc = redis.call('ZSCORE', K[i], K[1])
-  if sc then
-    redis.call('ZREM', K[i], K[1])
-    nzrem = nzrem + 1
-    a[#a + 1] = 'zrem.' .. nzrem
-    a[#a + 1] = K[i]
-    a[#a + 1] = 'zrem.' .. nzrem .. '.score'
-    a[#a + 1] = sc
-  end
-end
+-- Each set and zset the key left (with its score): entry.lua.
+entry_leave(a, K[1], K, 3, 2 + nset, 3 + nset, 2 + nset + nz)
 redis.call('DEL', K[1])
 a[#a + 1] = 'deleted'
 a[#a + 1] = '1'
