@@ -10,24 +10,13 @@
 use anyhow::{anyhow, bail, Context, Result};
 use redis::Value;
 
-use super::script::{code_and_rest, scripts, Invocation, Scripts};
+use super::script::{code_and_rest, scripts, Invocation};
 use super::{reply, Reply, Store};
 use crate::bytes::escape_bytes;
 
 /// The fields of one record HMGET returned (None for a missing field, all
 /// None for a missing key), or the server's error (a key of another type).
 pub type FieldsRead = std::result::Result<Vec<Option<Vec<u8>>>, String>;
-
-/// reap's scripts: a handle on the one registry ([`scripts`]), so that a
-/// sweep's calls name the scripts they run.
-#[derive(Debug, Clone, Copy)]
-pub struct ReapScripts(&'static Scripts);
-
-impl Default for ReapScripts {
-    fn default() -> Self {
-        ReapScripts(scripts())
-    }
-}
 
 /// The answer to a lock request.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,9 +59,10 @@ fn wrong_type(v: &Value) -> Option<String> {
 impl Store {
     /// Load the move script and reap's own, so that the first page does not
     /// pay a NOSCRIPT round trip per script.
-    pub async fn load_reap_scripts(&mut self, scripts: &ReapScripts) -> Result<()> {
-        self.load_script(&scripts.0.move_record).await?;
-        for s in scripts.0.reap() {
+    pub async fn load_reap_scripts(&mut self) -> Result<()> {
+        let scripts = scripts();
+        self.load_script(&scripts.move_record).await?;
+        for s in scripts.reap() {
             self.load_script(s).await?;
         }
         Ok(())
@@ -130,7 +120,6 @@ impl Store {
     /// (HSETNX, through `reap_note.lua`); each key's note after the call.
     pub async fn note_first_sightings(
         &mut self,
-        scripts: &ReapScripts,
         notes: &[u8],
         now: f64,
         keys: &[Vec<u8>],
@@ -154,7 +143,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut out = Vec::with_capacity(keys.len());
-        for r in self.eval_many(&scripts.0.reap_note, &calls).await? {
+        for r in self.eval_many(&scripts().reap_note, &calls).await? {
             let v = r.map_err(|e| anyhow!(e))?;
             if let Some(k) = wrong_type(&v) {
                 bail!("{k} is not a hash: cannot keep first sightings there (remove it, or use another --namespace)");
@@ -210,7 +199,6 @@ impl Store {
     /// (through `reap_prune.lua`); how many were dropped.
     pub async fn prune_first_sightings(
         &mut self,
-        scripts: &ReapScripts,
         notes: &[u8],
         running: &[u8],
         fields: Vec<Vec<u8>>,
@@ -222,7 +210,7 @@ impl Store {
             keys: vec![notes.to_vec(), running.to_vec()],
             args: fields,
         };
-        let v = one(self.eval_many(&scripts.0.reap_prune, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts().reap_prune, &[call]).await?)?;
         if let Some(k) = wrong_type(&v) {
             bail!("{k} has the wrong type: cannot prune first sightings");
         }
@@ -234,7 +222,6 @@ impl Store {
     /// Try to take the lock once.
     pub async fn lock_acquire(
         &mut self,
-        scripts: &ReapScripts,
         lock: &[u8],
         token: &[u8],
         ttl_ms: u64,
@@ -243,7 +230,7 @@ impl Store {
             keys: vec![lock.to_vec()],
             args: vec![token.to_vec(), ttl_ms.to_string().into_bytes()],
         };
-        let v = one(self.eval_many(&scripts.0.lock_acquire, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts().lock_acquire, &[call]).await?)?;
         match code_and_rest(&v) {
             Some((1, _)) => Ok(LockAttempt::Acquired),
             Some((0, rest)) => Ok(LockAttempt::Held {
@@ -259,18 +246,12 @@ impl Store {
     }
 
     /// Extend the lock if this token still holds it.
-    pub async fn lock_extend(
-        &mut self,
-        scripts: &ReapScripts,
-        lock: &[u8],
-        token: &[u8],
-        ttl_ms: u64,
-    ) -> Result<bool> {
+    pub async fn lock_extend(&mut self, lock: &[u8], token: &[u8], ttl_ms: u64) -> Result<bool> {
         let call = Invocation {
             keys: vec![lock.to_vec()],
             args: vec![token.to_vec(), ttl_ms.to_string().into_bytes()],
         };
-        let v = one(self.eval_many(&scripts.0.lock_extend, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts().lock_extend, &[call]).await?)?;
         Ok(reply::int(&v) == Some(1))
     }
 
@@ -278,7 +259,6 @@ impl Store {
     /// (server seconds) in `last` when given.
     pub async fn lock_release(
         &mut self,
-        scripts: &ReapScripts,
         lock: &[u8],
         last: &[u8],
         token: &[u8],
@@ -291,7 +271,7 @@ impl Store {
                 finished.map(time_text).unwrap_or_default().into_bytes(),
             ],
         };
-        let v = one(self.eval_many(&scripts.0.lock_release, &[call]).await?)?;
+        let v = one(self.eval_many(&scripts().lock_release, &[call]).await?)?;
         if let Some(k) = wrong_type(&v) {
             bail!("{k} is not a string: cannot record the last sweep there");
         }

@@ -82,13 +82,7 @@ pub async fn release(reaper: &Reaper<'_>, store: &mut Store, complete: bool) -> 
         None
     };
     store
-        .lock_release(
-            &reaper.scripts,
-            &reaper.lock_key,
-            &reaper.last_key,
-            &reaper.token,
-            finished,
-        )
+        .lock_release(&reaper.lock_key, &reaper.last_key, &reaper.token, finished)
         .await
 }
 
@@ -104,7 +98,7 @@ pub async fn acquire(
     let mut attempt = 0;
     loop {
         match store
-            .lock_acquire(&reaper.scripts, &reaper.lock_key, &reaper.token, ttl)
+            .lock_acquire(&reaper.lock_key, &reaper.token, ttl)
             .await?
         {
             LockAttempt::Acquired => {
@@ -148,7 +142,7 @@ pub async fn keep(
     }
     let ttl = LOCK_TTL.as_millis() as u64;
     if store
-        .lock_extend(&reaper.scripts, &reaper.lock_key, &reaper.token, ttl)
+        .lock_extend(&reaper.lock_key, &reaper.token, ttl)
         .await?
     {
         lock.extended = Instant::now();

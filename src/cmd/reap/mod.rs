@@ -38,7 +38,7 @@ use crate::settings::reap::ReapSettings;
 use crate::settings::ConnectSettings;
 use crate::store::audit::Audit;
 use crate::store::moves::MoveOutcome;
-use crate::store::reap::{time_text, ReapScripts};
+use crate::store::reap::time_text;
 use crate::store::Store;
 
 use super::interrupt::Interrupt;
@@ -55,7 +55,6 @@ struct Reaper<'a> {
     model: &'a Model,
     ns: &'a Namespace,
     rs: &'a ReapSettings,
-    scripts: ReapScripts,
     audit: Audit,
     /// This process's lock token: host:pid:random.
     token: Vec<u8>,
@@ -84,8 +83,7 @@ where
     let ns = &settings.ns;
     let dry_run = rs.dry_run;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
-    let scripts = ReapScripts::default();
-    prepare(&mut store, dry_run, &ns.audit(), &scripts).await?;
+    prepare(&mut store, dry_run, &ns.audit()).await?;
     let running_index = model.status_index(&model.status.running);
     let gate = if rs.ask {
         Gate::Ask
@@ -117,7 +115,6 @@ where
         model,
         ns,
         rs,
-        scripts,
         audit,
         token,
         lock_key: ns.reap_lock(&model.class),
@@ -194,15 +191,7 @@ async fn sweep(
         rep.run_id = Some(reaper.audit.run_id.clone());
     }
     let ready = match session.reconnect_if_broken().await {
-        Ok(true) => {
-            prepare(
-                session.store(),
-                reaper.dry_run(),
-                &reaper.audit.stream,
-                &reaper.scripts,
-            )
-            .await
-        }
+        Ok(true) => prepare(session.store(), reaper.dry_run(), &reaper.audit.stream).await,
         Ok(false) => Ok(()),
         Err(e) => Err(e),
     };
@@ -235,16 +224,11 @@ fn error_text(reaper: &Reaper<'_>, e: &anyhow::Error) -> String {
 
 /// Make a connection ready to write (a dry run writes nothing): a primary,
 /// the audit stream writable, the scripts loaded.
-async fn prepare(
-    store: &mut Store,
-    dry_run: bool,
-    audit: &[u8],
-    scripts: &ReapScripts,
-) -> Result<()> {
+async fn prepare(store: &mut Store, dry_run: bool, audit: &[u8]) -> Result<()> {
     if !dry_run {
         store.require_writable()?;
         store.require_audit_permission(audit).await?;
-        store.load_reap_scripts(scripts).await?;
+        store.load_reap_scripts().await?;
     }
     Ok(())
 }
@@ -372,7 +356,7 @@ async fn decide(
             store.read_first_sightings(&reaper.seen_key, &nk).await?
         } else {
             store
-                .note_first_sightings(&reaper.scripts, &reaper.seen_key, now, &nk)
+                .note_first_sightings(&reaper.seen_key, now, &nk)
                 .await?
         };
         let written: Option<f64> = match reaper.dry_run() {
@@ -530,12 +514,7 @@ async fn prune(
         lock::keep(reaper, store, rep, lock.as_deref_mut()).await?;
         let (next, fields) = store.hscan_fields(&reaper.seen_key, cursor, PAGE).await?;
         rep.counts.pruned += store
-            .prune_first_sightings(
-                &reaper.scripts,
-                &reaper.seen_key,
-                &reaper.running_index,
-                fields,
-            )
+            .prune_first_sightings(&reaper.seen_key, &reaper.running_index, fields)
             .await?;
         cursor = next;
         if cursor == 0 {
