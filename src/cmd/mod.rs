@@ -20,7 +20,7 @@ use anyhow::Result;
 use crate::cli::{Command, OrphansCommand};
 use crate::exit;
 use crate::output::Ui;
-pub use crate::settings::repair::Gate;
+use crate::settings::repair::Gate;
 use crate::settings::Settings;
 use interrupt::Interrupt;
 

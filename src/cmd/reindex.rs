@@ -11,12 +11,13 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{Ctx, Decision, Gate};
+use super::{Ctx, Decision};
 use crate::diagnose::Kind;
 use crate::exit;
 use crate::output::Ui;
 use crate::plan::{self, Action, Plan};
 use crate::report::reindex::{ActionResult, KindCounts, ReindexReport};
+use crate::settings::repair::Gate;
 use crate::settings::repair::ReindexSettings;
 use crate::settings::Settings;
 use crate::store::audit::Audit;

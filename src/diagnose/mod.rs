@@ -14,11 +14,9 @@ pub mod verdict;
 
 pub use values::{bad_values, field_status, sorted_problem, sorted_score, FieldStatus};
 
-/// What a read saw of one key (in `schema`, which `store` and `scan` may
-/// import); re-exported so `diagnose::Observation` keeps its path.
-pub use crate::schema::observed::{
-    BadValue, HashState, LightObs, Membership, Observation, ZMembership,
-};
+// What a read saw of one key is plain data in `schema`, which `store` and
+// `scan` import too.
+use crate::schema::observed::{HashState, LightObs, Membership, Observation};
 
 use serde::{Deserialize, Serialize};
 

@@ -12,9 +12,9 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use crate::schema::calendar::parse_iso_utc;
 use crate::schema::msgpack::decode;
 use crate::schema::probe::job_id_segment;
-use crate::schema::record::parse_iso_utc;
 use crate::schema::{KeyTemplate, Model, ParsedKey, Value};
 
 /// The fields read for one member, in `ReapPolicy::read_fields` order (`None`:

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::schema::msgpack::{encode, Value};
+use crate::schema::observed::ZMembership;
 
 pub fn m() -> Model {
     Model::redis_job()

@@ -4,8 +4,9 @@
 //! Must not: talk to Redis or print.
 
 use crate::bytes::Bytes;
-use crate::diagnose::{classify, HashState, Kind, Observation};
+use crate::diagnose::{classify, Kind};
 use crate::report::inspect::{JobFinding, Verdict, HEALTHY, NOT_FOUND, UNKNOWN};
+use crate::schema::observed::{HashState, Observation};
 use crate::schema::Model;
 
 /// A stored value that is not one valid msgpack object: the record's key

@@ -12,8 +12,8 @@ use crate::bytes::{escape_bytes, Bytes};
 use crate::report::inspect::{
     FieldValue, InspectReport, JobList, JobReport, Overview, RecordFacts, SetCheck, HEALTHY,
 };
+use crate::schema::calendar::iso_utc;
 use crate::schema::msgpack::format_float;
-use crate::schema::record::iso_utc;
 use crate::schema::Value;
 
 /// Characters of a message shown in a list.

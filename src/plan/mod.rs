@@ -12,9 +12,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::{escape_bytes, Bytes};
-use crate::diagnose::{survivor, Finding, HashState, Kind, Observation};
+use crate::diagnose::{survivor, Finding, Kind};
 use crate::exit;
 use crate::schema::msgpack::{encode, Value};
+use crate::schema::observed::{HashState, Observation};
 use crate::schema::Model;
 
 pub const PLAN_FORMAT: u32 = 1;

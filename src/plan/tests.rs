@@ -1,10 +1,11 @@
 //! Planning from hand-built findings.
 
 use super::*;
+use crate::diagnose::classify;
 use crate::diagnose::testkit::*;
-use crate::diagnose::{classify, HashState};
+use crate::schema::observed::HashState;
 
-fn plan_of(obs: &[crate::diagnose::Observation], policy: &Policy) -> Plan {
+fn plan_of(obs: &[crate::schema::observed::Observation], policy: &Policy) -> Plan {
     let model = m();
     let findings: Vec<Finding> = obs.iter().filter_map(|o| classify(&model, o)).collect();
     build(&model, &findings, policy)

@@ -25,7 +25,7 @@ use anyhow::{anyhow, Result};
 use rustc_hash::FxHashMap;
 
 use crate::bytes::Bytes;
-use crate::cmd::{Decision, Gate};
+use crate::cmd::Decision;
 use crate::diagnose::stale::{
     duplicate_of, judge_running, note_of, over_lease, Note, RunningJob, Seen, Staleness,
 };
@@ -35,6 +35,7 @@ use crate::plan::reap::{plan_moves, within_budget, Planned};
 use crate::report::reap::{MovedJob, NotRun, Rules, SkippedJob, Stop, SweepReport};
 use crate::schema::{Model, Namespace};
 use crate::settings::reap::ReapSettings;
+use crate::settings::repair::Gate;
 use crate::settings::ConnectSettings;
 use crate::store::audit::Audit;
 use crate::store::moves::MoveOutcome;

@@ -199,7 +199,7 @@ impl Walker<'_> {
         let obs = Observation {
             key: Bytes(key.clone()),
             hash: HashState::Missing,
-            class_set: crate::diagnose::Membership {
+            class_set: crate::schema::observed::Membership {
                 set: Bytes(self.layout.class_set.clone()),
                 label: "class".into(),
                 member: None,

@@ -12,8 +12,7 @@ use super::keys::NONE_TEXT;
 use super::model::{Field, FieldDefault, FieldRole, FieldType, Model};
 use super::msgpack::{decode, encode, encode_into, Value, DATETIME_TAG};
 
-/// Kept here too: callers read datetimes through `record`.
-pub use super::calendar::{iso_utc, parse_iso_utc};
+use super::calendar::iso_utc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRecord<'m> {

@@ -130,7 +130,7 @@ fn since_field_from_the_schema_and_from_the_flag() {
         if let Some(t) = begun {
             a.extend([
                 "--set".into(),
-                format!("begun={}", jobq::schema::record::iso_utc(t)),
+                format!("begun={}", jobq::schema::calendar::iso_utc(t)),
             ]);
         }
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
