@@ -644,7 +644,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__orphans__subcmd__scan)
-            opts="-q -v -h -V --grace --deep --batch --limit --plan-out --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --grace --deep --batch --limit --show --report-out --plan-out --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -659,6 +659,14 @@ _jobq() {
                     return 0
                     ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --show)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report-out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -796,7 +804,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__reindex)
-            opts="-y -q -v -h -V --grace --deep --batch --limit --yes --dry-run --plan --plan-out --prefer --duplicates --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-y -q -v -h -V --grace --deep --batch --limit --show --report-out --yes --dry-run --plan --plan-out --prefer --duplicates --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,6 +819,14 @@ _jobq() {
                     return 0
                     ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --show)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report-out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -120,7 +120,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_s
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l grace -d 'Re-check candidates after this long; only what still holds is reported (0 disables)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l batch -d 'Members per SSCAN/SCAN step' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l limit -d 'Findings shown per kind in the table' -r
-complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l plan-out -d 'Write the repair plan (JSON) for `jobq reindex --plan`' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l show -d 'List at most N findings or actions in the report (table and --json), or `all`' -r
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l report-out -d 'Write every finding (orphans scan) or every action and its outcome (reindex) to FILE as JSON Lines, as the run goes' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l plan-out -d 'Write the repair plan (JSON Lines, mode 0600) for `jobq reindex --plan`, as the scan goes' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
@@ -144,8 +146,10 @@ complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subco
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l grace -d 'Re-check candidates after this long; only what still holds is reported (0 disables)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l batch -d 'Members per SSCAN/SCAN step' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l limit -d 'Findings shown per kind in the table' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l show -d 'List at most N findings or actions in the report (table and --json), or `all`' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l report-out -d 'Write every finding (orphans scan) or every action and its outcome (reindex) to FILE as JSON Lines, as the run goes' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l plan -d 'Apply a plan written by `orphans scan --plan-out` instead of scanning' -r -F
-complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l plan-out -d 'Write the plan (with the policies given) to FILE, for `--plan` later' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l plan-out -d 'Write the plan (with the policies given) to FILE, for `--plan` later (JSON Lines, mode 0600)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l prefer -d 'Repair field_mismatch findings, trusting the key or the hash field' -r -f -a "key\t'Trust the key: rewrite the hash\'s status field from the key'
 field\t'Trust the hash field: move the record to the key its field names'"
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l duplicates -d 'Repair duplicate findings with this policy' -r -f -a "keep-latest\t'Keep the record furthest along (pending < running < completed/failed)'"

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod cmd;
 pub mod diagnose;
 pub mod exit;
+pub mod jsonl;
 pub mod output;
 pub mod plan;
 pub mod report;

@@ -202,7 +202,7 @@ Examples:
 pub struct ScanCommandArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
-    /// Write the repair plan (JSON) for `jobq reindex --plan`
+    /// Write the repair plan (JSON Lines, mode 0600) for `jobq reindex --plan`, as the scan goes
     #[arg(long, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,
 }
@@ -231,6 +231,36 @@ pub struct ScanArgs {
     /// Findings shown per kind in the table
     #[arg(long, default_value_t = 10, value_parser = parse_count::<usize>, allow_negative_numbers = true, value_name = "N")]
     pub limit: usize,
+    /// List at most N findings or actions in the report (table and --json), or `all`
+    ///
+    /// The counts are always complete; the report says how many it did not
+    /// list (`not_listed` in --json). A repair of millions of findings is
+    /// not held in memory to be listed at the end: use --report-out for the
+    /// complete list, written as the run goes.
+    #[arg(long, default_value = "30", value_parser = parse_show, value_name = "N|all")]
+    pub show: Show,
+    /// Write every finding (orphans scan) or every action and its outcome
+    /// (reindex) to FILE as JSON Lines, as the run goes
+    ///
+    /// One header line (format version, the run's parameters), then one line
+    /// per finding or action, then a closing line saying whether the run
+    /// finished; a run stopped early leaves a file valid up to its last line.
+    /// Created with mode 0600: it holds job data.
+    #[arg(long, value_name = "FILE")]
+    pub report_out: Option<PathBuf>,
+}
+
+/// `--show`: a number of items, or every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Show(pub Option<usize>);
+
+fn parse_show(s: &str) -> Result<Show, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(Show(None));
+    }
+    parse_count::<usize>(s)
+        .map(|n| Show(Some(n)))
+        .map_err(|e| format!("{e} (or `all`)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -274,7 +304,7 @@ pub struct ReindexArgs {
     /// the plan was written is skipped (exit 4), never forced.
     #[arg(long, value_name = "FILE", conflicts_with = "plan_out")]
     pub plan: Option<PathBuf>,
-    /// Write the plan (with the policies given) to FILE, for `--plan` later
+    /// Write the plan (with the policies given) to FILE, for `--plan` later (JSON Lines, mode 0600)
     #[arg(long, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,
     /// Repair field_mismatch findings, trusting the key or the hash field

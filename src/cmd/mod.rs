@@ -92,7 +92,10 @@ pub async fn connect(
 pub fn handles_interrupt(cmd: &Command) -> bool {
     matches!(
         cmd,
-        Command::Reap(_) | Command::Drain(_) | Command::Reindex(_)
+        Command::Reap(_)
+            | Command::Drain(_)
+            | Command::Reindex(_)
+            | Command::Orphans(OrphansCommand::Scan(_))
     ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
 }
 
@@ -124,12 +127,14 @@ pub async fn dispatch(
             Ok(code)
         }
         Command::Orphans(OrphansCommand::Scan(args)) => {
-            let (report, code) = scan::run(ctx, &args.into()).await?;
+            let ss = crate::settings::repair::ScanSettings::from_args(args)?;
+            let (report, code) = scan::run(ctx, &ss).await?;
             ui.emit(&report)?;
             Ok(code)
         }
         Command::Reindex(args) => {
-            let (report, code) = reindex::run(ctx, &args.into()).await?;
+            let rs = crate::settings::repair::ReindexSettings::from_args(args)?;
+            let (report, code) = reindex::run(ctx, &rs).await?;
             ui.emit(&report)?;
             Ok(code)
         }

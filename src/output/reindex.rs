@@ -4,8 +4,7 @@ use comfy_table::Cell;
 
 use super::{Render, Style, Ui};
 use crate::bytes::escape_bytes;
-use crate::plan::Plan;
-use crate::report::reindex::ReindexReport;
+use crate::report::reindex::{ActionResult, ReindexReport};
 
 /// Rows of the action table shown, before "... N more".
 const SHOWN: usize = 30;
@@ -25,9 +24,10 @@ impl Render for ReindexReport {
                 style.warn(format!("{unconfirmed} job(s) unconfirmed: a set their diagnosis depends on cannot be read, so nothing is planned for them (jobq orphans scan lists them)"))
             );
         }
-        if self.actions.is_empty() && unconfirmed > 0 {
+        let none = self.actions.is_empty() && self.not_listed.actions == 0;
+        if none && unconfirmed > 0 {
             let _ = writeln!(s, "Nothing jobq can repair until that set is fixed.");
-        } else if self.actions.is_empty() {
+        } else if none {
             let _ = writeln!(s, "{}", style.good("Nothing to repair."));
         } else {
             let mut t = style.table(&["kind", "job_id", "action", "outcome"]);
@@ -51,12 +51,14 @@ impl Render for ReindexReport {
                 ]);
             }
             let _ = writeln!(s, "{t}");
-            if self.actions.len() > SHOWN {
-                let _ = writeln!(
-                    s,
-                    "  ... {} more (--json shows all)",
-                    self.actions.len() - SHOWN
-                );
+            let more = self.actions.len().saturating_sub(SHOWN) as u64 + self.not_listed.actions;
+            if more > 0 {
+                let how = if self.not_listed.actions > 0 {
+                    "--show all lists them, --report-out FILE writes every one"
+                } else {
+                    "--json shows all"
+                };
+                let _ = writeln!(s, "  ... {more} more ({how})");
             }
         }
         for n in &self.needs_policy {
@@ -69,6 +71,14 @@ impl Render for ReindexReport {
                 n.reason
             );
         }
+        if self.not_listed.needs_policy > 0 {
+            let _ = writeln!(
+                s,
+                "{} {} more (--show all lists them)",
+                style.warn("needs a policy:"),
+                self.not_listed.needs_policy
+            );
+        }
         for n in &self.untouched {
             let _ = writeln!(
                 s,
@@ -79,15 +89,23 @@ impl Render for ReindexReport {
                 n.reason
             );
         }
-        if self.dry_run {
+        if self.not_listed.untouched > 0 {
             let _ = writeln!(
                 s,
-                "\nDry run: {} action(s) planned, nothing written.",
-                self.actions.len()
+                "{} {} more (--show all lists them)",
+                style.warn("not touched:"),
+                self.not_listed.untouched
+            );
+        }
+        if self.dry_run {
+            let planned: u64 = self.counts.values().map(|c| c.planned).sum();
+            let _ = writeln!(
+                s,
+                "\nDry run: {planned} action(s) planned, nothing written."
             );
         } else if self.declined {
             let _ = writeln!(s, "\nDeclined: nothing written.");
-        } else if !self.actions.is_empty() {
+        } else if !none {
             let already = if self.already_applied > 0 {
                 format!(", {} already applied", self.already_applied)
             } else {
@@ -116,13 +134,15 @@ impl Render for ReindexReport {
 
 impl Ui {
     /// The plan, on stderr, before asking to apply it.
-    pub fn show_plan(&self, plan: &Plan) {
+    /// The first actions of the plan (as listed by `--show`) and how many
+    /// there are in all.
+    pub fn show_plan(&self, actions: &[ActionResult], total: u64) {
         if self.settings.quiet {
             return;
         }
         let style = self.err_style();
         let mut t = style.table(&["kind", "job_id", "action"]);
-        for a in plan.actions.iter().take(SHOWN) {
+        for a in actions.iter().take(SHOWN) {
             t.add_row(vec![
                 a.kind.name().to_owned(),
                 a.job_id
@@ -132,8 +152,9 @@ impl Ui {
             ]);
         }
         eprintln!("{t}");
-        if plan.actions.len() > SHOWN {
-            eprintln!("  ... {} more", plan.actions.len() - SHOWN);
+        let shown = actions.len().min(SHOWN) as u64;
+        if total > shown {
+            eprintln!("  ... {} more", total - shown);
         }
     }
 }
@@ -171,6 +192,10 @@ mod tests {
             actions,
             needs_policy: vec![],
             untouched: vec![],
+            not_listed: Default::default(),
+            listed_at_most: Some(30),
+            plan_out: None,
+            report_out: None,
             scanned: None,
             unconfirmed: None,
             run_id: None,
@@ -393,7 +418,9 @@ mod tests {
                 "elapsed_seconds",
                 "failed",
                 "interrupted",
+                "listed_at_most",
                 "needs_policy",
+                "not_listed",
                 "not_run",
                 "run_id",
                 "skipped",

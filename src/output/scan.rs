@@ -43,7 +43,13 @@ impl Render for ScanReport {
                 if of_kind.is_empty() {
                     continue;
                 }
-                let _ = writeln!(s, "\n{} ({})", style.bold(k.name()), of_kind.len());
+                let total = self
+                    .counts
+                    .get(k.name())
+                    .copied()
+                    .unwrap_or(0)
+                    .max(of_kind.len() as u64);
+                let _ = writeln!(s, "\n{} ({total})", style.bold(k.name()));
                 let mut t = style.table(&["job_id", "key", "seen", "repair"]);
                 for f in of_kind.iter().take(self.limit) {
                     t.add_row(vec![
@@ -54,12 +60,14 @@ impl Render for ScanReport {
                     ]);
                 }
                 let _ = writeln!(s, "{t}");
-                if of_kind.len() > self.limit {
-                    let _ = writeln!(
-                        s,
-                        "  ... {} more (--limit N shows more, --json shows all)",
-                        of_kind.len() - self.limit
-                    );
+                let shown = of_kind.len().min(self.limit) as u64;
+                if total > shown {
+                    let how = if total > of_kind.len() as u64 {
+                        "--show all and --limit N list more, --report-out FILE writes every one"
+                    } else {
+                        "--limit N shows more, --json shows all"
+                    };
+                    let _ = writeln!(s, "  ... {} more ({how})", total - shown);
                 }
             }
         }
@@ -143,6 +151,8 @@ mod tests {
             counts: counts(&findings),
             total: findings.len() as u64,
             findings,
+            findings_not_listed: 0,
+            listed_at_most: Some(30),
             unconfirmed: Unconfirmed::default(),
             scanned: scanned(members),
             candidates: 0,
@@ -151,6 +161,7 @@ mod tests {
             grace_seconds: 2.0,
             elapsed_seconds: 0.5,
             plan_out: None,
+            report_out: None,
             limit: 20,
         }
     }
@@ -365,7 +376,9 @@ mod tests {
                 "deep",
                 "elapsed_seconds",
                 "findings",
+                "findings_not_listed",
                 "grace_seconds",
+                "listed_at_most",
                 "scanned",
                 "total",
                 "transient",

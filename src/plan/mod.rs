@@ -6,19 +6,17 @@
 //! moves. Must not: talk to Redis, print, or diagnose (it takes findings as
 //! given).
 
-use std::path::Path;
-
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::{escape_bytes, Bytes};
 use crate::diagnose::{survivor, Finding, Kind};
-use crate::exit;
 use crate::schema::msgpack::{encode, Value};
 use crate::schema::observed::{HashState, Observation};
 use crate::schema::Model;
 
-pub const PLAN_FORMAT: u32 = 1;
+/// The plan file's format (`file`): 2 is JSON Lines; 1, one JSON object,
+/// is still read.
+pub const PLAN_FORMAT: u32 = 2;
 
 /// Which side wins a `field_mismatch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +106,19 @@ pub enum Step {
 
 /// Turn confirmed findings into actions.
 pub fn build(model: &Model, findings: &[Finding], policy: &Policy) -> Plan {
+    build_window(model, findings, policy, &mut Default::default())
+}
+
+/// [`build`] for one window of a streaming scan: `removed` holds the
+/// duplicate records planned for removal by earlier windows (every record
+/// of a group reports the whole group, and a group may span windows), so
+/// that each removal is planned once.
+pub fn build_window(
+    model: &Model,
+    findings: &[Finding],
+    policy: &Policy,
+    removed: &mut std::collections::BTreeSet<Vec<u8>>,
+) -> Plan {
     let mut plan = Plan {
         format: PLAN_FORMAT,
         model: model.class.clone(),
@@ -115,7 +126,6 @@ pub fn build(model: &Model, findings: &[Finding], policy: &Policy) -> Plan {
         needs_policy: Vec::new(),
         untouched: Vec::new(),
     };
-    let mut planned_keys: std::collections::BTreeSet<Vec<u8>> = Default::default();
     for f in findings {
         let skip = |reason: String| Skip {
             kind: f.kind,
@@ -164,7 +174,7 @@ pub fn build(model: &Model, findings: &[Finding], policy: &Policy) -> Plan {
                 for x in group.into_iter().filter(|x| **x != keep) {
                     // Every record of the group reports the same group: plan
                     // each removal once.
-                    if !planned_keys.insert(x.0.clone()) {
+                    if !removed.insert(x.0.clone()) {
                         continue;
                     }
                     let (srem, zrem) = record_sets(model, x);
@@ -360,51 +370,8 @@ fn mismatch(model: &Model, f: &Finding, side: Prefer) -> Option<(String, Step)> 
     }
 }
 
-/// Write a plan file (pretty JSON).
-pub fn write(plan: &Plan, path: &Path) -> Result<()> {
-    let text = serde_json::to_string_pretty(plan).context("cannot serialize the plan")?;
-    std::fs::write(path, text + "\n")
-        .with_context(|| format!("cannot write the plan to {}", path.display()))
-}
-
-/// Read a plan file written by `orphans scan --plan-out`.
-pub fn read(path: &Path, model: &Model) -> Result<Plan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the plan {}", path.display()))
-        .map_err(|e| exit::usage(format!("{e:#}")))?;
-    let plan: Plan = serde_json::from_str(&text)
-        .map_err(|e| exit::usage(format!("{} is not a jobq plan: {e}", path.display())))?;
-    if plan.format != PLAN_FORMAT {
-        return Err(exit::usage(format!(
-            "{}: plan format {} is not supported",
-            path.display(),
-            plan.format
-        )));
-    }
-    if plan.model != model.class {
-        return Err(exit::usage(format!(
-            "{} was made for the {} model, not {} (check --schema)",
-            path.display(),
-            plan.model,
-            model.class
-        )));
-    }
-    let mut plan = plan;
-    for (i, a) in plan.actions.iter_mut().enumerate() {
-        check::check(model, a).map_err(|why| {
-            exit::usage(format!(
-                "{}: step {} ({}): {why}; the plan is refused whole and nothing was written",
-                path.display(),
-                i + 1,
-                escape_bytes(a.key.as_slice())
-            ))
-        })?;
-        a.description = check::describe(a);
-    }
-    Ok(plan)
-}
-
 mod check;
+pub mod file;
 pub mod reap;
 
 #[cfg(test)]

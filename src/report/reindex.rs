@@ -29,9 +29,20 @@ pub struct ReindexReport {
     pub not_run: u64,
     /// Ctrl-C stopped the run before every step was sent.
     pub interrupted: bool,
+    /// The first `--show N` outcomes (all of them with `--show all`); the
+    /// counts above are complete, and `not_listed` says how many of each
+    /// list were left out. `--report-out` has every one.
     pub actions: Vec<ActionResult>,
     pub needs_policy: Vec<Skip>,
     pub untouched: Vec<Skip>,
+    pub not_listed: NotListed,
+    /// `--show N`: how many of each list the report keeps (`None`: all).
+    pub listed_at_most: Option<usize>,
+    /// The files written as the run went (`--plan-out`, `--report-out`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_out: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_out: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scanned: Option<Scanned>,
     /// Records the scan could neither clear nor diagnose (a set they depend
@@ -42,6 +53,14 @@ pub struct ReindexReport {
     /// when nothing was to be written (a dry run, declined, nothing to do).
     pub run_id: Option<String>,
     pub elapsed_seconds: f64,
+}
+
+/// How many of each list the report left out (`--show`).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct NotListed {
+    pub actions: u64,
+    pub needs_policy: u64,
+    pub untouched: u64,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -57,7 +76,7 @@ pub struct KindCounts {
     pub untouched: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ActionResult {
     pub kind: Kind,
     pub job_id: Option<String>,
@@ -67,4 +86,13 @@ pub struct ActionResult {
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A line of `reindex --report-out` after its header.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionLine<'a> {
+    Action(&'a ActionResult),
+    NeedsPolicy(&'a Skip),
+    Untouched(&'a Skip),
 }

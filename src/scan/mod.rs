@@ -23,17 +23,19 @@ mod holders;
 mod join;
 mod passes;
 mod walker;
+pub mod window;
 
 pub use holders::held_twice;
+pub use window::{Collect, Sink, Stopped};
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::bytes::Bytes;
-use crate::diagnose::{Finding, Kind};
+use crate::diagnose::Kind;
 use crate::exit;
 use crate::output::Ui;
 use crate::schema::probe::{Layout, SeenFilter};
@@ -87,10 +89,11 @@ pub struct UnconfirmedJob {
 /// Unconfirmed records listed by name; the rest are counted.
 pub const UNCONFIRMED_SHOWN: usize = 10;
 
-/// What the engine found: confirmed findings and how it got there.
+/// How the engine got there (its findings went to the sink).
 #[derive(Debug, Clone)]
 pub struct ScanOutcome {
-    pub findings: Vec<Finding>,
+    /// Confirmed findings handed to the sink.
+    pub confirmed: u64,
     pub unconfirmed: Unconfirmed,
     pub scanned: Scanned,
     /// Candidates gone or changed on the re-check: transient states.
@@ -99,12 +102,14 @@ pub struct ScanOutcome {
     pub elapsed: Duration,
 }
 
-/// Run the scan engine on an open connection.
+/// Run the scan engine on an open connection, handing the confirmed
+/// findings to `sink` window by window as the walk goes (see `window`).
 pub async fn scan(
     store: &mut Store,
     model: &Model,
     opts: &ScanOptions,
     ui: &Ui,
+    sink: &mut dyn Sink,
 ) -> Result<ScanOutcome> {
     let started = Instant::now();
     let run_id = store.run_id.clone();
@@ -129,7 +134,12 @@ pub async fn scan(
         model,
         layout: &layout,
         batch: opts.batch,
-        candidates: HashMap::new(),
+        grace: opts.grace,
+        deep: opts.deep,
+        win: Default::default(),
+        sink,
+        confirmed: 0,
+        transient: 0,
         // Up to IN_FLIGHT examinations in flight beside the one awaited.
         examining: InFlightQueue::new(IN_FLIGHT),
         mostly_suspect: false,
@@ -137,7 +147,6 @@ pub async fn scan(
         seen: SeenFilter::for_ids(cards.first().copied().flatten().unwrap_or(0)),
         repeated: Default::default(),
         scanned: Scanned::default(),
-        last_candidate: None,
         class_size: cards.first().copied().flatten().unwrap_or(0),
         lanes: Vec::new(),
         join: Join::default(),
@@ -215,23 +224,13 @@ pub async fn scan(
         progress.set_message("walking the keyspace (--deep)");
         w.deep(&progress).await.context("walking the keyspace")?;
     }
-    let candidates = w.candidates.len() as u64;
-    let (findings, transient) = if opts.grace.is_zero() || w.candidates.is_empty() {
-        (std::mem::take(&mut w.candidates).into_values().collect(), 0)
-    } else {
-        let due = w
-            .last_candidate
-            .map(|t| t + opts.grace)
-            .unwrap_or_else(Instant::now);
-        let wait = due.saturating_duration_since(Instant::now());
-        progress.set_message(format!(
-            "re-checking {} candidate(s) in {:.1}s",
-            w.candidates.len(),
-            wait.as_secs_f64()
-        ));
-        tokio::time::sleep(wait).await;
-        w.recheck().await.context("re-checking candidates")?
-    };
+    if !w.win.open.is_empty() || !w.win.waiting.is_empty() {
+        let held = w.win.open.len() + w.win.waiting_len;
+        if !opts.grace.is_zero() {
+            progress.set_message(format!("re-checking {held} candidate(s) after --grace"));
+        }
+    }
+    w.pump(true).await.context("re-checking candidates")?;
     progress.finish();
     // A cursor means nothing on another run of the server: a restart in the
     // middle would have skipped members, so such a scan is not reported.
@@ -246,11 +245,11 @@ pub async fn scan(
         ));
     }
     Ok(ScanOutcome {
-        findings,
+        confirmed: w.confirmed,
         unconfirmed: w.unconfirmed,
         scanned: w.scanned,
-        transient,
-        candidates,
+        transient: w.transient,
+        candidates: w.win.candidates,
         elapsed: started.elapsed(),
     })
 }

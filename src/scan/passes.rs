@@ -11,7 +11,7 @@ use super::same_damage;
 use super::walker::{IndexWalk, Walker, IN_FLIGHT, PAGES_AHEAD, RECHECK_BATCH};
 use crate::diagnose::{bad_values, classify, Finding};
 use crate::output::Progress;
-use crate::schema::observed::BadValue;
+use crate::schema::observed::{BadValue, HashState};
 use crate::schema::probe::{key_segment, Probe};
 use crate::store::in_flight::InFlightQueue;
 use crate::store::observe::{flags_of, InFlight};
@@ -42,7 +42,7 @@ impl Walker<'_> {
             let mut suspects: Vec<Probe> = Vec::new();
             let mut check: Vec<Vec<u8>> = Vec::new();
             for k in page.items.drain(..) {
-                if self.candidates.contains_key(&k) {
+                if self.win.knows(&k) {
                     continue;
                 }
                 let names_this = match &walk.value {
@@ -64,6 +64,7 @@ impl Walker<'_> {
             if let Some(oldest) = in_flight.push((n, check, request)) {
                 self.sort_members(Some(oldest), walk, progress).await?;
             }
+            self.pump(false).await?;
         }
         while let Some(oldest) = in_flight.pop_oldest() {
             self.sort_members(Some(oldest), walk, progress).await?;
@@ -151,7 +152,7 @@ impl Walker<'_> {
             let fresh: Vec<Vec<u8>> = page
                 .items
                 .into_iter()
-                .filter(|k| !self.candidates.contains_key(k) && !keys.contains(k))
+                .filter(|k| !self.win.knows(k) && !keys.contains(k))
                 .collect();
             let in_class = self
                 .store
@@ -166,7 +167,7 @@ impl Walker<'_> {
             self.examine(probes).await?;
             if !keys.is_empty() {
                 for k in &keys {
-                    self.candidates.remove(k);
+                    self.win.forget(k);
                 }
                 let probes: Vec<Probe> = keys
                     .iter()
@@ -179,6 +180,7 @@ impl Walker<'_> {
                 self.note(obs);
             }
             progress.inc(0);
+            self.pump(false).await?;
             cursor = page.cursor;
             if cursor == 0 {
                 return self.settle().await;
@@ -202,8 +204,41 @@ impl Walker<'_> {
     }
 
     /// Second sighting: re-read every candidate; keep what still holds.
-    pub(super) async fn recheck(&mut self) -> Result<(Vec<Finding>, u64)> {
-        let firsts: Vec<Finding> = std::mem::take(&mut self.candidates).into_values().collect();
+    /// The fields of each key whose value does not decode, read again for a
+    /// re-check (not counted in what the walk checked).
+    async fn bad_values_of(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Vec<BadValue>>> {
+        let fields = self.model.unread_fields();
+        let read = self.store.record_values(keys, &fields).await?;
+        Ok(read.into_iter().map(|r| bad_values(&r.values)).collect())
+    }
+
+    /// The second sighting of one window's candidates: what still holds
+    /// is confirmed, the rest counted transient. Without `--grace` the
+    /// first sighting stands, except that `--deep` still reads the values
+    /// of every record candidate, so that a record whose values do not
+    /// decode is reported malformed (and never repaired) even when an
+    /// earlier walk met it for another reason.
+    pub(super) async fn confirm(&mut self, firsts: Vec<Finding>) -> Result<(Vec<Finding>, u64)> {
+        if self.grace.is_zero() {
+            if !self.deep {
+                return Ok((firsts, 0));
+            }
+            let mut out = Vec::with_capacity(firsts.len());
+            for chunk in firsts.chunks(RECHECK_BATCH) {
+                let keys: Vec<Vec<u8>> = chunk.iter().map(|f| f.key.0.clone()).collect();
+                let bad = self.bad_values_of(&keys).await?;
+                for (f, b) in chunk.iter().zip(bad) {
+                    if b.is_empty() || !matches!(f.observed.hash, HashState::Hash { .. }) {
+                        out.push(f.clone());
+                        continue;
+                    }
+                    let mut o = f.observed.clone();
+                    o.bad_values = b;
+                    out.push(classify(self.model, &o).unwrap_or_else(|| f.clone()));
+                }
+            }
+            return Ok((out, 0));
+        }
         let mut confirmed = Vec::new();
         let mut transient = 0;
         // Small atomic batches: each shows one instant, and none holds the
@@ -237,21 +272,29 @@ impl Walker<'_> {
                 })
                 .collect();
             let mut obs = self.store.observe(self.layout, &probes, true).await?;
-            // A bad value is read again, as everything else is.
+            // A bad value is read again, as everything else is; with
+            // `--deep` every record's values are (see above).
             let again: Vec<usize> = (0..records.len())
-                .filter(|&i| !records[i].observed.bad_values.is_empty())
+                .filter(|&i| self.deep || !records[i].observed.bad_values.is_empty())
                 .collect();
             if !again.is_empty() {
                 let keys: Vec<Vec<u8>> = again.iter().map(|&i| records[i].key.0.clone()).collect();
-                let fields = self.model.unread_fields();
-                let read = self.store.record_values(&keys, &fields).await?;
-                for (&i, r) in again.iter().zip(read) {
-                    obs[i].bad_values = bad_values(&r.values);
+                let bad = self.bad_values_of(&keys).await?;
+                for (&i, b) in again.iter().zip(bad) {
+                    obs[i].bad_values = b;
                 }
             }
             for (first, o) in records.into_iter().zip(obs) {
                 match classify(self.model, &o) {
                     Some(again) if same_damage(first.kind, again.kind) => confirmed.push(again),
+                    // Its values do not decode: malformed now, whatever
+                    // the first look (which did not read them) said.
+                    Some(again)
+                        if again.kind == crate::diagnose::Kind::Malformed
+                            && !o.bad_values.is_empty() =>
+                    {
+                        confirmed.push(again)
+                    }
                     _ => transient += 1,
                 }
             }

@@ -50,18 +50,61 @@ pub struct ScanSettings {
     pub options: ScanOptions,
     /// Findings shown per kind in the table.
     pub limit: usize,
+    /// Findings the report lists (`--show`; `None`: all).
+    pub show: Option<usize>,
     /// Where to write the repair plan (`--plan-out`).
     pub plan_out: Option<PathBuf>,
+    /// Where to write every finding (`--report-out`).
+    pub report_out: Option<PathBuf>,
 }
 
-impl From<&ScanCommandArgs> for ScanSettings {
-    fn from(a: &ScanCommandArgs) -> ScanSettings {
-        ScanSettings {
+impl ScanSettings {
+    /// Exit 2 when two of the files given are one.
+    pub fn from_args(a: &ScanCommandArgs) -> anyhow::Result<ScanSettings> {
+        distinct_files(&[
+            ("--plan-out", a.plan_out.as_deref()),
+            ("--report-out", a.scan.report_out.as_deref()),
+        ])?;
+        Ok(ScanSettings {
             options: ScanOptions::from(&a.scan),
             limit: a.scan.limit,
+            show: a.scan.show.0,
             plan_out: a.plan_out.clone(),
+            report_out: a.scan.report_out.clone(),
+        })
+    }
+}
+
+/// Refuse one file named by two flags: the second would overwrite the
+/// first as both are written (or the plan being read).
+fn distinct_files(files: &[(&str, Option<&std::path::Path>)]) -> anyhow::Result<()> {
+    let given: Vec<(&str, &std::path::Path)> = files
+        .iter()
+        .filter_map(|(f, p)| p.map(|p| (*f, p)))
+        .collect();
+    for (i, (fa, pa)) in given.iter().enumerate() {
+        for (fb, pb) in &given[i + 1..] {
+            let same = pa == pb
+                || matches!((pa.canonicalize(), pb.canonicalize()), (Ok(a), Ok(b)) if a == b);
+            if same {
+                return Err(crate::exit::usage(format!(
+                    "{fa} and {fb} name the same file ({}); give each its own",
+                    pa.display()
+                )));
+            }
         }
     }
+    Ok(())
+}
+
+/// The run's parameters, as a plan or report file's header records them.
+pub fn parameters(command: &str, o: &ScanOptions) -> serde_json::Value {
+    serde_json::json!({
+        "command": command,
+        "grace_seconds": o.grace.as_secs_f64(),
+        "deep": o.deep,
+        "batch": o.batch,
+    })
 }
 
 /// What `jobq reindex` was asked.
@@ -71,17 +114,29 @@ pub struct ReindexSettings {
     /// Apply this plan file instead of scanning (`--plan`).
     pub plan: Option<PathBuf>,
     pub plan_out: Option<PathBuf>,
+    /// Every action's outcome, as JSON Lines (`--report-out`).
+    pub report_out: Option<PathBuf>,
+    /// Actions the report lists (`--show`; `None`: all).
+    pub show: Option<usize>,
     /// `--prefer` and `--duplicates`.
     pub policy: Policy,
 }
 
-impl From<&ReindexArgs> for ReindexSettings {
-    fn from(a: &ReindexArgs) -> ReindexSettings {
-        ReindexSettings {
+impl ReindexSettings {
+    /// Exit 2 when two of the files given are one.
+    pub fn from_args(a: &ReindexArgs) -> anyhow::Result<ReindexSettings> {
+        distinct_files(&[
+            ("--plan", a.plan.as_deref()),
+            ("--plan-out", a.plan_out.as_deref()),
+            ("--report-out", a.scan.report_out.as_deref()),
+        ])?;
+        Ok(ReindexSettings {
             scan: ScanOptions::from(&a.scan),
             gate: Gate::from(&a.confirm),
             plan: a.plan.clone(),
             plan_out: a.plan_out.clone(),
+            report_out: a.scan.report_out.clone(),
+            show: a.scan.show.0,
             policy: Policy {
                 prefer: a.prefer.map(|p| match p {
                     CliPrefer::Key => Prefer::Key,
@@ -89,6 +144,6 @@ impl From<&ReindexArgs> for ReindexSettings {
                 }),
                 keep_latest: matches!(a.duplicates, Some(DuplicatePolicy::KeepLatest)),
             },
-        }
+        })
     }
 }

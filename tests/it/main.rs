@@ -25,6 +25,7 @@ mod reindex_live;
 mod scan;
 mod servers;
 mod snapshots_output;
+mod streaming;
 mod terminal;
 mod tls;
 mod usage_edges;

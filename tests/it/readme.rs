@@ -122,8 +122,20 @@ fn every_json_field_of_scan_and_reindex_is_documented() {
     let reindex = r.jobq(&["--json", "reindex", "--dry-run", "--grace", "0"]);
     reindex.expect_code(1);
     let (s, x) = (scan.json(), reindex.json());
-    let p: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("plan JSON");
+    let p = read_plan(&plan);
+    let lines = json_lines(&plan);
+    let report_out = r.dir.path().join("report.jsonl");
+    r.jobq(&[
+        "--json",
+        "reindex",
+        "--dry-run",
+        "--grace",
+        "0",
+        "--report-out",
+        report_out.to_str().expect("path"),
+    ])
+    .expect_code(1);
+    let rep = json_lines(&report_out);
 
     let mut fields = BTreeSet::new();
     for v in [
@@ -140,6 +152,12 @@ fn every_json_field_of_scan_and_reindex_is_documented() {
         &p,
         &p["actions"][0],
         &p["actions"][0]["step"],
+        &p["end"],
+        &lines[0],
+        &lines[0]["parameters"],
+        &x["not_listed"],
+        &rep[0],
+        &rep[rep.len() - 1]["end"],
     ] {
         assert!(v.is_object(), "not an object in {s}\n{x}\n{p}");
         keys_of(v, &mut fields);

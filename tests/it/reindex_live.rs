@@ -193,7 +193,7 @@ fn interrupt_apply(r: &Redis, plan: &str, json: bool) -> (Option<i32>, String, S
     if json {
         args.push("--json".into());
     }
-    args.extend(["reindex", "--yes", "--plan", plan].map(String::from));
+    args.extend(["reindex", "--yes", "--show", "all", "--plan", plan].map(String::from));
     let child = std::process::Command::new(jobq_bin())
         .args(&args)
         .env("NO_COLOR", "1")

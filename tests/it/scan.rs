@@ -29,7 +29,7 @@ fn healthy_queue_is_clean() {
     let keys = seed(&mut con, 300, "projA");
     popoto_move(&mut con, &keys[0], "running").expect("move");
     popoto_move(&mut con, &keys[1], "completed").expect("move");
-    let (run, j) = scan(&r, &["--batch", "50"]);
+    let (run, j) = scan(&r, &["--batch", "50", "--show", "all"]);
     run.expect_code(0);
     assert_eq!(j["command"], "orphans scan");
     assert_eq!(j["total"], 0, "{}", run.explain());
@@ -293,7 +293,7 @@ fn a_mostly_damaged_class_set_is_read_in_full_and_nothing_is_missed() {
             );
         }
     }
-    let (run, j) = scan(&r, &["--batch", "50"]);
+    let (run, j) = scan(&r, &["--batch", "50", "--show", "all"]);
     run.expect_code(1);
     let found: std::collections::BTreeSet<String> = findings_of(&j, "orphan")
         .iter()
@@ -517,9 +517,10 @@ fn plan_out_writes_a_plan() {
         plan.to_str().expect("path"),
     ]);
     run.expect_code(1);
-    let p: J =
-        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan file")).expect("json");
+    let p = read_plan(&plan);
     assert_eq!(p["model"], "RedisJob");
+    assert_eq!(p["end"]["complete"], true);
+    assert_eq!(p["end"]["actions"], 1);
     assert_eq!(p["actions"][0]["kind"], "orphan");
     assert_eq!(p["actions"][0]["step"]["op"], "reconcile");
     assert_eq!(

@@ -4,12 +4,13 @@
 //!
 //! Owns: [`Walker`] and its bookkeeping. Must not: print or write.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::time::Instant;
+use std::collections::{BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use super::join::Join;
+use super::window::{Sink, Stopped, Windows};
 use super::{Scanned, Unconfirmed, UnconfirmedJob, UNCONFIRMED_SHOWN};
 use crate::bytes::Bytes;
 use crate::diagnose::{classify, plainly_healthy, unconfirmed, Finding, Kind};
@@ -93,10 +94,16 @@ pub(super) struct Walker<'a> {
     pub(super) model: &'a Model,
     pub(super) layout: &'a Layout,
     pub(super) batch: u32,
-    /// By key. Unordered: keys share long prefixes, which made an ordered
-    /// map's comparisons a tenth of a damaged scan's CPU; callers sort the
-    /// findings they report.
-    pub(super) candidates: HashMap<Vec<u8>, Finding>,
+    pub(super) grace: Duration,
+    pub(super) deep: bool,
+    /// The candidates held, window by window, and the keys reported.
+    pub(super) win: Windows,
+    /// Where each window's confirmed findings go.
+    pub(super) sink: &'a mut dyn Sink,
+    /// Findings handed to the sink.
+    pub(super) confirmed: u64,
+    /// Candidates gone or changed on the re-check.
+    pub(super) transient: u64,
     /// Examinations sent and not yet classified.
     pub(super) examining: InFlightQueue<InFlightObs>,
     /// Whether most keys of pass A's last light read were suspects.
@@ -108,7 +115,6 @@ pub(super) struct Walker<'a> {
     /// few that [`Walker::cross_duplicates`] looks at closely.
     pub(super) repeated: rustc_hash::FxHashSet<Vec<u8>>,
     pub(super) scanned: Scanned,
-    pub(super) last_candidate: Option<Instant>,
     /// The class set's size when the scan began: what the joint walk's
     /// pages are sized against.
     pub(super) class_size: u64,
@@ -166,21 +172,30 @@ impl Walker<'_> {
     pub(super) fn note(&mut self, obs: Vec<Observation>) {
         for o in obs {
             if let Some(f) = classify(self.model, &o) {
+                // Reported already and left as it was: once is enough.
+                if self.win.reported(&f.key.0) {
+                    continue;
+                }
                 // A key looked at again with more twins (see
                 // `cross_duplicates`) may turn out a duplicate as well.
                 let dup =
                     |f: &Finding| f.kind == Kind::Duplicate || f.also.contains(&Kind::Duplicate);
-                match self.candidates.entry(f.key.0.clone()) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
-                        if dup(&f) && !dup(e.get()) {
-                            e.insert(f);
+                let key = f.key.0.clone();
+                let held = std::iter::once(&mut self.win.open)
+                    .chain(self.win.waiting.iter_mut().map(|w| &mut w.candidates))
+                    .find_map(|m| m.get_mut(&key));
+                match held {
+                    Some(e) => {
+                        if dup(&f) && !dup(e) {
+                            *e = f;
                         }
                     }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(f);
+                    None => {
+                        self.win.open.insert(key, f);
+                        self.win.candidates += 1;
                     }
                 }
-                self.last_candidate = Some(Instant::now());
+                self.win.last = Some(Instant::now());
             } else if let Some(why) = unconfirmed(self.model, &o) {
                 if self.unconfirmed_keys.insert(o.key.0.clone()) {
                     self.unconfirmed.count += 1;
@@ -192,6 +207,46 @@ impl Walker<'_> {
                 }
             }
         }
+    }
+
+    /// Hand every window that is due (all of them with `all`, at the end)
+    /// to the sink, after its second sighting; stop if the sink says so.
+    /// Called between pages, so the walk goes on while windows wait.
+    pub(super) async fn pump(&mut self, all: bool) -> Result<()> {
+        if self.sink.stop() {
+            return Err(Stopped.into());
+        }
+        self.win.seal(self.grace, all);
+        while let Some(w) = self.win.next_due(all) {
+            // Waited in slices, so that Ctrl-C is seen while a window waits.
+            loop {
+                let wait = w.due.saturating_duration_since(Instant::now());
+                if wait.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(wait.min(Duration::from_millis(100))).await;
+                if self.sink.stop() {
+                    return Err(Stopped.into());
+                }
+            }
+            let (mut confirmed, transient) =
+                self.confirm(w.candidates.into_values().collect()).await?;
+            self.transient += transient;
+            self.confirmed += confirmed.len() as u64;
+            // Keys are unique, so an unstable sort gives the one order.
+            confirmed.sort_unstable_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+            let keys: Vec<Vec<u8>> = confirmed.iter().map(|f| f.key.0.clone()).collect();
+            let kept = self.sink.take(confirmed).await?;
+            for i in kept {
+                if let Some(k) = keys.get(i) {
+                    self.win.remember(k);
+                }
+            }
+            if self.sink.stop() {
+                return Err(Stopped.into());
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn note_set_problem(&mut self, set: &[u8], why: &str) {
@@ -221,7 +276,11 @@ impl Walker<'_> {
             repair: "never touched: fix by hand; memberships in it were not checked".into(),
             observed: obs,
         };
-        self.candidates.entry(key).or_insert(f);
+        if !self.win.knows(&key) {
+            self.win.open.insert(key, f);
+            self.win.candidates += 1;
+            self.win.last = Some(Instant::now());
+        }
     }
 
     /// Full observations (every status index, twins) of suspect keys, then
@@ -408,6 +467,7 @@ impl Walker<'_> {
                 }
             }
             self.join.compact();
+            self.pump(false).await?;
         }
         // Stop the walks' tasks (all at their end by now).
         self.lanes.clear();
@@ -523,7 +583,7 @@ impl Walker<'_> {
         let n = items.len() as u64;
         let suspects: Vec<Probe> = items
             .into_iter()
-            .filter(|k| !self.candidates.contains_key(k))
+            .filter(|k| !self.win.knows(k))
             .filter(|k| {
                 let names_this = match &self.lanes[lane].role {
                     Role::Status(si) => {

@@ -520,6 +520,48 @@ pub fn jobq(args: &[&str]) -> Run {
     )
 }
 
+// ---- files jobq writes ---------------------------------------------------
+
+/// The lines of a JSON Lines file jobq wrote (`--plan-out`, `--report-out`),
+/// each parsed; panics on a line that is not JSON.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).expect("read the JSON Lines file");
+    assert!(
+        text.ends_with('\n'),
+        "{}: cut short: {text:?}",
+        path.display()
+    );
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// A plan file read back as one object: its header's `model`, and its
+/// `actions`, `needs_policy` and `untouched` lines as arrays, plus `end`.
+pub fn read_plan(path: &Path) -> serde_json::Value {
+    let lines = json_lines(path);
+    let header = &lines[0];
+    assert_eq!(header["jobq"], "plan", "{header}");
+    assert_eq!(header["format"], 2, "{header}");
+    let mut plan = serde_json::json!({
+        "model": header["model"].clone(),
+        "actions": [], "needs_policy": [], "untouched": [], "end": null,
+    });
+    for l in &lines[1..] {
+        let (k, v) = l
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .expect("one key a line");
+        if k == "end" {
+            plan["end"] = v.clone();
+        } else {
+            let list = if k == "action" { "actions" } else { k.as_str() };
+            plan[list].as_array_mut().expect("a list").push(v.clone());
+        }
+    }
+    plan
+}
+
 // ---- state helpers -------------------------------------------------------
 
 pub fn smembers(con: &mut redis::Connection, key: &str) -> Vec<String> {

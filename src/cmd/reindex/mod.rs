@@ -1,0 +1,702 @@
+//! `jobq reindex`: repair what the scan confirms, window by window as the
+//! walk goes, or what a plan file says. Never deletes and rebuilds an
+//! index: every repair is one key's memberships, one guarded step at a
+//! time. Memory is bounded by a window of work (see `scan::window`): each
+//! window is planned, applied and forgotten, and the report keeps the
+//! first `--show` outcomes with every count exact.
+//!
+//! The gates: `--dry-run` scans and plans; `--yes` repairs each window as
+//! soon as it is confirmed; asking first scans into a plan file (the
+//! `--plan-out` given, or a private temporary one), shows it, and applies
+//! that file once approved, exactly as `--plan FILE` would. A plan file is
+//! read twice: once to check every step (a bad one refuses the plan whole,
+//! before anything is written) and once to apply it.
+//!
+//! Ctrl-C before the first write ends the run with nothing written;
+//! after it, the batches already sent are waited for and the report says
+//! what was applied and what was not (exit 130).
+
+mod apply;
+mod tally;
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::{Ctx, Decision};
+use crate::cmd::interrupt::Interrupt;
+use crate::diagnose::Finding;
+use crate::exit;
+use crate::jsonl::JsonLines;
+use crate::output::Ui;
+use crate::plan::file::{PlanLine, PlanReader, PlanWriter};
+use crate::plan::{self, Action, Plan, Policy};
+use crate::report::reindex::ReindexReport;
+use crate::report::scan::report_header;
+use crate::scan::{scan, Scanned, Sink, Stopped, Unconfirmed};
+use crate::schema::Model;
+use crate::settings::repair::{parameters, Gate, ReindexSettings};
+use crate::settings::Settings;
+use crate::store::audit::Audit;
+use crate::store::Store;
+
+use apply::Applier;
+use tally::Tally;
+
+/// Actions read from a plan file before they are applied together.
+const FILE_WINDOW: usize = 2_000;
+
+/// Exit 130 before anything was written.
+fn interrupted_before_writing() -> anyhow::Error {
+    exit::with_code(exit::INTERRUPTED, "interrupted; nothing was written")
+}
+
+/// What a run ends with, besides its tally.
+struct Ending {
+    source: String,
+    scanned: Option<Scanned>,
+    unconfirmed: Option<Unconfirmed>,
+}
+
+pub async fn run(ctx: Ctx<'_>, args: &ReindexSettings) -> Result<(ReindexReport, u8)> {
+    let Ctx { settings, ui, intr } = ctx;
+    let started = Instant::now();
+    let mut store = tokio::select! {
+        s = crate::cmd::connect(&settings.connect, ui) => s?,
+        _ = intr.wait() => return Err(interrupted_before_writing()),
+    };
+    // Refuse before the scan: a replica would only fail later.
+    if args.gate != Gate::DryRun {
+        store.require_writable()?;
+    }
+    let mut params = parameters("reindex", &args.scan);
+    params["prefer"] = serde_json::json!(args.policy.prefer);
+    params["keep_latest"] = serde_json::json!(args.policy.keep_latest);
+    let report_out = match &args.report_out {
+        Some(p) => Some(
+            JsonLines::create(
+                p,
+                &report_header("reindex-report", &settings.model.class, params.clone()),
+            )
+            .map_err(|e| exit::usage(format!("{e:#}")))?,
+        ),
+        None => None,
+    };
+    let mut tally = Tally::new(args.show, report_out);
+    let result = match (&args.plan, args.gate) {
+        (None, Gate::DryRun) => {
+            dry_run_scan(settings, ui, intr, args, &mut store, &mut tally, params).await
+        }
+        (None, Gate::Go) => {
+            streaming_repair(settings, ui, intr, args, &mut store, &mut tally, params).await
+        }
+        (None, Gate::Ask) => {
+            return ask_then_apply(ctx, args, store, tally, params, started).await;
+        }
+        (Some(path), gate) => {
+            return from_file(ctx, args, store, tally, path, gate, started).await;
+        }
+    };
+    let (mut report, code) = result?;
+    report.elapsed_seconds = started.elapsed().as_secs_f64();
+    Ok((report, code))
+}
+
+/// The report of a run, with its exit code when nothing overrides it.
+fn finish(
+    mut tally: Tally,
+    args: &ReindexSettings,
+    ending: Ending,
+    run_id: Option<String>,
+    stopped: Option<&str>,
+) -> Result<(ReindexReport, u8)> {
+    tally.close(stopped)?;
+    let unconfirmed = ending.unconfirmed.as_ref().map_or(0, |u| u.count);
+    let needs_policy = tally.needs_policy_total;
+    let mut report = tally.into_report(ending.source, args.show);
+    report.scanned = ending.scanned;
+    report.unconfirmed = ending.unconfirmed;
+    report.run_id = run_id;
+    report.plan_out = args.plan_out.as_ref().map(|p| p.display().to_string());
+    report.report_out = args.report_out.as_ref().map(|p| p.display().to_string());
+    let code = if report.skipped + report.failed + report.unknown > 0 {
+        exit::PARTIAL
+    } else {
+        leftover_code(needs_policy, unconfirmed)
+    };
+    Ok((report, code))
+}
+
+/// Findings left for a policy flag, and records that could not be
+/// diagnosed, make a run partial; malformed ones are never touched and only
+/// reported.
+fn leftover_code(needs_policy: u64, unconfirmed: u64) -> u8 {
+    if needs_policy == 0 && unconfirmed == 0 {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    }
+}
+
+/// The scan's window sink for every gate: plans the window (writing it to
+/// `--plan-out`), counts it, then lists it as planned (a dry run) or sends
+/// it to the applier (`--yes`).
+struct Planner<'a, 'b> {
+    model: &'a Model,
+    policy: &'a Policy,
+    intr: &'a Interrupt,
+    tally: &'b mut Tally,
+    plan_out: Option<PlanWriter>,
+    removed: BTreeSet<Vec<u8>>,
+    applier: Option<&'b mut Applier<'a>>,
+}
+
+impl Planner<'_, '_> {
+    async fn window(&mut self, findings: Vec<Finding>) -> Result<Vec<usize>> {
+        let plan = plan::build_window(self.model, &findings, self.policy, &mut self.removed);
+        if let Some(w) = &mut self.plan_out {
+            w.window(&plan)?;
+        }
+        let kept = left_alone(&findings, &plan);
+        drop(findings);
+        let Plan {
+            actions,
+            needs_policy,
+            untouched,
+            ..
+        } = plan;
+        for s in needs_policy {
+            self.tally.needs_policy(s)?;
+        }
+        for s in untouched {
+            self.tally.untouched(s)?;
+        }
+        for a in &actions {
+            self.tally.planned(a);
+        }
+        match &mut self.applier {
+            Some(applier) => {
+                applier.apply(actions, self.tally).await?;
+                if let Some(why) = &applier.refused {
+                    // Every further step would be refused too.
+                    return Err(refused_error(
+                        why,
+                        self.tally.applied,
+                        &applier.audit.run_id,
+                    ));
+                }
+            }
+            None => {
+                for a in &actions {
+                    self.tally.listed_as_planned(a)?;
+                }
+                self.tally.flush()?;
+            }
+        }
+        Ok(kept)
+    }
+}
+
+impl Sink for Planner<'_, '_> {
+    fn take<'s>(
+        &'s mut self,
+        findings: Vec<Finding>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<usize>>> + 's>> {
+        Box::pin(self.window(findings))
+    }
+
+    fn stop(&self) -> bool {
+        self.intr.is_set()
+    }
+}
+
+/// The positions of the findings the plan leaves as they are (a policy is
+/// needed, or they are never touched): the scan need not report them again.
+fn left_alone(findings: &[Finding], plan: &Plan) -> Vec<usize> {
+    if plan.needs_policy.is_empty() && plan.untouched.is_empty() {
+        return Vec::new();
+    }
+    let keys: HashSet<&[u8]> = plan
+        .needs_policy
+        .iter()
+        .chain(&plan.untouched)
+        .map(|s| s.key.as_slice())
+        .collect();
+    findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| keys.contains(f.key.as_slice()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn refused_error(why: &str, applied: u64, run_id: &str) -> anyhow::Error {
+    let mut why = why.to_owned();
+    if why.contains("can't run this command") && !why.contains("ACL user") {
+        why.push_str(": the ACL user lacks a permission jobq needs (NOPERM; the README's \"Production safety\" lists them)");
+    }
+    exit::with_code(
+        exit::RUNTIME,
+        format!(
+            "Redis refused the repair ({why}); {applied} repair(s) were applied before that (each in the audit stream, run {run_id}), none half-applied; run jobq reindex again once it accepts writes"
+        ),
+    )
+}
+
+fn plan_writer(
+    args: &ReindexSettings,
+    model: &Model,
+    params: serde_json::Value,
+) -> Result<Option<PlanWriter>> {
+    match &args.plan_out {
+        Some(p) => Ok(Some(
+            PlanWriter::create(p, model, params).map_err(|e| exit::usage(format!("{e:#}")))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Close the plan file of a scan that stopped early with a line saying so.
+fn close_plan(w: Option<PlanWriter>, stopped: Option<&str>) -> Result<()> {
+    match w {
+        Some(w) => w.finish(stopped),
+        None => Ok(()),
+    }
+}
+
+/// `--dry-run`: scan and plan, write nothing.
+async fn dry_run_scan(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &ReindexSettings,
+    store: &mut Store,
+    tally: &mut Tally,
+    params: serde_json::Value,
+) -> Result<(ReindexReport, u8)> {
+    let model = &settings.model;
+    let mut planner = Planner {
+        model,
+        policy: &args.policy,
+        intr,
+        tally,
+        plan_out: plan_writer(args, model, params)?,
+        removed: BTreeSet::new(),
+        applier: None,
+    };
+    let out = scan(store, model, &args.scan, ui, &mut planner).await;
+    let plan_out = planner.plan_out.take();
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            let stopped = e.downcast_ref::<Stopped>().is_some();
+            close_plan(
+                plan_out,
+                Some(if stopped {
+                    "interrupted"
+                } else {
+                    "the scan failed"
+                }),
+            )?;
+            return Err(if stopped {
+                interrupted_before_writing()
+            } else {
+                e
+            });
+        }
+    };
+    close_plan(plan_out, None)?;
+    let tally = std::mem::replace(tally, Tally::new(args.show, None));
+    let planned = tally.planned;
+    let (mut report, code) = finish(
+        tally,
+        args,
+        Ending {
+            source: "scan".into(),
+            scanned: Some(out.scanned),
+            unconfirmed: Some(out.unconfirmed),
+        },
+        None,
+        None,
+    )?;
+    report.dry_run = true;
+    Ok((report, if planned > 0 { exit::FINDINGS } else { code }))
+}
+
+/// Check the server takes jobq's writes, and open the run.
+async fn ready_to_write<'a>(
+    settings: &Settings,
+    store: &mut Store,
+    intr: &'a Interrupt,
+) -> Result<Applier<'a>> {
+    store.require_writable()?;
+    store.require_audit_permission(&settings.ns.audit()).await?;
+    store.load_repair_scripts().await?;
+    let audit = Audit::new(settings.ns.audit(), "reindex");
+    Ok(Applier::new(
+        store.clone(),
+        audit,
+        &settings.model.status.field,
+        intr,
+    ))
+}
+
+/// `--yes` without a plan file: each window is repaired once confirmed.
+async fn streaming_repair(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &ReindexSettings,
+    store: &mut Store,
+    tally: &mut Tally,
+    params: serde_json::Value,
+) -> Result<(ReindexReport, u8)> {
+    let model = &settings.model;
+    let mut applier = ready_to_write(settings, store, intr).await?;
+    let mut planner = Planner {
+        model,
+        policy: &args.policy,
+        intr,
+        tally,
+        plan_out: plan_writer(args, model, params)?,
+        removed: BTreeSet::new(),
+        applier: Some(&mut applier),
+    };
+    let out = scan(store, model, &args.scan, ui, &mut planner).await;
+    let plan_out = planner.plan_out.take();
+    drop(planner);
+    // Whatever stopped the scan, the batches already sent are waited for.
+    let drained = applier.finish(tally).await;
+    let out = match out {
+        Ok(out) => {
+            close_plan(plan_out, None)?;
+            drained?;
+            out
+        }
+        Err(e) => {
+            let stopped = e.downcast_ref::<Stopped>().is_some();
+            close_plan(
+                plan_out,
+                Some(if stopped {
+                    "interrupted"
+                } else {
+                    "the run failed"
+                }),
+            )?;
+            drained?;
+            if !stopped {
+                tally.close(Some("the run failed"))?;
+                return Err(e);
+            }
+            if applier.sent == 0 {
+                tally.close(Some("interrupted"))?;
+                return Err(interrupted_before_writing());
+            }
+            let run_id = applier.audit.run_id.clone();
+            ui.warn(format!(
+                "interrupted: {} repair(s) applied (run {run_id}); run again to finish (jobq reindex re-reads the state, so what was done is not redone)",
+                tally.applied
+            ));
+            let tally = std::mem::replace(tally, Tally::new(args.show, None));
+            let (mut report, _) = finish(
+                tally,
+                args,
+                Ending {
+                    source: "scan".into(),
+                    scanned: None,
+                    unconfirmed: None,
+                },
+                Some(run_id),
+                Some("interrupted"),
+            )?;
+            report.interrupted = true;
+            return Ok((report, exit::INTERRUPTED));
+        }
+    };
+    if let Some(why) = &applier.refused {
+        tally.close(Some("refused"))?;
+        return Err(refused_error(why, tally.applied, &applier.audit.run_id));
+    }
+    if applier.stopped {
+        ui.warn("a batch got no reply, so its outcome is unknown; nothing was sent after it. Run jobq reindex again: it re-reads the state and its guards make that safe.");
+    }
+    let run_id = (applier.sent > 0).then(|| applier.audit.run_id.clone());
+    let tally = std::mem::replace(tally, Tally::new(args.show, None));
+    finish(
+        tally,
+        args,
+        Ending {
+            source: "scan".into(),
+            scanned: Some(out.scanned),
+            unconfirmed: Some(out.unconfirmed),
+        },
+        run_id,
+        None,
+    )
+}
+
+/// Asking first: scan into a plan file, show it, and apply that file once
+/// approved; declined or a dry run, the plan as counted is the report.
+async fn ask_then_apply(
+    ctx: Ctx<'_>,
+    args: &ReindexSettings,
+    mut store: Store,
+    tally: Tally,
+    params: serde_json::Value,
+    started: Instant,
+) -> Result<(ReindexReport, u8)> {
+    let Ctx { settings, ui, intr } = ctx;
+    let model = &settings.model;
+    let (path, temporary) = match &args.plan_out {
+        Some(p) => (p.clone(), false),
+        None => (temp_plan_path(), true),
+    };
+    let _cleanup = temporary.then(|| RemoveOnDrop(path.clone()));
+    let writer =
+        PlanWriter::create(&path, model, params).map_err(|e| exit::usage(format!("{e:#}")))?;
+    let mut preview = Tally::new(args.show, None);
+    let mut planner = Planner {
+        model,
+        policy: &args.policy,
+        intr,
+        tally: &mut preview,
+        plan_out: Some(writer),
+        removed: BTreeSet::new(),
+        applier: None,
+    };
+    let out = scan(&mut store, model, &args.scan, ui, &mut planner).await;
+    let writer = planner.plan_out.take();
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            let stopped = e.downcast_ref::<Stopped>().is_some();
+            close_plan(
+                writer,
+                Some(if stopped {
+                    "interrupted"
+                } else {
+                    "the scan failed"
+                }),
+            )?;
+            return Err(if stopped {
+                interrupted_before_writing()
+            } else {
+                e
+            });
+        }
+    };
+    close_plan(writer, None)?;
+    let ending = Ending {
+        source: "scan".into(),
+        scanned: Some(out.scanned),
+        unconfirmed: Some(out.unconfirmed),
+    };
+    decide_and_apply(
+        ctx,
+        args,
+        store,
+        tally,
+        preview,
+        &path,
+        ending,
+        Gate::Ask,
+        started,
+    )
+    .await
+}
+
+/// `--plan FILE`: check the whole file, then (as the gate says) apply it.
+async fn from_file(
+    ctx: Ctx<'_>,
+    args: &ReindexSettings,
+    store: Store,
+    tally: Tally,
+    path: &Path,
+    gate: Gate,
+    started: Instant,
+) -> Result<(ReindexReport, u8)> {
+    let model = &ctx.settings.model;
+    let mut tally = tally;
+    // A dry run's report file lists the plan as read.
+    let out = if gate == Gate::DryRun {
+        tally.out.take()
+    } else {
+        None
+    };
+    let mut preview = Tally::new(args.show, out);
+    let mut reader = PlanReader::open(path, model)?;
+    while let Some(line) = reader.next(path, model)? {
+        match line {
+            PlanLine::Action(a) => {
+                preview.planned(&a);
+                preview.listed_as_planned(&a)?;
+            }
+            PlanLine::NeedsPolicy(s) => preview.needs_policy(s)?,
+            PlanLine::Untouched(s) => preview.untouched(s)?,
+            PlanLine::End(_) => {}
+        }
+    }
+    if !reader.complete() {
+        ctx.ui.warn(format!(
+            "{} does not say it is complete (the scan that wrote it was stopped{}): it holds {} step(s), and only those are applied",
+            path.display(),
+            if reader.cut { ", in the middle of a line, which is ignored" } else { "" },
+            preview.planned
+        ));
+    }
+    let ending = Ending {
+        source: path.display().to_string(),
+        scanned: None,
+        unconfirmed: None,
+    };
+    decide_and_apply(
+        ctx, args, store, tally, preview, path, ending, gate, started,
+    )
+    .await
+}
+
+/// Show the plan counted in `preview`, ask as the gate says, and apply the
+/// plan file `path` once approved.
+#[allow(clippy::too_many_arguments)]
+async fn decide_and_apply(
+    ctx: Ctx<'_>,
+    args: &ReindexSettings,
+    mut store: Store,
+    mut tally: Tally,
+    preview: Tally,
+    path: &Path,
+    ending: Ending,
+    gate: Gate,
+    started: Instant,
+) -> Result<(ReindexReport, u8)> {
+    let Ctx { settings, ui, intr } = ctx;
+    let elapsed = |mut r: (ReindexReport, u8)| {
+        r.0.elapsed_seconds = started.elapsed().as_secs_f64();
+        Ok(r)
+    };
+    let planned = preview.planned;
+    let shown = |preview: Tally, dry_run: bool, declined: bool, code: u8| {
+        let (mut report, leftover) = finish(preview, args, ending_copy(&ending), None, None)?;
+        report.dry_run = dry_run;
+        report.declined = declined;
+        Ok::<_, anyhow::Error>((report, if code == exit::OK { leftover } else { code }))
+    };
+    if planned == 0 {
+        tally.close(None)?;
+        return elapsed(shown(preview, gate == Gate::DryRun, false, exit::OK)?);
+    }
+    if gate == Gate::Ask {
+        ui.show_plan(&preview.actions.items, planned);
+    }
+    let prompt = || format!("Apply {planned} repair(s) to {}?", store.display_url());
+    match ctx.confirm(gate, prompt)? {
+        Decision::Approved => {}
+        Decision::DryRun => {
+            tally.close(None)?;
+            return elapsed(shown(preview, true, false, exit::FINDINGS)?);
+        }
+        Decision::Declined => {
+            tally.close(Some("declined"))?;
+            return elapsed(shown(preview, false, true, exit::DECLINED)?);
+        }
+    }
+    // A signal while the prompt waited (it blocks this thread) is seen now.
+    if intr.is_set() {
+        tally.close(Some("interrupted"))?;
+        return Err(interrupted_before_writing());
+    }
+    let model = &settings.model;
+    let mut applier = ready_to_write(settings, &mut store, intr).await?;
+    let progress = ui.progress(Some(planned), "repair");
+    let mut reader = PlanReader::open(path, model)?;
+    let mut window: Vec<Action> = Vec::with_capacity(FILE_WINDOW);
+    let mut failed: Option<anyhow::Error> = None;
+    loop {
+        let line = match reader.next(path, model) {
+            Ok(l) => l,
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        };
+        let last = line.is_none();
+        match line {
+            Some(PlanLine::Action(a)) => {
+                tally.planned(&a);
+                window.push(a);
+            }
+            Some(PlanLine::NeedsPolicy(s)) => tally.needs_policy(s)?,
+            Some(PlanLine::Untouched(s)) => tally.untouched(s)?,
+            Some(PlanLine::End(_)) | None => {}
+        }
+        if window.len() >= FILE_WINDOW || (last && !window.is_empty()) {
+            let n = window.len() as u64;
+            let batch = std::mem::replace(&mut window, Vec::with_capacity(FILE_WINDOW));
+            if let Err(e) = applier.apply(batch, &mut tally).await {
+                failed = Some(e);
+                break;
+            }
+            progress.inc(n);
+            if applier.refused.is_some() {
+                break;
+            }
+        }
+        if last {
+            break;
+        }
+    }
+    let drained = applier.finish(&mut tally).await;
+    progress.finish();
+    if let Some(e) = failed {
+        tally.close(Some("the run failed"))?;
+        return Err(e);
+    }
+    drained?;
+    if let Some(why) = &applier.refused {
+        tally.close(Some("refused"))?;
+        return Err(refused_error(why, tally.applied, &applier.audit.run_id));
+    }
+    if applier.stopped {
+        ui.warn("a batch got no reply, so its outcome is unknown; the run stopped there. Run jobq reindex again: it re-reads the state and its guards make that safe.");
+    }
+    let run_id = applier.audit.run_id.clone();
+    if applier.interrupted {
+        ui.warn(format!(
+            "interrupted: {} repair(s) applied (run {run_id}), {} not run; run again to finish (jobq reindex re-reads the state, so what was done is not redone)",
+            tally.applied, tally.not_run
+        ));
+        let (mut report, _) = finish(tally, args, ending, Some(run_id), Some("interrupted"))?;
+        report.interrupted = true;
+        return elapsed((report, exit::INTERRUPTED));
+    }
+    elapsed(finish(tally, args, ending, Some(run_id), None)?)
+}
+
+fn ending_copy(e: &Ending) -> Ending {
+    Ending {
+        source: e.source.clone(),
+        scanned: e.scanned.clone(),
+        unconfirmed: e.unconfirmed.clone(),
+    }
+}
+
+/// A private file for the plan a prompt shows (removed after the run).
+fn temp_plan_path() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "jobq-plan-{}-{:08x}.jsonl",
+        std::process::id(),
+        rand::random::<u32>()
+    ))
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
