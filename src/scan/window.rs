@@ -65,6 +65,11 @@ impl Sink for Collect {
 #[error("the scan was stopped")]
 pub struct Stopped;
 
+/// Windows handed to the sink whose keys are still remembered: the
+/// walks that meet one key (the class set, its indexes, the zset) meet it
+/// within a few pages of each other, long before this many windows pass.
+pub const RECENT_WINDOWS: usize = 4;
+
 /// A sealed window: its candidates and when they may be re-checked.
 pub(super) struct Sealed {
     pub(super) due: Instant,
@@ -85,6 +90,11 @@ pub(super) struct Windows {
     /// 8 bytes a key rather than the key and its finding. A collision
     /// (about one in 10^6 at five million keys) would hide one re-met key.
     reported: rustc_hash::FxHashSet<u64>,
+    /// Fingerprints of the keys of the last [`RECENT_WINDOWS`] windows
+    /// handed to the sink, repaired or not: an examination sent before a
+    /// window's repairs landed (another walk meeting the same key over the
+    /// same stretch) must not report the key a second time.
+    recent: VecDeque<Vec<u64>>,
     /// Candidates met in all.
     pub(super) candidates: u64,
 }
@@ -100,12 +110,25 @@ impl Windows {
     pub(super) fn knows(&self, key: &[u8]) -> bool {
         self.open.contains_key(key)
             || self.waiting.iter().any(|w| w.candidates.contains_key(key))
-            || (!self.reported.is_empty() && self.reported.contains(&fingerprint(key)))
+            || self.reported(key)
     }
 
-    /// Whether `key` was handed to the sink and left as it was.
+    /// Whether `key` was handed to the sink and left as it was, or went to
+    /// it in one of the last few windows.
     pub(super) fn reported(&self, key: &[u8]) -> bool {
-        !self.reported.is_empty() && self.reported.contains(&fingerprint(key))
+        let f = fingerprint(key);
+        (!self.reported.is_empty() && self.reported.contains(&f))
+            || self.recent.iter().any(|w| w.binary_search(&f).is_ok())
+    }
+
+    /// Note the keys of a window handed to the sink (see `recent`).
+    pub(super) fn handed(&mut self, keys: &[Vec<u8>]) {
+        let mut f: Vec<u64> = keys.iter().map(|k| fingerprint(k)).collect();
+        f.sort_unstable();
+        if self.recent.len() == RECENT_WINDOWS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(f);
     }
 
     pub(super) fn remember(&mut self, key: &[u8]) {
@@ -243,5 +266,13 @@ mod tests {
         assert!(!w.reported(b"x"));
         w.remember(b"x");
         assert!(w.reported(b"x") && w.knows(b"x"));
+        // A window handed over is remembered for a few windows more.
+        w.handed(&[b"y".to_vec()]);
+        assert!(w.reported(b"y"));
+        for i in 0..RECENT_WINDOWS {
+            w.handed(&[format!("z{i}").into_bytes()]);
+        }
+        assert!(!w.reported(b"y"), "forgotten after {RECENT_WINDOWS} more");
+        assert!(w.reported(b"z0"));
     }
 }

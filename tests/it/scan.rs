@@ -538,7 +538,7 @@ fn plan_out_writes_a_plan() {
 fn restart_mid_scan_is_not_reported_complete() {
     let mut r = Redis::start();
     let mut con = r.con();
-    seed_fast(&mut con, 30_000, "p");
+    seed_fast(&mut con, 150_000, "p");
     drop(con);
     let url = r.url();
     let child = std::process::Command::new(jobq_bin())

@@ -236,6 +236,7 @@ impl Walker<'_> {
             // Keys are unique, so an unstable sort gives the one order.
             confirmed.sort_unstable_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
             let keys: Vec<Vec<u8>> = confirmed.iter().map(|f| f.key.0.clone()).collect();
+            self.win.handed(&keys);
             let kept = self.sink.take(confirmed).await?;
             for i in kept {
                 if let Some(k) = keys.get(i) {
