@@ -19,7 +19,8 @@ use super::{reply, Collection, Store};
 pub enum Cursor<'a> {
     /// `SSCAN set`: members.
     Set(&'a [u8]),
-    /// `ZSCAN zset`: members, scores dropped.
+    /// `ZSCAN zset`: members, scores dropped (not sent, where the server
+    /// has `NOSCORES`).
     Zset(&'a [u8]),
     /// `SCAN MATCH pattern`: key names.
     Keys(&'a [u8]),
@@ -28,7 +29,7 @@ pub enum Cursor<'a> {
 }
 
 impl Cursor<'_> {
-    fn command(&self, cursor: u64, count: u32) -> redis::Cmd {
+    fn command(&self, cursor: u64, count: u32, noscores: bool) -> redis::Cmd {
         let mut cmd = match self {
             Cursor::Set(k) => redis::cmd("SSCAN").arg(*k).arg(cursor).clone(),
             Cursor::Zset(k) => redis::cmd("ZSCAN").arg(*k).arg(cursor).clone(),
@@ -36,13 +37,20 @@ impl Cursor<'_> {
             Cursor::Keys(p) => redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(*p).clone(),
         };
         cmd.arg("COUNT").arg(count);
+        if noscores && matches!(self, Cursor::Zset(_)) {
+            cmd.arg("NOSCORES");
+        }
         cmd
     }
 
     /// Whether the reply's items come in pairs (member, score / field,
     /// value), of which the first is kept.
-    fn pairs(&self) -> bool {
-        matches!(self, Cursor::Zset(_) | Cursor::Hash(_))
+    fn pairs(&self, noscores: bool) -> bool {
+        match self {
+            Cursor::Zset(_) => !noscores,
+            Cursor::Hash(_) => true,
+            Cursor::Set(_) | Cursor::Keys(_) => false,
+        }
     }
 
     fn name(&self) -> &'static str {
@@ -94,8 +102,9 @@ impl Drop for PagesAhead {
 impl Store {
     /// One step of a walk; a key of another type is a page that says so.
     pub async fn cursor_step(&mut self, walk: Cursor<'_>, cursor: u64, count: u32) -> Result<Page> {
+        let noscores = self.server.commands.zscan_noscores;
         let mut pipe = redis::pipe();
-        pipe.add_command(walk.command(cursor, count));
+        pipe.add_command(walk.command(cursor, count, noscores));
         let r = self
             .pipeline(&mut pipe)
             .await?
@@ -111,7 +120,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
-        parse_page(v, walk.pairs())
+        parse_page(v, walk.pairs(noscores))
     }
 
     /// `SSCAN set cursor COUNT n`.
@@ -292,19 +301,35 @@ mod tests {
         assert!(parse_page(Value::Nil, false).is_err());
     }
 
-    #[test]
-    fn every_walk_asks_for_count() {
-        let cmd = Cursor::Keys(b"p*").command(5, 100);
-        let args: Vec<Vec<u8>> = cmd
-            .args_iter()
+    fn args_of(cmd: &redis::Cmd) -> Vec<Vec<u8>> {
+        cmd.args_iter()
             .filter_map(|a| match a {
                 redis::Arg::Simple(b) => Some(b.to_vec()),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn every_walk_asks_for_count() {
         assert_eq!(
-            args,
+            args_of(&Cursor::Keys(b"p*").command(5, 100, true)),
             [&b"SCAN"[..], b"5", b"MATCH", b"p*", b"COUNT", b"100"].map(<[u8]>::to_vec)
         );
+    }
+
+    #[test]
+    fn only_a_zset_walk_drops_its_scores_on_the_server() {
+        let z = Cursor::Zset(b"z");
+        assert_eq!(
+            args_of(&z.command(0, 10, true)),
+            [&b"ZSCAN"[..], b"z", b"0", b"COUNT", b"10", b"NOSCORES"].map(<[u8]>::to_vec)
+        );
+        assert_eq!(args_of(&z.command(0, 10, false)).len(), 5);
+        assert!(z.pairs(false) && !z.pairs(true));
+        let h = Cursor::Hash(b"h");
+        assert_eq!(args_of(&h.command(0, 10, true)).len(), 5);
+        assert!(h.pairs(true), "HSCAN keeps its pairs");
+        assert!(!Cursor::Set(b"s").pairs(true));
     }
 }

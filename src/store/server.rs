@@ -78,6 +78,10 @@ pub struct Commands {
     pub sintercard: bool,
     /// `ZRANGE ... BYSCORE LIMIT` (6.2), else `ZRANGEBYSCORE ... LIMIT`.
     pub zrange_byscore: bool,
+    /// `ZSCAN ... NOSCORES` (Redis 8.0, Valkey 8.0), else `ZSCAN` with
+    /// the scores dropped on this side. A walk never uses the scores, and
+    /// formatting them was about 40% of the server's work for a ZSCAN step.
+    pub zscan_noscores: bool,
 }
 
 impl Commands {
@@ -87,6 +91,7 @@ impl Commands {
         zmscore: true,
         sintercard: true,
         zrange_byscore: true,
+        zscan_noscores: true,
     };
 
     /// Ask, in `pipe`, whether each of `members` is in the set `set`: one
@@ -162,12 +167,15 @@ impl Commands {
     }
 
     /// What a server of this Redis version has, by the "since" of each.
+    /// Options that came after Redis 7.2 (which Valkey forked from) have a
+    /// "since" per flavour: see [`Server::from_info`].
     pub fn of_version(v: Version) -> Commands {
         Commands {
             smismember: v >= Version(6, 2, 0),
             zmscore: v >= Version(6, 2, 0),
             sintercard: v >= Version(7, 0, 0),
             zrange_byscore: v >= Version(6, 2, 0),
+            zscan_noscores: v >= Version(8, 0, 0),
         }
     }
 }
@@ -197,6 +205,7 @@ impl Server {
             zmscore: false,
             sintercard: false,
             zrange_byscore: false,
+            zscan_noscores: false,
         },
         disabled: Vec::new(),
     };
@@ -223,11 +232,16 @@ impl Server {
                 flavour.name()
             ));
         }
+        let mut commands = Commands::of_version(redis_version);
+        // An option, not a command: no probe can tell (a ZSCAN of a missing
+        // key ignores its options), so the flavour's own version decides.
+        // Valkey 8 reports redis_version 7.2.4 and has NOSCORES.
+        commands.zscan_noscores = version >= Version(8, 0, 0);
         Ok(Server {
             flavour,
             version,
             redis_version,
-            commands: Commands::of_version(redis_version),
+            commands,
             disabled: Vec::new(),
         })
     }
@@ -402,6 +416,12 @@ mod tests {
         assert_eq!((v.flavour, v.version), (Flavour::Valkey, Version(8, 1, 1)));
         assert_eq!(v.commands, Commands::ALL);
         assert_eq!(v.describe(), "Valkey 8.1.1 (Redis 7.2.4)");
+        let r7 = Server::from_info("redis_version:7.0.15\r\n").unwrap();
+        assert!(!r7.commands.zscan_noscores, "NOSCORES came in Redis 8.0");
+        let r8 = Server::from_info("redis_version:8.0.2\r\n").unwrap();
+        assert_eq!(r8.commands, Commands::ALL);
+        let v7 = Server::from_info("redis_version:7.2.4\r\nvalkey_version:7.2.11\r\n").unwrap();
+        assert!(!v7.commands.zscan_noscores, "NOSCORES came in Valkey 8.0");
         let old = Server::from_info("redis_version:6.0.16\r\n").unwrap();
         assert!(!old.commands.smismember && !old.commands.zmscore && !old.commands.zrange_byscore);
         let e = Server::from_info("redis_version:5.0.7\r\n").unwrap_err();
