@@ -57,7 +57,7 @@ where
     let settings = match Settings::from_args(&cli.global) {
         Ok(s) => s,
         Err(e) => {
-            output::print_error(&e, None, out.color_stderr);
+            output::print_error(&e, &[], out.color_stderr);
             return exit::code_of(&e);
         }
     };
@@ -84,7 +84,7 @@ where
         Err(e) => {
             output::print_error(
                 &anyhow::Error::new(e).context("cannot start the runtime"),
-                None,
+                &[],
                 out.color_stderr,
             );
             return exit::RUNTIME;
@@ -106,7 +106,7 @@ where
     match result {
         Ok(code) => code,
         Err(e) => {
-            output::print_error(&e, settings.connect.secret.as_deref(), out.color_stderr);
+            output::print_error(&e, &settings.secrets(), out.color_stderr);
             exit::code_of(&e)
         }
     }

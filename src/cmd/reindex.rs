@@ -24,6 +24,9 @@ use crate::store::audit::Audit;
 use crate::store::in_flight::InFlightQueue;
 use crate::store::repair::{InFlightApply, RepairOutcome as Outcome};
 
+use super::read_from::{self, Reads};
+use crate::report::read_from::ReadFrom;
+
 use crate::scan::{scan, Scanned, Unconfirmed};
 
 /// Actions per pipelined batch.
@@ -41,7 +44,7 @@ pub async fn run(ctx: Ctx<'_>, args: &ReindexSettings) -> Result<(ReindexReport,
     let Ctx { settings, ui, intr } = ctx;
     let started = Instant::now();
     // Until the first write, stopping at once loses nothing.
-    let (mut store, mut plan, source, scanned, unconfirmed) = tokio::select! {
+    let (mut store, mut plan, source, scanned, unconfirmed, read_from) = tokio::select! {
         r = prepare(settings, ui, args) => r?,
         _ = intr.wait() => return Err(interrupted_before_writing()),
     };
@@ -68,6 +71,7 @@ pub async fn run(ctx: Ctx<'_>, args: &ReindexSettings) -> Result<(ReindexReport,
         unconfirmed,
         run_id: None,
         elapsed_seconds: 0.0,
+        read_from,
     };
     for s in &plan.needs_policy {
         entry(&mut report, s.kind).needs_policy += 1;
@@ -220,7 +224,9 @@ pub async fn run(ctx: Ctx<'_>, args: &ReindexSettings) -> Result<(ReindexReport,
 }
 
 /// Connect, and scan (or read the plan file) and plan; nothing is written
-/// but `--plan-out`.
+/// but `--plan-out`. The scan's walks read `--read-from` if given; the
+/// connection returned, for the writes, is `--url`'s.
+#[allow(clippy::type_complexity)]
 async fn prepare(
     settings: &Settings,
     ui: &Ui,
@@ -231,9 +237,25 @@ async fn prepare(
     String,
     Option<Scanned>,
     Option<Unconfirmed>,
+    Option<ReadFrom>,
 )> {
     let model = &settings.model;
-    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
+    // A plan file is not walked: only the scan reads a replica.
+    let Reads {
+        primary: store,
+        mut read,
+        report: read_from,
+    } = match &args.plan {
+        Some(_) => {
+            let store = crate::cmd::connect(&settings.connect, ui).await?;
+            Reads {
+                read: store.clone(),
+                primary: store,
+                report: None,
+            }
+        }
+        None => read_from::connect(settings, ui).await?,
+    };
     // Refuse before the scan: a replica would only fail later.
     if args.gate != Gate::DryRun {
         store.require_writable()?;
@@ -246,7 +268,7 @@ async fn prepare(
             None,
         ),
         None => {
-            let out = scan(&mut store, model, &args.scan, ui).await?;
+            let out = scan(&mut read, &store, model, &args.scan, ui).await?;
             let mut findings = out.findings;
             // Keys are unique, so an unstable sort gives the one order, in
             // place: a stable one copied every (large) finding once more.
@@ -262,7 +284,7 @@ async fn prepare(
     if let Some(path) = &args.plan_out {
         plan::write(&plan, path)?;
     }
-    Ok((store, plan, source, scanned, unconfirmed))
+    Ok((store, plan, source, scanned, unconfirmed, read_from))
 }
 
 /// Findings left for a policy flag, and records that could not be

@@ -15,8 +15,8 @@ use crate::settings::repair::ScanSettings;
 pub async fn run(ctx: Ctx<'_>, ss: &ScanSettings) -> Result<(ScanReport, u8)> {
     let Ctx { settings, ui, .. } = ctx;
     let opts = &ss.options;
-    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
-    let out = scan(&mut store, &settings.model, opts, ui).await?;
+    let mut reads = crate::cmd::read_from::connect(settings, ui).await?;
+    let out = scan(&mut reads.read, &reads.primary, &settings.model, opts, ui).await?;
     let mut findings = out.findings;
     findings.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
     let plan_out = match &ss.plan_out {
@@ -41,6 +41,7 @@ pub async fn run(ctx: Ctx<'_>, ss: &ScanSettings) -> Result<(ScanReport, u8)> {
         elapsed_seconds: out.elapsed.as_secs_f64(),
         plan_out,
         limit: ss.limit,
+        read_from: reads.report,
     };
     // An unconfirmed record is not healthy: the answer is not "no damage".
     let code = if total > 0 || report.unconfirmed.count > 0 {

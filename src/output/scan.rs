@@ -152,6 +152,7 @@ mod tests {
             elapsed_seconds: 0.5,
             plan_out: None,
             limit: 20,
+            read_from: None,
         }
     }
 

@@ -201,7 +201,8 @@ impl Walker<'_> {
             .collect())
     }
 
-    /// Second sighting: re-read every candidate; keep what still holds.
+    /// Second sighting: re-read every candidate on the primary; keep what
+    /// still holds.
     pub(super) async fn recheck(&mut self) -> Result<(Vec<Finding>, u64)> {
         let firsts: Vec<Finding> = std::mem::take(&mut self.candidates).into_values().collect();
         let mut confirmed = Vec::new();
@@ -214,7 +215,7 @@ impl Walker<'_> {
                 .partition(|f| f.job_id.is_none() && f.observed.status_sets.is_empty());
             // A set that could not be walked is re-checked by its type.
             for f in sets {
-                let t = self.store.key_type(f.key.as_slice()).await?;
+                let t = self.primary.key_type(f.key.as_slice()).await?;
                 if t != "set" && t != "zset" && t != "none" {
                     confirmed.push(f.clone());
                 } else {
@@ -236,7 +237,7 @@ impl Walker<'_> {
                     p
                 })
                 .collect();
-            let mut obs = self.store.observe(self.layout, &probes, true).await?;
+            let mut obs = self.primary.observe(self.layout, &probes, true).await?;
             // A bad value is read again, as everything else is.
             let again: Vec<usize> = (0..records.len())
                 .filter(|&i| !records[i].observed.bad_values.is_empty())
@@ -244,7 +245,7 @@ impl Walker<'_> {
             if !again.is_empty() {
                 let keys: Vec<Vec<u8>> = again.iter().map(|&i| records[i].key.0.clone()).collect();
                 let fields = self.model.unread_fields();
-                let read = self.store.record_values(&keys, &fields).await?;
+                let read = self.primary.record_values(&keys, &fields).await?;
                 for (&i, r) in again.iter().zip(read) {
                     obs[i].bad_values = bad_values(&r.values);
                 }
