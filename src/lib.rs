@@ -62,7 +62,10 @@ where
         }
     };
     let ui = Ui::new(settings.output.clone());
-    if settings.connect.tls.insecure {
+    if std::iter::once(&settings.connect)
+        .chain(&settings.read_from)
+        .any(|c| c.tls.insecure)
+    {
         ui.warn(
             "--tls-insecure: the server's certificate is not verified; anyone between jobq and the server can read and change this connection",
         );

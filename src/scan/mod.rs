@@ -10,8 +10,9 @@
 //! is examined in full. Pass B then walks the small sets alone and checks
 //! their members against the class set (`passes`). `--deep` also walks the
 //! keyspace (SCAN MATCH) for records and for indexes of undeclared statuses,
-//! and decodes every stored value. Candidates are re-read after `--grace`;
-//! only what still holds is reported. Memory grows with the findings, not
+//! and decodes every stored value. Candidates are re-read after `--grace`
+//! on the primary (the walks may read a replica, `--read-from`); only what
+//! still holds is reported. Memory grows with the findings, not
 //! with the queue.
 //!
 //! Owns: the walks and their bookkeeping (`walker`, `passes`, `join`), and

@@ -95,9 +95,11 @@ pub struct Settings {
 impl Settings {
     pub fn from_args(g: &GlobalArgs) -> Result<Settings> {
         let output = output_settings(g);
-        let connect = connect_settings(g, "--url", &g.url)?;
+        let rediss = |u: &str| u.trim().starts_with("rediss://");
+        let read_from_tls = g.read_from.as_deref().is_some_and(rediss);
+        let connect = connect_settings(g, "--url", &g.url, read_from_tls)?;
         let read_from = match &g.read_from {
-            Some(url) => Some(connect_settings(g, "--read-from", url)?),
+            Some(url) => Some(connect_settings(g, "--read-from", url, rediss(&g.url))?),
             None => None,
         };
         // toml quotes the file's line with a caret under the mistake.
@@ -142,8 +144,14 @@ pub fn output_settings(g: &GlobalArgs) -> OutputSettings {
 }
 
 /// The connection of `flag` (`--url` or `--read-from`) to `url`; the
-/// timeouts and `--tls-*` options are shared.
-fn connect_settings(g: &GlobalArgs, flag: &str, url: &str) -> Result<ConnectSettings> {
+/// timeouts and `--tls-*` options are shared. `other_tls`: the other URL
+/// is a TLS one, so `--tls-*` may be meant for it alone.
+fn connect_settings(
+    g: &GlobalArgs,
+    flag: &str,
+    url: &str,
+    other_tls: bool,
+) -> Result<ConnectSettings> {
     let url = url.trim().to_owned();
     let (display_url, secret) = mask_url(&url);
     let scheme_ok = ["redis://", "rediss://", "unix://", "redis+unix://"]
@@ -164,7 +172,11 @@ fn connect_settings(g: &GlobalArgs, flag: &str, url: &str) -> Result<ConnectSett
             "--connect-timeout and --response-timeout must be above zero",
         ));
     }
-    let tls = tls_settings(g, flag, &url, &display_url)?;
+    let tls = if other_tls && !url.starts_with("rediss://") {
+        TlsSettings::default()
+    } else {
+        tls_settings(g, flag, &url, &display_url)?
+    };
     Ok(ConnectSettings {
         url,
         display_url,

@@ -100,6 +100,14 @@ fn scan_and_reindex_through_a_replica_find_and_repair_on_the_primary() {
     assert!(rf["lag_bytes"].is_u64(), "{rf}");
     assert!(rf["master_last_io_seconds_ago"].is_i64(), "{rf}");
     assert_eq!(rf["lagging"], false);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for key in rf.as_object().expect("read_from is an object").keys() {
+        assert!(
+            readme.contains(&format!("\"{key}\"")),
+            "README does not document read_from.{key}"
+        );
+    }
     assert!(
         scan.stderr().contains("reading from") && scan.stderr().contains("bytes behind"),
         "the lag is told at start\n{}",

@@ -4,7 +4,9 @@
 //! nothing changing for `--stall-timeout` (exit 7). A database without any
 //! key of the model is not an empty queue (exit 3 unless `--allow-empty`),
 //! and a read that failed is never taken for an empty one: Redis going away
-//! means reconnecting with backoff, then exit 3.
+//! means reconnecting with backoff, then exit 3. With `--read-from` the
+//! polls read the replica (its link checked each time) and a poll that
+//! finds the queue empty is read again on the primary.
 //!
 //! Owns: the orchestration of the wait (the decisions are in `watch`, pure)
 //! and the [`DrainReport`]. Must not: print (progress and warnings go
