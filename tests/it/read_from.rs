@@ -5,6 +5,10 @@
 //! whose link is down, one of another primary, and a primary given as
 //! `--read-from` are refused with exit 3 and one line, nothing written.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::faults::{info_number, replica_of, wait_for, AUDIT, CLASS};
@@ -192,6 +196,172 @@ fn damage_only_the_replica_shows_is_transient_and_not_repaired() {
     // Nothing written anywhere.
     assert_eq!(audit_len(&primary), 0);
     assert!(!in_pending(&replica, &keys[7]));
+}
+
+/// A replication link the test can hold: a TCP relay between a replica and
+/// its primary. Held, the link stays up (the connection is open) while
+/// nothing crosses it, so the replica falls behind exactly as a slow or
+/// congested link makes it, on every server of the matrix.
+struct Link {
+    port: u16,
+    held: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Link {
+    fn to(primary_port: u16) -> Link {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let held = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h, st) = (held.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !st.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((down, _)) => {
+                        down.set_nonblocking(false).expect("blocking");
+                        let up = TcpStream::connect(("127.0.0.1", primary_port)).expect("connect");
+                        for (from, to) in [
+                            (
+                                down.try_clone().expect("clone"),
+                                up.try_clone().expect("clone"),
+                            ),
+                            (up, down),
+                        ] {
+                            let (h, st) = (h.clone(), st.clone());
+                            std::thread::spawn(move || relay(from, to, &h, &st));
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Link { port, held, stop }
+    }
+
+    /// Hold the link; bytes the primary sends from now on wait.
+    fn hold(&self) {
+        self.held.store(true, Ordering::SeqCst);
+        // A read already under way (at most one 50 ms timeout) ends first.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    fn release(&self) {
+        self.held.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.release();
+    }
+}
+
+fn relay(mut from: TcpStream, mut to: TcpStream, held: &AtomicBool, stop: &AtomicBool) {
+    from.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 64 * 1024];
+    while !stop.load(Ordering::SeqCst) {
+        if held.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        match from.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// A replica behind its primary: damage it still shows was repaired on the
+/// primary meanwhile. The scan through it counts that `transient` and the
+/// repair through it writes nothing; the lag is reported, and past 1 MiB
+/// warned about.
+#[test]
+fn a_lagging_replica_s_stale_damage_is_transient_and_not_repaired_twice() {
+    let primary = Redis::start_tcp(FAST_SYNC);
+    let mut con = primary.con();
+    let keys = seed(&mut con, 40, "projA");
+    cmd(&mut con, &[b"SREM", PENDING.as_bytes(), keys[3].as_bytes()]);
+    let link = Link::to(primary.port.expect("tcp"));
+    let port = link.port.to_string();
+    let replica = Redis::start_tcp(&["--replicaof", "127.0.0.1", &port]);
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            let info: String = redis::cmd("INFO")
+                .arg("replication")
+                .query(&mut replica.con())
+                .expect("INFO");
+            info.contains("master_link_status:up")
+        }),
+        "the replica did not sync\n{}",
+        replica.log()
+    );
+    caught_up(&primary, &replica);
+
+    link.hold();
+    // Repaired on the primary by another run; over a MiB written besides,
+    // which the replica has not received either.
+    primary
+        .jobq(&["reindex", "--yes", "--grace", "0"])
+        .expect_code(0);
+    let audited = audit_len(&primary);
+    assert!(audited > 0 && in_pending(&primary, &keys[3]));
+    let big = vec![b'x'; 1_200_000];
+    cmd(&mut con, &[b"SET", b"unrelated", &big]);
+    assert!(!in_pending(&replica, &keys[3]), "the replica lags");
+
+    let scan = via(
+        &primary,
+        &replica,
+        &["--json", "orphans", "scan", "--grace", "100ms"],
+    );
+    scan.expect_code(0);
+    let j = scan.json();
+    assert_eq!(j["candidates"], 1, "{}", scan.explain());
+    assert_eq!(j["transient"], 1, "{}", scan.explain());
+    assert_eq!(j["total"], 0);
+    let lag = j["read_from"]["lag_bytes"].as_u64().expect("lag_bytes");
+    assert!(lag > 1_200_000, "{}", scan.explain());
+    assert_eq!(j["read_from"]["lagging"], true);
+    assert!(
+        scan.stderr().contains("warning:") && scan.stderr().contains("(lagging)"),
+        "{}",
+        scan.explain()
+    );
+    let fix = via(
+        &primary,
+        &replica,
+        &["--json", "reindex", "--yes", "--grace", "100ms"],
+    );
+    fix.expect_code(0);
+    let f = fix.json();
+    assert_eq!(
+        (
+            f["applied"].as_u64(),
+            f["counts"]["orphan"]["planned"].as_u64()
+        ),
+        (Some(0), Some(0)),
+        "{}",
+        fix.explain()
+    );
+    assert_eq!(audit_len(&primary), audited, "not repaired twice");
+
+    link.release();
+    caught_up(&primary, &replica);
+    assert!(in_pending(&replica, &keys[3]));
 }
 
 #[test]
