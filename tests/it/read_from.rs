@@ -43,6 +43,15 @@ fn caught_up(primary: &Redis, replica: &Redis) {
     );
 }
 
+/// The replica's link is up and its first sync done.
+fn in_sync(replica: &Redis) -> bool {
+    let info: String = redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut replica.con())
+        .expect("INFO");
+    info.contains("master_link_status:up") && info.contains("master_sync_in_progress:0")
+}
+
 /// Times the server ran `name` (INFO commandstats), 0 if never.
 fn calls(r: &Redis, name: &str) -> u64 {
     let info: String = redis::cmd("INFO")
@@ -299,13 +308,7 @@ fn a_lagging_replica_s_stale_damage_is_transient_and_not_repaired_twice() {
     let port = link.port.to_string();
     let replica = Redis::start_tcp(&["--replicaof", "127.0.0.1", &port]);
     assert!(
-        wait_for(Duration::from_secs(20), || {
-            let info: String = redis::cmd("INFO")
-                .arg("replication")
-                .query(&mut replica.con())
-                .expect("INFO");
-            info.contains("master_link_status:up")
-        }),
+        wait_for(Duration::from_secs(20), || in_sync(&replica)),
         "the replica did not sync\n{}",
         replica.log()
     );
@@ -362,6 +365,48 @@ fn a_lagging_replica_s_stale_damage_is_transient_and_not_repaired_twice() {
     link.release();
     caught_up(&primary, &replica);
     assert!(in_pending(&replica, &keys[3]));
+}
+
+/// A replica behind its primary shows the queue empty while the primary
+/// has a pending job: drain reads the primary before it believes an empty
+/// queue, so it waits (here until --timeout, exit 6) and reports the job.
+#[test]
+fn drain_never_finds_the_queue_empty_on_a_replica_alone() {
+    let primary = Redis::start_tcp(FAST_SYNC);
+    let mut con = primary.con();
+    for k in seed(&mut con, 5, "projA") {
+        popoto_move(&mut con, &k, "completed").expect("move");
+    }
+    let link = Link::to(primary.port.expect("tcp"));
+    let replica = Redis::start_tcp(&["--replicaof", "127.0.0.1", &link.port.to_string()]);
+    assert!(
+        wait_for(Duration::from_secs(20), || in_sync(&replica)),
+        "{}",
+        replica.log()
+    );
+    caught_up(&primary, &replica);
+    link.hold();
+    popoto_create(&mut con, &job_id(99), "projA", "pending", 1767225700.0);
+
+    let run = via(
+        &primary,
+        &replica,
+        &[
+            "--json",
+            "drain",
+            "--settle",
+            "200ms",
+            "--timeout",
+            "2s",
+            "--stall-timeout",
+            "60s",
+        ],
+    );
+    run.expect_code(6);
+    let d = run.json();
+    assert_eq!(d["drained"], false, "{}", run.explain());
+    assert_eq!(d["end"]["pending"], 1, "{}", run.explain());
+    link.release();
 }
 
 #[test]
