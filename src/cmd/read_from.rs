@@ -13,7 +13,7 @@
 //! in one place. Must not: print (the `Ui` does) or talk to Redis but
 //! through `store`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::exit;
 use crate::output::Ui;
@@ -160,7 +160,7 @@ pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Reads> {
             report: None,
         });
     };
-    let mut replica = Store::connect(cfg).await?;
+    let mut replica = Store::connect(cfg).await.context("--read-from")?;
     for note in &replica.notes {
         ui.debug(format!("--read-from: {note}"));
     }

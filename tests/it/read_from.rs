@@ -561,13 +561,24 @@ fn inspect_and_drain_read_the_replica() {
     assert_eq!(d["read_from"]["url"], replica.url());
 }
 
-/// `--read-from` is checked as `--url` is, before anything connects.
+/// `--read-from` is checked as `--url` is, before anything connects (exit
+/// 2); one where nothing answers is exit 3, one line naming it.
 #[test]
-fn a_read_from_that_is_not_a_url_is_a_usage_error() {
+fn a_read_from_that_is_not_a_url_or_does_not_answer() {
     let primary = Redis::start();
     for bad in ["http://h:1", "redis://h:99999"] {
         let run = primary.jobq(&["--read-from", bad, "inspect"]);
         run.expect_code(2);
         assert!(run.stderr().contains("--read-from"), "{}", run.explain());
     }
+    let dead = format!("redis://127.0.0.1:{}/0", free_port());
+    let run = primary.jobq(&["--read-from", &dead, "orphans", "scan"]);
+    run.expect_code(3);
+    let err = run.stderr();
+    assert_eq!(err.trim_end().lines().count(), 1, "{}", run.explain());
+    assert!(
+        err.contains("--read-from") && err.contains(&dead),
+        "{}",
+        run.explain()
+    );
 }
