@@ -1,17 +1,16 @@
 //! `--read-from`: the walks on a real replica (`redis-server --replicaof`),
 //! the second sightings and the writes on the primary. A replica that
-//! shows damage the primary does not have (a writable replica, written to
-//! alone: what a lagging one shows) gets it counted transient; a replica
-//! whose link is down, one of another primary, and a primary given as
-//! `--read-from` are refused with exit 3 and one line, nothing written.
+//! shows damage the primary does not have (one that really lags, its link
+//! held by `common::link`, or a writable one written to alone) gets it
+//! counted transient and never repaired; `drain` never believes an empty
+//! queue on the replica alone; a replica whose link is down, one of
+//! another primary, and a primary given as `--read-from` are refused with
+//! exit 3 and one line, nothing written.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::faults::{info_number, replica_of, wait_for, AUDIT, CLASS};
+use crate::common::link::Link;
 use crate::common::*;
 
 const PENDING: &str = "$KeyF:RedisJob:status:pending";
@@ -205,93 +204,6 @@ fn damage_only_the_replica_shows_is_transient_and_not_repaired() {
     // Nothing written anywhere.
     assert_eq!(audit_len(&primary), 0);
     assert!(!in_pending(&replica, &keys[7]));
-}
-
-/// A replication link the test can hold: a TCP relay between a replica and
-/// its primary. Held, the link stays up (the connection is open) while
-/// nothing crosses it, so the replica falls behind exactly as a slow or
-/// congested link makes it, on every server of the matrix.
-struct Link {
-    port: u16,
-    held: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Link {
-    fn to(primary_port: u16) -> Link {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        listener.set_nonblocking(true).expect("nonblocking");
-        let held = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (h, st) = (held.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !st.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((down, _)) => {
-                        down.set_nonblocking(false).expect("blocking");
-                        let up = TcpStream::connect(("127.0.0.1", primary_port)).expect("connect");
-                        for (from, to) in [
-                            (
-                                down.try_clone().expect("clone"),
-                                up.try_clone().expect("clone"),
-                            ),
-                            (up, down),
-                        ] {
-                            let (h, st) = (h.clone(), st.clone());
-                            std::thread::spawn(move || relay(from, to, &h, &st));
-                        }
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        Link { port, held, stop }
-    }
-
-    /// Hold the link; bytes the primary sends from now on wait.
-    fn hold(&self) {
-        self.held.store(true, Ordering::SeqCst);
-        // A read already under way (at most one 50 ms timeout) ends first.
-        std::thread::sleep(Duration::from_millis(200));
-    }
-
-    fn release(&self) {
-        self.held.store(false, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Link {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.release();
-    }
-}
-
-fn relay(mut from: TcpStream, mut to: TcpStream, held: &AtomicBool, stop: &AtomicBool) {
-    from.set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
-    let mut buf = vec![0u8; 64 * 1024];
-    while !stop.load(Ordering::SeqCst) {
-        if held.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(5));
-            continue;
-        }
-        match from.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
-                    return;
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return,
-        }
-    }
 }
 
 /// A replica behind its primary: damage it still shows was repaired on the
