@@ -22,6 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
     $completions = @(switch ($command) {
         'jobq' {
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -62,6 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read jobs from a JSON Lines file (- for stdin), one object of fields per line')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Jobs per pipelined round trip with --file')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -88,6 +90,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many jobs to list with --status or --project [default: 50]')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Redraw the overview every SECONDS until Ctrl-C')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -111,6 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
         }
         'jobq;orphans' {
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -141,6 +145,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--report-out', '--report-out', [CompletionResultType]::ParameterName, 'Write every finding (orphans scan) or every action and its outcome (reindex) to FILE as JSON Lines, as the run goes')
             [CompletionResult]::new('--plan-out', '--plan-out', [CompletionResultType]::ParameterName, 'Write the repair plan (JSON Lines, mode 0600) for `jobq reindex --plan`, as the scan goes')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -184,6 +189,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--prefer', '--prefer', [CompletionResultType]::ParameterName, 'Repair field_mismatch findings, trusting the key or the hash field')
             [CompletionResult]::new('--duplicates', '--duplicates', [CompletionResultType]::ParameterName, 'Repair duplicate findings with this policy')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -219,6 +225,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--max-jobs', '--max-jobs', [CompletionResultType]::ParameterName, 'Move at most N jobs per sweep, then stop the sweep')
             [CompletionResult]::new('--max-duration', '--max-duration', [CompletionResultType]::ParameterName, 'Stop a sweep after this long (moves already planned are applied)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -251,6 +258,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--settle', '--settle', [CompletionResultType]::ParameterName, 'Two empty reads this far apart mean drained')
             [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'Pending jobs, nothing running and no change for this long: stalled (exit 7)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
@@ -275,6 +283,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
         'jobq;generate' {
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory to write completions/ and man/ into')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')

@@ -86,13 +86,17 @@ _jobq() {
 
     case "${cmd}" in
         jobq)
-            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap drain generate help"
+            opts="-q -v -h -V --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap drain generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -136,7 +140,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__drain)
-            opts="-q -v -h -V --project --timeout --settle --stall-timeout --allow-empty --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --project --timeout --settle --stall-timeout --allow-empty --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,6 +163,10 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -202,7 +210,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__enqueue)
-            opts="-q -v -h -V --project --message --priority --status --set --job-id --idempotency-key --idempotency-ttl --file --batch --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --project --message --priority --status --set --job-id --idempotency-key --idempotency-ttl --file --batch --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +260,10 @@ _jobq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --read-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -292,7 +304,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__generate)
-            opts="-q -v -h -V --out-dir --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --out-dir --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +315,10 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -486,7 +502,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__inspect)
-            opts="-q -v -h -V --status --project --limit --watch --no-discover --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --status --project --limit --watch --no-discover --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,6 +525,10 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -552,13 +572,17 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__orphans)
-            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version scan help"
+            opts="-q -v -h -V --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version scan help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -644,7 +668,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__orphans__subcmd__scan)
-            opts="-q -v -h -V --grace --deep --batch --limit --show --report-out --plan-out --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --grace --deep --batch --limit --show --report-out --plan-out --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -675,6 +699,10 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -718,7 +746,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__reap)
-            opts="-y -q -v -h -V --lease --since-field --heartbeat-key --all --requeue-priority --max-attempts --once --interval --wait-lock --min-interval --max-jobs --max-duration --yes --dry-run --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-y -q -v -h -V --lease --since-field --heartbeat-key --all --requeue-priority --max-attempts --once --interval --wait-lock --min-interval --max-jobs --max-duration --yes --dry-run --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,6 +792,10 @@ _jobq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --read-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -804,7 +836,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__reindex)
-            opts="-y -q -v -h -V --grace --deep --batch --limit --show --report-out --yes --dry-run --plan --plan-out --prefer --duplicates --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-y -q -v -h -V --grace --deep --batch --limit --show --report-out --yes --dry-run --plan --plan-out --prefer --duplicates --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -847,6 +879,10 @@ _jobq() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

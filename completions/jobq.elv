@@ -19,6 +19,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
     var completions = [
         &'jobq'= {
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -58,6 +59,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --file 'Read jobs from a JSON Lines file (- for stdin), one object of fields per line'
             cand --batch 'Jobs per pipelined round trip with --file'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -83,6 +85,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --limit 'How many jobs to list with --status or --project [default: 50]'
             cand --watch 'Redraw the overview every SECONDS until Ctrl-C'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -105,6 +108,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
         }
         &'jobq;orphans'= {
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -134,6 +138,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --report-out 'Write every finding (orphans scan) or every action and its outcome (reindex) to FILE as JSON Lines, as the run goes'
             cand --plan-out 'Write the repair plan (JSON Lines, mode 0600) for `jobq reindex --plan`, as the scan goes'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -173,6 +178,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --prefer 'Repair field_mismatch findings, trusting the key or the hash field'
             cand --duplicates 'Repair duplicate findings with this policy'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -207,6 +213,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --max-jobs 'Move at most N jobs per sweep, then stop the sweep'
             cand --max-duration 'Stop a sweep after this long (moves already planned are applied)'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -238,6 +245,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --settle 'Two empty reads this far apart mean drained'
             cand --stall-timeout 'Pending jobs, nothing running and no change for this long: stalled (exit 7)'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
@@ -261,6 +269,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
         &'jobq;generate'= {
             cand --out-dir 'Directory to write completions/ and man/ into'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
             cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
             cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_jobq_global_optspecs
-    string join \n url= tls-ca= tls-cert= tls-key= tls-insecure schema= namespace= json color= q/quiet v/verbose connect-timeout= response-timeout= h/help V/version
+    string join \n url= read-from= tls-ca= tls-cert= tls-key= tls-insecure schema= namespace= json color= q/quiet v/verbose connect-timeout= response-timeout= h/help V/version
 end
 
 function __fish_jobq_needs_command
@@ -25,6 +25,7 @@ function __fish_jobq_using_subcommand
 end
 
 complete -c jobq -n "__fish_jobq_needs_command" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_needs_command" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_needs_command" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_needs_command" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_needs_command" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -60,6 +61,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l idempotency-ttl -d
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l file -d 'Read jobs from a JSON Lines file (- for stdin), one object of fields per line' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l batch -d 'Jobs per pipelined round trip with --file' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -81,6 +83,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l project -d 'List j
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l limit -d 'How many jobs to list with --status or --project [default: 50]' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l watch -d 'Redraw the overview every SECONDS until Ctrl-C' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -99,6 +102,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s v -l verbose -d 'M
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and not __fish_seen_subcommand_from scan help" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -124,6 +128,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subco
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l report-out -d 'Write every finding (orphans scan) or every action and its outcome (reindex) to FILE as JSON Lines, as the run goes' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l plan-out -d 'Write the repair plan (JSON Lines, mode 0600) for `jobq reindex --plan`, as the scan goes' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand orphans; and __fish_seen_subcommand_from scan" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -154,6 +159,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l prefer -d 'Repair 
 field\t'Trust the hash field: move the record to the key its field names'"
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l duplicates -d 'Repair duplicate findings with this policy' -r -f -a "keep-latest\t'Keep the record furthest along (pending < running < completed/failed)'"
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -183,6 +189,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand reap" -l min-interval -d 'Skip
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-jobs -d 'Move at most N jobs per sweep, then stop the sweep' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l max-duration -d 'Stop a sweep after this long (moves already planned are applied)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand reap" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -209,6 +216,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand drain" -l timeout -d 'Give up 
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l settle -d 'Two empty reads this far apart mean drained' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l stall-timeout -d 'Pending jobs, nothing running and no change for this long: stalled (exit 7)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand drain" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
@@ -228,6 +236,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand drain" -s h -l help -d 'Print 
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l out-dir -d 'Directory to write completions/ and man/ into' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand generate" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F

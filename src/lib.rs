@@ -58,12 +58,15 @@ where
     let settings = match Settings::from_args(&cli.global) {
         Ok(s) => s,
         Err(e) => {
-            output::print_error(&e, None, out.color_stderr);
+            output::print_error(&e, &[], out.color_stderr);
             return exit::code_of(&e);
         }
     };
     let ui = Ui::new(settings.output.clone());
-    if settings.connect.tls.insecure {
+    if std::iter::once(&settings.connect)
+        .chain(&settings.read_from)
+        .any(|c| c.tls.insecure)
+    {
         ui.warn(
             "--tls-insecure: the server's certificate is not verified; anyone between jobq and the server can read and change this connection",
         );
@@ -85,7 +88,7 @@ where
         Err(e) => {
             output::print_error(
                 &anyhow::Error::new(e).context("cannot start the runtime"),
-                None,
+                &[],
                 out.color_stderr,
             );
             return exit::RUNTIME;
@@ -107,7 +110,7 @@ where
     match result {
         Ok(code) => code,
         Err(e) => {
-            output::print_error(&e, settings.connect.secret.as_deref(), out.color_stderr);
+            output::print_error(&e, &settings.secrets(), out.color_stderr);
             exit::code_of(&e)
         }
     }

@@ -78,6 +78,25 @@ pub struct GlobalArgs {
     )]
     pub url: String,
 
+    /// A replica of --url to read from; re-checks and writes stay on --url
+    ///
+    /// The walks of `orphans scan` and `reindex`, the overview and lists of
+    /// `inspect` and the polls of `drain` read the replica; every second
+    /// sighting, every guard and every write go to --url. jobq checks (INFO
+    /// replication) that it replicates --url with its link up, and refuses
+    /// it otherwise (exit 3); its lag is shown at start and reported in the
+    /// JSON. Same schemes and --tls-* options as --url. Examples:
+    /// --read-from redis://replica.internal:6379/0,
+    /// rediss://app:secret@replica.internal:6380/0
+    #[arg(
+        long,
+        env = "JOBQ_READ_FROM",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub read_from: Option<String>,
+
     /// PEM file of CA certificates to trust (with rediss://)
     ///
     /// Trusted in addition to the Mozilla root certificates jobq trusts

@@ -10,6 +10,7 @@ pub mod enqueue;
 pub mod generate;
 pub mod inspect;
 pub mod interrupt;
+pub mod read_from;
 pub mod reap;
 pub mod reindex;
 pub mod scan;
@@ -107,6 +108,11 @@ pub async fn dispatch(
     command: &Command,
 ) -> Result<u8> {
     let ctx = Ctx { settings, ui, intr };
+    // Only the walks and polls read a replica; a command with none says
+    // that the flag changes nothing for it.
+    if settings.read_from.is_some() && matches!(command, Command::Enqueue(_) | Command::Reap(_)) {
+        ui.warn("--read-from: this command reads nothing a replica could serve; everything goes to --url");
+    }
     match command {
         Command::Enqueue(args) => {
             let es = crate::settings::enqueue::EnqueueSettings::from_args(&settings.model, args)?;

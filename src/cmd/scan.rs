@@ -96,11 +96,11 @@ pub async fn run(ctx: Ctx<'_>, ss: &ScanSettings) -> Result<(ScanReport, u8)> {
         },
         removed: BTreeSet::new(),
     };
-    let mut store = tokio::select! {
-        s = crate::cmd::connect(&settings.connect, ui) => s?,
+    let mut reads = tokio::select! {
+        r = crate::cmd::read_from::connect(settings, ui) => r?,
         _ = intr.wait() => return Err(exit::with_code(exit::INTERRUPTED, "interrupted")),
     };
-    let out = match scan(&mut store, model, opts, ui, &mut tally).await {
+    let out = match scan(&mut reads.read, &reads.primary, model, opts, ui, &mut tally).await {
         Ok(out) => out,
         Err(e) => {
             let stopped = e.downcast_ref::<Stopped>().is_some();
@@ -142,6 +142,7 @@ pub async fn run(ctx: Ctx<'_>, ss: &ScanSettings) -> Result<(ScanReport, u8)> {
         plan_out: ss.plan_out.as_ref().map(|p| p.display().to_string()),
         report_out: ss.report_out.as_ref().map(|p| p.display().to_string()),
         limit: ss.limit,
+        read_from: reads.report,
     };
     // An unconfirmed record is not healthy: the answer is not "no damage".
     let code = if total > 0 || report.unconfirmed.count > 0 {

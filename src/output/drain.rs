@@ -121,6 +121,7 @@ mod tests {
             settle_seconds: 2.0,
             stall_timeout_seconds: 60.0,
             timeout_seconds: Some(30.0),
+            read_from: None,
         }
     }
 

@@ -209,7 +209,7 @@ impl Ui {
     /// `-q`: for errors a command reports and survives (a failed sweep of
     /// `reap --interval`). The text must already be free of the password.
     pub fn error(&self, err: &anyhow::Error) {
-        print_error(err, None, self.settings.color_stderr);
+        print_error(err, &[], self.settings.color_stderr);
     }
 
     /// A progress bar on stderr; hidden when stderr is not a terminal, with
@@ -328,10 +328,12 @@ impl Drop for Progress {
     }
 }
 
-/// Print a fatal error: one line, `jobq: error: ...`, with the password (if
-/// any) scrubbed from every part of it.
-pub fn print_error(err: &anyhow::Error, secret: Option<&str>, color: bool) {
-    let msg = crate::settings::scrub(&format!("{err:#}"), secret);
+/// Print a fatal error: one line, `jobq: error: ...`, with the passwords
+/// (of `--url` and `--read-from`, if any) scrubbed from every part of it.
+pub fn print_error(err: &anyhow::Error, secrets: &[&str], color: bool) {
+    let msg = secrets.iter().fold(format!("{err:#}"), |msg, s| {
+        crate::settings::scrub(&msg, Some(s))
+    });
     // One line, so that logs and scripts see one error per line; only a
     // message that lays itself out (a caret under a schema file's mistake)
     // keeps its lines, since flattened the caret points nowhere.

@@ -200,6 +200,7 @@ mod tests {
             unconfirmed: None,
             run_id: None,
             elapsed_seconds: 0.25,
+            read_from: None,
         }
     }
 

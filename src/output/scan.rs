@@ -163,6 +163,7 @@ mod tests {
             plan_out: None,
             report_out: None,
             limit: 20,
+            read_from: None,
         }
     }
 

@@ -28,6 +28,10 @@ pub struct DrainReport {
     pub settle_seconds: f64,
     pub stall_timeout_seconds: f64,
     pub timeout_seconds: Option<f64>,
+    /// With `--read-from`: the replica the polls read (a poll that found
+    /// the queue empty was read again on the primary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<crate::report::read_from::ReadFrom>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use super::read_from::ReadFrom;
 use super::OldestPending;
 use crate::bytes::Bytes;
 use crate::schema::Value;
@@ -35,6 +36,9 @@ pub struct Overview {
     pub oldest_pending_note: Option<String>,
     pub health: Health,
     pub discovery: Discovery,
+    /// With `--read-from`: the replica these figures were read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<ReadFrom>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,6 +102,9 @@ pub struct JobList {
     /// Sets that could not be listed.
     pub problems: Vec<String>,
     pub notes: Vec<String>,
+    /// With `--read-from`: the replica the list was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<ReadFrom>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

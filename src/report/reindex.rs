@@ -53,6 +53,9 @@ pub struct ReindexReport {
     /// when nothing was to be written (a dry run, declined, nothing to do).
     pub run_id: Option<String>,
     pub elapsed_seconds: f64,
+    /// With `--read-from`: the replica the scan's walks read, and its lag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<crate::report::read_from::ReadFrom>,
 }
 
 /// How many of each list the report left out (`--show`).

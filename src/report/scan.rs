@@ -38,6 +38,9 @@ pub struct ScanReport {
     /// Findings shown per kind in the table.
     #[serde(skip)]
     pub limit: usize,
+    /// With `--read-from`: the replica the walks read, and its lag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<crate::report::read_from::ReadFrom>,
 }
 
 pub fn counts(findings: &[Finding]) -> BTreeMap<&'static str, u64> {

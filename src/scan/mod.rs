@@ -10,8 +10,9 @@
 //! is examined in full. Pass B then walks the small sets alone and checks
 //! their members against the class set (`passes`). `--deep` also walks the
 //! keyspace (SCAN MATCH) for records and for indexes of undeclared statuses,
-//! and decodes every stored value. Candidates are re-read after `--grace`;
-//! only what still holds is reported. Memory grows with the findings, not
+//! and decodes every stored value. Candidates are re-read after `--grace`
+//! on the primary (the walks may read a replica, `--read-from`); only what
+//! still holds is reported. Memory grows with the findings, not
 //! with the queue.
 //!
 //! Owns: the walks and their bookkeeping (`walker`, `passes`, `join`), and
@@ -102,17 +103,20 @@ pub struct ScanOutcome {
     pub elapsed: Duration,
 }
 
-/// Run the scan engine on an open connection, handing the confirmed
-/// findings to `sink` window by window as the walk goes (see `window`).
+/// Run the scan engine: the walks read `store` (a replica with
+/// `--read-from`, else the primary), the second sighting reads `primary`;
+/// the confirmed findings go to `sink` window by window as the walk goes
+/// (see `window`).
 pub async fn scan(
     store: &mut Store,
+    primary: &Store,
     model: &Model,
     opts: &ScanOptions,
     ui: &Ui,
     sink: &mut dyn Sink,
 ) -> Result<ScanOutcome> {
     let started = Instant::now();
-    let run_id = store.run_id.clone();
+    let run_ids = [store.run_id.clone(), primary.run_id.clone()];
     let layout = Layout::of(model);
     let mut sizes: Vec<(Vec<u8>, Collection)> = vec![(layout.class_set.clone(), Collection::Set)];
     sizes.extend(
@@ -131,6 +135,7 @@ pub async fn scan(
     let total: u64 = cards.iter().flatten().sum();
     let mut w = Walker {
         store: store.clone(),
+        primary: primary.clone(),
         model,
         layout: &layout,
         batch: opts.batch,
@@ -234,15 +239,18 @@ pub async fn scan(
     progress.finish();
     // A cursor means nothing on another run of the server: a restart in the
     // middle would have skipped members, so such a scan is not reported.
-    let now_id = store
-        .current_run_id()
-        .await
-        .context("checking the server did not restart")?;
-    if now_id != run_id {
-        return Err(exit::with_code(
-            exit::RUNTIME,
-            "Redis restarted during the scan (its run_id changed), so the scan may have skipped members; run it again",
-        ));
+    // The walks' server and the re-checks' one are both asked.
+    for (mut s, run_id) in [store.clone(), primary.clone()].into_iter().zip(run_ids) {
+        let now_id = s
+            .current_run_id()
+            .await
+            .context("checking the server did not restart")?;
+        if now_id != run_id {
+            return Err(exit::with_code(
+                exit::RUNTIME,
+                format!("Redis at {} restarted during the scan (its run_id changed), so the scan may have skipped members; run it again", s.display_url()),
+            ));
+        }
     }
     Ok(ScanOutcome {
         confirmed: w.confirmed,

@@ -203,12 +203,11 @@ impl Walker<'_> {
             .collect())
     }
 
-    /// Second sighting: re-read every candidate; keep what still holds.
     /// The fields of each key whose value does not decode, read again for a
-    /// re-check (not counted in what the walk checked).
+    /// re-check, on the primary (not counted in what the walk checked).
     async fn bad_values_of(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Vec<BadValue>>> {
         let fields = self.model.unread_fields();
-        let read = self.store.record_values(keys, &fields).await?;
+        let read = self.primary.record_values(keys, &fields).await?;
         Ok(read.into_iter().map(|r| bad_values(&r.values)).collect())
     }
 
@@ -249,7 +248,7 @@ impl Walker<'_> {
                 .partition(|f| f.job_id.is_none() && f.observed.status_sets.is_empty());
             // A set that could not be walked is re-checked by its type.
             for f in sets {
-                let t = self.store.key_type(f.key.as_slice()).await?;
+                let t = self.primary.key_type(f.key.as_slice()).await?;
                 if t != "set" && t != "zset" && t != "none" {
                     confirmed.push(f.clone());
                 } else {
@@ -271,7 +270,7 @@ impl Walker<'_> {
                     p
                 })
                 .collect();
-            let mut obs = self.store.observe(self.layout, &probes, true).await?;
+            let mut obs = self.primary.observe(self.layout, &probes, true).await?;
             // A bad value is read again, as everything else is; with
             // `--deep` every record's values are (see above).
             let again: Vec<usize> = (0..records.len())

@@ -84,6 +84,9 @@ pub struct OutputSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub connect: ConnectSettings,
+    /// `--read-from`: the replica the walks read, with the same TLS
+    /// settings; `None` reads everything from `connect`.
+    pub read_from: Option<ConnectSettings>,
     pub model: Model,
     pub ns: Namespace,
     pub output: OutputSettings,
@@ -92,7 +95,13 @@ pub struct Settings {
 impl Settings {
     pub fn from_args(g: &GlobalArgs) -> Result<Settings> {
         let output = output_settings(g);
-        let connect = connect_settings(g)?;
+        let rediss = |u: &str| u.trim().starts_with("rediss://");
+        let read_from_tls = g.read_from.as_deref().is_some_and(rediss);
+        let connect = connect_settings(g, "--url", &g.url, read_from_tls)?;
+        let read_from = match &g.read_from {
+            Some(url) => Some(connect_settings(g, "--read-from", url, rediss(&g.url))?),
+            None => None,
+        };
         // toml quotes the file's line with a caret under the mistake.
         let model = schema::load(g.schema.as_deref())
             .map_err(|e| exit::usage_keeping_lines(format!("{e:#}")))?;
@@ -104,6 +113,7 @@ impl Settings {
         }
         Ok(Settings {
             connect,
+            read_from,
             model,
             ns: Namespace::new(&g.namespace),
             output,
@@ -133,20 +143,28 @@ pub fn output_settings(g: &GlobalArgs) -> OutputSettings {
     }
 }
 
-fn connect_settings(g: &GlobalArgs) -> Result<ConnectSettings> {
-    let url = g.url.trim().to_owned();
+/// The connection of `flag` (`--url` or `--read-from`) to `url`; the
+/// timeouts and `--tls-*` options are shared. `other_tls`: the other URL
+/// is a TLS one, so `--tls-*` may be meant for it alone.
+fn connect_settings(
+    g: &GlobalArgs,
+    flag: &str,
+    url: &str,
+    other_tls: bool,
+) -> Result<ConnectSettings> {
+    let url = url.trim().to_owned();
     let (display_url, secret) = mask_url(&url);
     let scheme_ok = ["redis://", "rediss://", "unix://", "redis+unix://"]
         .iter()
         .any(|s| url.starts_with(s));
     if !scheme_ok {
         return Err(exit::usage(format!(
-            "--url {display_url:?} must start with redis://, rediss:// or unix://"
+            "{flag} {display_url:?} must start with redis://, rediss:// or unix://"
         )));
     }
     if let Some(port) = bad_port(&url) {
         return Err(exit::usage(format!(
-            "--url {display_url:?}: the port {port:?} is not valid; give a number from 1 to 65535"
+            "{flag} {display_url:?}: the port {port:?} is not valid; give a number from 1 to 65535"
         )));
     }
     if g.connect_timeout.is_zero() || g.response_timeout.is_zero() {
@@ -154,7 +172,11 @@ fn connect_settings(g: &GlobalArgs) -> Result<ConnectSettings> {
             "--connect-timeout and --response-timeout must be above zero",
         ));
     }
-    let tls = tls_settings(g, &url, &display_url)?;
+    let tls = if other_tls && !url.starts_with("rediss://") {
+        TlsSettings::default()
+    } else {
+        tls_settings(g, flag, &url, &display_url)?
+    };
     Ok(ConnectSettings {
         url,
         display_url,
@@ -189,7 +211,7 @@ fn bad_port(url: &str) -> Option<String> {
 
 /// Read and check the `--tls-*` files, so that a wrong one is a usage
 /// error naming it before anything connects.
-fn tls_settings(g: &GlobalArgs, url: &str, display_url: &str) -> Result<TlsSettings> {
+fn tls_settings(g: &GlobalArgs, flag: &str, url: &str, display_url: &str) -> Result<TlsSettings> {
     let given: Vec<&str> = [
         (g.tls_ca.is_some(), "--tls-ca"),
         (g.tls_cert.is_some(), "--tls-cert"),
@@ -205,7 +227,7 @@ fn tls_settings(g: &GlobalArgs, url: &str, display_url: &str) -> Result<TlsSetti
     }
     if !url.starts_with("rediss://") {
         return Err(exit::usage(format!(
-            "{}: only for a TLS connection, and --url {display_url:?} is not one; use rediss://",
+            "{}: only for a TLS connection, and {flag} {display_url:?} is not one; use rediss://",
             given.join(", ")
         )));
     }
@@ -302,6 +324,16 @@ fn check_client_identity(cert_path: &Path, cert: &[u8], key_path: &Path, key: &[
         // rustls does not parse (an X.509 v1 one, say) but a server may
         // accept: the server judges.
         Err(_) => Ok(()),
+    }
+}
+
+impl Settings {
+    /// The passwords of `--url` and `--read-from`, to scrub from any text.
+    pub fn secrets(&self) -> Vec<&str> {
+        std::iter::once(&self.connect)
+            .chain(&self.read_from)
+            .filter_map(|c| c.secret.as_deref())
+            .collect()
     }
 }
 

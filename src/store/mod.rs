@@ -16,6 +16,7 @@ pub mod moves;
 pub mod observe;
 pub mod reap;
 pub mod repair;
+pub mod replication;
 pub mod script;
 pub mod server;
 pub mod sizes;

@@ -18,6 +18,7 @@ mod generated;
 mod help;
 mod hostile;
 mod inspect;
+mod read_from;
 mod readme;
 mod reap;
 mod reindex;

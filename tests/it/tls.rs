@@ -337,3 +337,85 @@ fn tls_flags_are_checked_before_anything_connects() {
         error_line(&run, 2, &["--tls-insecure", "use rediss://"]);
     }
 }
+
+/// `--read-from rediss://`: a replica that replicates over TLS is read
+/// with the same `--tls-*` options as `--url`; its password is never
+/// printed. The TLS flags may also serve a TLS replica of a plain `--url`.
+#[test]
+fn a_tls_replica_is_read_with_the_same_options() {
+    let tls = TlsFiles::new();
+    let primary = Redis::start_tls(&tls, false, &["--repl-diskless-sync-delay", "0"]);
+    let port = primary.tls_port.expect("tls port").to_string();
+    let replica = Redis::start_tls(
+        &tls,
+        false,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &port,
+            "--tls-replication",
+            "yes",
+            "--requirepass",
+            "r3plicapw",
+        ],
+    );
+    let mut con = primary.con();
+    let victim = popoto_create(&mut con, &job_id(1), "p", "pending", 1000.0);
+    popoto_create(&mut con, &job_id(2), "p", "pending", 1001.0);
+    cmd(&mut con, &[b"SREM", PENDING.as_bytes(), victim.as_bytes()]);
+    let mut rc = replica.con();
+    let t0 = Instant::now();
+    loop {
+        let n: i64 = redis::cmd("SCARD")
+            .arg("$Class:RedisJob")
+            .query(&mut rc)
+            .expect("SCARD");
+        if n == 2 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the TLS replica did not sync\n{}",
+            replica.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let read_from = format!(
+        "rediss://:r3plicapw@127.0.0.1:{}/0",
+        replica.tls_port.expect("tls port")
+    );
+    let args = |url: &str| {
+        vec![
+            "--url".to_string(),
+            url.to_string(),
+            "--tls-ca".into(),
+            a(&tls.ca).into(),
+            "--read-from".into(),
+            read_from.clone(),
+            "--json".into(),
+            "orphans".into(),
+            "scan".into(),
+            "--grace".into(),
+            "100ms".into(),
+        ]
+    };
+    for url in [primary.tls_url("127.0.0.1"), primary.url()] {
+        let argv = args(&url);
+        let run = jobq(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        run.expect_code(1);
+        let j = run.json();
+        assert_eq!(j["counts"]["orphan"], 1, "{}", run.explain());
+        assert_eq!(
+            j["read_from"]["url"],
+            format!(
+                "rediss://:***@127.0.0.1:{}/0",
+                replica.tls_port.unwrap_or(0)
+            )
+        );
+        assert!(
+            !run.stdout().contains("r3plicapw") && !run.stderr().contains("r3plicapw"),
+            "{}",
+            run.explain()
+        );
+    }
+}

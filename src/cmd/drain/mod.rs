@@ -4,7 +4,9 @@
 //! nothing changing for `--stall-timeout` (exit 7). A database without any
 //! key of the model is not an empty queue (exit 3 unless `--allow-empty`),
 //! and a read that failed is never taken for an empty one: Redis going away
-//! means reconnecting with backoff, then exit 3.
+//! means reconnecting with backoff, then exit 3. With `--read-from` the
+//! polls read the replica (its link checked each time) and a poll that
+//! finds the queue empty is read again on the primary.
 //!
 //! Owns: the orchestration of the wait (the decisions are in `watch`, pure)
 //! and the [`DrainReport`]. Must not: print (progress and warnings go
@@ -18,6 +20,7 @@ use anyhow::{Context, Result};
 use tokio::time::Instant;
 
 use crate::bytes::Bytes;
+use crate::cmd::read_from::{self, Reads};
 use crate::cmd::session::Session;
 use crate::cmd::Ctx;
 use crate::exit;
@@ -215,10 +218,14 @@ async fn read_counts(store: &mut Store, target: &Target) -> Result<Counts> {
     }
 }
 
-/// The reads of the wait, on a connection replaced after Redis stops
-/// answering.
+/// The reads of the wait, on connections replaced after Redis stops
+/// answering. With `--read-from` the polls read the replica, and a poll
+/// that finds nothing pending or running is read again on the primary:
+/// the queue is only ever found empty there.
 struct Reader<'a> {
     session: Session<'a>,
+    /// With `--read-from`: the primary, for the reads that find it empty.
+    primary: Option<Session<'a>>,
     allow_empty: bool,
 }
 
@@ -228,32 +235,62 @@ impl Reader<'_> {
         let r = self.try_read(target).await;
         if matches!(&r, Err(e) if is_unavailable(e)) {
             self.session.mark_broken();
+            if let Some(p) = &mut self.primary {
+                p.mark_broken();
+            }
         }
         r
     }
 
-    /// A server that restarted is checked again for the model's keys before
-    /// its counts are believed: a restart without persistence loses the
-    /// queue, which is not draining it.
     async fn try_read(&mut self, target: &Target) -> Result<Counts> {
-        self.session
-            .reconnect_if_broken()
+        let counts = weighed_read(&mut self.session, target, self.allow_empty).await?;
+        let Some(primary) = &mut self.primary else {
+            return Ok(counts);
+        };
+        // The replica's link, checked after each poll: a replica that
+        // stopped following its primary shows a queue that stands still
+        // (a false stall), so its polls count as failed reads until it
+        // follows again (exit 3 if it never does).
+        read_from::link_up(self.session.store())
             .await
             .map_err(|e| Unavailable(format!("{e:#}")))?;
-        if self.session.restarted() && !self.allow_empty {
-            let what = absent(self.session.store(), target).await?;
-            self.session.restart_weighed();
-            if what != Absent::Nothing {
-                return Err(absent_error(
-                    what,
-                    target,
-                    self.session.display_url(),
-                    "Redis restarted while waiting (its run_id changed) and now: ",
-                ));
-            }
+        if counts.active() > 0 {
+            return Ok(counts);
         }
-        read_counts(self.session.store(), target).await
+        weighed_read(primary, target, self.allow_empty).await
     }
+
+    fn reconnects(&self) -> u32 {
+        self.session.reconnects() + self.primary.as_ref().map_or(0, |p| p.reconnects())
+    }
+}
+
+/// One read on a session, reconnecting first if it broke. A server that
+/// restarted is checked again for the model's keys before its counts are
+/// believed: a restart without persistence loses the queue, which is not
+/// draining it.
+async fn weighed_read(
+    session: &mut Session<'_>,
+    target: &Target,
+    allow_empty: bool,
+) -> Result<Counts> {
+    session
+        .reconnect_if_broken()
+        .await
+        .map_err(|e| Unavailable(format!("{e:#}")))?;
+    if session.restarted() && !allow_empty {
+        let what = absent(session.store(), target).await?;
+        session.restart_weighed();
+        if what != Absent::Nothing {
+            return Err(absent_error(
+                what,
+                target,
+                session.display_url(),
+                "Redis restarted while waiting (its run_id changed) and now: ",
+            ));
+        }
+    }
+    read_counts(session.store(), target).await
 }
 
 pub async fn run(ctx: Ctx<'_>, args: &DrainSettings) -> Result<(DrainReport, u8)> {
@@ -272,7 +309,14 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
         timeout: args.timeout,
     };
     let clock = Instant::now();
-    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
+    let reads = read_from::connect(settings, ui).await?;
+    let read_settings = reads.read_settings(settings);
+    let Reads {
+        mut primary,
+        mut read,
+        report: read_from,
+    } = reads;
+    let mut store = primary.clone();
     let was_absent = absent(&mut store, &target).await?;
     if was_absent != Absent::Nothing {
         if !args.allow_empty {
@@ -281,15 +325,23 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
         ui.debug("no keys of the model (or project) yet; --allow-empty: waiting for the settle");
     }
     let t0 = clock.elapsed();
-    let first = read_counts(&mut store, &target)
+    let mut first = read_counts(&mut read, &target)
         .await
         .context("cannot read the queue")?;
+    if read_from.is_some() && first.active() == 0 {
+        first = read_counts(&mut primary, &target)
+            .await
+            .context("cannot read the queue")?;
+    }
     let t1 = clock.elapsed();
     let mut watch = Watch::new(policy, first, t1);
     let progress = ui.progress(Some(first.active()), "drain");
     show(&progress, &watch);
     let mut reader = Reader {
-        session: Session::new(&settings.connect, store),
+        session: Session::new(read_settings, read),
+        primary: read_from
+            .is_some()
+            .then(|| Session::new(&settings.connect, primary)),
         allow_empty: args.allow_empty,
     };
     let first_step = watch.start(t0, t1);
@@ -339,10 +391,11 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
         jobs_seen: watch.seen(),
         jobs_finished: watch.finished(),
         oldest_pending,
-        reconnects: reader.session.reconnects(),
+        reconnects: reader.reconnects(),
         settle_seconds: rounded_secs(args.settle),
         stall_timeout_seconds: rounded_secs(args.stall_timeout),
         timeout_seconds: args.timeout.map(rounded_secs),
+        read_from,
     };
     Ok((report, code))
 }

@@ -105,6 +105,7 @@ pub async fn run(
         more_exist: false,
         problems,
         notes,
+        read_from: None,
     };
     if !list.problems.is_empty() {
         return Ok((list, exit::FINDINGS));

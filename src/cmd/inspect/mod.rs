@@ -16,10 +16,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::bytes::Bytes;
+use crate::cmd::read_from::{self, Reads};
 use crate::cmd::session::Session;
 use crate::cmd::Ctx;
 use crate::exit;
 use crate::report::inspect::{Discovery, FieldValue, InspectReport};
+use crate::report::read_from::ReadFrom;
 use crate::schema::{msgpack, Model};
 use crate::settings::inspect::{InspectSettings, View};
 use crate::settings::Settings;
@@ -36,29 +38,35 @@ const RAW_PREVIEW: usize = 256;
 /// One run: the overview, a list, or one job, and the exit code.
 pub async fn run(ctx: Ctx<'_>, is: &InspectSettings) -> Result<(InspectReport, u8)> {
     let Ctx { settings, ui, .. } = ctx;
-    let mut store = crate::cmd::connect(&settings.connect, ui).await?;
+    // One job is examined on the primary: its verdict is a second look.
+    if let View::Job(job) = &is.view {
+        let mut store = crate::cmd::connect(&settings.connect, ui).await?;
+        let (r, code) = job::run(settings, ui, &mut store, job, is.discover).await?;
+        return Ok((InspectReport::Job(r), code));
+    }
+    let Reads {
+        mut read, report, ..
+    } = read_from::connect(settings, ui).await?;
     match &is.view {
-        View::Job(job) => {
-            let (r, code) = job::run(settings, ui, &mut store, job, is.discover).await?;
-            Ok((InspectReport::Job(r), code))
-        }
         View::List {
             status,
             project,
             limit,
         } => {
-            let (r, code) = list::run(
+            let (mut r, code) = list::run(
                 settings,
-                &mut store,
+                &mut read,
                 status.as_deref(),
                 project.as_deref(),
                 *limit,
             )
             .await?;
+            r.read_from = report;
             Ok((InspectReport::List(r), code))
         }
-        View::Overview => {
-            let (r, code) = overview::run(settings, &mut store, is.discover).await?;
+        _ => {
+            let (mut r, code) = overview::run(settings, &mut read, is.discover).await?;
+            r.read_from = report;
             Ok((InspectReport::Overview(r), code))
         }
     }
@@ -82,13 +90,18 @@ where
     let discover = is.discover;
     // Installed before the command started, so that Ctrl-C at any point
     // is ours and ends the loop cleanly.
-    let mut session = tokio::select! {
-        s = crate::cmd::connect(&settings.connect, ui) => Session::new(&settings.connect, s?),
+    // With --read-from the frames read the replica, checked at start as
+    // every command checks it, and its link again before each frame.
+    let (mut session, read_from) = tokio::select! {
+        r = read_from::connect(settings, ui) => {
+            let r = r?;
+            (Session::new(r.read_settings(settings), r.read), r.report)
+        }
         _ = intr.wait() => return Ok(exit::INTERRUPTED),
     };
     loop {
         let frame = tokio::select! {
-            f = frame(settings, &mut session, discover) => f,
+            f = frame(settings, &mut session, discover, read_from.as_ref()) => f,
             _ = intr.wait() => return Ok(exit::INTERRUPTED),
         };
         match frame {
@@ -109,9 +122,15 @@ async fn frame(
     settings: &Settings,
     session: &mut Session<'_>,
     discover: bool,
+    read_from: Option<&ReadFrom>,
 ) -> Result<crate::report::inspect::Overview> {
     session.reconnect_if_broken().await?;
-    Ok(overview::run(settings, session.store(), discover).await?.0)
+    if read_from.is_some() {
+        read_from::link_up(session.store()).await?;
+    }
+    let mut overview = overview::run(settings, session.store(), discover).await?.0;
+    overview.read_from = read_from.cloned();
+    Ok(overview)
 }
 
 /// A status index to look at: one of the schema's, or one found by SCAN.

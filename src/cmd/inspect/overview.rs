@@ -54,6 +54,7 @@ pub async fn run(settings: &Settings, store: &mut Store, discover: bool) -> Resu
             oldest_pending_note,
             health,
             discovery,
+            read_from: None,
         },
         code,
     ))

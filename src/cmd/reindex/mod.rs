@@ -27,6 +27,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use super::read_from::{self, Reads};
 use super::{Ctx, Decision};
 use crate::cmd::interrupt::Interrupt;
 use crate::diagnose::Finding;
@@ -35,6 +36,7 @@ use crate::jsonl::JsonLines;
 use crate::output::Ui;
 use crate::plan::file::{PlanLine, PlanReader, PlanWriter};
 use crate::plan::{self, Action, Plan, Policy};
+use crate::report::read_from::ReadFrom;
 use crate::report::reindex::ReindexReport;
 use crate::report::scan::report_header;
 use crate::scan::{scan, Scanned, Sink, Stopped, Unconfirmed};
@@ -65,10 +67,16 @@ struct Ending {
 pub async fn run(ctx: Ctx<'_>, args: &ReindexSettings) -> Result<(ReindexReport, u8)> {
     let Ctx { settings, ui, intr } = ctx;
     let started = Instant::now();
-    let mut store = tokio::select! {
-        s = crate::cmd::connect(&settings.connect, ui) => s?,
+    // A plan file is not walked: only the scan reads a replica.
+    let Reads {
+        primary: mut store,
+        read,
+        report: read_from,
+    } = tokio::select! {
+        r = connect(settings, ui, args.plan.is_some()) => r?,
         _ = intr.wait() => return Err(interrupted_before_writing()),
     };
+    let mut walks = Walks { read, read_from };
     // Refuse before the scan: a replica would only fail later.
     if args.gate != Gate::DryRun {
         store.require_writable()?;
@@ -89,21 +97,47 @@ pub async fn run(ctx: Ctx<'_>, args: &ReindexSettings) -> Result<(ReindexReport,
     let mut tally = Tally::new(args.show, report_out);
     let result = match (&args.plan, args.gate) {
         (None, Gate::DryRun) => {
-            dry_run_scan(settings, ui, intr, args, &mut store, &mut tally, params).await
+            dry_run_scan(
+                settings, ui, intr, args, &mut walks, &mut store, &mut tally, params,
+            )
+            .await
         }
         (None, Gate::Go) => {
-            streaming_repair(settings, ui, intr, args, &mut store, &mut tally, params).await
+            streaming_repair(
+                settings, ui, intr, args, &mut walks, &mut store, &mut tally, params,
+            )
+            .await
         }
         (None, Gate::Ask) => {
-            return ask_then_apply(ctx, args, store, tally, params, started).await;
+            ask_then_apply(ctx, args, &mut walks, store, tally, params, started).await
         }
-        (Some(path), gate) => {
-            return from_file(ctx, args, store, tally, path, gate, started).await;
-        }
+        (Some(path), gate) => from_file(ctx, args, store, tally, path, gate, started).await,
     };
     let (mut report, code) = result?;
     report.elapsed_seconds = started.elapsed().as_secs_f64();
+    report.read_from = walks.read_from;
     Ok((report, code))
+}
+
+/// The connection the walks read (`--read-from`, else the primary's) and
+/// what the report says of it.
+struct Walks {
+    read: Store,
+    read_from: Option<ReadFrom>,
+}
+
+/// Connect to the primary, and to `--read-from` unless a plan file is
+/// applied (nothing is walked then).
+async fn connect(settings: &Settings, ui: &Ui, plan_file: bool) -> Result<Reads> {
+    if plan_file {
+        let store = crate::cmd::connect(&settings.connect, ui).await?;
+        return Ok(Reads {
+            read: store.clone(),
+            primary: store,
+            report: None,
+        });
+    }
+    read_from::connect(settings, ui).await
 }
 
 /// The report of a run, with its exit code when nothing overrides it.
@@ -269,11 +303,13 @@ fn close_plan(w: Option<PlanWriter>, stopped: Option<&str>) -> Result<()> {
 }
 
 /// `--dry-run`: scan and plan, write nothing.
+#[allow(clippy::too_many_arguments)]
 async fn dry_run_scan(
     settings: &Settings,
     ui: &Ui,
     intr: &Interrupt,
     args: &ReindexSettings,
+    walks: &mut Walks,
     store: &mut Store,
     tally: &mut Tally,
     params: serde_json::Value,
@@ -288,7 +324,7 @@ async fn dry_run_scan(
         removed: BTreeSet::new(),
         applier: None,
     };
-    let out = scan(store, model, &args.scan, ui, &mut planner).await;
+    let out = scan(&mut walks.read, store, model, &args.scan, ui, &mut planner).await;
     let plan_out = planner.plan_out.take();
     let out = match out {
         Ok(out) => out,
@@ -346,11 +382,13 @@ async fn ready_to_write<'a>(
 }
 
 /// `--yes` without a plan file: each window is repaired once confirmed.
+#[allow(clippy::too_many_arguments)]
 async fn streaming_repair(
     settings: &Settings,
     ui: &Ui,
     intr: &Interrupt,
     args: &ReindexSettings,
+    walks: &mut Walks,
     store: &mut Store,
     tally: &mut Tally,
     params: serde_json::Value,
@@ -366,7 +404,7 @@ async fn streaming_repair(
         removed: BTreeSet::new(),
         applier: Some(&mut applier),
     };
-    let out = scan(store, model, &args.scan, ui, &mut planner).await;
+    let out = scan(&mut walks.read, store, model, &args.scan, ui, &mut planner).await;
     let plan_out = planner.plan_out.take();
     drop(planner);
     // Whatever stopped the scan, the batches already sent are waited for.
@@ -444,7 +482,8 @@ async fn streaming_repair(
 async fn ask_then_apply(
     ctx: Ctx<'_>,
     args: &ReindexSettings,
-    mut store: Store,
+    walks: &mut Walks,
+    store: Store,
     tally: Tally,
     params: serde_json::Value,
     started: Instant,
@@ -468,7 +507,7 @@ async fn ask_then_apply(
         removed: BTreeSet::new(),
         applier: None,
     };
-    let out = scan(&mut store, model, &args.scan, ui, &mut planner).await;
+    let out = scan(&mut walks.read, &store, model, &args.scan, ui, &mut planner).await;
     let writer = planner.plan_out.take();
     let out = match out {
         Ok(out) => out,

@@ -209,6 +209,7 @@ impl Tally {
             unconfirmed: None,
             run_id: None,
             elapsed_seconds: 0.0,
+            read_from: None,
         }
     }
 }

@@ -90,7 +90,12 @@ pub(super) const RESAMPLE_EVERY: u64 = 8;
 pub(super) const PAGES_AHEAD: usize = 8;
 
 pub(super) struct Walker<'a> {
+    /// Where the walks and the first look at each key read: a replica with
+    /// `--read-from`, else the primary.
     pub(super) store: Store,
+    /// The primary (`--url`): the second sighting reads it, so that nothing
+    /// is confirmed on what a replica alone showed.
+    pub(super) primary: Store,
     pub(super) model: &'a Model,
     pub(super) layout: &'a Layout,
     pub(super) batch: u32,

@@ -11,6 +11,7 @@
 //! away, standing in for Redis 6.0).
 
 pub mod faults;
+pub mod link;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
