@@ -150,6 +150,7 @@ pub async fn scan(
         mostly_suspect: false,
         secondary: BTreeSet::new(),
         seen: SeenFilter::for_ids(cards.first().copied().flatten().unwrap_or(0)),
+        seen_records: SeenFilter::for_ids(cards.first().copied().flatten().unwrap_or(0)),
         repeated: Default::default(),
         scanned: Scanned::default(),
         class_size: cards.first().copied().flatten().unwrap_or(0),

@@ -191,6 +191,33 @@ pub fn job_id_segment<'a>(model: &Model, key: &'a [u8]) -> Option<&'a [u8]> {
     rest.split(|&c| c == b':').nth(pos)
 }
 
+/// A record key without its status segment (still escaped): what a record
+/// and the keys popoto's status changes gave it share, so that a job_id
+/// met twice under one identity is told from one met under another
+/// project (which only a second walk can gather). `None` for a key that
+/// does not have the model's shape, or a model whose status is not in
+/// the key.
+pub fn record_identity(model: &Model, key: &[u8]) -> Option<Vec<u8>> {
+    let rest = key
+        .strip_prefix(model.class.as_bytes())?
+        .strip_prefix(b":")?;
+    let status = model
+        .key_fields()
+        .position(|f| f.name == model.status.field)?;
+    let segments: Vec<&[u8]> = rest.split(|&c| c == b':').collect();
+    if segments.len() != model.key_field_count() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(rest.len());
+    for (i, seg) in segments.iter().enumerate() {
+        if i != status {
+            out.extend_from_slice(seg);
+            out.push(b':');
+        }
+    }
+    Some(out)
+}
+
 /// A fixed-size bit filter of job_ids seen: memory does not grow with the
 /// queue. A hit means "maybe seen before", and the key's twins are then read
 /// to know for sure.
@@ -268,6 +295,17 @@ impl Default for SeenFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_identity_leaves_out_the_status_only() {
+        let m = Model::redis_job();
+        let a = record_identity(&m, b"RedisJob:abc:p1:pending");
+        assert_eq!(a.as_deref(), Some(&b"abc:p1:"[..]));
+        assert_eq!(a, record_identity(&m, b"RedisJob:abc:p1:completed"));
+        assert_ne!(a, record_identity(&m, b"RedisJob:abc:p2:pending"));
+        assert_eq!(record_identity(&m, b"RedisJob:abc:p1"), None);
+        assert_eq!(record_identity(&m, b"Other:abc:p1:pending"), None);
+    }
 
     #[test]
     fn a_light_probe_is_a_probe_without_twins() {
