@@ -138,7 +138,8 @@ pub async fn dispatch(
             reap::run(ctx, &rs, |report| ui.emit(report)).await
         }
         Command::Drain(args) => {
-            let (report, code) = drain::run(ctx, &args.into()).await?;
+            let ds = crate::settings::drain::DrainSettings::from_args(args)?;
+            let (report, code) = drain::run(ctx, &ds).await?;
             ui.emit(&report)?;
             Ok(code)
         }

@@ -10,6 +10,8 @@
 //! and the [`DrainReport`]. Must not: print (progress and warnings go
 //! through the `Ui`), format keys, or talk to Redis except through `store`.
 
+mod ids;
+mod jobs;
 mod watch;
 
 use std::time::Duration;
@@ -222,16 +224,40 @@ struct Reader<'a> {
     allow_empty: bool,
 }
 
-impl Reader<'_> {
-    /// A read, reconnecting first if the last one failed.
-    async fn read(&mut self, target: &Target) -> Result<Counts> {
-        let r = self.try_read(target).await;
+/// What the wait polls: one read of the counts, reconnecting first if the
+/// last read failed.
+trait Poller {
+    async fn read(&mut self) -> Result<Counts>;
+    fn display_url(&self) -> &str;
+    /// The progress bar after a read.
+    fn show(&self, progress: &Progress, watch: &Watch);
+}
+
+/// The queue-wide (or project) wait's reads.
+struct QueuePoller<'a, 'b> {
+    reader: Reader<'a>,
+    target: &'b Target,
+}
+
+impl Poller for QueuePoller<'_, '_> {
+    async fn read(&mut self) -> Result<Counts> {
+        let r = self.reader.try_read(self.target).await;
         if matches!(&r, Err(e) if is_unavailable(e)) {
-            self.session.mark_broken();
+            self.reader.session.mark_broken();
         }
         r
     }
 
+    fn display_url(&self) -> &str {
+        self.reader.session.display_url()
+    }
+
+    fn show(&self, progress: &Progress, watch: &Watch) {
+        show(progress, watch)
+    }
+}
+
+impl Reader<'_> {
     /// A server that restarted is checked again for the model's keys before
     /// its counts are believed: a restart without persistence loses the
     /// queue, which is not draining it.
@@ -265,6 +291,9 @@ pub async fn run(ctx: Ctx<'_>, args: &DrainSettings) -> Result<(DrainReport, u8)
 }
 
 async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(DrainReport, u8)> {
+    if let Some(list) = &args.ids {
+        return ids::drain_ids(settings, ui, args, list).await;
+    }
     let target = Target::new(&settings.model, args.project.as_deref())?;
     let policy = DrainLimits {
         settle: args.settle,
@@ -288,21 +317,16 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
     let mut watch = Watch::new(policy, first, t1);
     let progress = ui.progress(Some(first.active()), "drain");
     show(&progress, &watch);
-    let mut reader = Reader {
-        session: Session::new(&settings.connect, store),
-        allow_empty: args.allow_empty,
+    let mut poller = QueuePoller {
+        reader: Reader {
+            session: Session::new(&settings.connect, store),
+            allow_empty: args.allow_empty,
+        },
+        target: &target,
     };
     let first_step = watch.start(t0, t1);
-    let outcome = wait(
-        ui,
-        &target,
-        &mut reader,
-        &mut watch,
-        &progress,
-        clock,
-        first_step,
-    )
-    .await?;
+    let outcome = wait(ui, &mut poller, &mut watch, &progress, clock, first_step).await?;
+    let reader = &mut poller.reader;
     progress.finish();
     let last = watch.last();
     let oldest_pending = match outcome {
@@ -343,6 +367,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
         settle_seconds: rounded_secs(args.settle),
         stall_timeout_seconds: rounded_secs(args.stall_timeout),
         timeout_seconds: args.timeout.map(rounded_secs),
+        ids: None,
     };
     Ok((report, code))
 }
@@ -366,8 +391,7 @@ fn show(progress: &Progress, watch: &Watch) {
 /// watch gives up; any other read error ends the wait.
 async fn wait(
     ui: &Ui,
-    target: &Target,
-    reader: &mut Reader<'_>,
+    reader: &mut impl Poller,
     watch: &mut Watch,
     progress: &Progress,
     clock: Instant,
@@ -383,14 +407,14 @@ async fn wait(
         let start = clock.elapsed();
         // A read (or reconnect) that hangs must not outlive --timeout.
         let read = match watch_deadline(watch, clock) {
-            Some(deadline) => match tokio::time::timeout_at(deadline, reader.read(target)).await {
+            Some(deadline) => match tokio::time::timeout_at(deadline, reader.read()).await {
                 Ok(r) => r,
                 Err(_) if watch.in_outage() => {
                     Err(Unavailable("no answer before the timeout".into()).into())
                 }
                 Err(_) => return Ok(WatchOutcome::Timeout),
             },
-            None => reader.read(target).await,
+            None => reader.read().await,
         };
         let end = clock.elapsed();
         match read {
@@ -405,7 +429,7 @@ async fn wait(
                         counts.running
                     ));
                 }
-                show(progress, watch);
+                reader.show(progress, watch);
                 if !warned_running && watch.running_unchanged(end) {
                     warned_running = true;
                     ui.warn(format!(
@@ -427,7 +451,7 @@ async fn wait(
                     return Err(e.context(format!(
                         "Redis at {} has not answered for {:.1}s; the queue's state is unknown, \
                          so it is not reported drained",
-                        reader.session.display_url(),
+                        reader.display_url(),
                         down.as_secs_f64()
                     )));
                 }
