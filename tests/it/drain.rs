@@ -29,7 +29,7 @@ fn server_time(con: &mut redis::Connection) -> f64 {
 
 /// Block until jobq has connected (its connection is named `jobq`), so that
 /// a worker starts only once drain is watching.
-fn wait_for_jobq(con: &mut redis::Connection) {
+pub(crate) fn wait_for_jobq(con: &mut redis::Connection) {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(20) {
         let list: String = redis::cmd("CLIENT")
