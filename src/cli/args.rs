@@ -93,9 +93,10 @@ confirmed by two reads --settle apart. Detects a queue nobody is working on.
 With --ids, wait for just the given jobs and say how each ended: completed,
 failed, or unknown (no live record of it any more, or two).
 
-Exit: 0 drained (with --ids: every job completed), 3 no keys of the model
-or Redis stopped answering, 6 --timeout, 7 stalled, 8 --ids: a job failed,
-9 --ids: a job's outcome is unknown, 130 interrupted
+Exit: 0 drained (with --ids: every job completed), 2 usage or a bad --ids
+line, 3 no keys of the model or Redis stopped answering, 6 --timeout,
+7 stalled, 8 --ids: a job failed, 9 --ids: a job's outcome is unknown,
+130 interrupted
 
 A read that failed is never taken for an empty queue. Exit 7 means jobs
 pending with nothing running and no change for --stall-timeout; 3 also
@@ -109,8 +110,9 @@ Examples:
   # CI: wait for the jobs just enqueued and fail the step if one failed
   jobq enqueue --file fixtures.jsonl > job-ids.txt
   jobq drain --project ci-42 --ids job-ids.txt --timeout 10m
-  # The application deletes its finished jobs: a vanished job is done
-  jobq enqueue --file f.jsonl --json | jobq drain --ids - --gone-means completed";
+  # The application deletes the jobs it finished: a vanished job is done
+  jobq enqueue --file f.jsonl --json > jobs.json
+  jobq drain --ids jobs.json --gone-means completed";
 
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
