@@ -6,6 +6,7 @@
 //! id file, and 10,000 ids read with a bounded number of commands per poll
 //! (INFO commandstats).
 
+use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -390,4 +391,109 @@ fn ten_thousand_ids_cost_a_bounded_number_of_commands_per_poll() {
         others <= 15,
         "only the connection's setup besides: {calls:?}"
     );
+}
+
+#[test]
+fn a_failed_job_retried_before_the_confirming_read_is_waited_for() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let js = jobs(&mut con, "ci", 1, 2);
+    popoto_move(&mut con, &js[0].1, "completed").expect("move");
+    let failed = popoto_move(&mut con, &js[1].1, "failed").expect("move");
+    let ids: Vec<&str> = js.iter().map(|(i, _)| i.as_str()).collect();
+    let file = id_file(&r, "ids.txt", &ids);
+    let mut wcon = r.con();
+    let retry = thread::spawn(move || {
+        wait_for_jobq(&mut wcon);
+        // Every job has an answer; inside the settle window the failed one
+        // is retried (back to pending), and completes later.
+        thread::sleep(Duration::from_millis(300));
+        let pending = popoto_move(&mut wcon, &failed, "pending").expect("move");
+        thread::sleep(Duration::from_millis(2000));
+        let running = popoto_move(&mut wcon, &pending, "running").expect("move");
+        popoto_move(&mut wcon, &running, "completed").expect("move");
+    });
+    let run = r.jobq(&[
+        "--json",
+        "drain",
+        "--project",
+        "ci",
+        "--ids",
+        &file,
+        "--settle",
+        "1500ms",
+        "--timeout",
+        "60s",
+    ]);
+    retry.join().expect("retry");
+    run.expect_code(0);
+    let o = &run.json()["ids"];
+    assert_eq!(
+        (o["completed"].as_u64(), o["failed"].as_u64()),
+        (Some(2), Some(0))
+    );
+}
+
+#[test]
+fn the_schema_names_the_message_field() {
+    let r = Redis::start();
+    let schema = write_file(
+        r.dir.path(),
+        "task.toml",
+        &task_schema(
+            "message_field = \"last_error\"",
+            "[[field]]\nname = \"last_error\"",
+        ),
+    );
+    let schema = schema.to_str().expect("path");
+    let mut ids = String::new();
+    for (status, error) in [("done", None), ("error", Some("disk full"))] {
+        let mut args = vec![
+            "--schema", schema, "enqueue", "--set", "queue=q1", "--status", status,
+        ];
+        let set = error.map(|e| format!("last_error={e}"));
+        if let Some(s) = &set {
+            args.extend(["--set", s.as_str()]);
+        }
+        let run = r.jobq(&args);
+        run.expect_code(0);
+        ids.push_str(&run.stdout());
+    }
+    // No project field: the records are found by the walk.
+    let run = r.jobq_stdin(
+        &["--schema", schema, "--json", "drain", "--ids", "-"],
+        ids.as_bytes(),
+    );
+    run.expect_code(8);
+    let f = &run.json()["ids"]["failed_jobs"][0];
+    assert_eq!(f["status"], "error", "{}", run.explain());
+    assert_eq!(f["project"], serde_json::Value::Null);
+    assert_eq!(f["message_field"], "last_error");
+    assert_eq!(f["message"], "disk full");
+}
+
+#[test]
+fn ctrl_c_stops_with_130() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let js = jobs(&mut con, "ci", 1, 1);
+    let file = id_file(&r, "ids.txt", &[&js[0].0]);
+    let child = Command::new(jobq_bin())
+        .args(["--url", &r.url(), "--json", "drain", "--ids", &file])
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jobq");
+    wait_for_jobq(&mut con);
+    thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130));
+    assert!(out.stdout.is_empty(), "nothing may claim an answer");
 }

@@ -375,7 +375,16 @@ fn drain_table_and_json() {
     check(
         "drain_ids_json",
         &r.jobq_stdin(
-            &["--json", "drain", "--project", "ops", "--ids", "-", "--settle", "0s"],
+            &[
+                "--json",
+                "drain",
+                "--project",
+                "ops",
+                "--ids",
+                "-",
+                "--settle",
+                "0s",
+            ],
             ids.as_bytes(),
         ),
     );

@@ -139,7 +139,13 @@ impl Jobs<'_> {
         let masks = self.index_masks(store, &targets).await?;
         let mut check = Vec::new();
         for (&i, &seen) in targets.iter().zip(&masks) {
-            if confirming && jobs::still_holds(self.states[i], seen) {
+            if confirming {
+                // An answer that no longer holds is open again: the wait
+                // goes on, and a new answer needs its own confirmation.
+                if !jobs::still_holds(self.states[i], seen) {
+                    let open = jobs::from_indexes(&self.roles, seen).unwrap_or(Open::Other);
+                    self.states[i] = State::Open(open);
+                }
                 continue;
             }
             match jobs::from_indexes(&self.roles, seen) {
