@@ -26,16 +26,19 @@ use std::collections::HashMap;
 use anyhow::{Context, Result};
 use tokio::time::Instant;
 
-use super::jobs::{self, Answer, Open, Roles, State, Tally, MAX_STATUSES};
+mod answer;
+mod find;
+
+use answer::{list_jobs, outcome_of};
+use find::{discover, identity, roles};
+
+use super::jobs::{self, Answer, Open, Roles, State, Tally};
 use super::watch::{Counts, DrainLimits, Watch, WatchOutcome};
-use super::{absent, absent_error, rounded_secs, wait, Absent, Poller, Target, PROJECT_FIELD};
-use crate::bytes::Bytes;
+use super::{absent, absent_error, rounded_secs, wait, Absent, Poller, Target};
 use crate::cmd::session::Session;
 use crate::exit;
 use crate::output::{Progress, Ui};
-use crate::report::drain::{
-    DrainReport, FailedJob, GoneAnswer, IdsOutcome, Outcome, Reason, UnknownJob, UnknownReason,
-};
+use crate::report::drain::{DrainReport, Outcome, Reason};
 use crate::schema::Model;
 use crate::settings::drain::{DrainSettings, IdEntry};
 use crate::settings::Settings;
@@ -51,12 +54,6 @@ const IDS_PER_TRIP: usize = 5000;
 const KEYS_PER_TRIP: usize = 4000;
 /// The most jobs one poll reads the records of; the others wait a poll.
 pub const CHECKS_PER_POLL: usize = 1000;
-/// The most jobs listed as failed, and as unknown.
-pub const LISTED: usize = 50;
-/// Characters of a failed job's message shown.
-const MESSAGE_PREVIEW: usize = 200;
-/// Keys per SCAN step of the walk that finds jobs' identities.
-const WALK_COUNT: u32 = 1000;
 
 /// The jobs followed, and what was last seen of each.
 struct Jobs<'a> {
@@ -240,173 +237,6 @@ impl Poller for IdsPoller<'_, '_> {
     }
 }
 
-/// The position of each status role among the model's statuses.
-fn roles(model: &Model) -> Result<Roles> {
-    let st = &model.status;
-    if st.values.len() > MAX_STATUSES {
-        return Err(exit::usage(format!(
-            "--ids follows models with at most {MAX_STATUSES} status values; {} has {}",
-            model.class,
-            st.values.len()
-        )));
-    }
-    let at = |v: &str| st.values.iter().position(|x| x == v).unwrap_or(usize::MAX);
-    Ok(Roles {
-        pending: at(&st.pending),
-        running: at(&st.running),
-        completed: at(&st.completed),
-        failed: at(&st.failed),
-        count: st.values.len(),
-    })
-}
-
-/// A job's identity from what the file and the flags say, before any read:
-/// `(template, from --project)`. A key of another project is a usage error.
-fn identity(model: &Model, e: &IdEntry, project: Option<&str>) -> Result<(Option<Vec<u8>>, bool)> {
-    let st = &model.status;
-    let first = st.values[0].as_str();
-    if let Some(parsed) = e.key.as_ref().and_then(|k| model.parse_key(k).ok()) {
-        if model.job_id(&parsed) == e.job_id {
-            check_project(e, parsed.get(PROJECT_FIELD), project)?;
-            return Ok((Some(model.rekey(&parsed, &st.field, first)), false));
-        }
-    }
-    let only_project =
-        model.key_field_count() == 3 && model.field(PROJECT_FIELD).is_some_and(|f| f.is_key());
-    match project {
-        Some(p) if only_project => {
-            let auto = &model.auto_field().name;
-            let key = model.record_key(|name| {
-                if name == auto {
-                    Some(e.job_id.as_str())
-                } else if name == PROJECT_FIELD {
-                    Some(p)
-                } else {
-                    Some(first)
-                }
-            });
-            Ok((Some(key), true))
-        }
-        _ => Ok((None, false)),
-    }
-}
-
-fn check_project(e: &IdEntry, found: Option<&str>, project: Option<&str>) -> Result<()> {
-    match (found, project) {
-        (Some(f), Some(p)) if f != p => Err(exit::usage(format!(
-            "line {}: job {} is of project {f:?}, not {p:?} (--project): nothing was waited for",
-            e.line, e.job_id
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Every record key of the given job ids, from one walk of the model's
-/// keys (SCAN MATCH, bounded steps; memory: the keys of these jobs only).
-async fn walk(
-    store: &mut Store,
-    model: &Model,
-    wanted: &HashMap<Vec<u8>, usize>,
-) -> Result<HashMap<usize, Vec<Vec<u8>>>> {
-    let pattern = model.record_pattern();
-    let mut found: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
-    let mut cursor = 0;
-    loop {
-        let page = store
-            .scan_keys(&pattern, cursor, WALK_COUNT)
-            .await
-            .context("cannot walk the keys to find the jobs' records")?;
-        for k in page.items {
-            let Some(&i) = model.key_job_id_bytes(&k).and_then(|id| wanted.get(&id)) else {
-                continue;
-            };
-            let keys = found.entry(i).or_default();
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-        cursor = page.cursor;
-        if cursor == 0 {
-            return Ok(found);
-        }
-    }
-}
-
-/// Give the jobs not found by the first read an identity from the walk
-/// (twice, for a job moved while the first ran): one record, a duplicate,
-/// or none (gone).
-async fn discover(
-    ui: &Ui,
-    store: &mut Store,
-    jobs: &mut Jobs<'_>,
-    lost: Vec<usize>,
-    project: Option<&str>,
-) -> Result<()> {
-    let model = jobs.model;
-    let mut wanted: HashMap<Vec<u8>, usize> = lost
-        .iter()
-        .map(|&i| (jobs.ids[i].job_id.as_bytes().to_vec(), i))
-        .collect();
-    ui.debug(format!(
-        "{} job(s) without a known record: walking the keys of {}",
-        wanted.len(),
-        model.class
-    ));
-    let mut found = walk(store, model, &wanted).await?;
-    wanted.retain(|_, i| !found.contains_key(i));
-    if !wanted.is_empty() {
-        found.extend(walk(store, model, &wanted).await?);
-    }
-    let first = model.status.values[0].as_str();
-    for i in lost {
-        let Some(keys) = found.remove(&i) else {
-            jobs.states[i] = State::Settled {
-                answer: Answer::Gone,
-                seen: 0,
-            };
-            continue;
-        };
-        let mut identities: Vec<Vec<u8>> = Vec::new();
-        let mut projects = Vec::new();
-        for k in &keys {
-            if let Ok(p) = model.parse_key(k) {
-                projects.push(p.get(PROJECT_FIELD).map(str::to_owned));
-                let t = model.rekey(&p, &model.status.field, first);
-                if !identities.contains(&t) {
-                    identities.push(t);
-                }
-            }
-        }
-        if let Some(p) = project {
-            if !projects.iter().any(|f| f.as_deref() == Some(p)) {
-                let other = projects.iter().flatten().next().map(String::as_str);
-                check_project(&jobs.ids[i], other, project)?;
-            }
-        }
-        match identities.len() {
-            0 => {
-                jobs.states[i] = State::Settled {
-                    answer: Answer::Gone,
-                    seen: 0,
-                }
-            }
-            1 => {
-                jobs.templates[i] = identities.pop();
-                jobs.states[i] = State::Open(Open::Other);
-            }
-            _ => {
-                jobs.templates[i] = None;
-                jobs.twins.insert(i, keys);
-                jobs.states[i] = State::Settled {
-                    answer: Answer::Duplicate,
-                    seen: 0,
-                };
-            }
-        }
-    }
-    Ok(())
-}
-
 pub(super) async fn drain_ids(
     settings: &Settings,
     ui: &Ui,
@@ -529,163 +359,4 @@ pub(super) async fn drain_ids(
         ids: Some(report_ids),
     };
     Ok((report, code))
-}
-
-/// The counts of the report, and the answer the exit code gives.
-fn outcome_of(t: &Tally, watch: WatchOutcome, gone_completed: bool, reads: u64) -> IdsOutcome {
-    let (completed, unknown) = if gone_completed {
-        (t.completed + t.gone, t.duplicate)
-    } else {
-        (t.completed, t.gone + t.duplicate)
-    };
-    let outcome = if watch != WatchOutcome::Drained {
-        Outcome::Unfinished
-    } else if unknown > 0 {
-        Outcome::Unknown
-    } else if t.failed > 0 {
-        Outcome::Failed
-    } else {
-        Outcome::Completed
-    };
-    IdsOutcome {
-        outcome,
-        total: t.pending + t.running + t.settled(),
-        completed,
-        failed: t.failed,
-        unknown,
-        pending: t.pending,
-        running: t.running,
-        gone: t.gone,
-        duplicates: t.duplicate,
-        gone_means: if gone_completed {
-            GoneAnswer::Completed
-        } else {
-            GoneAnswer::Unknown
-        },
-        reads,
-        listed_limit: LISTED,
-        failed_jobs: Vec::new(),
-        unknown_jobs: Vec::new(),
-    }
-}
-
-/// The first [`LISTED`] failed and unknown jobs, in the file's order, with
-/// the failed ones' message and the duplicates' records. These reads only
-/// add detail: one that fails is a warning, and the detail is left out.
-async fn list_jobs(
-    ui: &Ui,
-    poller: &mut IdsPoller<'_, '_>,
-    gone_completed: bool,
-    out: &mut IdsOutcome,
-) {
-    let jobs = &poller.jobs;
-    let model = jobs.model;
-    let mut failed = Vec::new();
-    let mut unknown = Vec::new();
-    for (i, s) in jobs.states.iter().enumerate() {
-        match s {
-            State::Settled {
-                answer: Answer::Failed,
-                ..
-            } if failed.len() < LISTED => failed.push(i),
-            State::Settled {
-                answer: Answer::Duplicate,
-                ..
-            } if unknown.len() < LISTED => unknown.push((i, UnknownReason::Duplicate)),
-            State::Settled {
-                answer: Answer::Gone,
-                ..
-            } if !gone_completed && unknown.len() < LISTED => {
-                unknown.push((i, UnknownReason::Gone))
-            }
-            _ => {}
-        }
-    }
-    let failed_keys: Vec<Vec<u8>> = failed
-        .iter()
-        .map(|&i| {
-            jobs.candidates(i)
-                .get(jobs.roles.failed)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
-    let dup_keys: Vec<Vec<u8>> = unknown
-        .iter()
-        .filter(|(i, r)| *r == UnknownReason::Duplicate && !jobs.twins.contains_key(i))
-        .flat_map(|&(i, _)| jobs.candidates(i))
-        .collect();
-    let field = model.message_field.clone();
-    let fields: Vec<String> = field.iter().cloned().collect();
-    let store = poller.session.store();
-    let messages = match store.record_values(&failed_keys, &fields).await {
-        Ok(v) => v,
-        Err(e) => {
-            ui.warn(format!("cannot read the failed jobs' messages: {e:#}"));
-            Vec::new()
-        }
-    };
-    let live = match store.keys_exist(&dup_keys, KEYS_PER_TRIP).await {
-        Ok(v) => v,
-        Err(e) => {
-            ui.warn(format!("cannot read the duplicates' records: {e:#}"));
-            Vec::new()
-        }
-    };
-    for (n, (&i, key)) in failed.iter().zip(failed_keys).enumerate() {
-        let message = messages
-            .get(n)
-            .and_then(|v| v.values.first())
-            .map(|(_, raw)| {
-                let text = match crate::schema::msgpack::decode(&raw.0) {
-                    Ok(v) => v.as_str().map(str::to_owned).unwrap_or_else(|| v.display()),
-                    Err(_) => Bytes(raw.0.clone()).to_string(),
-                };
-                preview(&text)
-            });
-        let parsed = model.parse_key(&key).ok();
-        out.failed_jobs.push(FailedJob {
-            job_id: jobs.ids[i].job_id.clone(),
-            project: parsed
-                .as_ref()
-                .and_then(|p| p.get(PROJECT_FIELD).map(str::to_owned)),
-            status: model.status.failed.clone(),
-            key: Bytes(key),
-            message_field: field.clone(),
-            message,
-        });
-    }
-    let mut live = live.into_iter();
-    for (i, reason) in unknown {
-        let keys = match (reason, jobs.twins.get(&i)) {
-            (UnknownReason::Gone, _) => Vec::new(),
-            (_, Some(twins)) => twins.iter().cloned().map(Bytes).collect(),
-            (_, None) => jobs
-                .candidates(i)
-                .into_iter()
-                .filter(|_| live.next().unwrap_or(false))
-                .map(Bytes)
-                .collect(),
-        };
-        out.unknown_jobs.push(UnknownJob {
-            job_id: jobs.ids[i].job_id.clone(),
-            reason,
-            keys,
-        });
-    }
-}
-
-/// A message cut to [`MESSAGE_PREVIEW`] characters, on one line.
-fn preview(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MESSAGE_PREVIEW + 1)
-        .collect();
-    if one_line.chars().count() > MESSAGE_PREVIEW {
-        let cut: String = one_line.chars().take(MESSAGE_PREVIEW).collect();
-        format!("{cut}…")
-    } else {
-        one_line
-    }
 }
