@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Render, Style};
-use crate::report::drain::{DrainReport, IdsOutcome, Outcome, Reason};
+use crate::report::drain::{DrainReport, GoneAnswer, IdsOutcome, Outcome, Reason, UnknownReason};
 
 impl Render for DrainReport {
     fn command(&self) -> &'static str {
@@ -126,14 +126,14 @@ fn ids_text(s: &mut String, r: &DrainReport, ids: &IdsOutcome, what: &str, style
     }
     if ids.gone > 0 {
         let counted = match ids.gone_means {
-            crate::report::drain::GoneAnswer::Completed => {
-                "counted completed (--gone-means completed)"
-            }
-            crate::report::drain::GoneAnswer::Unknown => {
-                "unknown: deleted after they finished, or lost"
-            }
+            GoneAnswer::Completed => "counted completed (--gone-means completed)",
+            GoneAnswer::Unknown => "unknown (deleted after they finished, or lost)",
         };
-        let _ = writeln!(s, "{} job(s) have no live record: {counted}", ids.gone);
+        let _ = writeln!(
+            s,
+            "{} job(s) have no live record any more: {counted}",
+            ids.gone
+        );
     }
     if ids.duplicates > 0 {
         let _ = writeln!(
@@ -172,8 +172,8 @@ fn ids_text(s: &mut String, r: &DrainReport, ids: &IdsOutcome, what: &str, style
         let mut t = style.table(&["UNKNOWN JOB", "REASON", "RECORDS"]);
         for j in &ids.unknown_jobs {
             let reason = match j.reason {
-                crate::report::drain::UnknownReason::Gone => "no live record",
-                crate::report::drain::UnknownReason::Duplicate => "two or more live records",
+                UnknownReason::Gone => "no live record",
+                UnknownReason::Duplicate => "two or more live records",
             };
             let keys: Vec<String> = j.keys.iter().map(ToString::to_string).collect();
             t.add_row(vec![j.job_id.clone(), reason.to_owned(), keys.join(" ")]);
@@ -301,6 +301,52 @@ mod tests {
             text.lines().nth(1).unwrap(),
             r"oldest pending: RedisJob:\xff:projA:pending (priority 3)"
         );
+    }
+
+    #[test]
+    fn ids_list_their_failed_and_unknown_jobs_bounded() {
+        use crate::report::drain::{FailedJob, IdsOutcome, UnknownJob};
+        let mut r = report(Reason::Drained);
+        r.project = Some("ci".into());
+        r.ids = Some(IdsOutcome {
+            outcome: Outcome::Failed,
+            total: 60,
+            completed: 2,
+            failed: 58,
+            unknown: 0,
+            pending: 0,
+            running: 0,
+            gone: 2,
+            duplicates: 0,
+            gone_means: GoneAnswer::Completed,
+            reads: 3,
+            listed_limit: 1,
+            failed_jobs: vec![FailedJob {
+                job_id: "j1".into(),
+                project: Some("ci".into()),
+                status: "failed".into(),
+                key: Bytes::from("RedisJob:j1:ci:failed"),
+                message_field: Some("message_text".into()),
+                message: Some("boom".into()),
+            }],
+            unknown_jobs: Vec::<UnknownJob>::new(),
+        });
+        let text = r.text(&PLAIN);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "failed: 60 job(s) of project \"ci\" of RedisJob: 2 completed, 58 failed, 0 unknown after 1m 5s"
+        );
+        assert_eq!(
+            lines[1],
+            "2 job(s) have no live record any more: counted completed (--gone-means completed)"
+        );
+        assert!(lines[3].contains("j1") && lines[3].contains("message_text: boom"), "{text}");
+        assert_eq!(
+            lines[4],
+            "… and 57 more failed job(s) (the first 1 are listed; --json has the same)"
+        );
+        assert!(!text.contains("UNKNOWN JOB"), "{text}");
     }
 
     #[test]
