@@ -341,7 +341,10 @@ mod tests {
             lines[1],
             "2 job(s) have no live record any more: counted completed (--gone-means completed)"
         );
-        assert!(lines[3].contains("j1") && lines[3].contains("message_text: boom"), "{text}");
+        assert!(
+            lines[3].contains("j1") && lines[3].contains("message_text: boom"),
+            "{text}"
+        );
         assert_eq!(
             lines[4],
             "… and 57 more failed job(s) (the first 1 are listed; --json has the same)"

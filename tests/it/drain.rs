@@ -45,7 +45,7 @@ pub(crate) fn wait_for_jobq(con: &mut redis::Connection) {
 }
 
 /// Run jobq in a thread; the run and the moment it ended.
-fn spawn_jobq(r: &Redis, args: &[&str]) -> JoinHandle<(Run, Instant)> {
+pub(crate) fn spawn_jobq(r: &Redis, args: &[&str]) -> JoinHandle<(Run, Instant)> {
     let mut full = vec!["--url".to_string(), r.url()];
     full.extend(args.iter().map(|s| s.to_string()));
     let log = r.log_path();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::common::faults::{command_calls, popoto_delete};
 use crate::common::*;
-use crate::drain::wait_for_jobq;
+use crate::drain::{spawn_jobq, wait_for_jobq};
 
 /// What the worker does with one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -496,4 +496,60 @@ fn ctrl_c_stops_with_130() {
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(130));
     assert!(out.stdout.is_empty(), "nothing may claim an answer");
+}
+
+#[test]
+fn a_restart_is_survived_when_it_keeps_the_data_and_exit_3_when_it_loses_it() {
+    let mut r = Redis::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut con = r.con();
+    let js = jobs(&mut con, "ci", 1, 1);
+    let running = popoto_move(&mut con, &js[0].1, "running").expect("move");
+    let file = id_file(&r, "ids.txt", &[&js[0].0]);
+    let args = [
+        "--json",
+        "drain",
+        "--project",
+        "ci",
+        "--ids",
+        &file,
+        "--timeout",
+        "60s",
+    ];
+    let drain = spawn_jobq(&r, &args);
+    wait_for_jobq(&mut con);
+    thread::sleep(Duration::from_millis(300));
+    r.restart();
+    thread::sleep(Duration::from_millis(1500));
+    let mut con = r.con();
+    popoto_move(&mut con, &running, "completed").expect("the AOF kept the job");
+    let (run, _) = drain.join().expect("drain");
+    run.expect_code(0);
+    let j = run.json();
+    assert!(j["reconnects"].as_u64() >= Some(1), "{}", run.explain());
+    assert_eq!(j["ids"]["completed"], 1);
+
+    // Without persistence the queue is lost: not an answer for any job.
+    let mut r = Redis::start();
+    let mut con = r.con();
+    let js = jobs(&mut con, "ci", 1, 1);
+    popoto_move(&mut con, &js[0].1, "running").expect("move");
+    let file = id_file(&r, "ids.txt", &[&js[0].0]);
+    let args = [
+        "--json",
+        "drain",
+        "--project",
+        "ci",
+        "--ids",
+        &file,
+        "--timeout",
+        "60s",
+    ];
+    let drain = spawn_jobq(&r, &args);
+    wait_for_jobq(&mut con);
+    thread::sleep(Duration::from_millis(300));
+    r.restart();
+    let (run, _) = drain.join().expect("drain");
+    run.expect_code(3);
+    assert!(run.stdout().is_empty(), "{}", run.explain());
+    assert!(run.stderr().contains("restarted"), "{}", run.explain());
 }
