@@ -553,3 +553,73 @@ fn a_restart_is_survived_when_it_keeps_the_data_and_exit_3_when_it_loses_it() {
     assert!(run.stdout().is_empty(), "{}", run.explain());
     assert!(run.stderr().contains("restarted"), "{}", run.explain());
 }
+
+#[test]
+fn records_are_checked_for_at_most_a_thousand_jobs_a_poll() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let keys = seed_fast(&mut con, 10_000, "big");
+    let ids: Vec<String> = keys
+        .iter()
+        .map(|k| k.split(':').nth(1).expect("id").to_owned())
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let file = id_file(&r, "ids.txt", &refs);
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .expect("RESETSTAT");
+    let args = [
+        "--json",
+        "drain",
+        "--project",
+        "big",
+        "--ids",
+        &file,
+        "--timeout",
+        "120s",
+    ];
+    let drain = spawn_jobq(&r, &args);
+    wait_for_jobq(&mut con);
+    thread::sleep(Duration::from_millis(300));
+    // All of them completed at once: 2000 moves a transaction (popoto moves
+    // one job a transaction; this is for speed), each one atomic.
+    for chunk in keys.chunks(2000) {
+        let mut pipe = redis::pipe();
+        for k in chunk {
+            let done = k.replace(":pending", ":completed");
+            pipe.atomic()
+                .cmd("RENAME")
+                .arg(k)
+                .arg(&done)
+                .ignore()
+                .cmd("HSET")
+                .arg(&done)
+                .arg("status")
+                .arg(pack("completed"))
+                .ignore()
+                .cmd("SREM")
+                .arg("$KeyF:RedisJob:status:pending")
+                .arg(k)
+                .ignore()
+                .cmd("SADD")
+                .arg("$KeyF:RedisJob:status:completed")
+                .arg(&done)
+                .ignore();
+        }
+        let _: () = pipe.query(&mut con).expect("complete");
+    }
+    let (run, _) = drain.join().expect("drain");
+    run.expect_code(0);
+    let calls = command_calls(&mut con);
+    let o = &run.json()["ids"];
+    assert_eq!(o["completed"], 10_000, "{}", run.explain());
+    // One EXISTS per status (4) per job, each job checked once, however
+    // many polls that takes: 1000 jobs a poll at most, so 10 polls or more.
+    let exists = calls.get("exists").copied().unwrap_or(0);
+    assert!(
+        (40_000..=40_002).contains(&exists),
+        "{exists} EXISTS: {calls:?}"
+    );
+    assert!(o["reads"].as_u64() >= Some(10), "{}", run.explain());
+}
