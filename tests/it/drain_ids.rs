@@ -1,10 +1,11 @@
 //! `jobq drain --ids` against a real redis-server, with a popoto-style
 //! worker that completes some jobs, fails some (with a message) and deletes
-//! some after completing them: every exit code (0, 2, 3, 6, 7, 8, 9),
+//! some after completing them: every exit code (0, 2, 3, 6, 7, 8, 9, 130),
 //! `--gone-means completed` and its stderr count, a duplicate, a job
 //! deleted before it ever ran, `--project` checked, `enqueue --json` as the
-//! id file, and 10,000 ids read with a bounded number of commands per poll
-//! (INFO commandstats).
+//! id file, Redis restarting, and 10,000 ids read with a bounded number of
+//! commands per poll (INFO commandstats), their records checked for at
+//! most 1000 jobs a poll.
 
 use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
