@@ -14,6 +14,8 @@
 # 3. exit latency: how long after the last running job finishes drain
 #    exits, with the default --settle 200ms, after the poll interval has
 #    backed off to its 1 s ceiling.
+# 4. ids: drain --ids on $IDS pending jobs nobody works on, for $WAIT s:
+#    polls, commands per poll (INFO commandstats), CPU and peak RSS of jobq.
 #
 # Prints `name: value` lines. Starts its own redis-server on a unix socket
 # in a temp dir (--save ""), and kills it on exit.
@@ -22,6 +24,7 @@ cd "$(dirname "$0")/.."
 
 WAIT=${WAIT:-10}
 N=${N:-100000}
+IDS=${IDS:-100000}
 
 cargo build --release --quiet
 JOBQ=$PWD/target/release/jobq
@@ -109,3 +112,30 @@ cli SMOVE '$KeyF:RedisJob:status:running' '$KeyF:RedisJob:status:completed' "$ke
 wait "$drain_pid"
 exited=$(date +%s.%N)
 echo "exit_latency_ms: $(awk -v a="$finished" -v b="$exited" 'BEGIN { printf "%.0f", 1000 * (b - a) }')"
+
+# 4. --ids: many pending jobs, nobody working: what a poll of them costs.
+cli FLUSHALL >/dev/null
+awk -v n="$IDS" 'BEGIN { for (i = 0; i < n; i++) print "{\"project_key\":\"ids\"}" }' \
+    >"$TMP/ids.jsonl"
+"$JOBQ" --url "$URL" -q enqueue --file "$TMP/ids.jsonl" >"$TMP/ids.txt"
+cli CONFIG RESETSTAT >/dev/null
+code=0
+/usr/bin/time -f "%U %S %M %e" -o "$TMP/time" \
+    "$JOBQ" --url "$URL" -q --json drain --project ids --ids "$TMP/ids.txt" \
+    --timeout "${WAIT}s" --stall-timeout 1h >"$TMP/ids.json" || code=$?
+if [ "$code" -ne 6 ]; then
+    echo "error: drain --ids exited $code, expected 6 (timeout)" >&2
+    exit 1
+fi
+read -r user sys rss wall < <(tail -n 1 "$TMP/time")
+# The polls after the first read, and the first read.
+polls=$(($(grep -o '"reads":[0-9]*' "$TMP/ids.json" | cut -d: -f2) + 1))
+total=$(commands_total)
+echo "ids_jobs: $IDS"
+echo "ids_wall_s: $wall"
+echo "ids_polls: $polls"
+echo "ids_commands: $total"
+echo "ids_commands_per_poll: $(awk -v c="$total" -v p="$polls" 'BEGIN { printf "%.1f", c / p }')"
+echo "ids_commands_by_type: $(commands_by_type)"
+echo "ids_cpu_total_s: $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')"
+echo "ids_peak_rss_kb: $rss"

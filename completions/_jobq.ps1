@@ -257,6 +257,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (exit 6)')
             [CompletionResult]::new('--settle', '--settle', [CompletionResultType]::ParameterName, 'Two empty reads this far apart mean drained')
             [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'Pending jobs, nothing running and no change for this long: stalled (exit 7)')
+            [CompletionResult]::new('--ids', '--ids', [CompletionResultType]::ParameterName, 'Wait for just these jobs: a file of job ids, one per line (- for stdin)')
+            [CompletionResult]::new('--gone-means', '--gone-means', [CompletionResultType]::ParameterName, 'What a job with no live record any more means (with --ids)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
             [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
             [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')

@@ -140,7 +140,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__drain)
-            opts="-q -v -h -V --project --timeout --settle --stall-timeout --allow-empty --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --project --timeout --settle --stall-timeout --allow-empty --ids --gone-means --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,6 +160,14 @@ _jobq() {
                     ;;
                 --stall-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gone-means)
+                    COMPREPLY=($(compgen -W "unknown completed" -- "${cur}"))
                     return 0
                     ;;
                 --url)

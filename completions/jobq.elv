@@ -244,6 +244,8 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --timeout 'Give up after this long (exit 6)'
             cand --settle 'Two empty reads this far apart mean drained'
             cand --stall-timeout 'Pending jobs, nothing running and no change for this long: stalled (exit 7)'
+            cand --ids 'Wait for just these jobs: a file of job ids, one per line (- for stdin)'
+            cand --gone-means 'What a job with no live record any more means (with --ids)'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
             cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'

@@ -215,6 +215,9 @@ complete -c jobq -n "__fish_jobq_using_subcommand drain" -l project -d 'Wait onl
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l timeout -d 'Give up after this long (exit 6)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l settle -d 'Two empty reads this far apart mean drained' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l stall-timeout -d 'Pending jobs, nothing running and no change for this long: stalled (exit 7)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand drain" -l ids -d 'Wait for just these jobs: a file of job ids, one per line (- for stdin)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand drain" -l gone-means -d 'What a job with no live record any more means (with --ids)' -r -f -a "unknown\t'The job\'s outcome is unknown (exit 9)'
+completed\t'The application deletes finished jobs: count it completed'"
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F

@@ -19,6 +19,11 @@ pub const DECLINED: u8 = 5;
 pub const DRAIN_TIMEOUT: u8 = 6;
 /// `drain` found the queue stalled (pending jobs, nobody working).
 pub const STALLED: u8 = 7;
+/// `drain --ids`: every job finished, and at least one of them failed.
+pub const JOBS_FAILED: u8 = 8;
+/// `drain --ids`: the outcome of at least one job is unknown (no live
+/// record of it any more, or two).
+pub const JOBS_UNKNOWN: u8 = 9;
 /// `reap` skipped: another reaper holds the lock.
 pub const LOCKED: u8 = 75;
 /// Interrupted (Ctrl-C); nothing half-applied.
@@ -76,6 +81,16 @@ pub const CONTRACT: &[Meaning] = &[
         code: STALLED,
         brief: "drain stalled",
         text: "drain found the queue stalled (pending jobs, nobody working).",
+    },
+    Meaning {
+        code: JOBS_FAILED,
+        brief: "drain: jobs failed",
+        text: "drain --ids: every job finished, and at least one failed.",
+    },
+    Meaning {
+        code: JOBS_UNKNOWN,
+        brief: "drain: jobs unknown",
+        text: "drain --ids: the outcome of at least one job is unknown (no live record of it, or two).",
     },
     Meaning {
         code: LOCKED,
@@ -185,17 +200,25 @@ pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
         "jobq-drain" => vec![
             (
                 0,
-                Some("Drained; or, with --allow-empty, the model has no keys at all."),
+                Some("Drained; or, with --allow-empty, the model has no keys at all; with --ids: every job completed."),
             ),
             (2, None),
             (
                 3,
                 Some("Redis is unreachable or stopped answering, or the database holds no keys of the model (without --allow-empty)."),
             ),
-            (6, Some("--timeout passed; the counts left are reported.")),
+            (6, Some("--timeout passed; the counts left (and with --ids, the per-job counts so far) are reported.")),
             (
                 7,
                 Some("Stalled: jobs pending, nothing running and no change for --stall-timeout."),
+            ),
+            (
+                8,
+                Some("--ids: every job finished, at least one failed and none is unknown."),
+            ),
+            (
+                9,
+                Some("--ids: at least one job's outcome is unknown: no live record of it (unless --gone-means completed), or two."),
             ),
             (130, None),
         ],

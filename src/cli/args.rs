@@ -90,17 +90,29 @@ Examples:
 pub(super) const DRAIN_ABOUT: &str = "\
 Wait until the queue (or one project) has no pending and no running jobs,
 confirmed by two reads --settle apart. Detects a queue nobody is working on.
+With --ids, wait for just the given jobs and say how each ended: completed,
+failed, or unknown (no live record of it any more, or two).
 
-Exit 0 when drained, 6 at --timeout, 7 when jobs are pending with nothing
-running and no change for --stall-timeout, 3 when the database has no keys
-of the model at all (unless --allow-empty) or Redis stops answering: a read
-that failed is never taken for an empty queue.
+Exit: 0 drained (with --ids: every job completed), 2 usage or a bad --ids
+line, 3 no keys of the model or Redis stopped answering, 6 --timeout,
+7 stalled, 8 --ids: a job failed, 9 --ids: a job's outcome is unknown,
+130 interrupted
+
+A read that failed is never taken for an empty queue. Exit 7 means jobs
+pending with nothing running and no change for --stall-timeout; 3 also
+means the database has no keys of the model at all (unless --allow-empty).
 
 Examples:
   # CI: wait for the workers, at most 10 minutes (exit 6 after that)
   jobq drain --timeout 10m
   # One project; give up early when nobody works on it (exit 7)
-  jobq drain --project ci-42 --timeout 5m --stall-timeout 2m";
+  jobq drain --project ci-42 --timeout 5m --stall-timeout 2m
+  # CI: wait for the jobs just enqueued and fail the step if one failed
+  jobq enqueue --file fixtures.jsonl > job-ids.txt
+  jobq drain --project ci-42 --ids job-ids.txt --timeout 10m
+  # The application deletes the jobs it finished: a vanished job is done
+  jobq enqueue --file f.jsonl --json > jobs.json
+  jobq drain --ids jobs.json --gone-means completed";
 
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
@@ -386,6 +398,31 @@ pub struct DrainArgs {
     /// --schema looks exactly like an empty queue.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Wait for just these jobs: a file of job ids, one per line (- for stdin)
+    ///
+    /// Exactly what `jobq enqueue` prints, or its --json output. Each job's
+    /// answer is completed, failed or unknown (no live record of it any
+    /// more, or two); the report lists the failed and unknown ones. Exit 0
+    /// when every job completed, 8 when one failed, 9 when one is unknown.
+    /// A bad line is exit 2, naming it, before anything is read from Redis.
+    #[arg(long, value_name = "FILE")]
+    pub ids: Option<PathBuf>,
+    /// What a job with no live record any more means (with --ids)
+    ///
+    /// `unknown` (the default): deleted after it finished, or lost; jobq
+    /// cannot tell. `completed`: the application deletes jobs it finished;
+    /// stderr says how many jobs this was applied to.
+    #[arg(long, value_enum, default_value_t = GoneMeans::Unknown, value_name = "ANSWER", requires = "ids")]
+    pub gone_means: GoneMeans,
+}
+
+/// What `drain --ids` makes of a job that has no live record any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GoneMeans {
+    /// The job's outcome is unknown (exit 9)
+    Unknown,
+    /// The application deletes finished jobs: count it completed
+    Completed,
 }
 
 #[derive(Debug, Args)]

@@ -113,6 +113,9 @@ pub async fn dispatch(
     if settings.read_from.is_some() && matches!(command, Command::Enqueue(_) | Command::Reap(_)) {
         ui.warn("--read-from: this command reads nothing a replica could serve; everything goes to --url");
     }
+    if settings.read_from.is_some() && matches!(command, Command::Drain(a) if a.ids.is_some()) {
+        ui.warn("--read-from: drain --ids reads the given jobs on --url, so that no answer is a replica's");
+    }
     match command {
         Command::Enqueue(args) => {
             let es = crate::settings::enqueue::EnqueueSettings::from_args(&settings.model, args)?;
@@ -149,7 +152,8 @@ pub async fn dispatch(
             reap::run(ctx, &rs, |report| ui.emit(report)).await
         }
         Command::Drain(args) => {
-            let (report, code) = drain::run(ctx, &args.into()).await?;
+            let ds = crate::settings::drain::DrainSettings::from_args(args)?;
+            let (report, code) = drain::run(ctx, &ds).await?;
             ui.emit(&report)?;
             Ok(code)
         }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Render, Style};
-use crate::report::drain::{DrainReport, Reason};
+use crate::report::drain::{DrainReport, GoneAnswer, IdsOutcome, Outcome, Reason, UnknownReason};
 
 impl Render for DrainReport {
     fn command(&self) -> &'static str {
@@ -22,6 +22,10 @@ impl Render for DrainReport {
                 .to_string()
         };
         let mut s = String::new();
+        if let Some(ids) = &self.ids {
+            ids_text(&mut s, self, ids, &what, style);
+            return s;
+        }
         let _ = match self.reason {
             Reason::Drained => writeln!(
                 s,
@@ -90,6 +94,103 @@ impl Render for DrainReport {
     }
 }
 
+fn secs(s: f64) -> String {
+    humantime::format_duration(Duration::from_millis((s * 1000.0).round() as u64)).to_string()
+}
+
+/// `drain --ids`: one line with the counts, then the failed and the
+/// unknown jobs (the first `listed_limit` of each).
+fn ids_text(s: &mut String, r: &DrainReport, ids: &IdsOutcome, what: &str, style: &Style) {
+    let label = match (ids.outcome, r.reason) {
+        (Outcome::Completed, _) => style.good("completed:"),
+        (Outcome::Failed, _) => style.bad("failed:"),
+        (Outcome::Unknown, _) => style.bad("unknown:"),
+        (Outcome::Unfinished, Reason::Stalled) => style.bad("stalled:"),
+        (Outcome::Unfinished, _) => style.bad("timed out:"),
+    };
+    let _ = write!(
+        s,
+        "{label} {} job(s) of {what}: {} completed, {} failed, {} unknown",
+        ids.total, ids.completed, ids.failed, ids.unknown
+    );
+    if ids.outcome == Outcome::Unfinished {
+        let _ = write!(s, ", {} pending, {} running", ids.pending, ids.running);
+    }
+    let _ = writeln!(s, " after {}", secs(r.elapsed_seconds));
+    if r.reason == Reason::Stalled {
+        let _ = writeln!(
+            s,
+            "nothing running and no change for {}: nobody is working on these jobs",
+            secs(r.stall_timeout_seconds)
+        );
+    }
+    if ids.gone > 0 {
+        let counted = match ids.gone_means {
+            GoneAnswer::Completed => "counted completed (--gone-means completed)",
+            GoneAnswer::Unknown => "unknown (deleted after they finished, or lost)",
+        };
+        let _ = writeln!(
+            s,
+            "{} job(s) have no live record any more: {counted}",
+            ids.gone
+        );
+    }
+    if ids.duplicates > 0 {
+        let _ = writeln!(
+            s,
+            "{} job(s) have two or more live records (see `jobq inspect JOB_ID`): unknown",
+            ids.duplicates
+        );
+    }
+    let more = |s: &mut String, total: u64, listed: usize, what: &str| {
+        if total > listed as u64 {
+            let _ = writeln!(
+                s,
+                "… and {} more {what} job(s) (the first {listed} are listed; --json has the same)",
+                total - listed as u64
+            );
+        }
+    };
+    if !ids.failed_jobs.is_empty() {
+        let mut t = style.table(&["FAILED JOB", "PROJECT", "STATUS", "MESSAGE"]);
+        for j in &ids.failed_jobs {
+            let msg = match (&j.message_field, &j.message) {
+                (Some(f), Some(m)) => format!("{f}: {m}"),
+                _ => String::new(),
+            };
+            t.add_row(vec![
+                j.job_id.clone(),
+                j.project.clone().unwrap_or_default(),
+                j.status.clone(),
+                msg,
+            ]);
+        }
+        let _ = writeln!(s, "{t}");
+        more(s, ids.failed, ids.failed_jobs.len(), "failed");
+    }
+    if !ids.unknown_jobs.is_empty() {
+        let mut t = style.table(&["UNKNOWN JOB", "REASON", "RECORDS"]);
+        for j in &ids.unknown_jobs {
+            let reason = match j.reason {
+                UnknownReason::Gone => "no live record",
+                UnknownReason::Duplicate => "two or more live records",
+            };
+            let keys: Vec<String> = j.keys.iter().map(ToString::to_string).collect();
+            t.add_row(vec![j.job_id.clone(), reason.to_owned(), keys.join(" ")]);
+        }
+        let _ = writeln!(s, "{t}");
+        more(s, ids.unknown, ids.unknown_jobs.len(), "unknown");
+    }
+    if r.reconnects > 0 {
+        let _ = writeln!(
+            s,
+            "{} reconnected to Redis {} time(s) while waiting",
+            style.warn("note:"),
+            r.reconnects
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +223,7 @@ mod tests {
             stall_timeout_seconds: 60.0,
             timeout_seconds: Some(30.0),
             read_from: None,
+            ids: None,
         }
     }
 
@@ -200,6 +302,55 @@ mod tests {
             text.lines().nth(1).unwrap(),
             r"oldest pending: RedisJob:\xff:projA:pending (priority 3)"
         );
+    }
+
+    #[test]
+    fn ids_list_their_failed_and_unknown_jobs_bounded() {
+        use crate::report::drain::{FailedJob, IdsOutcome, UnknownJob};
+        let mut r = report(Reason::Drained);
+        r.project = Some("ci".into());
+        r.ids = Some(IdsOutcome {
+            outcome: Outcome::Failed,
+            total: 60,
+            completed: 2,
+            failed: 58,
+            unknown: 0,
+            pending: 0,
+            running: 0,
+            gone: 2,
+            duplicates: 0,
+            gone_means: GoneAnswer::Completed,
+            reads: 3,
+            listed_limit: 1,
+            failed_jobs: vec![FailedJob {
+                job_id: "j1".into(),
+                project: Some("ci".into()),
+                status: "failed".into(),
+                key: Bytes::from("RedisJob:j1:ci:failed"),
+                message_field: Some("message_text".into()),
+                message: Some("boom".into()),
+            }],
+            unknown_jobs: Vec::<UnknownJob>::new(),
+        });
+        let text = r.text(&PLAIN);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "failed: 60 job(s) of project \"ci\" of RedisJob: 2 completed, 58 failed, 0 unknown after 1m 5s"
+        );
+        assert_eq!(
+            lines[1],
+            "2 job(s) have no live record any more: counted completed (--gone-means completed)"
+        );
+        assert!(
+            lines[3].contains("j1") && lines[3].contains("message_text: boom"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[4],
+            "… and 57 more failed job(s) (the first 1 are listed; --json has the same)"
+        );
+        assert!(!text.contains("UNKNOWN JOB"), "{text}");
     }
 
     #[test]

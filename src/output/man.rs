@@ -247,6 +247,8 @@ mod tests {
                 DECLINED,
                 DRAIN_TIMEOUT,
                 STALLED,
+                JOBS_FAILED,
+                JOBS_UNKNOWN,
                 LOCKED,
                 INTERRUPTED
             ]

@@ -54,7 +54,7 @@ fn reply_error(cmd: &str, key: &[u8], e: &StoreError) -> anyhow::Error {
 /// The flags of one membership question (see
 /// [`super::server::Commands::ask_members`]) about `set`, taken from `next`.
 /// A set of another type is an error here: drain cannot count through it.
-fn take_flags(
+pub(super) fn take_flags(
     cmds: Commands,
     set: &[u8],
     next: &mut dyn FnMut() -> Reply,
@@ -108,7 +108,7 @@ impl Store {
 
     /// A pipeline; one reply per command, server errors kept in the replies,
     /// connection failures marked [`Unavailable`].
-    async fn read_pipe(&mut self, pipe: &mut Pipeline) -> Result<Vec<Reply>> {
+    pub(super) async fn read_pipe(&mut self, pipe: &mut Pipeline) -> Result<Vec<Reply>> {
         pipe.ignore_errors();
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut self.con)

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod cursor;
 pub mod drain;
+pub mod drain_ids;
 pub mod enqueue;
 pub mod error;
 pub mod in_flight;

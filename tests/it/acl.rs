@@ -111,6 +111,12 @@ fn read_only_user_reads_everything_and_writes_nothing() {
         ],
     );
     let before = snapshot(&mut con);
+    let ids = write_file(
+        r.dir.path(),
+        "ids.txt",
+        &format!("{}\n{}\n", job_id(1), job_id(9)),
+    );
+    let ids = ids.to_str().expect("path");
     for (args, code) in [
         (&["inspect"][..], 1),
         (&["--json", "inspect"], 1),
@@ -125,6 +131,19 @@ fn read_only_user_reads_everything_and_writes_nothing() {
         (&["reindex", "--dry-run", "--grace", "0"], 1),
         (&["drain", "--timeout", "1s"], 6),
         (&["drain", "--project", "billing", "--timeout", "1s"], 6),
+        (&["drain", "--ids", ids, "--timeout", "1s"], 6),
+        (
+            &[
+                "drain",
+                "--project",
+                "billing",
+                "--ids",
+                ids,
+                "--timeout",
+                "1s",
+            ],
+            6,
+        ),
     ] {
         let run = as_user(&ro, args);
         run.expect_code(code);

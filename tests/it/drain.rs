@@ -29,7 +29,7 @@ fn server_time(con: &mut redis::Connection) -> f64 {
 
 /// Block until jobq has connected (its connection is named `jobq`), so that
 /// a worker starts only once drain is watching.
-fn wait_for_jobq(con: &mut redis::Connection) {
+pub(crate) fn wait_for_jobq(con: &mut redis::Connection) {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(20) {
         let list: String = redis::cmd("CLIENT")
@@ -45,7 +45,7 @@ fn wait_for_jobq(con: &mut redis::Connection) {
 }
 
 /// Run jobq in a thread; the run and the moment it ended.
-fn spawn_jobq(r: &Redis, args: &[&str]) -> JoinHandle<(Run, Instant)> {
+pub(crate) fn spawn_jobq(r: &Redis, args: &[&str]) -> JoinHandle<(Run, Instant)> {
     let mut full = vec!["--url".to_string(), r.url()];
     full.extend(args.iter().map(|s| s.to_string()));
     let log = r.log_path();

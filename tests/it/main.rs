@@ -11,6 +11,7 @@ mod audit;
 mod bounded_output;
 mod concurrency;
 mod drain;
+mod drain_ids;
 mod enqueue;
 mod exit_codes;
 mod faults;

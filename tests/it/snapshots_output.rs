@@ -366,4 +366,26 @@ fn drain_table_and_json() {
         "drain_project_json",
         &r.jobq(&["--json", "drain", "--project", "ops", "--settle", "0s"]),
     );
+    // --ids: a completed job, a failed one, and one that never existed.
+    let ids = format!("{}\n{}\n{}\n", job_id(1), job_id(3), job_id(9));
+    check(
+        "drain_ids_text",
+        &r.jobq_stdin(&["drain", "--ids", "-", "--settle", "0s"], ids.as_bytes()),
+    );
+    check(
+        "drain_ids_json",
+        &r.jobq_stdin(
+            &[
+                "--json",
+                "drain",
+                "--project",
+                "ops",
+                "--ids",
+                "-",
+                "--settle",
+                "0s",
+            ],
+            ids.as_bytes(),
+        ),
+    );
 }

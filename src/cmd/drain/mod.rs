@@ -12,6 +12,8 @@
 //! and the [`DrainReport`]. Must not: print (progress and warnings go
 //! through the `Ui`), format keys, or talk to Redis except through `store`.
 
+mod ids;
+mod jobs;
 mod watch;
 
 use std::time::Duration;
@@ -229,19 +231,46 @@ struct Reader<'a> {
     allow_empty: bool,
 }
 
-impl Reader<'_> {
-    /// A read, reconnecting first if the last one failed.
-    async fn read(&mut self, target: &Target) -> Result<Counts> {
-        let r = self.try_read(target).await;
+/// What the wait polls: one read of the counts, reconnecting first if the
+/// last read failed.
+trait Poller {
+    async fn read(&mut self) -> Result<Counts>;
+    fn display_url(&self) -> &str;
+    /// The progress bar after a read.
+    fn show(&self, progress: &Progress, watch: &Watch);
+}
+
+/// The queue-wide (or project) wait's reads.
+struct QueuePoller<'a, 'b> {
+    reader: Reader<'a>,
+    target: &'b Target,
+}
+
+impl Poller for QueuePoller<'_, '_> {
+    async fn read(&mut self) -> Result<Counts> {
+        let r = self.reader.try_read(self.target).await;
         if matches!(&r, Err(e) if is_unavailable(e)) {
-            self.session.mark_broken();
-            if let Some(p) = &mut self.primary {
+            self.reader.session.mark_broken();
+            if let Some(p) = &mut self.reader.primary {
                 p.mark_broken();
             }
         }
         r
     }
 
+    fn display_url(&self) -> &str {
+        self.reader.session.display_url()
+    }
+
+    fn show(&self, progress: &Progress, watch: &Watch) {
+        show(progress, watch)
+    }
+}
+
+impl Reader<'_> {
+    /// A read of the counts (see `weighed_read`), through the replica when
+    /// `--read-from` is given, and then on the primary when it shows the
+    /// queue empty.
     async fn try_read(&mut self, target: &Target) -> Result<Counts> {
         let counts = weighed_read(&mut self.session, target, self.allow_empty).await?;
         let Some(primary) = &mut self.primary else {
@@ -302,6 +331,9 @@ pub async fn run(ctx: Ctx<'_>, args: &DrainSettings) -> Result<(DrainReport, u8)
 }
 
 async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(DrainReport, u8)> {
+    if let Some(list) = &args.ids {
+        return ids::drain_ids(settings, ui, args, list).await;
+    }
     let target = Target::new(&settings.model, args.project.as_deref())?;
     let policy = DrainLimits {
         settle: args.settle,
@@ -337,24 +369,19 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
     let mut watch = Watch::new(policy, first, t1);
     let progress = ui.progress(Some(first.active()), "drain");
     show(&progress, &watch);
-    let mut reader = Reader {
-        session: Session::new(read_settings, read),
-        primary: read_from
-            .is_some()
-            .then(|| Session::new(&settings.connect, primary)),
-        allow_empty: args.allow_empty,
+    let mut poller = QueuePoller {
+        reader: Reader {
+            session: Session::new(read_settings, read),
+            primary: read_from
+                .is_some()
+                .then(|| Session::new(&settings.connect, primary)),
+            allow_empty: args.allow_empty,
+        },
+        target: &target,
     };
     let first_step = watch.start(t0, t1);
-    let outcome = wait(
-        ui,
-        &target,
-        &mut reader,
-        &mut watch,
-        &progress,
-        clock,
-        first_step,
-    )
-    .await?;
+    let outcome = wait(ui, &mut poller, &mut watch, &progress, clock, first_step).await?;
+    let reader = &mut poller.reader;
     progress.finish();
     let last = watch.last();
     let oldest_pending = match outcome {
@@ -396,6 +423,7 @@ async fn drain(settings: &Settings, ui: &Ui, args: &DrainSettings) -> Result<(Dr
         stall_timeout_seconds: rounded_secs(args.stall_timeout),
         timeout_seconds: args.timeout.map(rounded_secs),
         read_from,
+        ids: None,
     };
     Ok((report, code))
 }
@@ -419,8 +447,7 @@ fn show(progress: &Progress, watch: &Watch) {
 /// watch gives up; any other read error ends the wait.
 async fn wait(
     ui: &Ui,
-    target: &Target,
-    reader: &mut Reader<'_>,
+    reader: &mut impl Poller,
     watch: &mut Watch,
     progress: &Progress,
     clock: Instant,
@@ -436,14 +463,14 @@ async fn wait(
         let start = clock.elapsed();
         // A read (or reconnect) that hangs must not outlive --timeout.
         let read = match watch_deadline(watch, clock) {
-            Some(deadline) => match tokio::time::timeout_at(deadline, reader.read(target)).await {
+            Some(deadline) => match tokio::time::timeout_at(deadline, reader.read()).await {
                 Ok(r) => r,
                 Err(_) if watch.in_outage() => {
                     Err(Unavailable("no answer before the timeout".into()).into())
                 }
                 Err(_) => return Ok(WatchOutcome::Timeout),
             },
-            None => reader.read(target).await,
+            None => reader.read().await,
         };
         let end = clock.elapsed();
         match read {
@@ -458,7 +485,7 @@ async fn wait(
                         counts.running
                     ));
                 }
-                show(progress, watch);
+                reader.show(progress, watch);
                 if !warned_running && watch.running_unchanged(end) {
                     warned_running = true;
                     ui.warn(format!(
@@ -480,7 +507,7 @@ async fn wait(
                     return Err(e.context(format!(
                         "Redis at {} has not answered for {:.1}s; the queue's state is unknown, \
                          so it is not reported drained",
-                        reader.session.display_url(),
+                        reader.display_url(),
                         down.as_secs_f64()
                     )));
                 }

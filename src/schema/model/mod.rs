@@ -191,6 +191,9 @@ pub struct Model {
     pub status: Statuses,
     /// Timestamp field that says when a job started running, for `reap`.
     pub since_field: Option<String>,
+    /// The field holding a job's error or message text, shown for failed
+    /// jobs (`drain --ids`). RedisJob: `message_text`.
+    pub message_field: Option<String>,
     /// Indices into `fields` of the key fields in alphabetical order of name:
     /// the order of the key's segments.
     key_order: Vec<usize>,
@@ -245,6 +248,7 @@ impl Model {
         // The default model is valid by construction; validate anyway so a
         // mistake here shows up in the unit tests rather than in production.
         Model::new("RedisJob".into(), fields, status, None)
+            .and_then(|m| m.with_message_field(Some("message_text".into())))
             .unwrap_or_else(|e| panic!("built-in RedisJob model is invalid: {e:#}"))
     }
 
@@ -338,8 +342,25 @@ impl Model {
             fields,
             status,
             since_field,
+            message_field: None,
             key_order,
         })
+    }
+
+    /// The model with `field` as its message field: a declared field that
+    /// is not a key field (its text is shown, never parsed).
+    pub fn with_message_field(mut self, field: Option<String>) -> Result<Model> {
+        if let Some(name) = &field {
+            match self.field(name) {
+                Some(f) if f.is_key() => {
+                    bail!("message_field {name:?} must not be a key field")
+                }
+                Some(_) => {}
+                None => bail!("message_field {name:?} is not declared"),
+            }
+        }
+        self.message_field = field;
+        Ok(self)
     }
 
     /// Read a TOML schema file.
@@ -373,7 +394,8 @@ impl Model {
             completed: pick(s.completed, "completed"),
             failed: pick(s.failed, "failed"),
         };
-        Model::new(raw.class, fields, status, raw.since_field)
+        Model::new(raw.class, fields, status, raw.since_field)?
+            .with_message_field(raw.message_field)
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -456,6 +478,8 @@ struct RawSchema {
     class: String,
     #[serde(default)]
     since_field: Option<String>,
+    #[serde(default)]
+    message_field: Option<String>,
     field: Vec<RawField>,
     status: RawStatus,
 }

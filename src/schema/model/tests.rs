@@ -104,3 +104,23 @@ fn typed_parsing() {
         Some(Value::Nil)
     );
 }
+
+#[test]
+fn the_message_field_is_declared_and_not_a_key() {
+    assert_eq!(
+        Model::redis_job().message_field.as_deref(),
+        Some("message_text")
+    );
+    assert_eq!(
+        Model::from_toml(TASK_SCHEMA).expect("valid").message_field,
+        None
+    );
+    let with =
+        |name: &str| TASK_SCHEMA.replacen("\n\n", &format!("\nmessage_field = {name:?}\n\n"), 1);
+    let m = Model::from_toml(&with("attempts")).expect("valid schema");
+    assert_eq!(m.message_field.as_deref(), Some("attempts"));
+    let e = format!("{:#}", Model::from_toml(&with("nope")).unwrap_err());
+    assert!(e.contains("message_field \"nope\" is not declared"), "{e}");
+    let e = format!("{:#}", Model::from_toml(&with("queue")).unwrap_err());
+    assert!(e.contains("must not be a key field"), "{e}");
+}
