@@ -486,7 +486,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__inspect)
-            opts="-q -v -h -V --status --project --limit --watch --no-discover --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-q -v -h -V --status --project --limit --watch --no-discover --format --scan --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -506,6 +506,10 @@ _jobq() {
                     ;;
                 --watch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --url)

@@ -80,6 +80,8 @@ complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l status -d 'List jo
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l project -d 'List jobs of this project' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l limit -d 'How many jobs to list with --status or --project [default: 50]' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l watch -d 'Redraw the overview every SECONDS until Ctrl-C' -r
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l format -d 'How to print the overview: a table, or Prometheus text exposition' -r -f -a "table\t'The overview table (or JSON with --json)'
+prometheus\t'Prometheus text exposition format (version 0.0.4)'"
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
@@ -92,6 +94,7 @@ never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l no-discover -d 'Do not walk the keyspace for status indexes the schema does not list'
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l scan -d 'With --format prometheus: also run the consistency scan (as `orphans scan` does, read-only) and add its confirmed findings per kind'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s q -l quiet -d 'Print nothing on stderr but errors'

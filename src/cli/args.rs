@@ -45,7 +45,11 @@ Examples:
   # One job: its record, every set it is in, and a verdict
   jobq inspect 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e
   # A full record key stands for its job
-  jobq inspect RedisJob:3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e:billing:running";
+  jobq inspect RedisJob:3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e:billing:running
+  # The overview for node_exporter's textfile collector (from cron)
+  jobq inspect --format prometheus > q.prom.tmp && mv q.prom.tmp q.prom
+  # The same, with the scan's confirmed findings per kind
+  jobq inspect --format prometheus --scan";
 
 pub(super) const REINDEX_ABOUT: &str = "\
 Run the consistency scan, turn its confirmed findings into a plan, show it,
@@ -175,6 +179,26 @@ pub struct InspectArgs {
     /// millions of keys, skip it and see only the schema's statuses.
     #[arg(long)]
     pub no_discover: bool,
+    /// How to print the overview: a table, or Prometheus text exposition
+    ///
+    /// `prometheus` prints the overview's figures as gauges with # HELP and
+    /// # TYPE lines, labelled with the model and the namespace, for
+    /// node_exporter's textfile collector. It exits 0 whenever the figures
+    /// were read: the health is the jobq_healthy gauge, not the exit code.
+    #[arg(long, value_enum, default_value_t = InspectFormat::Table, value_name = "FORMAT", conflicts_with_all = ["job", "status", "project", "watch"])]
+    pub format: InspectFormat,
+    /// With --format prometheus: also run the consistency scan (as `orphans
+    /// scan` does, read-only) and add its confirmed findings per kind
+    #[arg(long)]
+    pub scan: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// The overview table (or JSON with --json)
+    Table,
+    /// Prometheus text exposition format (version 0.0.4)
+    Prometheus,
 }
 
 #[derive(Debug, Subcommand)]

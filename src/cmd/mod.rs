@@ -112,7 +112,12 @@ pub async fn dispatch(
             Ok(code)
         }
         Command::Inspect(args) => {
-            let is = crate::settings::inspect::InspectSettings::from_args(args)?;
+            let is = crate::settings::inspect::InspectSettings::from_args(args, ui.settings.json)?;
+            if let Some(m) = is.metrics {
+                let (report, code) = inspect::metrics::run(ctx, &is, m).await?;
+                ui.emit(&report)?;
+                return Ok(code);
+            }
             if let Some(period) = is.watch {
                 let mut frames = crate::output::inspect::Frames::new(ui);
                 let code = inspect::watch(ctx, &is, period, |r| frames.show(r)).await;

@@ -10,6 +10,7 @@ mod drain;
 mod enqueue;
 pub mod inspect;
 pub mod man;
+mod metrics;
 mod reap;
 mod reindex;
 mod scan;

@@ -9,6 +9,7 @@
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;
+pub mod metrics;
 pub mod reap;
 pub mod reindex;
 pub mod scan;

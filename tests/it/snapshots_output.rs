@@ -194,6 +194,11 @@ const FILTERS: &[(&str, &str)] = &[
         "$1 [DURATION]",
     ),
     (r"; \d+\.\d+ s\b", "; [DURATION]"),
+    // the metrics' age of the oldest pending job
+    (
+        r"(jobq_oldest_pending_age_seconds\{[^}]*\}) [0-9.e+-]+",
+        "$1 [VARIES]",
+    ),
     // the fixture's times, which follow the clock (see `fixture`)
     (r"\b1[789]\d{8}(\.\d+)?\b", "[EPOCH]"),
     // ... and as msgpack (a float 64: cb and 8 bytes), in hex
@@ -262,6 +267,10 @@ fn inspect_overview_job_and_list_table_and_json() {
     damaged_fixture(&mut con);
     check("inspect_overview_text", &r.jobq(&["inspect"]));
     check("inspect_overview_json", &r.jobq(&["--json", "inspect"]));
+    check(
+        "inspect_prometheus",
+        &r.jobq(&["inspect", "--format", "prometheus"]),
+    );
     check("inspect_job_text", &r.jobq(&["inspect", &job_id(4)]));
     check(
         "inspect_job_json",
