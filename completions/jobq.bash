@@ -16,6 +16,9 @@ _jobq() {
             ",$1")
                 cmd="jobq"
                 ;;
+            jobq,delete)
+                cmd="jobq__subcmd__delete"
+                ;;
             jobq,drain)
                 cmd="jobq__subcmd__drain"
                 ;;
@@ -39,6 +42,9 @@ _jobq() {
                 ;;
             jobq,reindex)
                 cmd="jobq__subcmd__reindex"
+                ;;
+            jobq__subcmd__help,delete)
+                cmd="jobq__subcmd__help__subcmd__delete"
                 ;;
             jobq__subcmd__help,drain)
                 cmd="jobq__subcmd__help__subcmd__drain"
@@ -86,8 +92,58 @@ _jobq() {
 
     case "${cmd}" in
         jobq)
-            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap drain generate help"
+            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap delete drain generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__delete)
+            opts="-y -q -v -h -V --force --yes --dry-run --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -346,8 +402,22 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__help)
-            opts="enqueue inspect orphans reindex reap drain generate help"
+            opts="enqueue inspect orphans reindex reap delete drain generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

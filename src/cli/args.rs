@@ -91,6 +91,26 @@ Examples:
   jobq reap --interval 1m --min-interval 50s --json
   */5 * * * * jobq reap --once -q || [ $? -eq 75 ]";
 
+pub(super) const DELETE_ABOUT: &str = "\
+Delete the given jobs, every record of each job_id (duplicates included),
+the way popoto deletes: SREM from every index, ZREM, DEL, SREM from the
+class set, one guarded script per record that does nothing (skipped) if the
+record's status changed since it was read. Each record's before-image (every
+field's exact bytes, every set and zset it was in, with scores) goes to the
+audit stream. A running job is deleted only with --force.
+
+Exit: 0 every record deleted, 1 a dry run found records to delete, 2 usage
+or no terminal to ask on, 3 error, 4 some skipped, refused or not found,
+5 declined, 130 interrupted.
+
+Examples:
+  # Show what would be deleted
+  jobq delete 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e --dry-run
+  # Delete two jobs without asking
+  jobq delete 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e 9b1d --yes
+  # A poisoned job a worker keeps crashing on, running or not
+  jobq delete 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e --force --yes";
+
 pub(super) const DRAIN_ABOUT: &str = "\
 Wait until the queue (or one project) has no pending and no running jobs,
 confirmed by two reads --settle apart. Detects a queue nobody is working on.
@@ -353,6 +373,18 @@ pub struct ReapArgs {
     /// Stop a sweep after this long (moves already planned are applied)
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub max_duration: Option<Duration>,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The job_ids to delete (every record of each), matched byte for byte
+    #[arg(value_name = "JOB_ID", required = true, value_parser = clap::value_parser!(OsString))]
+    pub ids: Vec<OsString>,
+    /// Delete running jobs too (a worker may still be on them)
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
 }

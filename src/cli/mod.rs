@@ -202,6 +202,9 @@ pub enum Command {
     /// Move stale running jobs back to pending (or to failed)
     #[command(long_about = REAP_ABOUT)]
     Reap(ReapArgs),
+    /// Delete jobs by job_id, popoto-style, each record's before-image audited
+    #[command(long_about = DELETE_ABOUT)]
+    Delete(DeleteArgs),
     /// Wait until the queue has no pending and no running jobs
     #[command(long_about = DRAIN_ABOUT)]
     Drain(DrainArgs),
@@ -231,7 +234,7 @@ pub fn command_path(args: &[OsString]) -> String {
 }
 
 pub use args::*;
-use args::{DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT};
+use args::{DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT};
 pub use parse::*;
 
 mod args;

@@ -5,6 +5,7 @@
 //! Must not: print (use the `Ui` handed in), format keys, or call Redis
 //! directly.
 
+pub mod delete;
 pub mod drain;
 pub mod enqueue;
 pub mod generate;
@@ -92,7 +93,7 @@ pub async fn connect(
 pub fn handles_interrupt(cmd: &Command) -> bool {
     matches!(
         cmd,
-        Command::Reap(_) | Command::Drain(_) | Command::Reindex(_)
+        Command::Reap(_) | Command::Drain(_) | Command::Reindex(_) | Command::Delete(_)
     ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
 }
 
@@ -141,6 +142,12 @@ pub async fn dispatch(
         Command::Reap(args) => {
             let rs = crate::settings::reap::ReapSettings::from_args(&settings.model, args)?;
             reap::run(ctx, &rs, |report| ui.emit(report)).await
+        }
+        Command::Delete(args) => {
+            let ds = crate::settings::delete::DeleteSettings::from_args(args)?;
+            let (report, code) = delete::run(ctx, &ds).await?;
+            ui.emit(&report)?;
+            Ok(code)
         }
         Command::Drain(args) => {
             let (report, code) = drain::run(ctx, &args.into()).await?;

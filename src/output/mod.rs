@@ -6,6 +6,7 @@
 //! [`Render`] trait and each report's text form. Must not: talk to Redis or
 //! decide anything about the data.
 
+mod admin;
 mod drain;
 mod enqueue;
 pub mod inspect;

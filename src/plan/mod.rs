@@ -404,6 +404,7 @@ pub fn read(path: &Path, model: &Model) -> Result<Plan> {
     Ok(plan)
 }
 
+pub mod admin;
 mod check;
 pub mod reap;
 

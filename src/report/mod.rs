@@ -6,6 +6,7 @@
 //! print, or import `cmd` (the commands import these; `output` renders them
 //! without knowing how they were made).
 
+pub mod admin;
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;

@@ -6,6 +6,7 @@
 //! files; per-command flags in one file each (`reap`). Must not: talk to
 //! Redis or print.
 
+pub mod delete;
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;

@@ -130,6 +130,7 @@ fn man_pages_render_cleanly_with_every_section() {
     assert_eq!(
         names,
         [
+            "jobq-delete.1",
             "jobq-drain.1",
             "jobq-enqueue.1",
             "jobq-inspect.1",

@@ -107,6 +107,7 @@ fn snapshots_cover_every_subcommand() {
         "reindex",
         "reap",
         "drain",
+        "delete",
         "generate",
     ] {
         assert!(

@@ -10,6 +10,7 @@ mod acl;
 mod audit;
 mod bounded_output;
 mod concurrency;
+mod delete;
 mod drain;
 mod enqueue;
 mod exit_codes;

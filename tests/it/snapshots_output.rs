@@ -337,6 +337,28 @@ fn reindex_dry_run_and_apply_table_and_json() {
 }
 
 #[test]
+fn delete_dry_run_and_apply_table_and_json() {
+    let r = Redis::start();
+    let mut con = r.con();
+    fixture(&mut con);
+    // job 4 is running (refused without --force), job 9 does not exist.
+    let ids = [job_id(6), job_id(7), job_id(4), job_id(9)];
+    let mut args = vec!["delete", "--dry-run"];
+    args.extend(ids.iter().map(String::as_str));
+    check("delete_dry_run_text", &r.jobq(&args));
+    let mut json = vec!["--json"];
+    json.extend(args.iter().copied());
+    check("delete_dry_run_json", &r.jobq(&json));
+    args[1] = "--yes";
+    check("delete_apply_text", &r.jobq(&args));
+    let r = Redis::start();
+    let mut con = r.con();
+    fixture(&mut con);
+    json[2] = "--yes";
+    check("delete_apply_json", &r.jobq(&json));
+}
+
+#[test]
 fn reap_dry_run_and_apply_table_and_json() {
     let r = Redis::start();
     let mut con = r.con();
