@@ -100,8 +100,8 @@ field's exact bytes, every set and zset it was in, with scores) goes to the
 audit stream. A running job is deleted only with --force.
 
 Exit: 0 every record deleted, 1 a dry run found records to delete, 2 usage
-or no terminal to ask on, 3 error, 4 some skipped, refused or not found,
-5 declined, 130 interrupted.
+or no terminal to ask on, 3 error, 4 a record skipped or refused or failed
+or a job_id not found, 5 declined, 130 interrupted.
 
 Examples:
   # Show what would be deleted
