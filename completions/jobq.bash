@@ -43,6 +43,9 @@ _jobq() {
             jobq,reindex)
                 cmd="jobq__subcmd__reindex"
                 ;;
+            jobq,retry)
+                cmd="jobq__subcmd__retry"
+                ;;
             jobq__subcmd__help,delete)
                 cmd="jobq__subcmd__help__subcmd__delete"
                 ;;
@@ -70,6 +73,9 @@ _jobq() {
             jobq__subcmd__help,reindex)
                 cmd="jobq__subcmd__help__subcmd__reindex"
                 ;;
+            jobq__subcmd__help,retry)
+                cmd="jobq__subcmd__help__subcmd__retry"
+                ;;
             jobq__subcmd__help__subcmd__orphans,scan)
                 cmd="jobq__subcmd__help__subcmd__orphans__subcmd__scan"
                 ;;
@@ -92,7 +98,7 @@ _jobq() {
 
     case "${cmd}" in
         jobq)
-            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap delete drain generate help"
+            opts="-q -v -h -V --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version enqueue inspect orphans reindex reap retry delete drain generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,7 +408,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__help)
-            opts="enqueue inspect orphans reindex reap delete drain generate help"
+            opts="enqueue inspect orphans reindex reap retry delete drain generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,6 +548,20 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__help__subcmd__reindex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__help__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -902,6 +922,84 @@ _jobq() {
                     ;;
                 --duplicates)
                     COMPREPLY=($(compgen -W "keep-latest" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__retry)
+            opts="-y -q -v -h -V --status --project --older-than --newer-than --match --limit --priority --include-running --yes --dry-run --url --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --status)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --newer-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --url)

@@ -182,6 +182,18 @@ pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
             .into_iter()
             .map(|c| (c, None))
             .collect(),
+        "jobq-retry" => vec![
+            (0, Some("Every selected job was moved back to pending, or none matched.")),
+            (1, Some("--dry-run: there are jobs to retry.")),
+            (2, Some("Usage error, or a prompt was needed with no terminal (--include-running always asks, even with --yes).")),
+            (3, None),
+            (
+                4,
+                Some("Some jobs were skipped (changed since they were selected), refused (their record cannot be moved safely) or failed."),
+            ),
+            (5, None),
+            (130, Some("Interrupted (Ctrl-C): the jobs moved before it stay moved; a rerun does the rest.")),
+        ],
         "jobq-delete" => vec![
             (0, Some("Every record of every job_id given was deleted.")),
             (1, Some("--dry-run: there are records to delete.")),

@@ -111,6 +111,32 @@ Examples:
   # A poisoned job a worker keeps crashing on, running or not
   jobq delete 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e --force --yes";
 
+pub(super) const RETRY_ABOUT: &str = "\
+Move jobs of a status (default failed) back to pending, the way popoto moves
+a job: one guarded script per job re-creates the record under its pending key
+with every other field kept, and does nothing (skipped) if the job changed
+since it was selected. The status index is walked with SSCAN page by page,
+each page's records read with pipelined HMGETs and filtered here.
+
+Filters: --project, --older-than/--newer-than (by the model's since_field,
+else its first sorted field), --match FIELD=VALUE (exact, on the decoded
+value; repeatable), --limit, and job_ids as arguments. A running job is
+never retried unless --include-running, which always asks first.
+
+Exit: 0 every selected job retried or none matched, 1 a dry run found jobs to
+retry, 2 usage or no terminal to ask on, 3 error, 4 some skipped or refused
+or failed, 5 declined, 130 interrupted.
+
+Examples:
+  # What would be retried (nothing written)
+  jobq retry --dry-run
+  # Failed jobs of one project from the last hour, high priority, no prompt
+  jobq retry --project billing --newer-than 1h --priority high --yes
+  # Two given jobs
+  jobq retry 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e 9b1d0c --yes
+  # Completed jobs whose message matches, at most 100
+  jobq retry --status completed --match message_text=rebuild --limit 100";
+
 pub(super) const DRAIN_ABOUT: &str = "\
 Wait until the queue (or one project) has no pending and no running jobs,
 confirmed by two reads --settle apart. Detects a queue nobody is working on.
@@ -385,6 +411,39 @@ pub struct DeleteArgs {
     /// Delete running jobs too (a worker may still be on them)
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Retry only these job_ids (every record of each that matches)
+    #[arg(value_name = "JOB_ID", value_parser = clap::value_parser!(OsString))]
+    pub ids: Vec<OsString>,
+    /// The status to retry from [default: the model's failed status]
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Only jobs of this project
+    #[arg(long, value_name = "KEY")]
+    pub project: Option<String>,
+    /// Only jobs older than this, by the since field or the first sorted field
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
+    pub older_than: Option<Duration>,
+    /// Only jobs newer than this, by the since field or the first sorted field
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
+    pub newer_than: Option<Duration>,
+    /// Only jobs whose FIELD decodes to exactly VALUE (typed by the schema; repeatable)
+    #[arg(long = "match", value_name = "FIELD=VALUE")]
+    pub matches: Vec<String>,
+    /// Retry at most N jobs
+    #[arg(long, value_parser = parse_count::<u64>, allow_negative_numbers = true, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Give retried jobs this priority (when the model has a priority field)
+    #[arg(long, value_name = "PRIORITY")]
+    pub priority: Option<String>,
+    /// Allow --status running (a worker may still be on those); always asks
+    #[arg(long)]
+    pub include_running: bool,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
 }

@@ -26,6 +26,10 @@ use crate::store::Store;
 
 /// Keys per SCAN step when looking for a job's records.
 const SCAN_COUNT: u32 = 1000;
+/// Up to this many ids, each gets its own `SCAN MATCH`; more share one walk.
+const PER_ID_WALKS: usize = 8;
+/// Records whose status is read per pipelined round trip.
+const READ_PAGE: usize = 1000;
 /// Deletes per pipelined round trip.
 const BATCH: usize = 100;
 
@@ -41,12 +45,14 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
         _ = intr.wait() => return Err(interrupted_before_writing()),
     };
     let model = &settings.model;
-    let mut report = AdminReport::new("delete", ds.gate == Gate::DryRun);
-    // Rows planned for deletion: their index in the report and the record.
+    // One row per record (bounded by the ids given); the report is built
+    // from them at the end, since it lists only the first rows.
+    let mut rows: Vec<JobRow> = Vec::new();
+    // Rows planned for deletion: their index in `rows` and the record.
     let mut planned: Vec<(usize, Selected)> = Vec::new();
     for (id, records) in selected {
         if records.is_empty() {
-            report.push(JobRow {
+            rows.push(JobRow {
                 job_id: Bytes(id),
                 key: None,
                 status: None,
@@ -60,7 +66,7 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
                 Judgement::Go => (Outcome::Planned, None),
                 Judgement::Refused(why) => (Outcome::Refused, Some(why)),
             };
-            report.push(JobRow {
+            rows.push(JobRow {
                 job_id: Bytes(rec.job_id.clone()),
                 key: Some(Bytes(rec.key.clone())),
                 status: rec.status(),
@@ -68,20 +74,30 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
                 reason,
             });
             if outcome == Outcome::Planned {
-                planned.push((report.jobs.len() - 1, rec));
+                planned.push((rows.len() - 1, rec));
             }
         }
     }
-    let finish = |mut report: AdminReport, code: u8| {
+    let dry_run = ds.gate == Gate::DryRun;
+    let finish = |rows: Vec<JobRow>, f: &dyn Fn(&mut AdminReport), code: Option<u8>| {
+        let mut report = AdminReport::new("delete", dry_run);
+        for row in rows {
+            report.push(row);
+        }
+        f(&mut report);
         report.elapsed_seconds = started.elapsed().as_secs_f64();
+        let code = code.unwrap_or_else(|| leftover_code(&report));
         Ok((report, code))
     };
     if planned.is_empty() {
-        let code = leftover_code(&report);
-        return finish(report, code);
+        return finish(rows, &|_| {}, None);
     }
     if ds.gate == Gate::Ask {
-        ui.show_admin_plan(&report);
+        let mut preview = AdminReport::new("delete", dry_run);
+        for row in &rows {
+            preview.push(row.clone());
+        }
+        ui.show_admin_plan(&preview);
     }
     let prompt = || {
         format!(
@@ -92,10 +108,9 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
     };
     match ctx.confirm(ds.gate, prompt)? {
         Decision::Approved => {}
-        Decision::DryRun => return finish(report, exit::FINDINGS),
+        Decision::DryRun => return finish(rows, &|_| {}, Some(exit::FINDINGS)),
         Decision::Declined => {
-            report.declined = true;
-            return finish(report, exit::DECLINED);
+            return finish(rows, &|r| r.declined = true, Some(exit::DECLINED));
         }
     }
     if intr.is_set() {
@@ -105,14 +120,15 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
     store.require_audit_permission(&settings.ns.audit()).await?;
     store.load_delete_script().await?;
     let audit = Audit::new(settings.ns.audit(), "delete");
-    report.run_id = Some(audit.run_id.clone());
+    let run_id = audit.run_id.clone();
+    let mut interrupted = false;
     let progress = ui.progress(Some(planned.len() as u64), "delete");
     let mut stop = false;
     for chunk in planned.chunks(BATCH) {
         if stop || intr.is_set() {
-            report.interrupted |= intr.is_set();
+            interrupted |= intr.is_set();
             for (i, _) in chunk {
-                report.set_outcome(*i, Outcome::NotRun, None);
+                set(&mut rows, *i, Outcome::NotRun, None);
             }
             continue;
         }
@@ -127,7 +143,7 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
                     if outcome == Outcome::Failed && reason.as_deref().is_some_and(is_refusal) {
                         stop = true;
                     }
-                    report.set_outcome(*i, outcome, reason);
+                    set(&mut rows, *i, outcome, reason);
                 }
             }
             Err(e) => {
@@ -135,7 +151,7 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
                 // re-reads, and its guards make that safe.
                 let why = format!("{e:#}");
                 for (i, _) in chunk {
-                    report.set_outcome(*i, Outcome::Unknown, Some(why.clone()));
+                    set(&mut rows, *i, Outcome::Unknown, Some(why.clone()));
                 }
                 stop = true;
             }
@@ -143,12 +159,70 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
         progress.inc(chunk.len() as u64);
     }
     progress.finish();
-    let code = if report.interrupted {
-        exit::INTERRUPTED
+    let code = interrupted.then_some(exit::INTERRUPTED);
+    finish(
+        rows,
+        &|r| {
+            r.run_id = Some(run_id.clone());
+            r.interrupted = interrupted;
+        },
+        code,
+    )
+}
+
+/// The record keys of each job_id, in the order given, each id's sorted.
+/// A few ids: one `SCAN MATCH` per id with the id in the pattern (cheap on
+/// the server, few keys back). More: one walk of the model's keys, kept
+/// only when their job_id is asked for, so both the round trips and the
+/// memory stay bounded by the ids, not by the queue.
+pub async fn records_of(
+    store: &mut Store,
+    model: &crate::schema::Model,
+    ids: &[Vec<u8>],
+) -> Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>> {
+    let mut found: Vec<(Vec<u8>, Vec<Vec<u8>>)> =
+        ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+    if ids.len() <= PER_ID_WALKS {
+        for (id, keys) in &mut found {
+            *keys = store
+                .scan_match(&model.job_pattern(id), SCAN_COUNT)
+                .await?
+                .into_iter()
+                .filter(|k| model.key_job_id_bytes(k).as_deref() == Some(id.as_slice()))
+                .collect();
+        }
     } else {
-        leftover_code(&report)
-    };
-    finish(report, code)
+        let at: std::collections::HashMap<Vec<u8>, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
+        let pattern = model.record_pattern();
+        let mut cursor = 0;
+        loop {
+            let page = store.scan_keys(&pattern, cursor, SCAN_COUNT).await?;
+            for k in page.items {
+                let Some(i) = model
+                    .key_job_id_bytes(&k)
+                    .and_then(|id| at.get(&id).copied())
+                else {
+                    continue;
+                };
+                // SCAN may return a key twice.
+                if !found[i].1.contains(&k) {
+                    found[i].1.push(k);
+                }
+            }
+            cursor = page.cursor;
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+    for (_, keys) in &mut found {
+        keys.sort();
+    }
+    Ok(found)
 }
 
 /// Every record of each id, with its status field read.
@@ -159,21 +233,23 @@ async fn read(
 ) -> Result<(Store, Vec<(Vec<u8>, Vec<Selected>)>)> {
     let model = &settings.model;
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
-    let mut out = Vec::with_capacity(ds.ids.len());
-    for id in &ds.ids {
-        let mut keys: Vec<Vec<u8>> = store
-            .scan_match(&model.job_pattern(id), SCAN_COUNT)
-            .await?
-            .into_iter()
-            .filter(|k| model.key_job_id_bytes(k).as_deref() == Some(id.as_slice()))
-            .collect();
-        keys.sort();
-        let values = store
-            .record_values(&keys, std::slice::from_ref(&model.status.field))
-            .await?;
+    let found = records_of(&mut store, model, &ds.ids).await?;
+    let all: Vec<Vec<u8>> = found.iter().flat_map(|(_, k)| k.iter().cloned()).collect();
+    // The status fields of every record, a page of pipelined reads at a time.
+    let mut values = Vec::with_capacity(all.len());
+    for chunk in all.chunks(READ_PAGE) {
+        values.extend(
+            store
+                .record_values(chunk, std::slice::from_ref(&model.status.field))
+                .await?,
+        );
+    }
+    let mut values = values.into_iter();
+    let mut out = Vec::with_capacity(found.len());
+    for (id, keys) in found {
         let records = keys
             .into_iter()
-            .zip(values)
+            .zip(values.by_ref())
             .map(|(key, v)| Selected {
                 parsed: model.parse_key(&key).map_err(|e| e.to_string()),
                 job_id: id.clone(),
@@ -182,9 +258,16 @@ async fn read(
                 key,
             })
             .collect();
-        out.push((id.clone(), records));
+        out.push((id, records));
     }
     Ok((store, out))
+}
+
+fn set(rows: &mut [JobRow], i: usize, outcome: Outcome, reason: Option<String>) {
+    if let Some(row) = rows.get_mut(i) {
+        row.outcome = outcome;
+        row.reason = reason;
+    }
 }
 
 fn describe(o: DeleteOutcome) -> (Outcome, Option<String>) {

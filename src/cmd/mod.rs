@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod interrupt;
 pub mod reap;
 pub mod reindex;
+pub mod retry;
 pub mod scan;
 pub mod session;
 
@@ -93,7 +94,11 @@ pub async fn connect(
 pub fn handles_interrupt(cmd: &Command) -> bool {
     matches!(
         cmd,
-        Command::Reap(_) | Command::Drain(_) | Command::Reindex(_) | Command::Delete(_)
+        Command::Reap(_)
+            | Command::Drain(_)
+            | Command::Reindex(_)
+            | Command::Delete(_)
+            | Command::Retry(_)
     ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
 }
 
@@ -142,6 +147,12 @@ pub async fn dispatch(
         Command::Reap(args) => {
             let rs = crate::settings::reap::ReapSettings::from_args(&settings.model, args)?;
             reap::run(ctx, &rs, |report| ui.emit(report)).await
+        }
+        Command::Retry(args) => {
+            let rs = crate::settings::retry::RetrySettings::from_args(&settings.model, args)?;
+            let (report, code) = retry::run(ctx, &rs).await?;
+            ui.emit(&report)?;
+            Ok(code)
         }
         Command::Delete(args) => {
             let ds = crate::settings::delete::DeleteSettings::from_args(args)?;

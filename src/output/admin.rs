@@ -1,4 +1,4 @@
-//! Text form of the admin verbs' report (`delete`), and the plan shown on
+//! Text form of the admin verbs' report (`delete`, `retry`), and the plan shown on
 //! stderr before the prompt.
 
 use std::fmt::Write;
@@ -6,7 +6,7 @@ use std::fmt::Write;
 use comfy_table::Cell;
 
 use super::{Render, Style, Ui};
-use crate::report::admin::{AdminReport, Outcome};
+use crate::report::admin::{AdminReport, Outcome, MAX_ROWS};
 
 /// Rows shown in the table (JSON has them all).
 const SHOWN: usize = 50;
@@ -35,11 +35,12 @@ impl Render for AdminReport {
             ]);
         }
         let _ = writeln!(s, "{t}");
-        if self.jobs.len() > SHOWN {
+        // JSON lists up to MAX_ROWS of them; the counts below cover all.
+        let more = self.jobs.len().saturating_sub(SHOWN) as u64 + self.jobs_not_listed;
+        if more > 0 {
             let _ = writeln!(
                 s,
-                "  ... {} more (--json lists them all)",
-                self.jobs.len() - SHOWN
+                "  ... {more} more rows (--json lists the first {MAX_ROWS})"
             );
         }
         let counts: Vec<String> = Outcome::ALL

@@ -1,6 +1,7 @@
-//! Planning of the admin verbs (`delete`; `retry` and `prune` to come):
-//! which selected records may be touched ([`judge`]) and the guarded
-//! popoto-style delete of one record ([`delete_step`]).
+//! Planning of the admin verbs (`delete`, `retry`; `prune` to come):
+//! which selected records may be touched ([`judge`]), the guarded
+//! popoto-style delete of one record ([`delete_step`]) and its move back to
+//! pending ([`retry_step`], through the move script reap shares).
 //!
 //! Owns: the shape of an admin delete and its audit entry. Must not: do
 //! I/O. The one impurity is the audit entry's time, which `store::audit`
@@ -10,6 +11,7 @@ use crate::schema::keys::ParsedKey;
 use crate::schema::{msgpack, Model, Value};
 use crate::store::audit::Audit;
 use crate::store::delete::DeleteRecord;
+use crate::store::moves::MoveRecord;
 
 /// One record as read for an admin verb.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +118,73 @@ pub fn delete_step(
     })
 }
 
+/// The guarded move of a selected record back to pending, popoto-style:
+/// re-created under its pending key with every field kept (the status, and
+/// with `priority` the priority, written over), guarded by the status bytes
+/// read and by its membership of the status index it was read from; no
+/// record of the job may exist under its pending key or any other status.
+pub fn retry_step(
+    model: &Model,
+    audit: &Audit,
+    record: &Selected,
+    priority: Option<&(String, Vec<u8>)>,
+) -> Option<MoveRecord> {
+    let parsed = record.parsed.as_ref().ok()?;
+    let expect = record.status_raw.clone()?;
+    let st = &model.status;
+    let from = model.key_status(parsed).to_owned();
+    let to = &st.pending;
+    let new_key = model.rekey(parsed, &st.field, to);
+    let mut srem = vec![model.class_set()];
+    let mut sadd = vec![model.class_set()];
+    for f in model.indexed_fields() {
+        let old = parsed.get(&f.name);
+        srem.push(model.index_key(&f.name, old));
+        let new = if f.name == st.field {
+            Some(to.as_str())
+        } else {
+            old
+        };
+        sadd.push(model.index_key(&f.name, new));
+    }
+    let mut overrides = vec![(st.field.clone(), msgpack::encode(&Value::Str(to.clone())))];
+    if let Some((f, v)) = priority {
+        overrides.push((f.clone(), v.clone()));
+    }
+    let entry = audit.entry(&[
+        ("action", b"retry"),
+        ("job", &record.job_id),
+        ("key", &record.key),
+        ("new_key", &new_key),
+        ("to", to.as_bytes()),
+    ]);
+    Some(MoveRecord {
+        old_key: record.key.clone(),
+        absent: st
+            .values
+            .iter()
+            .filter(|s| **s != from && *s != to)
+            .map(|s| model.rekey(parsed, &st.field, s))
+            .collect(),
+        new_key,
+        audit_stream: audit.stream.clone(),
+        audit_maxlen: audit.maxlen,
+        expect_field: st.field.clone(),
+        expect_value: expect,
+        guard_sets: vec![model.status_index(&from)],
+        srem,
+        sadd,
+        zsets: model
+            .sorted_fields()
+            .map(|f| model.sorted_key(&f.name))
+            .collect(),
+        overrides,
+        counter: None,
+        forget_in: None,
+        audit: entry,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +215,22 @@ mod tests {
         bad = selected(&m, "RedisJob:j1:p:completed", Some("completed"));
         bad.not_a_hash = true;
         assert!(matches!(judge(&m, &bad, true), Judgement::Refused(_)));
+    }
+
+    #[test]
+    fn a_retry_moves_to_pending_guarded_by_what_was_read() {
+        let m = Model::redis_job();
+        let audit = Audit::new(b"jobq:audit".to_vec(), "retry");
+        let rec = selected(&m, "RedisJob:j1:p:failed", Some("failed"));
+        let prio = ("priority".to_owned(), encode(&Value::Str("high".into())));
+        let mv = retry_step(&m, &audit, &rec, Some(&prio)).expect("move");
+        assert_eq!(mv.new_key, b"RedisJob:j1:p:pending");
+        assert_eq!(mv.guard_sets, [b"$KeyF:RedisJob:status:failed".to_vec()]);
+        assert_eq!(mv.expect_value, encode(&Value::Str("failed".into())));
+        assert_eq!(mv.overrides.len(), 2);
+        assert!(mv.absent.contains(&b"RedisJob:j1:p:running".to_vec()));
+        assert!(!mv.absent.contains(&b"RedisJob:j1:p:failed".to_vec()));
+        assert!(mv.sadd.contains(&b"$KeyF:RedisJob:status:pending".to_vec()));
     }
 
     #[test]

@@ -407,6 +407,7 @@ pub fn read(path: &Path, model: &Model) -> Result<Plan> {
 pub mod admin;
 mod check;
 pub mod reap;
+pub mod select;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-//! The report of the admin verbs (`delete`; `retry` and `prune` to come):
+//! The report of the admin verbs (`delete`, `retry`; `prune` to come):
 //! one row per record touched or left alone, and the counts per outcome.
 
 use std::collections::BTreeMap;
@@ -67,6 +67,9 @@ pub struct JobRow {
     pub reason: Option<String>,
 }
 
+/// Rows a report lists; the counts go on.
+pub const MAX_ROWS: usize = 1000;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AdminReport {
     /// The subcommand (`delete`), the JSON envelope's `command`.
@@ -80,7 +83,11 @@ pub struct AdminReport {
     pub interrupted: bool,
     /// Records per outcome, every outcome present (0 included).
     pub counts: BTreeMap<&'static str, u64>,
+    /// The rows, the first [`MAX_ROWS`]: a retry of a million jobs counts
+    /// them all but lists no more than this.
     pub jobs: Vec<JobRow>,
+    /// Rows counted but not listed.
+    pub jobs_not_listed: u64,
     pub elapsed_seconds: f64,
 }
 
@@ -94,6 +101,7 @@ impl AdminReport {
             interrupted: false,
             counts: Outcome::ALL.iter().map(|o| (o.name(), 0)).collect(),
             jobs: Vec::new(),
+            jobs_not_listed: 0,
             elapsed_seconds: 0.0,
         }
     }
@@ -104,18 +112,36 @@ impl AdminReport {
 
     pub fn push(&mut self, row: JobRow) {
         *self.counts.entry(row.outcome.name()).or_default() += 1;
-        self.jobs.push(row);
+        if self.jobs.len() < MAX_ROWS {
+            self.jobs.push(row);
+        } else {
+            self.jobs_not_listed += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(o: Outcome) -> JobRow {
+        JobRow {
+            job_id: Bytes::from("j"),
+            key: None,
+            status: None,
+            outcome: o,
+            reason: None,
+        }
     }
 
-    /// Rows of one outcome become another (planned -> applied...).
-    pub fn set_outcome(&mut self, i: usize, outcome: Outcome, reason: Option<String>) {
-        if let Some(row) = self.jobs.get_mut(i) {
-            if let Some(c) = self.counts.get_mut(row.outcome.name()) {
-                *c = c.saturating_sub(1);
-            }
-            *self.counts.entry(outcome.name()).or_default() += 1;
-            row.outcome = outcome;
-            row.reason = reason;
+    #[test]
+    fn rows_stop_at_the_cap_and_the_counts_go_on() {
+        let mut r = AdminReport::new("retry", false);
+        for _ in 0..MAX_ROWS + 5 {
+            r.push(row(Outcome::Applied));
         }
+        assert_eq!(r.jobs.len(), MAX_ROWS);
+        assert_eq!(r.jobs_not_listed, 5);
+        assert_eq!(r.count(Outcome::Applied), MAX_ROWS as u64 + 5);
     }
 }

@@ -12,6 +12,7 @@ pub mod enqueue;
 pub mod inspect;
 pub mod reap;
 pub mod repair;
+pub mod retry;
 
 use std::io::IsTerminal;
 use std::path::Path;

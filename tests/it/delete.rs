@@ -210,16 +210,20 @@ fn a_job_a_worker_took_while_the_prompt_waited_is_skipped_untouched() {
 fn a_worker_moving_jobs_during_a_delete_never_loses_one_it_took() {
     let r = Redis::start();
     let mut con = r.con();
-    let n = 300;
-    let keys = seed(&mut con, n, "p");
+    let n = 2000;
+    let keys = seed_fast(&mut con, n, "p");
     let ids: Vec<String> = (1..=n).map(job_id).collect();
+    // The worker claims jobs as a worker must: WATCHing the record from
+    // its read to its EXEC (an unguarded save of a stale instance would
+    // re-create a job whatever moved it meanwhile; popoto itself has no
+    // guard there).
     let worker = {
         let mut w = r.con();
         let keys = keys.clone();
         std::thread::spawn(move || {
             let mut took = Vec::new();
             for k in keys.iter().rev() {
-                if let Some(new) = popoto_move(&mut w, k, "running") {
+                if let Some(new) = popoto_move_watched(&mut w, k, "running") {
                     took.push(new);
                 }
             }
@@ -256,4 +260,8 @@ fn a_worker_moving_jobs_during_a_delete_never_loses_one_it_took() {
         .count() as u64;
     assert_eq!(applied + live_running, n as u64, "{j}");
     assert!(took.len() as u64 >= live_running);
+    assert!(
+        applied > 0 && live_running > 0,
+        "no overlap: deleted {applied}, worker took {live_running}"
+    );
 }

@@ -138,6 +138,7 @@ fn man_pages_render_cleanly_with_every_section() {
             "jobq-orphans.1",
             "jobq-reap.1",
             "jobq-reindex.1",
+            "jobq-retry.1",
             "jobq.1"
         ]
     );

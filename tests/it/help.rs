@@ -108,6 +108,7 @@ fn snapshots_cover_every_subcommand() {
         "reap",
         "drain",
         "delete",
+        "retry",
         "generate",
     ] {
         assert!(

@@ -23,6 +23,7 @@ mod readme;
 mod reap;
 mod reindex;
 mod reindex_live;
+mod retry;
 mod scan;
 mod servers;
 mod snapshots_output;

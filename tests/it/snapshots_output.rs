@@ -359,6 +359,24 @@ fn delete_dry_run_and_apply_table_and_json() {
 }
 
 #[test]
+fn retry_dry_run_and_apply_table_and_json() {
+    let r = Redis::start();
+    let mut con = r.con();
+    fixture(&mut con);
+    // Job 7 is failed; job 6 (completed) is taken with --status.
+    let args = ["retry", "--status", "completed", "--dry-run"];
+    check("retry_dry_run_text", &r.jobq(&args));
+    let mut json = vec!["--json"];
+    json.extend(args);
+    check("retry_dry_run_json", &r.jobq(&json));
+    check("retry_apply_text", &r.jobq(&["retry", "--yes"]));
+    check(
+        "retry_apply_json",
+        &r.jobq(&["--json", "retry", "--status", "completed", "--yes"]),
+    );
+}
+
+#[test]
 fn reap_dry_run_and_apply_table_and_json() {
     let r = Redis::start();
     let mut con = r.con();
