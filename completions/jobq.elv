@@ -43,6 +43,8 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand orphans 'Find jobs and index entries that have drifted apart'
             cand reindex 'Repair what `orphans scan` finds, member by member, while workers run'
             cand reap 'Move stale running jobs back to pending (or to failed)'
+            cand retry 'Move failed (or other) jobs back to pending, popoto-style, filtered'
+            cand delete 'Delete jobs by job_id, popoto-style, each record''s before-image audited'
             cand drain 'Wait until the queue has no pending and no running jobs'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -84,6 +86,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --project 'List jobs of this project'
             cand --limit 'How many jobs to list with --status or --project [default: 50]'
             cand --watch 'Redraw the overview every SECONDS until Ctrl-C'
+            cand --format 'How to print the overview: a table, or Prometheus text exposition'
             cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
             cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
             cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
@@ -95,6 +98,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand --connect-timeout 'Give up connecting to Redis after this long'
             cand --response-timeout 'Give up waiting for one Redis reply after this long'
             cand --no-discover 'Do not walk the keyspace for status indexes the schema does not list'
+            cand --scan 'With --format prometheus: also run the consistency scan (as `orphans scan` does, read-only) and add its confirmed findings per kind'
             cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
             cand --json 'Print one JSON object on stdout instead of a table'
             cand -q 'Print nothing on stderr but errors'
@@ -239,6 +243,65 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'jobq;retry'= {
+            cand --status 'The status to retry from [default: the model''s failed status]'
+            cand --project 'Only jobs of this project'
+            cand --older-than 'Only jobs older than this, by the since field or the first sorted field'
+            cand --newer-than 'Only jobs newer than this, by the since field or the first sorted field'
+            cand --match 'Only jobs whose FIELD decodes to exactly VALUE (typed by the schema; repeatable)'
+            cand --limit 'Retry at most N jobs'
+            cand --priority 'Give retried jobs this priority (when the model has a priority field)'
+            cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
+            cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
+            cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
+            cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
+            cand --schema 'TOML file describing the popoto model [default: RedisJob]'
+            cand --namespace 'Prefix of jobq''s own keys (audit stream, locks, reaper state)'
+            cand --color 'When to use colour (NO_COLOR is honoured with auto)'
+            cand --connect-timeout 'Give up connecting to Redis after this long'
+            cand --response-timeout 'Give up waiting for one Redis reply after this long'
+            cand --include-running 'Allow --status running (a worker may still be on those); always asks'
+            cand -y 'Do not ask; apply the plan'
+            cand --yes 'Do not ask; apply the plan'
+            cand --dry-run 'Show the plan and stop (exit 1 when there is something to do)'
+            cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
+            cand --json 'Print one JSON object on stdout instead of a table'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jobq;delete'= {
+            cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
+            cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
+            cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
+            cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
+            cand --schema 'TOML file describing the popoto model [default: RedisJob]'
+            cand --namespace 'Prefix of jobq''s own keys (audit stream, locks, reaper state)'
+            cand --color 'When to use colour (NO_COLOR is honoured with auto)'
+            cand --connect-timeout 'Give up connecting to Redis after this long'
+            cand --response-timeout 'Give up waiting for one Redis reply after this long'
+            cand --force 'Delete running jobs too (a worker may still be on them)'
+            cand -y 'Do not ask; apply the plan'
+            cand --yes 'Do not ask; apply the plan'
+            cand --dry-run 'Show the plan and stop (exit 1 when there is something to do)'
+            cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
+            cand --json 'Print one JSON object on stdout instead of a table'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'jobq;drain'= {
             cand --project 'Wait only for this project''s jobs'
             cand --timeout 'Give up after this long (exit 6)'
@@ -297,6 +360,8 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand orphans 'Find jobs and index entries that have drifted apart'
             cand reindex 'Repair what `orphans scan` finds, member by member, while workers run'
             cand reap 'Move stale running jobs back to pending (or to failed)'
+            cand retry 'Move failed (or other) jobs back to pending, popoto-style, filtered'
+            cand delete 'Delete jobs by job_id, popoto-style, each record''s before-image audited'
             cand drain 'Wait until the queue has no pending and no running jobs'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -313,6 +378,10 @@ set edit:completion:arg-completer[jobq] = {|@words|
         &'jobq;help;reindex'= {
         }
         &'jobq;help;reap'= {
+        }
+        &'jobq;help;retry'= {
+        }
+        &'jobq;help;delete'= {
         }
         &'jobq;help;drain'= {
         }

@@ -47,6 +47,8 @@ complete -c jobq -n "__fish_jobq_needs_command" -f -a "inspect" -d 'Show the que
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "orphans" -d 'Find jobs and index entries that have drifted apart'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "reindex" -d 'Repair what `orphans scan` finds, member by member, while workers run'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "retry" -d 'Move failed (or other) jobs back to pending, popoto-style, filtered'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -82,6 +84,8 @@ complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l status -d 'List jo
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l project -d 'List jobs of this project' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l limit -d 'How many jobs to list with --status or --project [default: 50]' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l watch -d 'Redraw the overview every SECONDS until Ctrl-C' -r
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l format -d 'How to print the overview: a table, or Prometheus text exposition' -r -f -a "table\t'The overview table (or JSON with --json)'
+prometheus\t'Prometheus text exposition format (version 0.0.4)'"
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
@@ -95,6 +99,7 @@ never\t''"
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l no-discover -d 'Do not walk the keyspace for status indexes the schema does not list'
+complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l scan -d 'With --format prometheus: also run the consistency scan (as `orphans scan` does, read-only) and add its confirmed findings per kind'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand inspect" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -211,6 +216,55 @@ complete -c jobq -n "__fish_jobq_using_subcommand reap" -s q -l quiet -d 'Print 
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand reap" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l status -d 'The status to retry from [default: the model\'s failed status]' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l project -d 'Only jobs of this project' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l older-than -d 'Only jobs older than this, by the since field or the first sorted field' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l newer-than -d 'Only jobs newer than this, by the since field or the first sorted field' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l match -d 'Only jobs whose FIELD decodes to exactly VALUE (typed by the schema; repeatable)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l limit -d 'Retry at most N jobs' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l priority -d 'Give retried jobs this priority (when the model has a priority field)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l include-running -d 'Allow --status running (a worker may still be on those); always asks'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s y -l yes -d 'Do not ask; apply the plan'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l json -d 'Print one JSON object on stdout instead of a table'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l force -d 'Delete running jobs too (a worker may still be on them)'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -s y -l yes -d 'Do not ask; apply the plan'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -l json -d 'Print one JSON object on stdout instead of a table'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l project -d 'Wait only for this project\'s jobs' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l timeout -d 'Give up after this long (exit 6)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l settle -d 'Two empty reads this far apart mean drained' -r
@@ -256,12 +310,14 @@ complete -c jobq -n "__fish_jobq_using_subcommand generate" -s q -l quiet -d 'Pr
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "enqueue" -d 'Create jobs exactly as popoto\'s create() does'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "inspect" -d 'Show the queue at a glance, list jobs, or examine one job'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "orphans" -d 'Find jobs and index entries that have drifted apart'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "reindex" -d 'Repair what `orphans scan` finds, member by member, while workers run'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap drain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "enqueue" -d 'Create jobs exactly as popoto\'s create() does'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "inspect" -d 'Show the queue at a glance, list jobs, or examine one job'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "orphans" -d 'Find jobs and index entries that have drifted apart'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "reindex" -d 'Repair what `orphans scan` finds, member by member, while workers run'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "retry" -d 'Move failed (or other) jobs back to pending, popoto-style, filtered'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete drain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobq -n "__fish_jobq_using_subcommand help; and __fish_seen_subcommand_from orphans" -f -a "scan" -d 'Read-only consistency scan: classify every kind of damage'

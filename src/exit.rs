@@ -165,7 +165,7 @@ pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
             (130, None),
         ],
         "jobq-inspect" => vec![
-            (0, Some("Healthy: the numbers add up, or the job's verdict is healthy.")),
+            (0, Some("Healthy: the numbers add up, or the job's verdict is healthy; with --format prometheus, the page was printed (the health is a gauge).")),
             (
                 1,
                 Some("The status indexes do not add up to the class set, the job is unknown, or its verdict is not healthy."),
@@ -197,6 +197,30 @@ pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
             .into_iter()
             .map(|c| (c, None))
             .collect(),
+        "jobq-retry" => vec![
+            (0, Some("Every selected job was moved back to pending, or none matched.")),
+            (1, Some("--dry-run: there are jobs to retry.")),
+            (2, Some("Usage error, or a prompt was needed with no terminal (--include-running always asks, even with --yes).")),
+            (3, None),
+            (
+                4,
+                Some("Some jobs were skipped (changed since they were selected), refused (their record cannot be moved safely) or failed."),
+            ),
+            (5, None),
+            (130, Some("Interrupted (Ctrl-C): the jobs moved before it stay moved; a rerun does the rest.")),
+        ],
+        "jobq-delete" => vec![
+            (0, Some("Every record of every job_id given was deleted.")),
+            (1, Some("--dry-run: there are records to delete.")),
+            (2, None),
+            (3, None),
+            (
+                4,
+                Some("Some records were skipped (changed since they were read) or failed, a running job was left without --force, or a job_id has no record."),
+            ),
+            (5, None),
+            (130, None),
+        ],
         "jobq-drain" => vec![
             (
                 0,

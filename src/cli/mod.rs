@@ -221,6 +221,12 @@ pub enum Command {
     /// Move stale running jobs back to pending (or to failed)
     #[command(long_about = REAP_ABOUT)]
     Reap(ReapArgs),
+    /// Move failed (or other) jobs back to pending, popoto-style, filtered
+    #[command(long_about = RETRY_ABOUT)]
+    Retry(RetryArgs),
+    /// Delete jobs by job_id, popoto-style, each record's before-image audited
+    #[command(long_about = DELETE_ABOUT)]
+    Delete(DeleteArgs),
     /// Wait until the queue has no pending and no running jobs
     #[command(long_about = DRAIN_ABOUT)]
     Drain(DrainArgs),
@@ -250,7 +256,9 @@ pub fn command_path(args: &[OsString]) -> String {
 }
 
 pub use args::*;
-use args::{DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT};
+use args::{
+    DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT, RETRY_ABOUT,
+};
 pub use parse::*;
 
 mod args;

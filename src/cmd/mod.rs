@@ -5,6 +5,7 @@
 //! Must not: print (use the `Ui` handed in), format keys, or call Redis
 //! directly.
 
+pub mod delete;
 pub mod drain;
 pub mod enqueue;
 pub mod generate;
@@ -13,6 +14,7 @@ pub mod interrupt;
 pub mod read_from;
 pub mod reap;
 pub mod reindex;
+pub mod retry;
 pub mod scan;
 pub mod session;
 
@@ -97,6 +99,8 @@ pub fn handles_interrupt(cmd: &Command) -> bool {
             | Command::Drain(_)
             | Command::Reindex(_)
             | Command::Orphans(OrphansCommand::Scan(_))
+            | Command::Delete(_)
+            | Command::Retry(_)
     ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
 }
 
@@ -110,7 +114,12 @@ pub async fn dispatch(
     let ctx = Ctx { settings, ui, intr };
     // Only the walks and polls read a replica; a command with none says
     // that the flag changes nothing for it.
-    if settings.read_from.is_some() && matches!(command, Command::Enqueue(_) | Command::Reap(_)) {
+    if settings.read_from.is_some()
+        && matches!(
+            command,
+            Command::Enqueue(_) | Command::Reap(_) | Command::Retry(_) | Command::Delete(_)
+        )
+    {
         ui.warn("--read-from: this command reads nothing a replica could serve; everything goes to --url");
     }
     if settings.read_from.is_some() && matches!(command, Command::Drain(a) if a.ids.is_some()) {
@@ -124,7 +133,12 @@ pub async fn dispatch(
             Ok(code)
         }
         Command::Inspect(args) => {
-            let is = crate::settings::inspect::InspectSettings::from_args(args)?;
+            let is = crate::settings::inspect::InspectSettings::from_args(args, ui.settings.json)?;
+            if let Some(m) = is.metrics {
+                let (report, code) = inspect::metrics::run(ctx, &is, m).await?;
+                ui.emit(&report)?;
+                return Ok(code);
+            }
             if let Some(period) = is.watch {
                 let mut frames = crate::output::inspect::Frames::new(ui);
                 let code = inspect::watch(ctx, &is, period, |r| frames.show(r)).await;
@@ -150,6 +164,18 @@ pub async fn dispatch(
         Command::Reap(args) => {
             let rs = crate::settings::reap::ReapSettings::from_args(&settings.model, args)?;
             reap::run(ctx, &rs, |report| ui.emit(report)).await
+        }
+        Command::Retry(args) => {
+            let rs = crate::settings::retry::RetrySettings::from_args(&settings.model, args)?;
+            let (report, code) = retry::run(ctx, &rs).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Delete(args) => {
+            let ds = crate::settings::delete::DeleteSettings::from_args(args)?;
+            let (report, code) = delete::run(ctx, &ds).await?;
+            ui.emit(&report)?;
+            Ok(code)
         }
         Command::Drain(args) => {
             let ds = crate::settings::drain::DrainSettings::from_args(args)?;

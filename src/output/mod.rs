@@ -6,10 +6,12 @@
 //! [`Render`] trait and each report's text form. Must not: talk to Redis or
 //! decide anything about the data.
 
+mod admin;
 mod drain;
 mod enqueue;
 pub mod inspect;
 pub mod man;
+mod metrics;
 mod reap;
 mod reindex;
 mod scan;

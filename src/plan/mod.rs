@@ -370,9 +370,11 @@ fn mismatch(model: &Model, f: &Finding, side: Prefer) -> Option<(String, Step)> 
     }
 }
 
+pub mod admin;
 mod check;
 pub mod file;
 pub mod reap;
+pub mod select;
 
 #[cfg(test)]
 mod tests;

@@ -6,9 +6,11 @@
 //! print, or import `cmd` (the commands import these; `output` renders them
 //! without knowing how they were made).
 
+pub mod admin;
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;
+pub mod metrics;
 pub mod read_from;
 pub mod reap;
 pub mod reindex;

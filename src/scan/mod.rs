@@ -27,7 +27,7 @@ mod walker;
 pub mod window;
 
 pub use holders::held_twice;
-pub use window::{Collect, Sink, Stopped};
+pub use window::{CountKinds, Sink, Stopped};
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};

@@ -45,17 +45,31 @@ pub trait Sink {
     }
 }
 
-/// A sink that keeps every finding: for the tests and small callers.
+/// A sink that only counts the findings of each kind (a metrics scrape).
 #[derive(Default)]
-pub struct Collect(pub Vec<Finding>);
+pub struct CountKinds(pub std::collections::BTreeMap<&'static str, u64>);
 
-impl Sink for Collect {
+impl CountKinds {
+    /// Every kind, at 0.
+    pub fn new() -> CountKinds {
+        CountKinds(
+            crate::diagnose::Kind::ALL
+                .iter()
+                .map(|k| (k.name(), 0))
+                .collect(),
+        )
+    }
+}
+
+impl Sink for CountKinds {
     fn take<'s>(
         &'s mut self,
         findings: Vec<Finding>,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<usize>>> + 's>> {
         let kept = (0..findings.len()).collect();
-        self.0.extend(findings);
+        for f in &findings {
+            *self.0.entry(f.kind.name()).or_default() += 1;
+        }
         Box::pin(std::future::ready(Ok(kept)))
     }
 }

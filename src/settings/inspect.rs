@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::InspectArgs;
+use crate::cli::{InspectArgs, InspectFormat};
 use crate::exit;
 
 /// Jobs listed when `--limit` is not given.
@@ -42,10 +42,32 @@ pub struct InspectSettings {
     pub discover: bool,
     /// `--watch`: show the overview this often until Ctrl-C.
     pub watch: Option<Duration>,
+    /// `--format prometheus`: the overview as metrics.
+    pub metrics: Option<Metrics>,
+}
+
+/// `--format prometheus`: what the metrics hold besides the overview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metrics {
+    /// `--scan`: the confirmed findings per kind, from the read-only scan.
+    pub scan: bool,
 }
 
 impl InspectSettings {
-    pub fn from_args(a: &InspectArgs) -> Result<InspectSettings> {
+    /// `json` is the global `--json`, which a metrics page cannot honour.
+    pub fn from_args(a: &InspectArgs, json: bool) -> Result<InspectSettings> {
+        let metrics = match a.format {
+            InspectFormat::Table if a.scan => return Err(exit::usage(
+                "--scan adds the scan's findings to the metrics: give --format prometheus with it",
+            )),
+            InspectFormat::Table => None,
+            InspectFormat::Prometheus if json => {
+                return Err(exit::usage(
+                    "--format prometheus prints the text exposition format, not JSON: drop --json",
+                ))
+            }
+            InspectFormat::Prometheus => Some(Metrics { scan: a.scan }),
+        };
         // Only a list has a length: a `--limit` that changes nothing would
         // let the user believe the output was cut to it.
         if a.limit.is_some() && a.status.is_none() && a.project.is_none() {
@@ -79,6 +101,7 @@ impl InspectSettings {
             view,
             discover: !a.no_discover,
             watch,
+            metrics,
         })
     }
 }

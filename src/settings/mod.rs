@@ -6,11 +6,13 @@
 //! files; per-command flags in one file each (`reap`). Must not: talk to
 //! Redis or print.
 
+pub mod delete;
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;
 pub mod reap;
 pub mod repair;
+pub mod retry;
 
 use std::io::IsTerminal;
 use std::path::Path;

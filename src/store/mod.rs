@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod cursor;
+pub mod delete;
 pub mod drain;
 pub mod drain_ids;
 pub mod enqueue;

@@ -55,6 +55,8 @@ pub struct Scripts {
     pub reconcile: LuaScript,
     pub remove_ghost: LuaScript,
     pub remove_record: LuaScript,
+    /// A job deleted popoto-style (`delete`, `prune`).
+    pub delete_record: LuaScript,
     /// reap's bookkeeping and its lock.
     pub reap_note: LuaScript,
     pub reap_prune: LuaScript,
@@ -79,6 +81,10 @@ impl Scripts {
             remove_record: LuaScript::new(
                 "remove_record",
                 lua!("acl.lua", "entry.lua", "remove_record.lua", "batch.lua"),
+            ),
+            delete_record: LuaScript::new(
+                "delete_record",
+                lua!("acl.lua", "entry.lua", "delete_record.lua"),
             ),
             reap_note: LuaScript::new("reap_note", lua!("reap_note.lua")),
             reap_prune: LuaScript::new("reap_prune", lua!("reap_prune.lua")),
@@ -217,6 +223,7 @@ mod tests {
             &s.reconcile,
             &s.remove_ghost,
             &s.remove_record,
+            &s.delete_record,
         ] {
             assert!(w.source.starts_with(acl), "{} lacks acl.lua", w.name);
             let own = w.source[acl.len()..].matches("function denied").count();
@@ -232,7 +239,7 @@ mod tests {
         let s = scripts();
         let mut names: Vec<&str> = s.repairs().iter().map(|x| x.name).collect();
         names.extend(s.reap().iter().map(|x| x.name));
-        names.extend([s.enqueue.name, s.move_record.name]);
+        names.extend([s.enqueue.name, s.move_record.name, s.delete_record.name]);
         assert_eq!(
             names,
             [
@@ -245,7 +252,8 @@ mod tests {
                 "lock_extend",
                 "lock_release",
                 "enqueue",
-                "move"
+                "move",
+                "delete_record"
             ]
         );
     }

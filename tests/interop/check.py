@@ -28,6 +28,10 @@
   e. popoto 0.9.0's residue (made by damage_090.py with the real 0.9.0,
      which run.sh runs first into db 5) is found as stale_key findings, and
      after `jobq reindex` popoto 1.10.1's check_indexes() finds nothing.
+  g. popoto reads what `jobq retry` and `jobq delete` did: popoto creates
+     jobs in db 7 and fails some; retry moves them back, delete removes the
+     completed ones; popoto loads each retried job as pending with its other
+     fields kept, finds no deleted one, and check_indexes() reports nothing.
   f. popoto reads what `jobq reap` moved: popoto creates jobs in db 6 and
      moves them to running the popoto way; `jobq reap --once --all --yes`
      gives them back; popoto's query.get loads each as pending with priority
@@ -59,6 +63,7 @@ import traceback
 import msgpack
 
 DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REPAIR, DB_REAP = 1, 2, 3, 4, 6  # 5: --db-090
+DB_ADMIN = 7
 JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -811,6 +816,76 @@ def check_f(report, jobq, url, raw):
                      [] if res.get("total") == 0 else [f"check_indexes() after reap: {res}"])
 
 
+def check_g(report, jobq, url, raw):
+    """popoto creates jobs and fails some (db DB_ADMIN); `jobq retry` moves the
+    failed ones back; `jobq delete` removes the completed ones; popoto loads
+    every retried job as pending with its other fields kept, finds no deleted
+    one, and its check_indexes() reports nothing."""
+    model.connect(url)
+    made = {}
+    for i, status in enumerate(["failed", "failed", "failed", "completed", "completed", "pending"]):
+        def make(i=i, status=status):
+            job = RedisJob.create(project_key=f"admin{i % 2}", status="pending",
+                                  priority="low", message_text=f"admin job {i}: caf\u00e9",
+                                  created_at=1767225600.5 + i)
+            if status != "pending":
+                job = RedisJob.query.get(job_id=job.job_id)
+                job.status = status
+                job.save(migrate_key=True)
+            loaded = RedisJob.query.get(job_id=job.job_id)
+            made[loaded.job_id] = (status, model.fields_of(loaded))
+            return True
+        guarded(report, f"g.popoto-create[{i}]", make)
+    failed = sorted(j for j, (s, _) in made.items() if s == "failed")
+    completed = sorted(j for j, (s, _) in made.items() if s == "completed")
+
+    out = guarded(report, "g.jobq-retry", jobq.run, url, ["--json", "retry", "--yes"])
+    if out is not None:
+        problems = check_envelope(out, "retry")
+        if (out.get("counts") or {}).get("applied") != len(failed):
+            problems.append(f"counts {out.get('counts')!r}, expected {len(failed)} applied")
+        report.check("g.jobq-retry", problems)
+    out = guarded(report, "g.jobq-delete", jobq.run, url, ["--json", "delete", "--yes", *completed])
+    if out is not None:
+        problems = check_envelope(out, "delete")
+        if (out.get("counts") or {}).get("applied") != len(completed):
+            problems.append(f"counts {out.get('counts')!r}, expected {len(completed)} applied")
+        report.check("g.jobq-delete", problems)
+
+    def loads():
+        problems = []
+        for job_id in failed:
+            job = RedisJob.query.get(job_id=job_id)
+            if job is None:
+                problems.append(f"retried {job_id}: query.get returned None")
+                continue
+            got = model.fields_of(job)
+            want = dict(made[job_id][1], status="pending")
+            problems += [f"{job_id} {f}: got {got.get(f)!r}, expected {v!r}"
+                         for f, v in want.items() if got.get(f) != v]
+        for job_id in completed:
+            if RedisJob.query.get(job_id=job_id) is not None:
+                problems.append(f"deleted {job_id}: popoto still loads it")
+        pending = sorted(j.job_id for j in RedisJob.query.filter(status="pending"))
+        want = sorted(failed + [j for j, (s, _) in made.items() if s == "pending"])
+        if pending != want:
+            problems.append(f"filter(status='pending') -> {pending}, expected {want}")
+        for status in ("failed", "completed"):
+            left = [j.job_id for j in RedisJob.query.filter(status=status)]
+            if left:
+                problems.append(f"filter(status={status!r}) -> {left}, expected []")
+        if RedisJob.query.count() != len(made) - len(completed):
+            problems.append(f"query.count()={RedisJob.query.count()}, expected {len(made) - len(completed)}")
+        return problems
+    res = guarded(report, "g.popoto-loads", loads)
+    if res is not None:
+        report.check("g.popoto-loads", res)
+    res = guarded(report, "g.check_indexes", RedisJob.check_indexes)
+    if res is not None:
+        report.check("g.check_indexes",
+                     [] if res.get("total") == 0 else [f"check_indexes() after retry/delete: {res}"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobq", required=True, help="jobq command (shell-split)")
@@ -852,6 +927,10 @@ def main():
         residue = json.load(open(args.residue_090))
         guarded(report, "e.popoto-090", check_e, report, jobq, db_url(args.url_base, args.db_090), residue)
     check_f(report, jobq, url_f, raw_f)
+    url_g = db_url(args.url_base, DB_ADMIN)
+    raw_g = model.raw_client(url_g)
+    raw_g.flushdb()
+    check_g(report, jobq, url_g, raw_g)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0

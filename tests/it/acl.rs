@@ -262,6 +262,23 @@ fn repair_user_reaps() {
     assert_eq!(smembers(&mut con, "$KeyF:RedisJob:status:pending").len(), 1);
 }
 
+#[test]
+fn repair_user_deletes_and_the_read_only_user_cannot() {
+    let r = Redis::start();
+    let (ro, repair) = create_users(&r);
+    let mut con = r.con();
+    let key = popoto_create(&mut con, &job_id(1), "billing", "failed", 1.0);
+    let before = snapshot(&mut con);
+    let run = as_user(&ro, &["delete", &job_id(1), "--yes"]);
+    run.expect_code(3);
+    assert_eq!(snapshot(&mut con), before, "{}", run.explain());
+    let run = as_user(&repair, &["--json", "delete", &job_id(1), "--yes"]);
+    run.expect_code(0);
+    no_permission_trouble(&run);
+    assert!(!smembers(&mut con, "$Class:RedisJob").contains(&key));
+    assert!(hgetall_raw(&mut con, &key).is_empty());
+}
+
 /// A user who may SADD to the pending index but not to the running one: the
 /// call's first action is applied, the second is refused before it writes,
 /// the third is not run, and the run says how many were applied.

@@ -254,6 +254,50 @@ fn a_reap_run_is_reversed_exactly() {
 }
 
 #[test]
+fn a_delete_run_is_reversed_exactly() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 3, "projA");
+    popoto_move(&mut con, &k[0], "running").expect("move");
+    // A duplicate of job 2: a second record under another project.
+    popoto_create(&mut con, &job_id(2), "projB", "failed", 1767225700.25);
+    let before = snapshot(&mut con);
+    let run = r.jobq(&[
+        "--json",
+        "delete",
+        "--yes",
+        "--force",
+        &job_id(1),
+        &job_id(2),
+    ]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["counts"]["applied"], 3, "{}", run.explain());
+    assert_ne!(snapshot(&mut con), before);
+    assert_eq!(undo(&mut con, &run_id(&j)), 3);
+    let after = snapshot(&mut con);
+    assert!(after == before, "{}", diff(&before, &after));
+}
+
+#[test]
+fn a_retry_run_is_reversed_exactly() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 4, "projA");
+    for key in &k[..3] {
+        popoto_move(&mut con, key, "failed").expect("move");
+    }
+    let before = snapshot(&mut con);
+    let run = r.jobq(&["--json", "retry", "--priority", "high", "--yes"]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["counts"]["applied"], 3, "{}", run.explain());
+    assert_eq!(undo(&mut con, &run_id(&j)), 3);
+    let after = snapshot(&mut con);
+    assert!(after == before, "{}", diff(&before, &after));
+}
+
+#[test]
 fn an_enqueue_run_is_reversed_exactly() {
     let r = Redis::start();
     let mut con = r.con();

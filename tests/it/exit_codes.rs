@@ -263,6 +263,17 @@ fn sh_quote(s: &str) -> String {
 /// and type `answer` once the prompt is up; its exit code and everything it
 /// showed. script(1) provides the terminal.
 fn answer_prompt(r: &Redis, args: &str, answer: &[u8]) -> (Option<i32>, String) {
+    answer_prompt_after(r, args, answer, || {})
+}
+
+/// [`answer_prompt`], running `between` while the prompt waits: how a test
+/// changes the state between a plan and its apply.
+pub fn answer_prompt_after(
+    r: &Redis,
+    args: &str,
+    answer: &[u8],
+    between: impl FnOnce(),
+) -> (Option<i32>, String) {
     let line = format!(
         "{} --url {} {args}",
         sh_quote(jobq_bin()),
@@ -311,6 +322,7 @@ fn answer_prompt(r: &Redis, args: &str, answer: &[u8]) -> (Option<i32>, String) 
     // The prompt is drawn just before the terminal is put in raw mode; a
     // key typed in between would reach the line discipline instead (a
     // Ctrl-C there becomes a signal, not a key).
+    between();
     thread::sleep(Duration::from_millis(300));
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(answer).expect("answer the prompt");
@@ -515,7 +527,13 @@ fn exit_130_ctrl_c_at_the_prompt_writes_nothing() {
     let (mut con, _) = orphan_one(&r);
     let running = popoto_create(&mut con, &job_id(9), "p", "running", 1.0);
     let before = snapshot(&mut con);
-    for args in ["reindex --grace 0", "reap --once --all"] {
+    let delete = format!("delete {}", job_id(9));
+    for args in [
+        "reindex --grace 0",
+        "reap --once --all",
+        &format!("{delete} --force"),
+        "retry --status running --include-running",
+    ] {
         let (code, shown) = answer_prompt(&r, args, b"\x03");
         assert_eq!(code, Some(130), "{args}:\n{shown}");
         assert!(

@@ -130,6 +130,7 @@ fn man_pages_render_cleanly_with_every_section() {
     assert_eq!(
         names,
         [
+            "jobq-delete.1",
             "jobq-drain.1",
             "jobq-enqueue.1",
             "jobq-inspect.1",
@@ -137,6 +138,7 @@ fn man_pages_render_cleanly_with_every_section() {
             "jobq-orphans.1",
             "jobq-reap.1",
             "jobq-reindex.1",
+            "jobq-retry.1",
             "jobq.1"
         ]
     );

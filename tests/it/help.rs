@@ -107,6 +107,8 @@ fn snapshots_cover_every_subcommand() {
         "reindex",
         "reap",
         "drain",
+        "delete",
+        "retry",
         "generate",
     ] {
         assert!(

@@ -194,6 +194,11 @@ const FILTERS: &[(&str, &str)] = &[
         "$1 [DURATION]",
     ),
     (r"; \d+\.\d+ s\b", "; [DURATION]"),
+    // the metrics' age of the oldest pending job
+    (
+        r"(jobq_oldest_pending_age_seconds\{[^}]*\}) [0-9.e+-]+",
+        "$1 [VARIES]",
+    ),
     // the fixture's times, which follow the clock (see `fixture`)
     (r"\b1[789]\d{8}(\.\d+)?\b", "[EPOCH]"),
     // ... and as msgpack (a float 64: cb and 8 bytes), in hex
@@ -262,6 +267,10 @@ fn inspect_overview_job_and_list_table_and_json() {
     damaged_fixture(&mut con);
     check("inspect_overview_text", &r.jobq(&["inspect"]));
     check("inspect_overview_json", &r.jobq(&["--json", "inspect"]));
+    check(
+        "inspect_prometheus",
+        &r.jobq(&["inspect", "--format", "prometheus"]),
+    );
     check("inspect_job_text", &r.jobq(&["inspect", &job_id(4)]));
     check(
         "inspect_job_json",
@@ -324,6 +333,46 @@ fn reindex_dry_run_and_apply_table_and_json() {
     check(
         "reindex_after_repair_json",
         &r.jobq(&["--json", "reindex", "--dry-run", "--grace", "0"]),
+    );
+}
+
+#[test]
+fn delete_dry_run_and_apply_table_and_json() {
+    let r = Redis::start();
+    let mut con = r.con();
+    fixture(&mut con);
+    // job 4 is running (refused without --force), job 9 does not exist.
+    let ids = [job_id(6), job_id(7), job_id(4), job_id(9)];
+    let mut args = vec!["delete", "--dry-run"];
+    args.extend(ids.iter().map(String::as_str));
+    check("delete_dry_run_text", &r.jobq(&args));
+    let mut json = vec!["--json"];
+    json.extend(args.iter().copied());
+    check("delete_dry_run_json", &r.jobq(&json));
+    args[1] = "--yes";
+    check("delete_apply_text", &r.jobq(&args));
+    let r = Redis::start();
+    let mut con = r.con();
+    fixture(&mut con);
+    json[2] = "--yes";
+    check("delete_apply_json", &r.jobq(&json));
+}
+
+#[test]
+fn retry_dry_run_and_apply_table_and_json() {
+    let r = Redis::start();
+    let mut con = r.con();
+    fixture(&mut con);
+    // Job 7 is failed; job 6 (completed) is taken with --status.
+    let args = ["retry", "--status", "completed", "--dry-run"];
+    check("retry_dry_run_text", &r.jobq(&args));
+    let mut json = vec!["--json"];
+    json.extend(args);
+    check("retry_dry_run_json", &r.jobq(&json));
+    check("retry_apply_text", &r.jobq(&["retry", "--yes"]));
+    check(
+        "retry_apply_json",
+        &r.jobq(&["--json", "retry", "--status", "completed", "--yes"]),
     );
 }
 

@@ -9,6 +9,7 @@
 
 pub mod job;
 pub mod list;
+pub mod metrics;
 pub mod overview;
 
 use std::time::Duration;

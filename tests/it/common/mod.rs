@@ -757,6 +757,26 @@ pub fn popoto_move(con: &mut redis::Connection, old_key: &str, new_status: &str)
     Some(new_key)
 }
 
+/// [`popoto_move`] as a worker that claims a job does it: the old key
+/// WATCHed from the read to the EXEC, so the move happens only if nobody
+/// touched the job meanwhile. The new key, or None when the job was gone or
+/// changed (the EXEC aborted).
+pub fn popoto_move_watched(
+    con: &mut redis::Connection,
+    old_key: &str,
+    new_status: &str,
+) -> Option<String> {
+    redis::cmd("WATCH")
+        .arg(old_key)
+        .query::<()>(con)
+        .expect("WATCH");
+    let moved = popoto_move(con, old_key, new_status);
+    redis::cmd("UNWATCH").query::<()>(con).expect("UNWATCH");
+    let new = moved?;
+    let exists: bool = redis::cmd("EXISTS").arg(&new).query(con).expect("EXISTS");
+    exists.then_some(new)
+}
+
 /// A string packed as popoto packs it.
 pub fn pack(s: &str) -> Vec<u8> {
     jobq::schema::msgpack::encode(&jobq::schema::Value::Str(s.into()))

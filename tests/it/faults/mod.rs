@@ -4,7 +4,8 @@
 //! nothing lost (I1), every job in its one index after a repair (I2), a
 //! second run changes nothing (I3), nothing a worker did undone (I4), and
 //! Redis never blocked by jobq (I5). `reap` under SIGKILL, a restart, a
-//! replica and ACL users is in `reaper`.
+//! replica and ACL users is in `reaper`; `retry` and `delete` under SIGKILL
+//! in `admin`.
 //!
 //! SIGKILL during `reindex`, and a worker moving jobs while it repairs, are
 //! in `reindex_live`; random damage interleaved with a worker is in
@@ -16,6 +17,7 @@ use crate::common::faults::*;
 use crate::common::*;
 use serde_json::Value as J;
 
+mod admin;
 mod bad_data;
 mod killed;
 mod reaper;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 mod job;
 mod lists;
+mod metrics;
 mod overview;
 mod verdicts;
 mod watch;
