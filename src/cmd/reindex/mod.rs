@@ -40,7 +40,7 @@ use crate::plan::{self, Plan, Policy};
 use crate::report::read_from::ReadFrom;
 use crate::report::reindex::ReindexReport;
 use crate::report::scan::report_header;
-use crate::scan::{scan, Scanned, Sink, Stopped, Unconfirmed};
+use crate::scan::{scan, ScanOutcome, Scanned, Sink, Stopped, Unconfirmed};
 use crate::schema::Model;
 use crate::settings::repair::{parameters, Gate, ReindexSettings};
 use crate::settings::Settings;
@@ -304,6 +304,53 @@ fn close_plan(w: Option<PlanWriter>, stopped: Option<&str>) -> Result<()> {
     }
 }
 
+/// Scan, planning each window into `tally` (as planned) and `writer`;
+/// the plan file is closed either way, saying whether the scan finished.
+#[allow(clippy::too_many_arguments)]
+async fn scan_into_plan(
+    settings: &Settings,
+    ui: &Ui,
+    intr: &Interrupt,
+    args: &ReindexSettings,
+    walks: &mut Walks,
+    store: &Store,
+    tally: &mut Tally,
+    writer: Option<PlanWriter>,
+) -> Result<ScanOutcome> {
+    let model = &settings.model;
+    let mut planner = Planner {
+        model,
+        policy: &args.policy,
+        intr,
+        tally,
+        plan_out: writer,
+        removed: BTreeSet::new(),
+        applier: None,
+    };
+    let out = scan(&mut walks.read, store, model, &args.scan, ui, &mut planner).await;
+    let writer = planner.plan_out.take();
+    match out {
+        Ok(out) => {
+            close_plan(writer, None)?;
+            Ok(out)
+        }
+        Err(e) => {
+            let stopped = e.downcast_ref::<Stopped>().is_some();
+            let why = if stopped {
+                "interrupted"
+            } else {
+                "the scan failed"
+            };
+            close_plan(writer, Some(why))?;
+            Err(if stopped {
+                interrupted_before_writing()
+            } else {
+                e
+            })
+        }
+    }
+}
+
 /// `--dry-run`: scan and plan, write nothing.
 #[allow(clippy::too_many_arguments)]
 async fn dry_run_scan(
@@ -317,37 +364,8 @@ async fn dry_run_scan(
     params: serde_json::Value,
 ) -> Result<(ReindexReport, u8)> {
     let model = &settings.model;
-    let mut planner = Planner {
-        model,
-        policy: &args.policy,
-        intr,
-        tally,
-        plan_out: plan_writer(args, model, params)?,
-        removed: BTreeSet::new(),
-        applier: None,
-    };
-    let out = scan(&mut walks.read, store, model, &args.scan, ui, &mut planner).await;
-    let plan_out = planner.plan_out.take();
-    let out = match out {
-        Ok(out) => out,
-        Err(e) => {
-            let stopped = e.downcast_ref::<Stopped>().is_some();
-            close_plan(
-                plan_out,
-                Some(if stopped {
-                    "interrupted"
-                } else {
-                    "the scan failed"
-                }),
-            )?;
-            return Err(if stopped {
-                interrupted_before_writing()
-            } else {
-                e
-            });
-        }
-    };
-    close_plan(plan_out, None)?;
+    let writer = plan_writer(args, model, params)?;
+    let out = scan_into_plan(settings, ui, intr, args, walks, store, tally, writer).await?;
     let tally = std::mem::replace(tally, Tally::new(args.show, None));
     let planned = tally.planned;
     let (mut report, code) = finish(
@@ -500,37 +518,17 @@ async fn ask_then_apply(
     let writer =
         PlanWriter::create(&path, model, params).map_err(|e| exit::usage(format!("{e:#}")))?;
     let mut preview = Tally::new(args.show, None);
-    let mut planner = Planner {
-        model,
-        policy: &args.policy,
+    let out = scan_into_plan(
+        settings,
+        ui,
         intr,
-        tally: &mut preview,
-        plan_out: Some(writer),
-        removed: BTreeSet::new(),
-        applier: None,
-    };
-    let out = scan(&mut walks.read, &store, model, &args.scan, ui, &mut planner).await;
-    let writer = planner.plan_out.take();
-    let out = match out {
-        Ok(out) => out,
-        Err(e) => {
-            let stopped = e.downcast_ref::<Stopped>().is_some();
-            close_plan(
-                writer,
-                Some(if stopped {
-                    "interrupted"
-                } else {
-                    "the scan failed"
-                }),
-            )?;
-            return Err(if stopped {
-                interrupted_before_writing()
-            } else {
-                e
-            });
-        }
-    };
-    close_plan(writer, None)?;
+        args,
+        walks,
+        &store,
+        &mut preview,
+        Some(writer),
+    )
+    .await?;
     let ending = Ending {
         source: "scan".into(),
         scanned: Some(out.scanned),

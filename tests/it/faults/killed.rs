@@ -123,7 +123,15 @@ fn persistent_restart_mid_repair_reports_only_what_was_applied() {
     orphan_all(&mut con, &keys);
     let before = Before::capture(&mut con);
     let plan = plan_file(&r);
-    let args = ["--json", "reindex", "--yes", "--plan", plan.as_str()];
+    let args = [
+        "--json",
+        "reindex",
+        "--yes",
+        "--show",
+        "all",
+        "--plan",
+        plan.as_str(),
+    ];
     let child = spawn_jobq(&r, &args);
     // Restart once the repair is writing.
     assert!(

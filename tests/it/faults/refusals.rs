@@ -95,6 +95,8 @@ fn slow_server_makes_the_outcome_unknown_never_twice() {
         "200ms",
         "reindex",
         "--yes",
+        "--show",
+        "all",
         "--plan",
         plan.as_str(),
     ];
@@ -242,7 +244,9 @@ fn maxmemory_refuses_writes_cleanly() {
     let used = info_number(&mut con, "memory", "used_memory");
     config_set(&mut con, "maxmemory", &(used + 256 * 1024).to_string());
 
-    let run = r.jobq(&["--json", "reindex", "--yes", "--grace", "0"]);
+    let run = r.jobq(&[
+        "--json", "reindex", "--yes", "--show", "all", "--grace", "0",
+    ]);
     assert!(matches!(run.code(), 3 | 4), "{}", run.explain());
     let line = one_line_error(&run);
     assert!(
