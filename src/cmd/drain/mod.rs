@@ -14,6 +14,7 @@
 
 mod ids;
 mod jobs;
+mod oldest;
 mod watch;
 
 use std::time::Duration;
@@ -28,13 +29,13 @@ use crate::cmd::Ctx;
 use crate::exit;
 use crate::output::{Progress, Ui};
 use crate::report::drain::{DrainReport, Level, Reason};
-use crate::report::OldestPending;
 use crate::schema::{FieldRole, Model};
 use crate::settings::drain::DrainSettings;
 use crate::settings::Settings;
 use crate::store::drain::{is_unavailable, Unavailable};
 use crate::store::Store;
 
+use oldest::oldest_pending;
 use watch::{pick_walk, Counts, DrainLimits, Next, Walk, Watch, WatchOutcome};
 
 /// Members per SSCAN step of a project walk.
@@ -525,79 +526,4 @@ fn watch_deadline(watch: &Watch, clock: Instant) -> Option<Instant> {
 
 fn watch_stall(watch: &Watch) -> Duration {
     watch.policy().stall_timeout
-}
-
-/// Page through the lowest-scored records (of every status) for one that is
-/// pending; behind a long history of finished jobs that finds nothing within
-/// its bound, so then walk the pending index itself, if it is small enough.
-async fn find_oldest(
-    store: &mut Store,
-    target: &Target,
-    zset: &[u8],
-    within: &[Vec<u8>],
-) -> Result<Option<(Vec<u8>, f64)>> {
-    let found = store
-        .lowest_member_in(zset, within, OLDEST_PAGE, OLDEST_LIMIT)
-        .await?;
-    if found.is_some() {
-        return Ok(found);
-    }
-    let pending = store
-        .set_sizes(std::slice::from_ref(&target.pending))
-        .await?[0];
-    if pending as usize > OLDEST_LIMIT {
-        return Ok(None);
-    }
-    let in_project: Vec<Vec<u8>> = target.project.iter().map(|(_, k)| k.clone()).collect();
-    store
-        .lowest_scored_in(&target.pending, zset, &in_project, SCAN_BATCH, OLDEST_LIMIT)
-        .await
-}
-
-/// The pending job lowest in the model's first sorted field, if the model
-/// has one and the job is among the lowest few thousand records. A failure
-/// here loses only this detail.
-async fn oldest_pending(
-    ui: &Ui,
-    store: &mut Store,
-    model: &Model,
-    target: &Target,
-) -> Option<OldestPending> {
-    let (field, zset) = target.sorted.as_ref()?;
-    let mut within = vec![target.pending.clone()];
-    if let Some((_, project)) = &target.project {
-        within.push(project.clone());
-    }
-    let (key, score) = match find_oldest(store, target, zset, &within).await {
-        Ok(Some(f)) => f,
-        Ok(None) => {
-            ui.debug(format!(
-                "no pending job among the {OLDEST_LIMIT} lowest members of {}, \
-                 and too many pending jobs to walk",
-                Bytes(zset.clone())
-            ));
-            return None;
-        }
-        Err(e) => {
-            ui.debug(format!("cannot look up the oldest pending job: {e:#}"));
-            return None;
-        }
-    };
-    let age_seconds = match store.server_time().await {
-        Ok(now) if (0.0..PLAUSIBLE_AGE).contains(&(now - score)) => {
-            Some(rounded_secs(Duration::from_secs_f64(now - score)))
-        }
-        _ => None,
-    };
-    let job_id = model
-        .parse_key(&key)
-        .ok()
-        .map(|p| Bytes(model.job_id(&p).as_bytes().to_vec()));
-    Some(OldestPending {
-        job_id,
-        key: Bytes(key),
-        field: field.clone(),
-        score,
-        age_seconds,
-    })
 }
