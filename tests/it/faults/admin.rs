@@ -4,67 +4,6 @@
 
 use super::*;
 
-/// `n` jobs of `status` in project `p`, popoto's bytes, one pipeline; keys.
-fn seed_status(con: &mut redis::Connection, n: usize, status: &str) -> Vec<String> {
-    use jobq::schema::msgpack::encode;
-    use jobq::schema::Value as V;
-    let mut keys = Vec::with_capacity(n);
-    let mut pipe = redis::pipe();
-    for i in 0..n {
-        let id = job_id(i + 1);
-        let key = format!("RedisJob:{id}:p:{status}");
-        let t = 1767225600.0 + i as f64;
-        pipe.cmd("HSET")
-            .arg(&key)
-            .arg("job_id")
-            .arg(encode(&V::Str(id.clone())))
-            .arg("project_key")
-            .arg(encode(&V::Str("p".into())))
-            .arg("status")
-            .arg(encode(&V::Str(status.into())))
-            .arg("priority")
-            .arg(encode(&V::Str("normal".into())))
-            .arg("message_text")
-            .arg(encode(&V::Str(format!("m{i}"))))
-            .arg("created_at")
-            .arg(encode(&V::Float(t)))
-            .ignore();
-        pipe.cmd("SADD").arg(CLASS).arg(&key).ignore();
-        pipe.cmd("SADD").arg(project_index("p")).arg(&key).ignore();
-        pipe.cmd("SADD")
-            .arg(status_index(status))
-            .arg(&key)
-            .ignore();
-        pipe.cmd("ZADD").arg(ZSET).arg(t).arg(&key).ignore();
-        keys.push(key);
-    }
-    let _: () = pipe.query(con).expect("seed");
-    keys
-}
-
-/// After a retry (whole or cut short): every job whole in exactly one of
-/// the failed and pending indexes, each pending one with exactly one
-/// `retry` audit entry. Returns how many moved.
-fn retry_moves_whole(con: &mut redis::Connection, before: &Before, n: usize) -> usize {
-    check_i1(con, before, &WorkerLog::default(), true);
-    check_i2(con, &[]);
-    assert_no_step_twice(con);
-    let pending = smembers(con, &status_index("pending"));
-    let failed = smembers(con, &status_index("failed"));
-    assert_eq!(pending.len() + failed.len(), n, "every job in one index");
-    let audited: std::collections::BTreeSet<Vec<u8>> = audit_counts(con)
-        .into_iter()
-        .filter(|((_, a), _)| a.as_slice() == b"retry")
-        .map(|((k, _), _)| k)
-        .collect();
-    assert_eq!(audited.len(), pending.len(), "one audit entry per move");
-    for k in &pending {
-        let old = k.replace(":pending", ":failed");
-        assert!(audited.contains(old.as_bytes()), "{k} moved, not audited");
-    }
-    pending.len()
-}
-
 #[test]
 fn retry_sigkill_at_random_points() {
     let r = watched(&[]);
@@ -85,13 +24,13 @@ fn retry_sigkill_at_random_points() {
         let delay = Duration::from_millis(rng.below(full + 20));
         eprintln!("kill point {point}: after {delay:?} of ~{full} ms");
         kill_after(spawn_jobq(&r, &args), delay);
-        let moved = retry_moves_whole(&mut con, &before, n);
+        let moved = moves_whole(&mut con, &before, n, "failed", "retry");
         if moved > 0 && moved < n {
             mid += 1;
         }
         // A rerun moves the rest, each job once in all.
         r.jobq(&args).expect_code(0);
-        assert_eq!(retry_moves_whole(&mut con, &before, n), n);
+        assert_eq!(moves_whole(&mut con, &before, n, "failed", "retry"), n);
         // Nothing left: nothing written.
         let snap = snapshot(&mut con);
         let audit = xlen(&mut con, AUDIT);

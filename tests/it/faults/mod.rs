@@ -115,3 +115,74 @@ fn one_line_error(run: &Run) -> String {
     assert_eq!(lines.len(), 1, "one line on stderr\n{}", run.explain());
     lines[0].to_string()
 }
+
+/// `n` jobs of `status` in project `p`, popoto's bytes, pipelined; keys.
+pub fn seed_status(con: &mut redis::Connection, n: usize, status: &str) -> Vec<String> {
+    use jobq::schema::msgpack::encode;
+    use jobq::schema::Value as V;
+    let mut keys = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let mut pipe = redis::pipe();
+        for &i in chunk {
+            let id = job_id(i + 1);
+            let key = format!("RedisJob:{id}:p:{status}");
+            let t = 1767225600.0 + i as f64;
+            pipe.cmd("HSET")
+                .arg(&key)
+                .arg("job_id")
+                .arg(encode(&V::Str(id.clone())))
+                .arg("project_key")
+                .arg(encode(&V::Str("p".into())))
+                .arg("status")
+                .arg(encode(&V::Str(status.into())))
+                .arg("priority")
+                .arg(encode(&V::Str("normal".into())))
+                .arg("message_text")
+                .arg(encode(&V::Str(format!("m{i}"))))
+                .arg("created_at")
+                .arg(encode(&V::Float(t)))
+                .ignore();
+            pipe.cmd("SADD").arg(CLASS).arg(&key).ignore();
+            pipe.cmd("SADD").arg(project_index("p")).arg(&key).ignore();
+            pipe.cmd("SADD")
+                .arg(status_index(status))
+                .arg(&key)
+                .ignore();
+            pipe.cmd("ZADD").arg(ZSET).arg(t).arg(&key).ignore();
+            keys.push(key);
+        }
+        let _: () = pipe.query(con).expect("seed");
+    }
+    keys
+}
+
+/// After a move of jobs from `from` to pending (reap, retry; whole or cut
+/// short): every job whole in exactly one of the two indexes (I1, I2: a
+/// move is one script), each pending one with exactly one `action` audit
+/// entry, none half-done, none twice, none unaudited. Returns how many
+/// moved.
+pub fn moves_whole(
+    con: &mut redis::Connection,
+    before: &Before,
+    n: usize,
+    from: &str,
+    action: &str,
+) -> usize {
+    check_i1(con, before, &WorkerLog::default(), true);
+    check_i2(con, &[]);
+    assert_no_step_twice(con);
+    let pending = smembers(con, &status_index("pending"));
+    let left = smembers(con, &status_index(from));
+    assert_eq!(pending.len() + left.len(), n, "every job in one index");
+    let audited: std::collections::BTreeSet<Vec<u8>> = audit_counts(con)
+        .into_iter()
+        .filter(|((_, a), _)| a.as_slice() == action.as_bytes())
+        .map(|((k, _), _)| k)
+        .collect();
+    assert_eq!(audited.len(), pending.len(), "one audit entry per move");
+    for k in &pending {
+        let old = k.replace(":pending", &format!(":{from}"));
+        assert!(audited.contains(old.as_bytes()), "{k} moved, not audited");
+    }
+    pending.len()
+}

@@ -6,70 +6,6 @@ use super::*;
 const REAP_LOCK: &str = "jobq:reap:RedisJob:lock";
 const REAP_ARGS: [&str; 5] = ["-q", "reap", "--once", "--all", "--yes"];
 
-/// `n` running jobs in project `p`, popoto's bytes, one pipeline; keys.
-fn seed_running(con: &mut redis::Connection, n: usize) -> Vec<String> {
-    use jobq::schema::msgpack::encode;
-    use jobq::schema::Value as V;
-    let mut keys = Vec::with_capacity(n);
-    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
-        let mut pipe = redis::pipe();
-        for &i in chunk {
-            let id = job_id(i + 1);
-            let key = format!("RedisJob:{id}:p:running");
-            let t = 1767225600.0 + i as f64;
-            pipe.cmd("HSET")
-                .arg(&key)
-                .arg("job_id")
-                .arg(encode(&V::Str(id.clone())))
-                .arg("project_key")
-                .arg(encode(&V::Str("p".into())))
-                .arg("status")
-                .arg(encode(&V::Str("running".into())))
-                .arg("priority")
-                .arg(encode(&V::Str("normal".into())))
-                .arg("message_text")
-                .arg(encode(&V::Str(format!("m{i}"))))
-                .arg("created_at")
-                .arg(encode(&V::Float(t)))
-                .ignore();
-            pipe.cmd("SADD").arg(CLASS).arg(&key).ignore();
-            pipe.cmd("SADD").arg(project_index("p")).arg(&key).ignore();
-            pipe.cmd("SADD")
-                .arg(status_index("running"))
-                .arg(&key)
-                .ignore();
-            pipe.cmd("ZADD").arg(ZSET).arg(t).arg(&key).ignore();
-            keys.push(key);
-        }
-        let _: () = pipe.query(con).expect("seed running");
-    }
-    keys
-}
-
-/// After a reap (whole or cut short): every job in exactly one status
-/// index, whole (I1, I2: a reap move is one script); every job in pending
-/// has exactly one `reap_requeue` audit entry and none in running has one
-/// (no move half-done, none twice, none unaudited). Returns how many moved.
-fn reap_moves_whole(con: &mut redis::Connection, before: &Before, n: usize) -> usize {
-    check_i1(con, before, &WorkerLog::default(), true);
-    check_i2(con, &[]);
-    assert_no_step_twice(con);
-    let pending = smembers(con, &status_index("pending"));
-    let running = smembers(con, &status_index("running"));
-    assert_eq!(pending.len() + running.len(), n, "every job in one index");
-    let audited: std::collections::BTreeSet<Vec<u8>> = audit_counts(con)
-        .into_iter()
-        .filter(|((_, a), _)| a.as_slice() == b"reap_requeue")
-        .map(|((k, _), _)| k)
-        .collect();
-    assert_eq!(audited.len(), pending.len(), "one audit entry per move");
-    for k in &pending {
-        let old = k.replace(":pending", ":running");
-        assert!(audited.contains(old.as_bytes()), "{k} moved, not audited");
-    }
-    pending.len()
-}
-
 /// The lock a killed reaper left expires by itself within its PX (30 s);
 /// the test lets it expire at once.
 fn expire_the_left_lock(con: &mut redis::Connection) {
@@ -88,19 +24,19 @@ fn reap_sigkill_at_random_points() {
     let n = 4000;
     let mut rng = Rng::from_env("JOBQ_FAULT_SEED");
     let points = if long_tests() { 30 } else { 20 };
-    seed_running(&mut con, n);
+    seed_status(&mut con, n, "running");
     let t0 = Instant::now();
     r.jobq(&REAP_ARGS).expect_code(0);
     let full = t0.elapsed().as_millis() as u64;
     let mut mid = 0;
     for point in 0..points {
         flushall(&mut con);
-        seed_running(&mut con, n);
+        seed_status(&mut con, n, "running");
         let before = Before::capture(&mut con);
         let delay = Duration::from_millis(rng.below(full + 20));
         eprintln!("kill point {point}: after {delay:?} of ~{full} ms");
         kill_after(spawn_jobq(&r, &REAP_ARGS), delay);
-        let moved = reap_moves_whole(&mut con, &before, n);
+        let moved = moves_whole(&mut con, &before, n, "running", "reap_requeue");
         if moved > 0 && moved < n {
             mid += 1;
         }
@@ -119,7 +55,10 @@ fn reap_sigkill_at_random_points() {
         expire_the_left_lock(&mut con);
         // A rerun moves the rest, each job once in all.
         r.jobq(&REAP_ARGS).expect_code(0);
-        assert_eq!(reap_moves_whole(&mut con, &before, n), n);
+        assert_eq!(
+            moves_whole(&mut con, &before, n, "running", "reap_requeue"),
+            n
+        );
         let attempts: Vec<Vec<u8>> = redis::cmd("HVALS")
             .arg("jobq:reap:RedisJob:attempts")
             .query(&mut con)
@@ -148,7 +87,7 @@ fn reap_across_a_restart() {
     let mut r = persistent();
     let mut con = r.con();
     let n = 30_000;
-    seed_running(&mut con, n);
+    seed_status(&mut con, n, "running");
     let before = Before::capture(&mut con);
     let args = ["--json", "reap", "--once", "--all", "--yes"];
     let child = spawn_jobq(&r, &args);
@@ -179,14 +118,17 @@ fn reap_across_a_restart() {
         _ => panic!("exit 3 (or 0) after a restart mid-sweep\n{}", run.explain()),
     }
     // Every acknowledged move survived, whole.
-    let moved = reap_moves_whole(&mut con, &before, n);
+    let moved = moves_whole(&mut con, &before, n, "running", "reap_requeue");
     assert!(moved > 0, "acknowledged moves survive the restart");
     // The lock is in Redis too: it survived and keeps other reapers off
     // until it expires (unless the sweep released it before the restart).
     expire_the_left_lock(&mut con);
     let again = r.jobq(&args);
     again.expect_code(0);
-    assert_eq!(reap_moves_whole(&mut con, &before, n), n);
+    assert_eq!(
+        moves_whole(&mut con, &before, n, "running", "reap_requeue"),
+        n
+    );
     assert_eq!(smembers(&mut con, &status_index("running")).len(), 0);
     // No I5 here: under `appendfsync always` on a loaded machine, SLOWLOG
     // catches reap's SSCAN COUNT 1000 pages (about 1 ms) at 5-13 ms again
@@ -197,7 +139,7 @@ fn reap_across_a_restart() {
 fn reap_on_a_replica_and_without_permission() {
     let primary = watched_tcp(&[]);
     let mut pcon = primary.con();
-    seed_running(&mut pcon, 30);
+    seed_status(&mut pcon, 30, "running");
     let replica = replica_of(&primary);
     let mut rcon = replica.con();
     let every_key = |con: &mut redis::Connection| -> Vec<String> { keys(con) };
