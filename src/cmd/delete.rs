@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use super::admin::{step_end, StepEnd};
 use super::{Ctx, Decision};
 use crate::bytes::Bytes;
 use crate::exit;
@@ -271,27 +272,13 @@ fn set(rows: &mut [JobRow], i: usize, outcome: Outcome, reason: Option<String>) 
 }
 
 fn describe(o: DeleteOutcome) -> (Outcome, Option<String>) {
-    match o {
-        DeleteOutcome::Deleted => (Outcome::Applied, None),
-        DeleteOutcome::Skipped(r) => (
-            Outcome::Skipped,
-            Some(format!(
-                "{} since it was read (a worker moved it?): untouched",
-                r.name().replace('_', " ")
-            )),
-        ),
-        DeleteOutcome::WrongType(k) => (
-            Outcome::Failed,
-            Some(format!(
-                "{} has the wrong type: untouched",
-                crate::bytes::escape_bytes(&k)
-            )),
-        ),
-        DeleteOutcome::Error(e) if e.is_refusal() => {
-            (Outcome::Failed, Some(format!("refused: {e}")))
-        }
-        DeleteOutcome::Error(e) => (Outcome::Failed, Some(e.to_string())),
-    }
+    let end = match &o {
+        DeleteOutcome::Deleted => StepEnd::Applied,
+        DeleteOutcome::Skipped(r) => StepEnd::Skipped(r),
+        DeleteOutcome::WrongType(k) => StepEnd::WrongType(k),
+        DeleteOutcome::Error(e) => StepEnd::Error(e),
+    };
+    step_end(end, "read")
 }
 
 fn is_refusal(reason: &str) -> bool {

@@ -5,6 +5,7 @@
 //! Must not: print (use the `Ui` handed in), format keys, or call Redis
 //! directly.
 
+mod admin;
 pub mod delete;
 pub mod drain;
 pub mod enqueue;

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use super::admin::{step_end, StepEnd};
 use super::{Ctx, Decision};
 use crate::bytes::Bytes;
 use crate::exit;
@@ -315,25 +316,13 @@ fn row(sel: &Selected, outcome: Outcome, reason: Option<String>) -> JobRow {
 }
 
 fn describe(o: MoveOutcome) -> (Outcome, Option<String>) {
-    match o {
-        MoveOutcome::Moved { .. } => (Outcome::Applied, None),
-        MoveOutcome::Skipped(r) => (
-            Outcome::Skipped,
-            Some(format!(
-                "{} since it was selected (a worker moved it?): untouched",
-                r.name().replace('_', " ")
-            )),
-        ),
-        MoveOutcome::WrongType(k) => (
-            Outcome::Failed,
-            Some(format!(
-                "{} has the wrong type: untouched",
-                crate::bytes::escape_bytes(&k)
-            )),
-        ),
-        MoveOutcome::Error(e) if e.is_refusal() => (Outcome::Failed, Some(format!("refused: {e}"))),
-        MoveOutcome::Error(e) => (Outcome::Failed, Some(e.to_string())),
-    }
+    let end = match &o {
+        MoveOutcome::Moved { .. } => StepEnd::Applied,
+        MoveOutcome::Skipped(r) => StepEnd::Skipped(r),
+        MoveOutcome::WrongType(k) => StepEnd::WrongType(k),
+        MoveOutcome::Error(e) => StepEnd::Error(e),
+    };
+    step_end(end, "selected")
 }
 
 fn final_code(report: &AdminReport) -> u8 {
