@@ -73,7 +73,7 @@ pub fn judge(model: &Model, record: &Selected, force: bool) -> Judgement {
 fn sets_of(model: &Model, parsed: &ParsedKey) -> Vec<Vec<u8>> {
     let st = &model.status;
     let mut sets: Vec<Vec<u8>> = st.values.iter().map(|v| model.status_index(v)).collect();
-    for f in model.indexed_fields() {
+    for f in model.keyf_fields() {
         let k = model.index_key(&f.name, parsed.get(&f.name));
         if !sets.contains(&k) {
             sets.push(k);
@@ -137,7 +137,7 @@ pub fn retry_step(
     let new_key = model.rekey(parsed, &st.field, to);
     let mut srem = vec![model.class_set()];
     let mut sadd = vec![model.class_set()];
-    for f in model.indexed_fields() {
+    for f in model.keyf_fields() {
         let old = parsed.get(&f.name);
         srem.push(model.index_key(&f.name, old));
         let new = if f.name == st.field {

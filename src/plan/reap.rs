@@ -43,7 +43,7 @@ pub fn plan_move(
     let new_key = model.rekey(&job.parsed, &st.field, to);
     let mut srem = vec![model.class_set()];
     let mut sadd = vec![model.class_set()];
-    for f in model.indexed_fields() {
+    for f in model.keyf_fields() {
         let old = job.parsed.get(&f.name);
         srem.push(model.index_key(&f.name, old));
         let new = if f.name == st.field {

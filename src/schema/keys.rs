@@ -5,10 +5,17 @@
 //! Owns: building and parsing keys. Must not: talk to Redis.
 
 use super::escape::{escape, glob_escape, unescape};
-use super::model::{FieldRole, Model};
+use super::model::{Field, FieldRole, Model};
 
 /// The text popoto writes for a None key value.
 pub const NONE_TEXT: &str = "None";
+
+/// The prefix of a record's `$IdxPtr` pointer keys (popoto 1.8.3+).
+const POINTER_PREFIX: &[u8] = b"$IdxPtr:";
+/// Between K and the field in a 1.8.1-1.8.2 pointer key.
+const LEGACY_POINTER_INFIX: &[u8] = b"\x00idxptr\x00";
+/// After the field in a 1.8.0 in-hash pointer field's name.
+const LEGACY_POINTER_FIELD_SUFFIX: &[u8] = b"\x00idxset";
 
 /// A record key taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +47,11 @@ pub enum KeyError {
     Segments { found: usize, want: usize },
     #[error("a key segment is not valid UTF-8")]
     Utf8,
+    /// `{K}\x00idxptr\x00{field}`: popoto 1.8.1-1.8.2's pointer to an
+    /// indexed field's set, not a record (it has K's segments, so it would
+    /// otherwise parse). See [`Model::parse_legacy_pointer_key`].
+    #[error("is a popoto 1.8.1-1.8.2 index pointer, not a record")]
+    LegacyPointer,
 }
 
 impl Model {
@@ -73,6 +85,9 @@ impl Model {
             || key[prefix - 1] != b':'
         {
             return Err(KeyError::Prefix(format!("{}:", self.class)));
+        }
+        if self.parse_legacy_pointer_key(key).is_some() {
+            return Err(KeyError::LegacyPointer);
         }
         let segments: Vec<&[u8]> = key[prefix..].split(|&b| b == b':').collect();
         if segments.len() != self.key_field_count() {
@@ -109,7 +124,9 @@ impl Model {
         parsed.get(&self.auto_field().name).unwrap_or(NONE_TEXT)
     }
 
-    /// The status named by a parsed key's segment.
+    /// The status named by a parsed key's segment. Only the `KeyField`
+    /// layout has one ([`Model::status_in_key`]): under the indexed layout
+    /// this is `None` text, and the status is the hash field's alone.
     pub fn key_status<'a>(&self, parsed: &'a ParsedKey) -> &'a str {
         parsed.get(&self.status.field).unwrap_or(NONE_TEXT)
     }
@@ -119,9 +136,11 @@ impl Model {
         format!("$Class:{}", self.class).into_bytes()
     }
 
-    /// `$KeyF:{Model}:{field}:{esc(value)}`.
+    /// The index set of one value of a field: `$KeyF:{Model}:{field}:{esc(value)}`
+    /// for a key field, `$IndexF:{Model}:{field}:{esc(value)}` for an
+    /// indexed (or unique) one.
     pub fn index_key(&self, field: &str, value: Option<&str>) -> Vec<u8> {
-        let mut k = format!("$KeyF:{}:{}:", self.class, field).into_bytes();
+        let mut k = self.index_prefix(field);
         k.extend(escape(value.unwrap_or(NONE_TEXT).as_bytes()));
         k
     }
@@ -131,9 +150,89 @@ impl Model {
     }
 
     /// The prefix of every index set of one field, for recognising (and
-    /// decoding) index names found with SCAN.
+    /// decoding) index names found with SCAN: `$IndexF:` for an indexed
+    /// field, `$KeyF:` otherwise.
     pub fn index_prefix(&self, field: &str) -> Vec<u8> {
-        format!("$KeyF:{}:{}:", self.class, field).into_bytes()
+        let kind = match self.field(field) {
+            Some(f) if f.is_indexf() => "$IndexF",
+            _ => "$KeyF",
+        };
+        format!("{kind}:{}:{}:", self.class, field).into_bytes()
+    }
+
+    /// `$IdxPtr:{K}:{field}`: the STRING whose value is the name of the
+    /// `$IndexF` set record K is in for that field (popoto 1.8.3 and later).
+    pub fn index_pointer(&self, record_key: &[u8], field: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(POINTER_PREFIX.len() + record_key.len() + field.len() + 1);
+        k.extend_from_slice(POINTER_PREFIX);
+        k.extend_from_slice(record_key);
+        k.push(b':');
+        k.extend_from_slice(field.as_bytes());
+        k
+    }
+
+    /// `{K}\x00idxptr\x00{field}`: the pointer popoto 1.8.1 and 1.8.2 kept.
+    /// It matches the model's own key pattern; 1.10.1 adopts and deletes it.
+    pub fn legacy_pointer_key(&self, record_key: &[u8], field: &str) -> Vec<u8> {
+        let mut k = record_key.to_vec();
+        k.extend_from_slice(LEGACY_POINTER_INFIX);
+        k.extend_from_slice(field.as_bytes());
+        k
+    }
+
+    /// `{field}\x00idxset`: the hash field inside the record in which popoto
+    /// 1.8.0 kept the pointer.
+    pub fn legacy_pointer_field(&self, field: &str) -> Vec<u8> {
+        let mut f = field.as_bytes().to_vec();
+        f.extend_from_slice(LEGACY_POINTER_FIELD_SUFFIX);
+        f
+    }
+
+    /// MATCH pattern for every `$IdxPtr` pointer of the model's records.
+    pub fn index_pointer_pattern(&self) -> Vec<u8> {
+        let mut prefix = POINTER_PREFIX.to_vec();
+        prefix.extend_from_slice(self.class.as_bytes());
+        prefix.push(b':');
+        let mut p = glob_escape(&prefix);
+        p.push(b'*');
+        p
+    }
+
+    /// A `$IdxPtr:{K}:{field}` key taken apart: the record key K (not
+    /// checked to parse: a pointer may outlive its record or name a
+    /// malformed one) and the indexed field. None for any other key.
+    pub fn parse_index_pointer<'k>(&self, key: &'k [u8]) -> Option<(&'k [u8], &Field)> {
+        let rest = key.strip_prefix(POINTER_PREFIX)?;
+        // The field name has no ':' (checked by `Model::new`), K may.
+        let colon = rest.iter().rposition(|&b| b == b':')?;
+        let (record_key, field) = (&rest[..colon], &rest[colon + 1..]);
+        let f = self.indexf_fields().find(|f| f.name.as_bytes() == field)?;
+        record_key
+            .strip_prefix(self.class.as_bytes())?
+            .strip_prefix(b":")?;
+        Some((record_key, f))
+    }
+
+    /// A 1.8.1-1.8.2 pointer key `{K}\x00idxptr\x00{field}` taken apart:
+    /// K and the indexed field. None for any other key, so a keyspace walk
+    /// can tell these from records and never call them malformed.
+    pub fn parse_legacy_pointer_key<'k>(&self, key: &'k [u8]) -> Option<(&'k [u8], &Field)> {
+        let at = key
+            .windows(LEGACY_POINTER_INFIX.len())
+            .position(|w| w == LEGACY_POINTER_INFIX)?;
+        let (record_key, field) = (&key[..at], &key[at + LEGACY_POINTER_INFIX.len()..]);
+        let f = self.indexf_fields().find(|f| f.name.as_bytes() == field)?;
+        record_key
+            .strip_prefix(self.class.as_bytes())?
+            .strip_prefix(b":")?;
+        Some((record_key, f))
+    }
+
+    /// The indexed field whose 1.8.0 in-hash pointer a hash field name is
+    /// (`{field}\x00idxset`), if it is one.
+    pub fn parse_legacy_pointer_field(&self, name: &[u8]) -> Option<&Field> {
+        let field = name.strip_suffix(LEGACY_POINTER_FIELD_SUFFIX)?;
+        self.indexf_fields().find(|f| f.name.as_bytes() == field)
     }
 
     /// The value an index name stands for, if `key` is an index of `field`.
@@ -481,6 +580,135 @@ mod tests {
             model.key_template("w:{worker}"),
             Err(TemplateError::UnknownField(f, _)) if f == "worker"
         ));
+    }
+
+    fn indexed() -> Model {
+        Model::from_toml(crate::schema::model::tests::INDEXED_SCHEMA).expect("valid")
+    }
+
+    /// The bytes popoto 1.10.1 wrote for `Job.create(job_id="a"*32,
+    /// project_key="team:ops-1", status="pending")`, read back raw.
+    #[test]
+    fn indexed_layout_keys_are_popotos() {
+        let model = indexed();
+        let id = "a".repeat(32);
+        let k = model.record_key(|n| match n {
+            "job_id" => Some(id.as_str()),
+            "project_key" => Some("team:ops-1"),
+            // Not a key field: never asked for, never in the key.
+            _ => Some("pending"),
+        });
+        let want_k = format!("Job:{id}:team{{&#58;}}ops/-1");
+        assert_eq!(s(k.clone()), want_k);
+        assert_eq!(
+            s(model.status_index("pending")),
+            "$IndexF:Job:status:pending"
+        );
+        assert_eq!(
+            s(model.index_key("status", Some("a-b:c"))),
+            "$IndexF:Job:status:a/-b{&#58;}c"
+        );
+        assert_eq!(
+            s(model.index_key("status", None)),
+            "$IndexF:Job:status:None"
+        );
+        assert_eq!(
+            s(model.index_key("project_key", Some("p"))),
+            "$KeyF:Job:project_key:p"
+        );
+        assert_eq!(
+            s(model.index_pointer(&k, "status")),
+            format!("$IdxPtr:{want_k}:status")
+        );
+        assert_eq!(
+            model.legacy_pointer_key(&k, "status"),
+            format!("{want_k}\x00idxptr\x00status").into_bytes()
+        );
+        assert_eq!(model.legacy_pointer_field("status"), b"status\x00idxset");
+        assert_eq!(s(model.index_pattern("status")), "$IndexF:Job:status:*");
+        assert_eq!(s(model.index_pointer_pattern()), "$IdxPtr:Job:*");
+        assert_eq!(
+            model.index_value("status", b"$IndexF:Job:status:a/-b"),
+            Some(b"a-b".to_vec())
+        );
+        assert_eq!(model.index_value("status", b"$KeyF:Job:status:a"), None);
+    }
+
+    #[test]
+    fn indexed_layout_keys_parse_without_the_status() {
+        let model = indexed();
+        let p = model
+            .parse_key(b"Job:abc:team{&#58;}ops/-1")
+            .expect("parses");
+        assert_eq!(model.job_id(&p), "abc");
+        assert_eq!(p.get("project_key"), Some("team:ops-1"));
+        assert_eq!(p.get("status"), None);
+        // A status move keeps the key.
+        assert_eq!(
+            s(model.rekey(&p, "status", "running")),
+            "Job:abc:team{&#58;}ops/-1"
+        );
+        assert_eq!(
+            model.parse_key(b"Job:abc:p:pending"),
+            Err(KeyError::Segments { found: 3, want: 2 })
+        );
+        assert_eq!(s(model.job_pattern(b"abc")), "Job:abc:*");
+        // The 1.8.1-1.8.2 pointer has K's segments but is not a record.
+        assert_eq!(
+            model.parse_key(b"Job:abc:p\x00idxptr\x00status"),
+            Err(KeyError::LegacyPointer)
+        );
+        // ... unless the field is not an indexed one: then it is a record
+        // key with an odd value, as before.
+        assert!(model.parse_key(b"Job:abc:p\x00idxptr\x00priority").is_ok());
+        assert!(m().parse_key(b"RedisJob:a:p\x00idxptr\x00status:s").is_ok());
+    }
+
+    #[test]
+    fn pointers_parse() {
+        let model = indexed();
+        let (k, f) = model
+            .parse_index_pointer(b"$IdxPtr:Job:abc:te{&#58;}am:status")
+            .expect("a pointer");
+        assert_eq!(k, b"Job:abc:te{&#58;}am");
+        assert_eq!(f.name, "status");
+        assert!(model
+            .parse_index_pointer(b"$IdxPtr:Job:abc:p:priority")
+            .is_none());
+        assert!(model
+            .parse_index_pointer(b"$IdxPtr:Other:abc:p:status")
+            .is_none());
+        assert!(model.parse_index_pointer(b"$IndexF:Job:status:x").is_none());
+        assert!(model.parse_index_pointer(b"$IdxPtr:Job").is_none());
+        // A pointer's K is not checked to parse: a pointer may name a
+        // malformed record and must still be recognised as a pointer.
+        let (k, _) = model
+            .parse_index_pointer(b"$IdxPtr:Job:only:status")
+            .expect("a pointer");
+        assert_eq!(k, b"Job:only");
+
+        let (k, f) = model
+            .parse_legacy_pointer_key(b"Job:abc:p\x00idxptr\x00status")
+            .expect("a legacy pointer");
+        assert_eq!((k, f.name.as_str()), (&b"Job:abc:p"[..], "status"));
+        assert!(model
+            .parse_legacy_pointer_key(b"Other:abc:p\x00idxptr\x00status")
+            .is_none());
+        assert!(model.parse_legacy_pointer_key(b"Job:abc:p").is_none());
+        assert_eq!(
+            model
+                .parse_legacy_pointer_field(b"status\x00idxset")
+                .map(|f| f.name.as_str()),
+            Some("status")
+        );
+        assert!(model.parse_legacy_pointer_field(b"status").is_none());
+        assert!(model
+            .parse_legacy_pointer_field(b"priority\x00idxset")
+            .is_none());
+        // The key layout has no indexed field: nothing is a pointer.
+        assert!(m()
+            .parse_index_pointer(b"$IdxPtr:RedisJob:a:b:c:status")
+            .is_none());
     }
 
     #[test]
