@@ -109,6 +109,15 @@ pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u
                     let id = job_id_of(model, &k).unwrap_or(job_id);
                     (k, false, Some("a record with this job_id exists"), id)
                 }
+                CreateOutcome::UniqueConflict(set) => {
+                    report.conflicts += 1;
+                    (
+                        set,
+                        false,
+                        Some("another record holds this value of a unique field (the key is its set)"),
+                        job_id,
+                    )
+                }
                 CreateOutcome::IdempotencyConflict(k) => {
                     report.conflicts += 1;
                     let id = job_id_of(model, &k).unwrap_or(job_id);
@@ -140,7 +149,7 @@ pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u
     }
     if report.conflicts > 0 {
         ui.warn(format!(
-            "{} job(s) not created: a record with that job_id exists, or the idempotency key was used for other fields (each job's \"reason\" says which)",
+            "{} job(s) not created: a record with that job_id exists, a unique field's value is taken, or the idempotency key was used for other fields (each job's \"reason\" says which)",
             report.conflicts
         ));
     }
@@ -252,7 +261,11 @@ fn create_job(
         .collect();
     let mut index_sets = rec.index_sets;
     let mut pointers = Vec::with_capacity(rec.indexf.len());
-    for e in rec.indexf {
+    let mut unique_sets = Vec::new();
+    for (e, f) in rec.indexf.into_iter().zip(model.indexf_fields()) {
+        if f.role == crate::schema::FieldRole::Unique {
+            unique_sets.push(e.set.clone());
+        }
         pointers.push((e.pointer, e.set.clone()));
         index_sets.push(e.set);
     }
@@ -266,6 +279,7 @@ fn create_job(
         values,
         index_sets,
         pointers,
+        unique_sets,
         scores: rec.scores,
         guard_keys,
         idempotency_key,

@@ -41,7 +41,7 @@ pub fn status_move(
     let st = &model.status;
     let from_set = model.status_index(from);
     match model.status_layout() {
-        StatusLayout::Indexed { .. } => StatusMove {
+        StatusLayout::Indexed { unique } => StatusMove {
             new_key: key.to_vec(),
             guard_sets: vec![from_set.clone()],
             srem: vec![from_set.clone()],
@@ -54,6 +54,7 @@ pub fn status_move(
                 value: model.status_index(to),
                 legacy_key: model.legacy_pointer_key(key, &st.field),
                 legacy_field: model.legacy_pointer_field(&st.field),
+                unique,
             }),
         },
         StatusLayout::Key => {

@@ -34,6 +34,9 @@ pub struct CreateJob {
     /// Each indexed field's `$IdxPtr` pointer and its value, the name of the
     /// `$IndexF` set the record joins (popoto 1.10.1's INDEX_SWAP writes).
     pub pointers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The `$IndexF` sets of unique fields (`UniqueField`): no other record
+    /// may be in one (popoto's uniqueness rule, checked in the script).
+    pub unique_sets: Vec<Vec<u8>>,
     /// (which of `CreateContext::zsets`, score), for each sorted field that
     /// has a value.
     pub scores: Vec<(usize, f64)>,
@@ -48,7 +51,9 @@ pub struct CreateJob {
 
 impl CreateJob {
     fn needs_script(&self) -> bool {
-        self.idempotency_key.is_some() || !self.guard_keys.is_empty()
+        self.idempotency_key.is_some()
+            || !self.guard_keys.is_empty()
+            || !self.unique_sets.is_empty()
     }
 
     /// Commands of its MULTI/EXEC, both included.
@@ -69,6 +74,9 @@ pub enum CreateOutcome {
     IdempotencyConflict(Vec<u8>),
     /// A record for this job_id exists already.
     Conflict(Vec<u8>),
+    /// Another record holds this value of a unique field: the set. Nothing
+    /// written.
+    UniqueConflict(Vec<u8>),
 }
 
 /// What a run of creates shares.
@@ -499,6 +507,7 @@ fn invocation(ctx: &CreateContext, job: &CreateJob, time_ms: &str) -> Invocation
     keys.extend(job.scores.iter().map(|(z, _)| ctx.zsets[*z].clone()));
     keys.extend(job.guard_keys.iter().cloned());
     keys.extend(job.pointers.iter().map(|(p, _)| p.clone()));
+    keys.extend(job.unique_sets.iter().cloned());
     let mut args: Vec<Vec<u8>> = vec![
         if job.idempotency_key.is_some() {
             job.content_digest.clone()
@@ -512,6 +521,7 @@ fn invocation(ctx: &CreateContext, job: &CreateJob, time_ms: &str) -> Invocation
         job.guard_keys.len().to_string().into_bytes(),
         job.values.len().to_string().into_bytes(),
         job.pointers.len().to_string().into_bytes(),
+        job.unique_sets.len().to_string().into_bytes(),
     ];
     for (f, v) in ctx.fields.iter().zip(&job.values) {
         args.push(f.as_bytes().to_vec());
@@ -569,6 +579,7 @@ fn outcome(key: &[u8], r: Reply, scripted: bool, digest: Option<&[u8]>) -> Resul
             }
         }
         2 => Ok(CreateOutcome::Conflict(other)),
+        4 => Ok(CreateOutcome::UniqueConflict(other)),
         3 => bail!(
             "{} has the wrong type: refusing to write {}",
             crate::bytes::escape_bytes(&other),

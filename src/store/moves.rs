@@ -65,6 +65,8 @@ pub struct PointerSwap {
     pub legacy_key: Vec<u8>,
     /// `{field}\x00idxset`, which the record must not hold.
     pub legacy_field: Vec<u8>,
+    /// A `UniqueField`: the set joined must hold no other record.
+    pub unique: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +97,8 @@ pub enum SkipReason {
     PointerChanged,
     /// The record carries a popoto 1.8.0-1.8.2 pointer: left for `reindex`.
     LegacyPointer,
+    /// A unique field's new value is held by another record.
+    UniqueConflict,
 }
 
 impl SkipReason {
@@ -109,6 +113,7 @@ impl SkipReason {
             SkipReason::CounterChanged => "counter_changed",
             SkipReason::PointerChanged => "pointer_changed",
             SkipReason::LegacyPointer => "legacy_pointer",
+            SkipReason::UniqueConflict => "unique_conflict",
         }
     }
 
@@ -122,6 +127,7 @@ impl SkipReason {
             SkipReason::CounterChanged,
             SkipReason::PointerChanged,
             SkipReason::LegacyPointer,
+            SkipReason::UniqueConflict,
         ]
         .into_iter()
         .find(|r| r.name().as_bytes() == s)
@@ -187,6 +193,7 @@ impl MoveRecord {
             p.expect.clone(),
             p.value.clone(),
             p.legacy_field.clone(),
+            if p.unique { b"1" } else { b"0" }.to_vec(),
         ];
         for (f, v) in &self.overrides {
             args.push(f.as_bytes().to_vec());

@@ -510,3 +510,96 @@ fn delete_skips_a_job_a_worker_moved_while_the_prompt_waited() {
     assert!(shown.contains("field changed since it was read"), "{shown}");
     assert_indexed_as(&mut con, &a, "pending");
 }
+
+/// A `UniqueField` (`role = "unique"`) follows popoto's rule: a second
+/// record with a value another record holds is refused, by enqueue and by
+/// a move, inside the guarded step.
+#[test]
+fn unique_fields_refuse_a_second_record() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let toml = JOB_TOML
+        .replace("role = \"indexed\"", "role = \"unique\"")
+        .replace(
+            "name = \"priority\"\n",
+            "name = \"ticket\"\nrole = \"unique\"\n[[field]]\nname = \"priority\"\n",
+        );
+    let schema = write_file(r.dir.path(), "unique.toml", &toml);
+    let schema = schema.to_string_lossy();
+    let jq = |args: &[&str]| {
+        let mut a = vec!["--schema", schema.as_ref()];
+        a.extend_from_slice(args);
+        r.jobq(&a)
+    };
+    let one = [
+        "enqueue",
+        "--project",
+        "p",
+        "--status",
+        "failed",
+        "--set",
+        "ticket=T1",
+    ];
+    jq(&one).expect_code(0);
+    let before = snapshot(&mut con);
+    // T1 is taken; so is the failed status (a unique status: one job each).
+    let run = jq(&[
+        "--json",
+        "enqueue",
+        "--project",
+        "p",
+        "--status",
+        "running",
+        "--set",
+        "ticket=T1",
+    ]);
+    run.expect_code(4);
+    assert!(run.stdout().contains("unique field"), "{}", run.explain());
+    jq(&[
+        "enqueue",
+        "--project",
+        "p",
+        "--status",
+        "failed",
+        "--set",
+        "ticket=T2",
+    ])
+    .expect_code(4);
+    let after = snapshot(&mut con);
+    let data = |s: &std::collections::BTreeMap<Vec<u8>, String>| {
+        s.keys()
+            .filter(|k| !k.starts_with(b"jobq:"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(data(&before), data(&after), "{}", diff(&before, &after));
+    let k = smembers(&mut con, &set("failed"))
+        .pop()
+        .expect("one failed job");
+    assert_eq!(
+        get(&mut con, format!("$IdxPtr:{k}:ticket").as_bytes()),
+        Some(b"$IndexF:Job:ticket:T1".to_vec())
+    );
+    // A second job, running: retry of the failed one would take the
+    // pending value, free; reap of the running one to pending then finds
+    // it taken and leaves it.
+    jq(&[
+        "enqueue",
+        "--project",
+        "p",
+        "--status",
+        "running",
+        "--set",
+        "ticket=T2",
+    ])
+    .expect_code(0);
+    jq(&["retry", "--yes"]).expect_code(0);
+    assert_indexed_as(&mut con, &k, "pending");
+    let run = jq(&["reap", "--once", "--all", "--yes"]);
+    assert!(
+        run.stdout().contains("unique_conflict"),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(smembers(&mut con, &set("running")).len(), 1);
+}

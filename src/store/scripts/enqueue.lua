@@ -7,15 +7,17 @@
 --                    indexes, indexed fields' $IndexF sets), then nz zsets to
 --                    ZADD it to, then nguard keys that must not exist (the
 --                    same job_id under another status, or its pointers), then
---                    nptr $IdxPtr pointer keys to SET (must not exist)
+--                    nptr $IdxPtr pointer keys to SET (must not exist), then
+--                    nuniq $IndexF sets of unique fields (UniqueField), which
+--                    must hold no record but this one
 -- ARGV[1]            '0', or the digest of the job's content when an
 --                    idempotency key is claimed (stored after the record
 --                    key and a newline, so that a reuse for other content
 --                    can be told from a retry)
 -- ARGV[2]            idempotency TTL in seconds
 -- ARGV[3]            audit stream MAXLEN (approximate)
--- ARGV[4..8]         nsets, nz, nguard, nfields, nptr
--- ARGV[9..]          nfields field/value pairs (HSET, popoto's order), then
+-- ARGV[4..9]         nsets, nz, nguard, nfields, nptr, nuniq
+-- ARGV[10..]          nfields field/value pairs (HSET, popoto's order), then
 --                    nz scores, then nptr pointer values (the name of the
 --                    $IndexF set each pointer names), then the audit entry's
 --                    field/value pairs
@@ -27,14 +29,16 @@
 -- Returns {1, key} created; {0, claim} idempotency key already claimed
 --         (the claim: the record key, a newline and the content digest; a
 --         claim from an older jobq is the record key alone); {2, key} a
---         record for this job_id exists; {3, key} a
+--         record for this job_id exists; {4, set} another record holds
+--         this value of a unique field (popoto's POPOTO_UNIQUE_CONFLICT);
+--         {3, key} a
 --         target has the wrong type; a NOPERM error (nothing written) when
 --         the user may not make one of the writes.
 -- ACL (Redis 7+): every write below is asked of denied() (acl.lua,
 -- prepended) before the first one.
 local has_idem = ARGV[1] ~= '0'
 local nsets, nz, nguard, nfields = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local nptr = tonumber(ARGV[8])
+local nptr, nuniq = tonumber(ARGV[8]), tonumber(ARGV[9])
 
 if has_idem then
   local existing = redis.call('GET', KEYS[3])
@@ -45,6 +49,17 @@ local g0 = 4 + nsets + nz
 local p0 = g0 + nguard
 for i = g0, p0 + nptr - 1 do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {2, KEYS[i]} end
+end
+-- popoto's uniqueness rule: no member but this record (counted, never
+-- walked).
+local u0 = p0 + nptr
+for i = u0, u0 + nuniq - 1 do
+  local t = redis.call('TYPE', KEYS[i])['ok']
+  if t ~= 'set' and t ~= 'none' then return {3, KEYS[i]} end
+  local n = redis.call('SCARD', KEYS[i])
+  if n > 1 or (n == 1 and redis.call('SISMEMBER', KEYS[i], KEYS[1]) == 0) then
+    return {4, KEYS[i]}
+  end
 end
 for i = 4, 3 + nsets do
   local t = redis.call('TYPE', KEYS[i])['ok']
@@ -77,7 +92,7 @@ if denied('XADD', KEYS[2], '*', 'f', 'v') then return noperm('XADD', KEYS[2]) en
 -- the key was added to (not one it was in already), the zsets with the
 -- score it got and the one it had, the pointers set (pointer.N and
 -- pointer.N.value: none existed before), the idempotency key claimed.
-local s0 = 9 + 2 * nfields
+local s0 = 10 + 2 * nfields
 local v0 = s0 + nz
 local a = {}
 for i = v0 + nptr, #ARGV do a[#a + 1] = ARGV[i] end
@@ -87,7 +102,7 @@ if has_idem then
   a[#a + 1] = KEYS[3]
 end
 local h = {}
-for i = 9, 8 + 2 * nfields do h[#h + 1] = ARGV[i] end
+for i = 10, 9 + 2 * nfields do h[#h + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(h))
 local added = 0
 for i = 4, 3 + nsets do

@@ -23,18 +23,22 @@
 -- ARGV[11]   the pointer's expected value: the set the record is left from
 -- ARGV[12]   the pointer's new value: the set it joins
 -- ARGV[13]   the 1.8.0 in-hash pointer field ({field}\0idxset)
--- ARGV[14..] nover field/value pairs HSET on the record (the field, and e.g.
+-- ARGV[14]   '1' for a unique field (UniqueField): the sets joined must
+--            hold no other record (popoto's POPOTO_UNIQUE_CONFLICT)
+-- ARGV[15..] nover field/value pairs HSET on the record (the field, and e.g.
 --            the priority), then the audit entry's field/value pairs
 -- Guard:  the record is a hash whose ARGV[1] field is exactly ARGV[2]; it is
 --         in every guard set (membership, not only the pointer, says where
 --         it is); its pointer names ARGV[11] (popoto finds the old set
 --         through it); it carries no legacy pointer (1.8.0's field, or
 --         1.8.1-1.8.2's key: `reindex` migrates those); no absent key
---         exists; the counter is ARGV[4]; every key written is of the right
+--         exists; a unique field's new set holds no other record; the
+--         counter is ARGV[4]; every key written is of the right
 --         type or missing. All checks come before the first write.
 -- Returns {1, counter value after (0 without a counter)} changed;
 --         {0, reason} nothing written, reason one of gone, field_changed,
---         not_in_set, pointer_changed, legacy_pointer, key_exists,
+--         not_in_set, pointer_changed, legacy_pointer, unique_conflict,
+--         key_exists,
 --         counter_changed; {3, key} nothing written because that key has
 --         the wrong type; a NOPERM error (nothing written) when the user may
 --         not make one of the writes.
@@ -46,7 +50,7 @@ local g0 = 7
 local r0 = g0 + ng
 local a0 = r0 + nsrem
 local x0 = a0 + nsadd
-local o0 = 14
+local o0 = 15
 
 local function kind(k) return redis.call('TYPE', k)['ok'] end
 local function failed(r) return type(r) == 'table' and r.err ~= nil end
@@ -68,6 +72,15 @@ if failed(p) then return {3, ptr} end
 if p ~= ARGV[11] then return {0, 'pointer_changed'} end
 if redis.call('EXISTS', legacy) == 1 or redis.call('HEXISTS', rec, ARGV[13]) == 1 then
   return {0, 'legacy_pointer'}
+end
+if ARGV[14] == '1' then
+  for i = a0, x0 - 1 do
+    local n = redis.pcall('SCARD', KEYS[i])
+    if failed(n) then return {3, KEYS[i]} end
+    if n > 1 or (n == 1 and redis.call('SISMEMBER', KEYS[i], rec) == 0) then
+      return {0, 'unique_conflict'}
+    end
+  end
 end
 for i = x0, x0 + nabsent - 1 do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {0, 'key_exists'} end
