@@ -8,6 +8,7 @@
 //! it reads is plain data in `schema::observed`. Must not: talk to Redis,
 //! print, or decide how to repair (that is `plan`).
 
+pub mod indexed;
 pub mod stale;
 pub mod values;
 pub mod verdict;
@@ -39,10 +40,14 @@ pub enum Kind {
     Partial,
     SecondaryGap,
     Malformed,
+    PointerMismatch,
+    PointerMissing,
+    DanglingPointer,
+    LegacyPointer,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Orphan,
         Kind::Unlisted,
         Kind::MultiIndexed,
@@ -54,6 +59,10 @@ impl Kind {
         Kind::Partial,
         Kind::SecondaryGap,
         Kind::Malformed,
+        Kind::PointerMismatch,
+        Kind::PointerMissing,
+        Kind::DanglingPointer,
+        Kind::LegacyPointer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +78,10 @@ impl Kind {
             Kind::Partial => "partial",
             Kind::SecondaryGap => "secondary_gap",
             Kind::Malformed => "malformed",
+            Kind::PointerMismatch => "pointer_mismatch",
+            Kind::PointerMissing => "pointer_missing",
+            Kind::DanglingPointer => "dangling_pointer",
+            Kind::LegacyPointer => "legacy_pointer",
         }
     }
 
@@ -86,6 +99,14 @@ impl Kind {
             Kind::Partial => "hash missing declared fields",
             Kind::SecondaryGap => "missing from its project index or a sorted-field zset",
             Kind::Malformed => "does not parse, wrong type, or not valid msgpack: never touched",
+            Kind::PointerMismatch => {
+                "index pointer names another set than the record's: its next move leaves it in two"
+            }
+            Kind::PointerMissing => "record without an index pointer",
+            Kind::DanglingPointer => "index pointer whose record is gone",
+            Kind::LegacyPointer => {
+                "pointer of popoto 1.8.0-1.8.2: migrated only with --migrate-pointers"
+            }
         }
     }
 
@@ -102,14 +123,19 @@ impl Kind {
             Kind::MultiIndexed => 6,
             Kind::Unlisted => 5,
             Kind::SecondaryGap => 4,
+            Kind::PointerMismatch | Kind::PointerMissing => 4,
             Kind::StaleKey => 3,
-            Kind::Dangling => 2,
+            Kind::Dangling | Kind::DanglingPointer => 2,
+            Kind::LegacyPointer => 1,
         }
     }
 
     /// Kinds whose repair needs an explicit policy flag.
     pub fn needs_policy(self) -> bool {
-        matches!(self, Kind::FieldMismatch | Kind::Duplicate)
+        matches!(
+            self,
+            Kind::FieldMismatch | Kind::Duplicate | Kind::LegacyPointer
+        )
     }
 }
 
@@ -163,17 +189,20 @@ pub fn plainly_healthy(
         && !probe.probe_twins
 }
 
-fn show(b: &Bytes) -> String {
+pub(crate) fn show(b: &Bytes) -> String {
     escape_bytes(b.as_slice())
 }
 
-fn join(sets: &[Bytes]) -> String {
+pub(crate) fn join(sets: &[Bytes]) -> String {
     sets.iter().map(show).collect::<Vec<_>>().join(", ")
 }
 
 /// Classify one record key. `None` means healthy, or nothing to say (a key
 /// that is gone from everywhere).
 pub fn classify(model: &Model, obs: &Observation) -> Option<Finding> {
+    if !model.status_in_key() {
+        return indexed::classify(model, obs);
+    }
     let parsed = match model.parse_key(obs.key.as_slice()) {
         Ok(p) => p,
         Err(e) => {
@@ -411,27 +440,7 @@ fn live(
         repair.push(format!("add it to {}", show(&obs.class_set.set)));
         add_set(&mut sets, &obs.class_set.set);
     }
-    let mut gaps: Vec<String> = Vec::new();
-    for m in &obs.secondary_sets {
-        if m.member == Some(false) {
-            gaps.push(format!("add it to {}", show(&m.set)));
-            add_set(&mut sets, &m.set);
-        }
-    }
-    for z in obs.zsets.iter().filter(|z| z.known && z.score.is_none()) {
-        let value = sorted
-            .iter()
-            .find(|(f, _)| *f == z.field)
-            .and_then(|(_, v)| v.as_ref());
-        if let Some(score) = value.and_then(sorted_score) {
-            gaps.push(format!(
-                "add it to {} with score {}",
-                show(&z.zset),
-                msgpack::format_float(score)
-            ));
-            add_set(&mut sets, &z.zset);
-        }
-    }
+    let gaps = secondary_gaps(obs, sorted, &mut sets);
     if !gaps.is_empty() {
         kinds.push(Kind::SecondaryGap);
         seen.push(format!(
@@ -449,6 +458,42 @@ fn live(
     Some(f)
 }
 
+/// The repairs of a live record's gaps in its other key-field indexes and
+/// sorted-field zsets ("add it to ..."), the sets named added to `sets`.
+pub(crate) fn secondary_gaps(
+    obs: &Observation,
+    sorted: &[(String, Option<Bytes>)],
+    sets: &mut Vec<Bytes>,
+) -> Vec<String> {
+    let mut add_set = |b: &Bytes| {
+        if !sets.contains(b) {
+            sets.push(b.clone());
+        }
+    };
+    let mut gaps: Vec<String> = Vec::new();
+    for m in &obs.secondary_sets {
+        if m.member == Some(false) {
+            gaps.push(format!("add it to {}", show(&m.set)));
+            add_set(&m.set);
+        }
+    }
+    for z in obs.zsets.iter().filter(|z| z.known && z.score.is_none()) {
+        let value = sorted
+            .iter()
+            .find(|(f, _)| *f == z.field)
+            .and_then(|(_, v)| v.as_ref());
+        if let Some(score) = value.and_then(sorted_score) {
+            gaps.push(format!(
+                "add it to {} with score {}",
+                show(&z.zset),
+                msgpack::format_float(score)
+            ));
+            add_set(&z.zset);
+        }
+    }
+    gaps
+}
+
 /// Why the diagnosis of a live record that [`classify`] found nothing wrong
 /// with cannot be trusted: a set its verdict depends on could not be read
 /// (another Redis type). The record is not confirmed in its own status
@@ -458,6 +503,9 @@ fn live(
 pub fn unconfirmed(model: &Model, obs: &Observation) -> Option<String> {
     if !matches!(obs.hash, HashState::Hash { .. }) {
         return None;
+    }
+    if !model.status_in_key() {
+        return indexed::unconfirmed(obs);
     }
     let parsed = model.parse_key(obs.key.as_slice()).ok()?;
     let own = model.status_index(model.key_status(&parsed));
@@ -526,7 +574,7 @@ pub fn survivor<'a>(model: &Model, keys: &[&'a Bytes]) -> Option<&'a Bytes> {
     best
 }
 
-fn list<S: AsRef<str>>(items: &[S]) -> String {
+pub(crate) fn list<S: AsRef<str>>(items: &[S]) -> String {
     items
         .iter()
         .map(|s| s.as_ref())
@@ -535,7 +583,7 @@ fn list<S: AsRef<str>>(items: &[S]) -> String {
 }
 
 impl Finding {
-    fn new(
+    pub(crate) fn new(
         kind: Kind,
         job_id: Option<String>,
         obs: &Observation,
