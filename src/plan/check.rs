@@ -86,7 +86,7 @@ pub fn check(model: &Model, a: &Action) -> Result<(), String> {
                 ));
             }
         }
-        Step::Repoint { .. } | Step::RemovePointers { .. } => {
+        Step::Repoint(_) | Step::RemovePointers { .. } => {
             return Err("the status of this model is in its key: it has no pointers".into());
         }
         Step::RemoveGhost { srem, zrem } => {
@@ -245,16 +245,17 @@ pub fn describe(a: &Action) -> String {
             let all: Vec<Bytes> = srem.iter().chain(zrem).cloned().collect();
             parts.push(format!("remove the ghost from {}", list(&all)));
         }
-        Step::Repoint {
-            sadd,
-            srem,
-            zadd,
-            pointer,
-            point_to,
-            legacy,
-            migrate,
-            ..
-        } => {
+        Step::Repoint(r) => {
+            let super::Repoint {
+                sadd,
+                srem,
+                zadd,
+                pointer,
+                point_to,
+                legacy,
+                migrate,
+                ..
+            } = &**r;
             if !srem.is_empty() {
                 parts.push(format!("remove it from {}", list(srem)));
             }

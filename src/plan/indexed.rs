@@ -9,7 +9,7 @@
 //! Owns: the steps of that layout's findings. Must not: talk to Redis,
 //! print, or diagnose.
 
-use super::{split_sets, Action, LegacyPointers, Plan, Policy, Skip, Step};
+use super::{split_sets, Action, LegacyPointers, Plan, Policy, Repoint, Skip, Step};
 use crate::bytes::Bytes;
 use crate::diagnose::indexed::dangling_pointers;
 use crate::diagnose::{field_status, sorted_score, FieldStatus, Finding, Kind};
@@ -161,7 +161,7 @@ fn repoint(model: &Model, obs: &Observation, migrate: bool) -> Option<Step> {
     if sadd.is_empty() && srem.is_empty() && zadd.is_empty() && point_to.is_none() {
         return None;
     }
-    Some(Step::Repoint {
+    Some(Step::Repoint(Box::new(Repoint {
         expect_status: raw.clone(),
         sadd,
         srem,
@@ -171,7 +171,7 @@ fn repoint(model: &Model, obs: &Observation, migrate: bool) -> Option<Step> {
         point_to,
         legacy,
         migrate,
-    })
+    })))
 }
 
 #[cfg(test)]
@@ -221,16 +221,17 @@ pub(super) fn check(model: &Model, a: &Action) -> Result<(), String> {
         Ok(())
     };
     match &a.step {
-        Step::Repoint {
-            expect_status,
-            sadd,
-            srem,
-            zadd,
-            pointer: p,
-            point_to,
-            legacy,
-            ..
-        } => {
+        Step::Repoint(r) => {
+            let Repoint {
+                expect_status,
+                sadd,
+                srem,
+                zadd,
+                pointer: p,
+                point_to,
+                legacy,
+                ..
+            } = &**r;
             if matches!(
                 a.kind,
                 Kind::Malformed

@@ -110,19 +110,7 @@ pub enum Step {
     /// `migrate` move a 1.8.0-1.8.2 pointer over. Guard: the status field
     /// still holds `expect_status`, the pointer `expect_pointer` (`None`:
     /// absent), and when migrating the old pointers what `legacy` expects.
-    Repoint {
-        expect_status: Bytes,
-        sadd: Vec<Bytes>,
-        srem: Vec<Bytes>,
-        zadd: Vec<(Bytes, f64)>,
-        pointer: Bytes,
-        expect_pointer: Option<Bytes>,
-        /// The set the pointer must name; `None`: pointers left as they are.
-        point_to: Option<Bytes>,
-        legacy: LegacyPointers,
-        #[serde(default)]
-        migrate: bool,
-    },
+    Repoint(Box<Repoint>),
     /// Indexed status layout: delete the pointers a gone record left and
     /// drop it from its sets. Guard: the record still does not exist, each
     /// pointer still holds the value given (or is gone).
@@ -131,6 +119,22 @@ pub enum Step {
         srem: Vec<Bytes>,
         zrem: Vec<Bytes>,
     },
+}
+
+/// A [`Step::Repoint`]'s fields (boxed: the largest step by far).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repoint {
+    pub expect_status: Bytes,
+    pub sadd: Vec<Bytes>,
+    pub srem: Vec<Bytes>,
+    pub zadd: Vec<(Bytes, f64)>,
+    pub pointer: Bytes,
+    pub expect_pointer: Option<Bytes>,
+    /// The set the pointer must name; `None`: pointers left as they are.
+    pub point_to: Option<Bytes>,
+    pub legacy: LegacyPointers,
+    #[serde(default)]
+    pub migrate: bool,
 }
 
 /// The 1.8.0-1.8.2 pointers a migration removes, and what they must hold.

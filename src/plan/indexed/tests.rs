@@ -25,14 +25,15 @@ fn a_wrong_index_moves_the_membership_then_the_pointer() {
     member(&mut o, "pending", true);
     o.pointer.as_mut().unwrap().value = Some(Bytes(model().status_index("pending")));
     match only(&plan_of(&o, &Policy::default())) {
-        Step::Repoint {
-            sadd,
-            srem,
-            point_to,
-            expect_pointer,
-            migrate,
-            ..
-        } => {
+        Step::Repoint(r) => {
+            let Repoint {
+                sadd,
+                srem,
+                point_to,
+                expect_pointer,
+                migrate,
+                ..
+            } = &**r;
             assert_eq!(sadd, &vec![Bytes(model().status_index("running"))]);
             assert_eq!(srem, &vec![Bytes(model().status_index("pending"))]);
             assert_eq!(point_to, &Some(Bytes(model().status_index("running"))));
@@ -63,9 +64,10 @@ fn a_legacy_pointer_waits_for_the_flag() {
         },
     );
     match only(&plan) {
-        Step::Repoint {
-            point_to, migrate, ..
-        } => {
+        Step::Repoint(r) => {
+            let Repoint {
+                point_to, migrate, ..
+            } = &**r;
             assert!(migrate);
             assert_eq!(point_to, &Some(Bytes(model().status_index("pending"))));
         }
@@ -74,7 +76,8 @@ fn a_legacy_pointer_waits_for_the_flag() {
     // An orphan with a legacy pointer gets its membership, not a pointer.
     member(&mut o, "pending", false);
     match only(&plan_of(&o, &Policy::default())) {
-        Step::Repoint { point_to, sadd, .. } => {
+        Step::Repoint(r) => {
+            let Repoint { point_to, sadd, .. } = &**r;
             assert_eq!(point_to, &None);
             assert_eq!(sadd.len(), 1);
         }
@@ -112,12 +115,14 @@ fn a_plan_file_may_not_point_elsewhere_or_touch_other_keys() {
     o.pointer.as_mut().unwrap().value = None;
     let p = plan_of(&o, &Policy::default());
     let mut a = p.actions[0].clone();
-    if let Step::Repoint { point_to, .. } = &mut a.step {
+    if let Step::Repoint(r) = &mut a.step {
+        let point_to = &mut r.point_to;
         *point_to = Some(Bytes(m.status_index("pending")));
     }
     assert!(check(&m, &a).is_err());
     let mut a = p.actions[0].clone();
-    if let Step::Repoint { pointer, .. } = &mut a.step {
+    if let Step::Repoint(r) = &mut a.step {
+        let pointer = &mut r.pointer;
         *pointer = Bytes::from("$IdxPtr:Job:other:p:status");
     }
     assert!(check(&m, &a).is_err());

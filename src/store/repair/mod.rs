@@ -145,17 +145,18 @@ fn invocation(action: &Action) -> Option<(usize, Invocation)> {
             a.push(keep.0.clone());
             Some((2, Invocation { keys: k, args: a }))
         }
-        Step::Repoint {
-            expect_status,
-            sadd,
-            srem,
-            zadd,
-            pointer,
-            expect_pointer,
-            point_to,
-            legacy,
-            migrate,
-        } => {
+        Step::Repoint(r) => {
+            let crate::plan::Repoint {
+                expect_status,
+                sadd,
+                srem,
+                zadd,
+                pointer,
+                expect_pointer,
+                point_to,
+                legacy,
+                migrate,
+            } = &**r;
             let mut k = vec![key.clone(), pointer.0.clone(), legacy.key.0.clone()];
             k.extend(keys(sadd));
             k.extend(keys(srem));
