@@ -40,7 +40,11 @@ pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u
     let audit = Audit::new(settings.ns.audit(), "enqueue");
     let run_id = audit.run_id.clone();
     let mut ctx = CreateContext::new(
-        model.fields.iter().map(|f| f.name.clone()).collect(),
+        model
+            .hset_order()
+            .into_iter()
+            .map(|i| model.fields[i].name.clone())
+            .collect(),
         model.class_set(),
         model
             .sorted_fields()
@@ -233,6 +237,24 @@ fn create_job(
                 guard_keys.push(k.clone());
             }
         }
+        // A pointer left by a record of this key (a legacy one too) would
+        // make popoto take it for this job's: never write over one. This
+        // also sends the create through the script, which checks the key.
+        for f in model.indexf_fields() {
+            guard_keys.push(model.legacy_pointer_key(&rec.key, &f.name));
+        }
+    }
+    let mut values = rec.values;
+    let values = model
+        .hset_order()
+        .into_iter()
+        .map(|i| std::mem::take(&mut values[i]))
+        .collect();
+    let mut index_sets = rec.index_sets;
+    let mut pointers = Vec::with_capacity(rec.indexf.len());
+    for e in rec.indexf {
+        pointers.push((e.pointer, e.set.clone()));
+        index_sets.push(e.set);
     }
     let idempotency_key = jobs.idempotency_keys[i]
         .as_deref()
@@ -241,8 +263,9 @@ fn create_job(
         content_digest: content_digest(jobs.drafts.given_bytes(i)),
         key: rec.key,
         job_id: rec.job_id.as_bytes().to_vec(),
-        values: rec.values,
-        index_sets: rec.index_sets,
+        values,
+        index_sets,
+        pointers,
         scores: rec.scores,
         guard_keys,
         idempotency_key,

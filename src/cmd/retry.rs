@@ -189,9 +189,9 @@ pub async fn run(ctx: Ctx<'_>, rs: &RetrySettings) -> Result<(AdminReport, u8)> 
 async fn prepare(settings: &Settings, store: &mut Store) -> Result<Audit> {
     store.require_writable()?;
     store.require_audit_permission(&settings.ns.audit()).await?;
-    store
-        .load_script(&crate::store::script::scripts().move_record)
-        .await?;
+    let scripts = crate::store::script::scripts();
+    store.load_script(&scripts.move_record).await?;
+    store.load_script(&scripts.index_swap).await?;
     Ok(Audit::new(settings.ns.audit(), "retry"))
 }
 

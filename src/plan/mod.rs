@@ -422,6 +422,7 @@ pub mod file;
 mod indexed;
 pub mod reap;
 pub mod select;
+pub mod status_move;
 
 #[cfg(test)]
 mod tests;

@@ -51,6 +51,9 @@ pub struct Scripts {
     pub enqueue: LuaScript,
     /// A record moved to another key (reap, reindex).
     pub move_record: LuaScript,
+    /// An indexed status changed in place (reap, retry of the indexed
+    /// layout).
+    pub index_swap: LuaScript,
     /// The repair scripts, each a batch of actions (`batch.lua` appended).
     pub reconcile: LuaScript,
     pub remove_ghost: LuaScript,
@@ -74,6 +77,7 @@ impl Scripts {
         Scripts {
             enqueue: LuaScript::new("enqueue", lua!("acl.lua", "entry.lua", "enqueue.lua")),
             move_record: LuaScript::new("move", lua!("acl.lua", "move.lua")),
+            index_swap: LuaScript::new("index_swap", lua!("acl.lua", "index_swap.lua")),
             reconcile: LuaScript::new(
                 "reconcile",
                 lua!("acl.lua", "entry.lua", "reconcile.lua", "batch.lua"),

@@ -20,6 +20,7 @@ mod generated;
 mod help;
 mod hostile;
 mod idxptr;
+mod indexed;
 mod inspect;
 mod read_from;
 mod readme;

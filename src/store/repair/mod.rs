@@ -286,6 +286,8 @@ fn move_record(action: &Action, audit: &Audit, status_field: &str) -> Option<Mov
         overrides: Vec::new(),
         counter: None,
         forget_in: None,
+        // A `--prefer field` move re-keys: the key layout's alone.
+        pointer: None,
         audit: audit.entry(&[
             ("action", b"move"),
             ("kind", action.kind.name().as_bytes()),
