@@ -15,7 +15,8 @@ popoto 1.10.1, the `Job` model of indexed_model.py:
       more with the same result (its pointers were right).
   i3. records written by popoto 1.8.0 (the in-hash pointer field) and 1.8.2
       (the {K}\\x00idxptr\\x00{field} key), by indexed_legacy.py in their own
-      venvs (run.sh runs them first): jobq reads them (inspect), reports
+      venvs (run.sh runs them first): jobq reads them (inspect's verdict is
+      legacy_pointer too), reports
       legacy_pointer (never malformed, --deep too), leaves them without
       --migrate-pointers and migrates them with it; popoto 1.10.1 then
       finds them by status, moves every one, and finds each once.
@@ -288,10 +289,9 @@ def i3_legacy(version, db, left_file):
         r = use(db)
         n = len(expected)
         some = next(iter(expected))
-        # inspect's reading of pointers is the enqueue/inspect side's
-        # (issue 20, item 1): shown, not judged here.
-        code, j = jobq(db, "inspect", some)
-        print(f"   note: popoto {version}: inspect says {j.get('verdict', {}).get('kind')!r}")
+        # inspect reads the old pointer as the scan does: one verdict.
+        code, j = jobq(db, "inspect", some, code=1)
+        assert j["verdict"]["kind"] == "legacy_pointer", json.dumps(j)[:800]
         for deep in ([], ["--deep"]):
             code, j = jobq(db, "orphans", "scan", "--grace", "0", *deep, code=1)
             c = j["counts"]
