@@ -202,6 +202,17 @@ impl Model {
         p
     }
 
+    /// MATCH pattern for every 1.8.1-1.8.2 pointer key of one indexed
+    /// field, `{K}\x00idxptr\x00{field}` for each record K of the model:
+    /// the scan's pointer walk meets those whose record is gone with it.
+    pub fn legacy_pointer_pattern(&self, field: &str) -> Vec<u8> {
+        let mut p = self.record_pattern();
+        let mut tail = LEGACY_POINTER_INFIX.to_vec();
+        tail.extend_from_slice(field.as_bytes());
+        p.extend(glob_escape(&tail));
+        p
+    }
+
     /// A `$IdxPtr:{K}:{field}` key taken apart: the record key K (not
     /// checked to parse: a pointer may outlive its record or name a
     /// malformed one) and the indexed field. None for any other key.

@@ -58,6 +58,10 @@ pub struct Scripts {
     pub reconcile: LuaScript,
     pub remove_ghost: LuaScript,
     pub remove_record: LuaScript,
+    /// The indexed status layout's repairs: a live record's memberships and
+    /// pointer, and the pointers a gone record left.
+    pub repoint: LuaScript,
+    pub remove_pointers: LuaScript,
     /// A job deleted popoto-style (`delete`, `prune`).
     pub delete_record: LuaScript,
     /// reap's bookkeeping and its lock.
@@ -86,6 +90,14 @@ impl Scripts {
                 "remove_record",
                 lua!("acl.lua", "entry.lua", "remove_record.lua", "batch.lua"),
             ),
+            repoint: LuaScript::new(
+                "repoint",
+                lua!("acl.lua", "entry.lua", "repoint.lua", "batch.lua"),
+            ),
+            remove_pointers: LuaScript::new(
+                "remove_pointers",
+                lua!("acl.lua", "entry.lua", "remove_pointers.lua", "batch.lua"),
+            ),
             delete_record: LuaScript::new(
                 "delete_record",
                 lua!("acl.lua", "entry.lua", "delete_record.lua"),
@@ -99,8 +111,14 @@ impl Scripts {
     }
 
     /// The repair scripts, in the order of [`super::repair::MAX_PER_CALL`].
-    pub fn repairs(&self) -> [&LuaScript; 3] {
-        [&self.reconcile, &self.remove_ghost, &self.remove_record]
+    pub fn repairs(&self) -> [&LuaScript; 5] {
+        [
+            &self.reconcile,
+            &self.remove_ghost,
+            &self.remove_record,
+            &self.repoint,
+            &self.remove_pointers,
+        ]
     }
 
     /// reap's own scripts (the move script aside).
@@ -227,6 +245,8 @@ mod tests {
             &s.reconcile,
             &s.remove_ghost,
             &s.remove_record,
+            &s.repoint,
+            &s.remove_pointers,
             &s.delete_record,
         ] {
             assert!(w.source.starts_with(acl), "{} lacks acl.lua", w.name);
@@ -250,6 +270,8 @@ mod tests {
                 "reconcile",
                 "remove_ghost",
                 "remove_record",
+                "repoint",
+                "remove_pointers",
                 "reap_note",
                 "reap_prune",
                 "lock_acquire",

@@ -283,3 +283,12 @@ fn namespace_keys() {
     );
     assert_eq!(s(ns.reap_lock("RedisJob")), "jobq:reap:RedisJob:lock");
 }
+
+#[test]
+fn the_legacy_pointer_pattern_matches_only_legacy_pointers() {
+    let m = indexed();
+    assert_eq!(
+        m.legacy_pointer_pattern("status"),
+        b"Job:*\x00idxptr\x00status".to_vec()
+    );
+}
