@@ -45,12 +45,7 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn new(
-        run: &str,
-        model: &str,
-        namespace: &str,
-        parameters: serde_json::Value,
-    ) -> Header {
+    pub fn new(run: &str, model: &str, namespace: &str, parameters: serde_json::Value) -> Header {
         Header {
             format: FORMAT,
             jobq: KIND.to_owned(),
@@ -58,8 +53,7 @@ impl Header {
             run: run.to_owned(),
             model: model.to_owned(),
             namespace: namespace.to_owned(),
-            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                .to_string(),
+            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             parameters,
         }
     }
@@ -166,8 +160,9 @@ impl Reader {
             ))
         };
         let header = match lines.next_line()? {
-            Some(Line::Complete(t)) => serde_json::from_str::<Header>(t)
-                .map_err(|e| not_backup(format!("line 1: {e}")))?,
+            Some(Line::Complete(t)) => {
+                serde_json::from_str::<Header>(t).map_err(|e| not_backup(format!("line 1: {e}")))?
+            }
             Some(Line::Cut(_)) | None => return Err(not_backup("no header line".into())),
         };
         if header.jobq != KIND {

@@ -373,6 +373,7 @@ fn mismatch(model: &Model, f: &Finding, side: Prefer) -> Option<(String, Step)> 
 pub mod admin;
 mod check;
 pub mod file;
+pub mod prune;
 pub mod reap;
 pub mod select;
 

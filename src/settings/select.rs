@@ -59,7 +59,7 @@ pub struct FilterInput<'a> {
 
 impl Filter {
     /// The filter the flags give, checked against the model (exit 2).
-        pub fn from_input(model: &Model, a: &FilterInput<'_>) -> Result<Filter> {
+    pub fn from_input(model: &Model, a: &FilterInput<'_>) -> Result<Filter> {
         let time_field = if a.older_than.is_some() || a.newer_than.is_some() {
             let field = model
                 .since_field
