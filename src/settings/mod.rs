@@ -10,8 +10,10 @@ pub mod delete;
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;
+pub mod prune;
 pub mod reap;
 pub mod repair;
+pub mod restore;
 pub mod retry;
 pub mod select;
 
