@@ -21,6 +21,10 @@ use super::script::{code_and_rest, scripts, Invocation};
 use super::{reply, Reply, Store, StoreError};
 use crate::bytes::escape_bytes;
 
+/// A key asking about a set: its index among the keys, and the set's
+/// position in its own list.
+type Asker = (usize, usize);
+
 /// One record as read, exactly.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExactRead {
@@ -38,16 +42,40 @@ pub enum ExactRead {
 }
 
 /// The digest the prune script checks a record's fields against: sha1 hex
-/// of each pair as `<len>:<name><len>:<value>`, in HGETALL's order.
+/// of HGETALL's reply (names and values, in its order) packed as a msgpack
+/// array of strings, exactly as Lua's `cmsgpack.pack` packs it (fixstr,
+/// str8, str16, str32 by length; fixarray, array16, array32).
 pub fn record_digest<'a>(fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> String {
-    let mut h = sha1_smol::Sha1::new();
-    for (name, value) in fields {
-        h.update(format!("{}:", name.len()).as_bytes());
-        h.update(name);
-        h.update(format!("{}:", value.len()).as_bytes());
-        h.update(value);
+    let items: Vec<&[u8]> = fields.into_iter().flat_map(|(n, v)| [n, v]).collect();
+    let mut buf: Vec<u8> =
+        Vec::with_capacity(16 + items.iter().map(|i| i.len() + 5).sum::<usize>());
+    let n = items.len();
+    if n < 16 {
+        buf.push(0x90 | n as u8);
+    } else if n <= 0xffff {
+        buf.push(0xdc);
+        buf.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        buf.push(0xdd);
+        buf.extend_from_slice(&(n as u32).to_be_bytes());
     }
-    h.digest().to_string()
+    for i in items {
+        let l = i.len();
+        if l < 32 {
+            buf.push(0xa0 | l as u8);
+        } else if l < 256 {
+            buf.push(0xd9);
+            buf.push(l as u8);
+        } else if l <= 0xffff {
+            buf.push(0xda);
+            buf.extend_from_slice(&(l as u16).to_be_bytes());
+        } else {
+            buf.push(0xdb);
+            buf.extend_from_slice(&(l as u32).to_be_bytes());
+        }
+        buf.extend_from_slice(i);
+    }
+    sha1_smol::Sha1::from(&buf).digest().to_string()
 }
 
 /// One record of a prune batch, fully planned.
@@ -183,7 +211,7 @@ impl Store {
         let cmds = self.server.commands;
         // Which keys ask about each distinct set, and at which position of
         // their own list.
-        let mut by_set: Vec<(&[u8], Vec<(usize, usize)>)> = Vec::new();
+        let mut by_set: Vec<(&[u8], Vec<Asker>)> = Vec::new();
         let mut at: HashMap<&[u8], usize> = HashMap::new();
         for (ki, ss) in sets.iter().enumerate() {
             for (si, s) in ss.iter().enumerate() {
@@ -391,12 +419,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_digest_is_length_prefixed_so_no_two_splits_collide() {
+    fn the_digest_packs_as_cmsgpack_does_so_no_two_splits_collide() {
         let a = record_digest([(&b"ab"[..], &b"c"[..])]);
         let b = record_digest([(&b"a"[..], &b"bc"[..])]);
         assert_ne!(a, b);
-        assert_eq!(a.len(), 40);
-        // The same text Lua hashes: "2:ab1:c".
-        assert_eq!(a, sha1_smol::Sha1::from("2:ab1:c").digest().to_string());
+        // [ "ab", "c" ]: fixarray 2, fixstr 2, fixstr 1.
+        let packed = b"\x92\xa2ab\xa1c";
+        assert_eq!(a, sha1_smol::Sha1::from(&packed[..]).digest().to_string());
+        let long = vec![b'x'; 40];
+        let d = record_digest([(&b"f"[..], long.as_slice())]);
+        let mut packed = b"\x92\xa1f\xd9\x28".to_vec();
+        packed.extend_from_slice(&long);
+        assert_eq!(d, sha1_smol::Sha1::from(&packed).digest().to_string());
     }
 }
