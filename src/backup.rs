@@ -152,7 +152,8 @@ impl Reader {
     /// Open `path` and read its header; an error (exit 2) when it is not a
     /// jobq backup of a format this jobq reads.
     pub fn open(path: &Path) -> Result<Reader> {
-        let mut lines = Lines::open(path)?;
+        let mut lines = Lines::open(path)
+            .map_err(|e| crate::exit::usage(format!("{e:#}; nothing was written")))?;
         let not_backup = |why: String| {
             crate::exit::usage(format!(
                 "{} is not a jobq backup file ({why})",

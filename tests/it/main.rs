@@ -20,6 +20,7 @@ mod generated;
 mod help;
 mod hostile;
 mod inspect;
+mod prune;
 mod read_from;
 mod readme;
 mod reap;
