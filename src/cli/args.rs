@@ -195,7 +195,8 @@ Examples:
   jobq prune --status completed --status failed --older-than 90d \\
     --backup /var/backups/jobq/prune-$(date +%F).jsonl --yes
   # One project's completed jobs, at most 100000, without a backup
-  jobq prune --project billing --older-than 7d --limit 100000 --no-backup --yes
+  jobq prune --project billing --older-than 7d --limit 100000 \\
+    --no-backup --yes
   # Put them back
   jobq restore /var/backups/jobq/prune-2026-12-06.jsonl --yes";
 
