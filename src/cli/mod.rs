@@ -261,13 +261,13 @@ pub fn command_path(args: &[OsString]) -> String {
     path.join(" ")
 }
 
+pub use admin_args::*;
+use admin_args::{DELETE_ABOUT, PRUNE_ABOUT, RESTORE_ABOUT, RETRY_ABOUT};
 pub use args::*;
-use args::{
-    DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, PRUNE_ABOUT, REAP_ABOUT,
-    REINDEX_ABOUT, RESTORE_ABOUT, RETRY_ABOUT,
-};
+use args::{DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT};
 pub use parse::*;
 
+mod admin_args;
 mod args;
 mod parse;
 

@@ -425,7 +425,7 @@ fn each_guard_of_a_prune_batch_skips_a_record_changed_since_its_read() {
     assert_eq!(es.len(), 1);
     assert_eq!(es[0][&b"count".to_vec()], b"1");
     assert_eq!(es[0][&b"key.1".to_vec()], keys[0].as_bytes());
-    assert!(!es[0].contains_key(&b"key.2".to_vec()));
+    assert!(!es[0].contains_key(b"key.2".as_slice()));
 }
 
 #[test]
