@@ -79,9 +79,9 @@ else its first sorted field), --match FIELD=VALUE (exact, on the decoded
 value; repeatable), --limit, and job_ids as arguments.
 
 Exit: 0 every selected job pruned or none matched, 1 a dry run found jobs to
-prune, 2 usage, an existing --backup file or no terminal to ask on, 3 error,
-4 some skipped (changed since they were read) or failed, 5 declined, 130
-interrupted (the backup file is closed with complete: false).
+prune, 2 usage or an existing --backup file or no terminal to ask on, 3
+error, 4 some skipped (changed since they were read) or failed, 5 declined,
+130 interrupted (the backup file is closed with complete: false).
 
 Examples:
   # What would be pruned (nothing written; exit 1 when there is work)
@@ -109,8 +109,8 @@ Why not `jobq enqueue --file BACKUP --restore`: enqueue creates new jobs
 (new ids, pending, never asks); restore puts back exact records, asks first,
 and refuses a backup of another model. One verb each keeps both honest.
 
-Exit: 0 every record restored, 1 a dry run found records to restore, 2 usage,
-a file that is not a backup or a backup of another model, or no terminal to
+Exit: 0 every record restored, 1 a dry run found records to restore, 2 usage
+or a file that is not a backup (or one of another model) or no terminal to
 ask on, 3 error, 4 some skipped (the job exists) or failed, 5 declined, 130
 interrupted.
 
