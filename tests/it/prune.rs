@@ -523,3 +523,75 @@ fn a_backup_without_its_closing_line_is_restored_and_said_so() {
         assert_eq!(dump(&mut con, k).as_ref(), Some(d));
     }
 }
+
+/// Ctrl-C during the deletes: the page under way is finished, the run
+/// exits 130, the backup file is closed with `complete: false` and holds a
+/// line for every job deleted; a rerun prunes the rest.
+#[test]
+fn ctrl_c_during_a_prune_closes_the_backup_incomplete_and_exits_130() {
+    use crate::common::faults::{spawn_jobq, wait_for};
+    use crate::faults::seed_status;
+    let r = Redis::start();
+    let mut con = r.con();
+    let dir = tempfile::tempdir().expect("tmp");
+    let n = 30_000;
+    seed_status(&mut con, n, "completed");
+    let file = backup_path(dir.path(), "int.jsonl");
+    let f = file.to_str().expect("p").to_owned();
+    let args = [
+        "--json",
+        "prune",
+        "--older-than",
+        "1d",
+        "--backup",
+        &f,
+        "--yes",
+    ];
+    let child = spawn_jobq(&r, &args);
+    // Once the first batch is deleted (its audit entry is there).
+    assert!(wait_for(Duration::from_secs(60), || xlen(
+        &mut con,
+        "jobq:audit"
+    ) > 0));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(j["interrupted"], true);
+    let deleted = j["counts"]["applied"].as_u64().expect("applied");
+    assert!(deleted > 0 && deleted < n as u64, "{deleted}");
+    let lines = json_lines(&file);
+    let end = &lines[lines.len() - 1]["end"];
+    assert_eq!(end["complete"], false);
+    assert_eq!(end["reason"], "interrupted");
+    assert_eq!(end["deleted"], deleted);
+    let left: u64 = redis::cmd("SCARD")
+        .arg(CLASS)
+        .query(&mut con)
+        .expect("SCARD");
+    assert_eq!(left, n as u64 - deleted);
+    let again = backup_path(dir.path(), "again.jsonl");
+    r.jobq(&[
+        "prune",
+        "--older-than",
+        "1d",
+        "--backup",
+        again.to_str().expect("p"),
+        "--yes",
+    ])
+    .expect_code(0);
+    let left: u64 = redis::cmd("SCARD")
+        .arg(CLASS)
+        .query(&mut con)
+        .expect("SCARD");
+    assert_eq!(left, 0);
+}
