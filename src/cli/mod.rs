@@ -227,6 +227,12 @@ pub enum Command {
     /// Delete jobs by job_id, popoto-style, each record's before-image audited
     #[command(long_about = DELETE_ABOUT)]
     Delete(DeleteArgs),
+    /// Delete old completed (or failed) jobs, backed up first, one audit entry per batch
+    #[command(long_about = PRUNE_ABOUT)]
+    Prune(PruneArgs),
+    /// Re-create the records of a prune's backup file, byte for byte
+    #[command(long_about = RESTORE_ABOUT)]
+    Restore(RestoreArgs),
     /// Wait until the queue has no pending and no running jobs
     #[command(long_about = DRAIN_ABOUT)]
     Drain(DrainArgs),
@@ -255,12 +261,13 @@ pub fn command_path(args: &[OsString]) -> String {
     path.join(" ")
 }
 
+pub use admin_args::*;
+use admin_args::{DELETE_ABOUT, PRUNE_ABOUT, RESTORE_ABOUT, RETRY_ABOUT};
 pub use args::*;
-use args::{
-    DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT, RETRY_ABOUT,
-};
+use args::{DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT};
 pub use parse::*;
 
+mod admin_args;
 mod args;
 mod parse;
 
