@@ -186,6 +186,22 @@ pub fn kill_after(mut child: Child, delay: Duration) -> bool {
     finished
 }
 
+/// Wait until the server has dropped every connection jobq named its own
+/// (`CLIENT SETNAME jobq`). A SIGKILLed jobq may have sent a script the
+/// server has not run yet; the server runs what a client sent before it
+/// sees the connection close, so once the connection is gone, everything
+/// the killed run sent has been applied and the state can be read.
+pub fn wait_jobq_connections_gone(con: &mut redis::Connection) {
+    let gone = wait_for(Duration::from_secs(20), || {
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query(con)
+            .expect("CLIENT LIST");
+        !list.lines().any(|l| l.split(' ').any(|f| f == "name=jobq"))
+    });
+    assert!(gone, "a killed jobq's connection is still open after 20 s");
+}
+
 /// Poll `cond` every few ms until it holds (true) or `limit` passes (false).
 pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let t0 = Instant::now();

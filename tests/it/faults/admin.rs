@@ -179,6 +179,7 @@ fn prune_sigkill_at_random_points() {
             spawn_jobq(&r, &a.iter().map(String::as_str).collect::<Vec<_>>()),
             delay,
         );
+        wait_jobq_connections_gone(&mut con);
         // Each job untouched (whole, indexed) or deleted with its backup
         // line on disk and its key named by one prune entry.
         let backed = backup_keys(&killed);
