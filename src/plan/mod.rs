@@ -375,6 +375,7 @@ mod check;
 pub mod file;
 pub mod reap;
 pub mod select;
+pub mod undo;
 
 #[cfg(test)]
 mod tests;

@@ -106,7 +106,8 @@ impl CreateContext {
     }
 
     /// The audit entry of one create: the header (see `Audit::header`),
-    /// then action, job, key. A create by MULTI (a fresh job_id: its key
+    /// then action, job, key, and every field written (`hset.F`, so that
+    /// undo can tell an untouched job). A create by MULTI (a fresh job_id: its key
     /// can be in no set yet) also lists every set and zset it is added to;
     /// the script lists the ones it added itself (see `scripts/enqueue.lua`).
     fn audit_entry(&self, job: &CreateJob, time_ms: &str, scripted: bool) -> Vec<Vec<u8>> {
@@ -118,6 +119,10 @@ impl CreateContext {
         ] {
             e.push(k.to_vec());
             e.push(v.to_vec());
+        }
+        for (name, v) in self.fields.iter().zip(&job.values) {
+            e.push(format!("hset.{name}").into_bytes());
+            e.push(v.clone());
         }
         if !scripted {
             for (i, set) in std::iter::once(&self.class_set)

@@ -57,6 +57,8 @@ pub struct Scripts {
     pub remove_record: LuaScript,
     /// A job deleted popoto-style (`delete`, `prune`).
     pub delete_record: LuaScript,
+    /// One guarded step of `undo`.
+    pub undo: LuaScript,
     /// reap's bookkeeping and its lock.
     pub reap_note: LuaScript,
     pub reap_prune: LuaScript,
@@ -86,6 +88,7 @@ impl Scripts {
                 "delete_record",
                 lua!("acl.lua", "entry.lua", "delete_record.lua"),
             ),
+            undo: LuaScript::new("undo", lua!("acl.lua", "undo.lua")),
             reap_note: LuaScript::new("reap_note", lua!("reap_note.lua")),
             reap_prune: LuaScript::new("reap_prune", lua!("reap_prune.lua")),
             lock_acquire: LuaScript::new("lock_acquire", lua!("lock_acquire.lua")),
