@@ -227,6 +227,12 @@ pub enum Command {
     /// Delete jobs by job_id, popoto-style, each record's before-image audited
     #[command(long_about = DELETE_ABOUT)]
     Delete(DeleteArgs),
+    /// Reverse one run of jobq, each change guarded, from the audit stream
+    #[command(long_about = UNDO_ABOUT)]
+    Undo(UndoArgs),
+    /// The history of what jobq did: runs, one run's entries, one job's
+    #[command(long_about = AUDIT_ABOUT)]
+    Audit(AuditArgs),
     /// Wait until the queue has no pending and no running jobs
     #[command(long_about = DRAIN_ABOUT)]
     Drain(DrainArgs),
@@ -257,7 +263,8 @@ pub fn command_path(args: &[OsString]) -> String {
 
 pub use args::*;
 use args::{
-    DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT, RETRY_ABOUT,
+    AUDIT_ABOUT, DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT,
+    REINDEX_ABOUT, RETRY_ABOUT, UNDO_ABOUT,
 };
 pub use parse::*;
 

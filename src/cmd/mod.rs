@@ -6,6 +6,7 @@
 //! directly.
 
 mod admin;
+pub mod audit;
 pub mod delete;
 pub mod drain;
 pub mod enqueue;
@@ -18,6 +19,7 @@ pub mod reindex;
 pub mod retry;
 pub mod scan;
 pub mod session;
+pub mod undo;
 
 use anyhow::Result;
 
@@ -102,6 +104,7 @@ pub fn handles_interrupt(cmd: &Command) -> bool {
             | Command::Orphans(OrphansCommand::Scan(_))
             | Command::Delete(_)
             | Command::Retry(_)
+            | Command::Undo(_)
     ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
 }
 
@@ -175,6 +178,18 @@ pub async fn dispatch(
         Command::Delete(args) => {
             let ds = crate::settings::delete::DeleteSettings::from_args(args)?;
             let (report, code) = delete::run(ctx, &ds).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Undo(args) => {
+            let us = crate::settings::undo::UndoSettings::from_args(args)?;
+            let (report, code) = undo::run(ctx, &us).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Audit(args) => {
+            let view = crate::settings::undo::AuditView::from_args(args)?;
+            let (report, code) = audit::run(ctx, &view).await?;
             ui.emit(&report)?;
             Ok(code)
         }

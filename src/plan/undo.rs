@@ -178,7 +178,11 @@ pub fn read(e: &StreamEntry) -> Reading {
             .map(|(n, z)| (z, e.get(&format!("{n}.score")).unwrap_or_default().to_vec()))
             .collect()
     };
-    let counter = match (e.get("counter"), e.get("counter.field"), e.get("counter.before")) {
+    let counter = match (
+        e.get("counter"),
+        e.get("counter.field"),
+        e.get("counter.before"),
+    ) {
         (Some(h), Some(f), Some(b)) => {
             let after = match e.get("counter.after") {
                 Some(a) => a.to_vec(),
@@ -526,8 +530,14 @@ impl Change {
             "zadd",
             &za,
             &[
-                ("score", self.zadd.iter().map(|z| Some(z.score.clone())).collect()),
-                ("before", self.zadd.iter().map(|z| z.before.clone()).collect()),
+                (
+                    "score",
+                    self.zadd.iter().map(|z| Some(z.score.clone())).collect(),
+                ),
+                (
+                    "before",
+                    self.zadd.iter().map(|z| z.before.clone()).collect(),
+                ),
             ],
         );
         for (p, v) in [("zrem", &self.zrem), ("zmove", &self.zmove)] {

@@ -24,7 +24,10 @@ fn round_trip(c: &Change) {
     let written: Vec<(String, Vec<u8>)> = std::iter::once(("action".into(), b"undo".to_vec()))
         .chain(inv.entry())
         .collect();
-    let pairs: Vec<(&str, &[u8])> = written.iter().map(|(f, v)| (f.as_str(), v.as_slice())).collect();
+    let pairs: Vec<(&str, &[u8])> = written
+        .iter()
+        .map(|(f, v)| (f.as_str(), v.as_slice()))
+        .collect();
     let mut back = change(&pairs);
     // An idempotency key dropped is not recorded: a redo does not claim it.
     back.unclaim = inv.unclaim.clone();
@@ -77,10 +80,14 @@ fn a_reap_move_reverses_to_the_old_key_with_its_counter_and_note() {
     assert!(step
         .guards
         .contains(&Op::Field(b"C".to_vec(), b"j1".to_vec(), b"1".to_vec())));
-    assert!(step.writes.contains(&Op::Hdel(b"C".to_vec(), b"j1".to_vec())));
     assert!(step
         .writes
-        .contains(&Op::Hset(b"N".to_vec(), b"R:j1:running".to_vec(), b"100".to_vec())));
+        .contains(&Op::Hdel(b"C".to_vec(), b"j1".to_vec())));
+    assert!(step.writes.contains(&Op::Hset(
+        b"N".to_vec(),
+        b"R:j1:running".to_vec(),
+        b"100".to_vec()
+    )));
     round_trip(&c);
 }
 
@@ -156,11 +163,7 @@ fn a_reconcile_reverses_field_by_field() {
     assert_eq!(inv.hset, vec![(b"status".to_vec(), b"old".to_vec())]);
     assert_eq!(inv.hdel, vec![b"job_id".to_vec()]);
     round_trip(&c);
-    let ghost = change(&[
-        ("action", b"remove_ghost"),
-        ("key", b"g"),
-        ("srem.1", b"S"),
-    ]);
+    let ghost = change(&[("action", b"remove_ghost"), ("key", b"g"), ("srem.1", b"S")]);
     assert_eq!(ghost.shape, Shape::Ghost);
     round_trip(&ghost);
 }

@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod reap;
 pub mod repair;
 pub mod retry;
+pub mod undo;
 
 use std::io::IsTerminal;
 use std::path::Path;

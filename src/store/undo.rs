@@ -138,19 +138,15 @@ impl Store {
         Ok(replies.into_iter().map(outcome).collect())
     }
 
-    /// One page of the stream, newest first, ending before `before` (an
-    /// exclusive id; none: from the newest entry): `XREVRANGE key (id -
+    /// One page of the stream, newest first, from `end` down: `+` (the
+    /// newest entry), an id, or `(id` (exclusive): `XREVRANGE key end -
     /// COUNT n`. Never the whole stream at once.
     pub async fn audit_page_rev(
         &mut self,
         stream: &[u8],
-        before: Option<&str>,
+        end: &str,
         count: usize,
     ) -> Result<Vec<StreamEntry>> {
-        let end = match before {
-            Some(id) => format!("({id}"),
-            None => "+".to_owned(),
-        };
         let v: Value = self
             .query(
                 redis::cmd("XREVRANGE")

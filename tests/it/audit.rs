@@ -65,6 +65,8 @@ fn reverse(con: &mut redis::Connection, e: &Entry) {
             run(con, &[b"ZADD", z, score, &key]);
         }
     } else if action == b"create" {
+        // Format 3 lists every field the create wrote.
+        assert!(get(e, "hset.job_id").is_some(), "hset of a create");
         run(con, &[b"DEL", &key]);
         for (_, set) in list(e, "sadd") {
             run(con, &[b"SREM", set, &key]);
@@ -130,8 +132,15 @@ fn undo(con: &mut redis::Connection, id: &str) -> usize {
         .map(|(_, e)| e)
         .filter(|e| get(e, "run") == Some(id.as_bytes()))
         .collect();
+    // The run opens with its start entry, which changes nothing.
+    assert_eq!(
+        get(&entries[0], "action"),
+        Some(&b"start"[..]),
+        "start entry"
+    );
+    let entries = &entries[1..];
     for e in entries.iter().rev() {
-        assert_eq!(get(e, "v"), Some(&b"2"[..]), "format version");
+        assert_eq!(get(e, "v"), Some(&b"3"[..]), "format version");
         reverse(con, e);
     }
     entries.len()

@@ -32,5 +32,6 @@ mod snapshots_output;
 mod streaming;
 mod terminal;
 mod tls;
+mod undo;
 mod usage_edges;
 mod walker;
