@@ -122,15 +122,29 @@ pub(super) async fn survey(store: &mut Store, stream: &[u8], run: &str) -> Resul
     Ok(s)
 }
 
-/// A run the stream holds nothing of: exit 2, or exit 4 when its time is
-/// before the oldest entry (trimmed away whole).
-pub(super) fn unknown_run(run: &str, stream: &[u8], oldest: Option<&str>) -> anyhow::Error {
+/// A run the stream holds nothing of: exit 2, or exit 4 when the stream
+/// was trimmed and the run's time is before its oldest entry (trimmed away
+/// whole).
+pub(super) async fn unknown_run(
+    store: &mut Store,
+    run: &str,
+    stream: &[u8],
+    oldest: Option<&str>,
+) -> anyhow::Error {
+    // Without the server's word (Redis 6.2), a full stream was trimmed.
+    let trimmed = match store.audit_was_trimmed(stream).await {
+        Some(t) => t,
+        None => store
+            .audit_bounds(stream)
+            .await
+            .is_ok_and(|(_, len)| len >= crate::store::audit::DEFAULT_MAXLEN),
+    };
     let oldest_ms = oldest
         .and_then(|id| id.split('-').next())
         .and_then(|m| m.parse::<u64>().ok());
     let name = crate::bytes::escape_bytes(stream);
     match (run_start_ms(run), oldest_ms) {
-        (Some(r), Some(o)) if r + CLOCK_SKEW_MS < o => exit::with_code(
+        (Some(r), Some(o)) if trimmed && r + CLOCK_SKEW_MS < o => exit::with_code(
             exit::PARTIAL,
             format!("{name} was trimmed (MAXLEN) past run {run}: none of its entries are left"),
         ),
@@ -208,7 +222,9 @@ pub async fn run(ctx: Ctx<'_>, view: &AuditView) -> Result<(AuditReport, u8)> {
             report.subject = Some(Bytes::from(run.as_str()));
             let s = survey(&mut store, &stream, run).await?;
             if s.start.is_none() && s.changes == 0 {
-                return Err(unknown_run(run, &stream, s.stream_oldest.as_deref()));
+                return Err(
+                    unknown_run(&mut store, run, &stream, s.stream_oldest.as_deref()).await,
+                );
             }
             report.trimmed = s.trimmed(run);
             // Oldest first: from the start entry (or the stream's start)

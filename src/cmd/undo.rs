@@ -48,7 +48,7 @@ pub async fn run(ctx: Ctx<'_>, us: &UndoSettings) -> Result<(UndoReport, u8)> {
         _ = intr.wait() => return Err(interrupted_before_writing()),
     };
     if s.start.is_none() && s.changes == 0 {
-        return Err(unknown_run(&us.run, &stream, s.stream_oldest.as_deref()));
+        return Err(unknown_run(&mut store, &us.run, &stream, s.stream_oldest.as_deref()).await);
     }
     let mut report = UndoReport::new(&us.run, dry_run);
     report.undoes_argv = s.start.as_ref().map(|e| e.text("argv"));

@@ -199,6 +199,45 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Whether entries were ever trimmed or deleted from the stream:
+    /// `XINFO STREAM`'s entries-added above its length (Redis 7+, Valkey);
+    /// none when the server does not say (or the stream is missing).
+    pub async fn audit_was_trimmed(&mut self, stream: &[u8]) -> Option<bool> {
+        let v: Value = self
+            .query(redis::cmd("XINFO").arg("STREAM").arg(stream))
+            .await
+            .ok()?;
+        let pairs: Vec<(String, Value)> = match v {
+            Value::Map(m) => m
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    reply::bytes(&k).map(|k| (String::from_utf8_lossy(&k).into_owned(), v))
+                })
+                .collect(),
+            Value::Array(a) => a
+                .chunks(2)
+                .filter_map(|c| match c {
+                    [k, v] => reply::bytes(k)
+                        .map(|k| (String::from_utf8_lossy(&k).into_owned(), v.clone())),
+                    _ => None,
+                })
+                .collect(),
+            _ => return None,
+        };
+        let num = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| match v {
+                    Value::Int(i) => Some(*i),
+                    _ => None,
+                })
+        };
+        Some(num("entries-added")? > num("length")?)
+    }
+}
+
 /// XRANGE's reply: [[id, [f, v, f, v...]], ...]. Anything else is skipped.
 fn entries(v: Value) -> Vec<StreamEntry> {
     let Value::Array(items) = v else {
