@@ -387,3 +387,64 @@ fn an_undo_run_opens_with_a_start_entry_and_a_second_undo_skips_everything() {
     assert_eq!(j["counts"]["skipped"], 2, "{j}");
     assert_eq!(model_state(&mut con), state);
 }
+
+/// Every exit code of `jobq undo` and `jobq audit` (README, "Exit codes";
+/// 0, 1 and 4 are covered above too).
+#[test]
+fn every_exit_code_of_undo_and_audit() {
+    use crate::exit_codes::answer_prompt_after;
+    let r = Redis::start();
+    let mut con = r.con();
+    let k = seed(&mut con, 2, "projA");
+    for key in &k {
+        popoto_move(&mut con, key, "failed").expect("move");
+    }
+    let run = r.jobq(&["--json", "retry", "--yes"]);
+    run.expect_code(0);
+    let id = run_id(&run.json());
+    let state = model_state(&mut con);
+    let audit = xlen(&mut con, "jobq:audit");
+
+    // 2: not a run id; a run the stream does not hold; no terminal.
+    let bad = r.jobq(&["undo", "yesterday"]);
+    bad.expect_code(2);
+    assert!(
+        bad.stderr().contains("is not a run id"),
+        "{}",
+        bad.explain()
+    );
+    r.jobq(&["audit", "yesterday"]).expect_code(2);
+    r.jobq(&["undo", "20261203T150602Z-0000", "--yes"])
+        .expect_code(2);
+    let no_tty = r.jobq(&["undo", &id]);
+    no_tty.expect_code(2);
+    assert_eq!(model_state(&mut con), state);
+
+    // 3: Redis unreachable.
+    let url = format!("redis://127.0.0.1:{}/0", free_port());
+    for args in [vec!["undo", id.as_str(), "--yes"], vec!["audit"]] {
+        let mut full = vec!["--url", &url, "--connect-timeout", "2s"];
+        full.extend(args);
+        jobq(&full).expect_code(3);
+    }
+
+    // 5: declined at the prompt; 130: Ctrl-C at it. Nothing written.
+    let (code, shown) = answer_prompt_after(&r, &format!("undo {id}"), b"n", || {});
+    assert_eq!(code, Some(5), "{shown}");
+    assert!(shown.contains("Undo 2 change(s) of run"), "{shown}");
+    let (code, shown) = answer_prompt_after(&r, &format!("undo {id}"), b"\x03", || {});
+    assert_eq!(code, Some(130), "{shown}");
+    assert_eq!(model_state(&mut con), state);
+    assert_eq!(xlen(&mut con, "jobq:audit"), audit, "nothing audited");
+
+    // "y" at the prompt: 0, and a guard proven by a change made while the
+    // prompt waits (the job moved between the plan and the apply): 4.
+    let moved = format!("RedisJob:{}:projA:pending", job_id(1));
+    let (code, shown) = answer_prompt_after(&r, &format!("undo {id}"), b"y", || {
+        let mut c = r.con();
+        popoto_move(&mut c, &moved, "running").expect("move");
+    });
+    assert_eq!(code, Some(4), "{shown}");
+    assert!(shown.contains("1 undone"), "{shown}");
+    assert!(shown.contains("1 skipped"), "{shown}");
+}
