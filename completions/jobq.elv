@@ -45,6 +45,8 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand reap 'Move stale running jobs back to pending (or to failed)'
             cand retry 'Move failed (or other) jobs back to pending, popoto-style, filtered'
             cand delete 'Delete jobs by job_id, popoto-style, each record''s before-image audited'
+            cand undo 'Reverse one run of jobq, each change guarded, from the audit stream'
+            cand audit 'The history of what jobq did: runs, one run''s entries, one job''s'
             cand drain 'Wait until the queue has no pending and no running jobs'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -302,6 +304,56 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'jobq;undo'= {
+            cand --backup 'Where the run''s backup file is now, when it was moved (prune)'
+            cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
+            cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
+            cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
+            cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
+            cand --schema 'TOML file describing the popoto model [default: RedisJob]'
+            cand --namespace 'Prefix of jobq''s own keys (audit stream, locks, reaper state)'
+            cand --color 'When to use colour (NO_COLOR is honoured with auto)'
+            cand --connect-timeout 'Give up connecting to Redis after this long'
+            cand --response-timeout 'Give up waiting for one Redis reply after this long'
+            cand -y 'Do not ask; apply the plan'
+            cand --yes 'Do not ask; apply the plan'
+            cand --dry-run 'Show the plan and stop (exit 1 when there is something to do)'
+            cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
+            cand --json 'Print one JSON object on stdout instead of a table'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jobq;audit'= {
+            cand --job 'Everything done to this job_id, oldest first'
+            cand --limit 'Show at most N runs (or entries) [default: 20 runs, 1000 entries]'
+            cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
+            cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
+            cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
+            cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
+            cand --schema 'TOML file describing the popoto model [default: RedisJob]'
+            cand --namespace 'Prefix of jobq''s own keys (audit stream, locks, reaper state)'
+            cand --color 'When to use colour (NO_COLOR is honoured with auto)'
+            cand --connect-timeout 'Give up connecting to Redis after this long'
+            cand --response-timeout 'Give up waiting for one Redis reply after this long'
+            cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
+            cand --json 'Print one JSON object on stdout instead of a table'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'jobq;drain'= {
             cand --project 'Wait only for this project''s jobs'
             cand --timeout 'Give up after this long (exit 6)'
@@ -362,6 +414,8 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand reap 'Move stale running jobs back to pending (or to failed)'
             cand retry 'Move failed (or other) jobs back to pending, popoto-style, filtered'
             cand delete 'Delete jobs by job_id, popoto-style, each record''s before-image audited'
+            cand undo 'Reverse one run of jobq, each change guarded, from the audit stream'
+            cand audit 'The history of what jobq did: runs, one run''s entries, one job''s'
             cand drain 'Wait until the queue has no pending and no running jobs'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -382,6 +436,10 @@ set edit:completion:arg-completer[jobq] = {|@words|
         &'jobq;help;retry'= {
         }
         &'jobq;help;delete'= {
+        }
+        &'jobq;help;undo'= {
+        }
+        &'jobq;help;audit'= {
         }
         &'jobq;help;drain'= {
         }

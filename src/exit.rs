@@ -239,8 +239,9 @@ pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
             (3, None),
             (
                 4,
-                Some("The stream was trimmed past the run's start (or, with --job, it may have held older entries of the job): what is shown is incomplete."),
+                Some("The stream was trimmed past the run's start: what is shown of the run is incomplete."),
             ),
+            (130, None),
         ],
         "jobq-drain" => vec![
             (

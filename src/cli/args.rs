@@ -145,8 +145,8 @@ everything jobq did to one job, oldest first. The stream is read a page at a
 time (XREVRANGE/XRANGE COUNT), never whole. When it was trimmed (MAXLEN) past
 a run's start, jobq says so and what is missing.
 
-Exit: 0 shown, 2 usage or an unknown run, 3 error, 4 the run's start (or
-older entries of the job) trimmed away.
+Exit: 0 shown, 2 usage or an unknown run, 3 error, 4 the run's start
+trimmed away, 130 interrupted.
 
 Examples:
   # The last 20 runs

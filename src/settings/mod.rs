@@ -356,11 +356,17 @@ pub fn scrub(text: &str, secret: Option<&str>) -> String {
 /// The command line as the audit stream's start entry records it: each
 /// argument's URL password masked ([`mask_url`]) and every known password
 /// ([`Settings::secrets`], from a flag or the environment) scrubbed, the
-/// arguments joined by spaces, any with a space or a quote in single quotes.
+/// arguments joined by spaces, any with a space or a quote in single quotes,
+/// the program by its file name.
 pub fn command_line(args: &[std::ffi::OsString], secrets: &[&str]) -> String {
     args.iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
             let mut a = a.to_string_lossy().into_owned();
+            // The program by its name, not where it was installed.
+            if i == 0 {
+                a = a.rsplit('/').next().unwrap_or(&a).to_owned();
+            }
             if a.contains("://") {
                 a = mask_url(&a).0;
             }
@@ -448,7 +454,7 @@ mod tests {
     #[test]
     fn the_command_line_has_no_password() {
         let args: Vec<std::ffi::OsString> = [
-            "jobq",
+            "/usr/local/bin/jobq",
             "--url",
             "redis://app:hunter22@h:6379/0",
             "--url=redis://:pw@h",

@@ -58,7 +58,7 @@ local function check(o)
     if t == 'none' then return {0, k .. ' is gone'} end
     if t ~= 'hash' then return {0, k .. ' is now a ' .. t} end
   elseif c == 'a' then
-    if redis.call('EXISTS', k) == 1 then return {0, k .. ' exists'} end
+    if redis.call('EXISTS', k) == 1 then return {0, k .. ' exists again'} end
   elseif c == 'l' or c == 'f' or c == 'n' then
     if not is(k, 'hash') then return {3, k} end
     if c == 'l' and redis.call('HLEN', k) ~= tonumber(o[2]) then
