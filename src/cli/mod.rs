@@ -263,12 +263,14 @@ pub fn command_path(args: &[OsString]) -> String {
 
 pub use args::*;
 use args::{
-    AUDIT_ABOUT, DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT,
-    REINDEX_ABOUT, RETRY_ABOUT, UNDO_ABOUT,
+    DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT, RETRY_ABOUT,
 };
+pub use history::{AuditArgs, UndoArgs};
+use history::{AUDIT_ABOUT, UNDO_ABOUT};
 pub use parse::*;
 
 mod args;
+mod history;
 mod parse;
 
 #[cfg(test)]
