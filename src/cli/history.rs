@@ -78,4 +78,3 @@ pub struct AuditArgs {
     #[arg(long, value_parser = parse_count::<u64>, allow_negative_numbers = true, value_name = "N")]
     pub limit: Option<u64>,
 }
-

@@ -20,6 +20,7 @@ pub mod retry;
 pub mod scan;
 pub mod session;
 pub mod undo;
+mod undo_prune;
 
 use anyhow::Result;
 

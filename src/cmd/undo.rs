@@ -19,7 +19,7 @@ use super::audit::{survey, unknown_run, PAGE};
 use super::{Ctx, Decision};
 use crate::bytes::Bytes;
 use crate::exit;
-use crate::plan::undo::{read, Change, Reading};
+use crate::plan::undo::{pruned_keys, read, Change, Reading};
 use crate::report::admin::Outcome;
 use crate::report::undo::{ChangeRow, UndoReport};
 use crate::settings::repair::Gate;
@@ -112,15 +112,18 @@ pub async fn run(ctx: Ctx<'_>, us: &UndoSettings) -> Result<(UndoReport, u8)> {
         }
         let mut steps: Vec<UndoStep> = Vec::new();
         let mut rows: Vec<ChangeRow> = Vec::new();
+        // The records the page's prune entries deleted, from their backups.
+        let pruned = super::undo_prune::records(&mine, us.backup.as_deref());
         for e in mine {
             seen += 1;
-            let (row, step) = plan_one(settings, &audit, e, &us.run);
-            match step {
-                Some(step) => {
-                    steps.push(step);
-                    rows.push(row);
+            for (row, step) in plan_entry(settings, &audit, e, &us.run, &pruned) {
+                match step {
+                    Some(step) => {
+                        steps.push(step);
+                        rows.push(row);
+                    }
+                    None => report.push(row),
                 }
-                None => report.push(row),
             }
         }
         match store
@@ -174,6 +177,43 @@ pub async fn run(ctx: Ctx<'_>, us: &UndoSettings) -> Result<(UndoReport, u8)> {
     finish(report, code)
 }
 
+/// One entry's rows, each with its step (none when it cannot be
+/// reversed: the row says why). A prune entry has one per record.
+fn plan_entry(
+    settings: &crate::settings::Settings,
+    audit: &Audit,
+    e: &StreamEntry,
+    run: &str,
+    pruned: &super::undo_prune::Pruned,
+) -> Vec<(ChangeRow, Option<UndoStep>)> {
+    if e.get("action") == Some(b"prune") && READABLE_VERSIONS.contains(&e.text("v").as_str()) {
+        return pruned_keys(e)
+            .into_iter()
+            .map(|(key, job)| {
+                let row = ChangeRow {
+                    entry: e.id.clone(),
+                    action: "prune".into(),
+                    job_id: Bytes(job),
+                    key: Bytes(key.clone()),
+                    outcome: Outcome::Refused,
+                    reason: None,
+                };
+                match pruned.change(e, &key) {
+                    Ok(c) => step_of(settings, audit, e, run, row, c),
+                    Err(why) => (
+                        ChangeRow {
+                            reason: Some(why),
+                            ..row
+                        },
+                        None,
+                    ),
+                }
+            })
+            .collect();
+    }
+    vec![plan_one(settings, audit, e, run)]
+}
+
 /// One entry's row, and its step (none when it cannot be reversed: the
 /// row says why).
 fn plan_one(
@@ -207,7 +247,24 @@ fn plan_one(
             row.reason = Some(why);
             return (row, None);
         }
+        Reading::Batch => {
+            row.reason = Some("a batch entry of an unreadable format".into());
+            return (row, None);
+        }
     };
+    step_of(settings, audit, e, run, row, change)
+}
+
+/// The step that reverses `change` (read from entry `e`), with undo's
+/// entry for it.
+fn step_of(
+    settings: &crate::settings::Settings,
+    audit: &Audit,
+    e: &StreamEntry,
+    run: &str,
+    mut row: ChangeRow,
+    change: Change,
+) -> (ChangeRow, Option<UndoStep>) {
     let inverse = match change.inverse(ACTION) {
         Ok(i) => i,
         Err(why) => {

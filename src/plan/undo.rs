@@ -125,6 +125,9 @@ pub enum Reading {
     Start,
     /// A change to one record.
     Change(Box<Change>),
+    /// A prune batch: the records it deleted are in its backup file
+    /// ([`pruned_keys`], [`pruned`]).
+    Batch,
     /// A change undo cannot reverse, and why.
     Opaque(String),
 }
@@ -148,6 +151,9 @@ pub fn read(e: &StreamEntry) -> Reading {
     let action = e.text("action");
     if action == crate::store::audit::START {
         return Reading::Start;
+    }
+    if action == "prune" {
+        return Reading::Batch;
     }
     let Some(key) = e.get("key") else {
         return Reading::Opaque(format!("a {action} entry names no key"));
@@ -235,6 +241,51 @@ pub fn read(e: &StreamEntry) -> Reading {
         idempotency: e.get("idempotency").map(<[u8]>::to_vec),
         unclaim: None,
     }))
+}
+
+/// The change a prune made to one record, from its backup line (a prune
+/// entry names the keys it deleted; the backup file holds them): the
+/// record deleted, out of every set and zset it was in.
+pub fn pruned(
+    key: &[u8],
+    job: &[u8],
+    fields: Vec<(B, B)>,
+    sets: Vec<B>,
+    zsets: Vec<(B, B)>,
+) -> Change {
+    Change {
+        action: "prune".into(),
+        job: job.to_vec(),
+        key: key.to_vec(),
+        shape: Shape::Deleted,
+        before: fields,
+        hset: Vec::new(),
+        hdel: Vec::new(),
+        sadd: Vec::new(),
+        srem: sets,
+        zadd: Vec::new(),
+        zrem: zsets,
+        zmove: Vec::new(),
+        counter: None,
+        note: None,
+        idempotency: None,
+        unclaim: None,
+    }
+}
+
+/// The keys (and job_ids) a prune entry deleted: `key.N`, `job.N`.
+pub fn pruned_keys(e: &StreamEntry) -> Vec<(B, B)> {
+    numbered(e, "key")
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, k))| {
+            let job = e
+                .get(&format!("job.{}", i + 1))
+                .unwrap_or_default()
+                .to_vec();
+            (k, job)
+        })
+        .collect()
 }
 
 /// A moved record's new image: the old one in its order, the written

@@ -201,10 +201,12 @@ impl super::Store {
         for part in audit.start_entry() {
             cmd.arg(part);
         }
-        let _: redis::Value = self
-            .query(&cmd)
-            .await
-            .map_err(|e| e.context("writing the run's start entry to the audit stream"))?;
+        let _: redis::Value = self.query(&cmd).await.map_err(|e| {
+            e.context(format!(
+                "writing the run's start entry to the audit stream {}",
+                crate::bytes::escape_bytes(&audit.stream)
+            ))
+        })?;
         audit.started.store(true, Ordering::SeqCst);
         Ok(())
     }

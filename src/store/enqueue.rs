@@ -320,6 +320,9 @@ impl Store {
         // must mean nothing was written.
         targets.push((ctx.audit.stream.clone(), "stream"));
         self.check_target_types(ctx, targets).await?;
+        // The run's start entry, once, before its first create and after
+        // the checks: a run refused there wrote nothing at all.
+        self.open_run(&ctx.audit).await?;
         if !ctx.script_loaded && slots.iter().any(|s| s.scripted.is_some()) {
             // Once per run: a server that forgets it meanwhile answers
             // NOSCRIPT, and those jobs are sent again (finish_batch). Not

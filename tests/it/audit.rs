@@ -127,7 +127,7 @@ fn reverse(con: &mut redis::Connection, e: &Entry) {
 
 /// Every entry of run `id`, newest first, reversed; how many there were.
 fn undo(con: &mut redis::Connection, id: &str) -> usize {
-    let entries: Vec<Entry> = xrange(con, "jobq:audit")
+    let entries: Vec<Entry> = xrange_all(con, "jobq:audit")
         .into_iter()
         .map(|(_, e)| e)
         .filter(|e| get(e, "run") == Some(id.as_bytes()))
@@ -486,7 +486,7 @@ fn the_start_entry_never_holds_a_password() {
         &[("REDIS_URL", url.as_str())],
     );
     run.expect_code(0);
-    let all = xrange(&mut con, "jobq:audit");
+    let all = xrange_all(&mut con, "jobq:audit");
     assert!(!all.is_empty());
     for (_, e) in &all {
         for (f, v) in e {

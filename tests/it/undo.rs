@@ -364,7 +364,7 @@ fn an_undo_run_opens_with_a_start_entry_and_a_second_undo_skips_everything() {
     let id = run_id(&run.json());
     let j = undo(&r, &id, 0);
     let undo_id = run_id(&j);
-    let entries = xrange(&mut con, "jobq:audit");
+    let entries = xrange_all(&mut con, "jobq:audit");
     let start = entries
         .iter()
         .find(|(_, e)| {
