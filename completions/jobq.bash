@@ -1044,7 +1044,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__reindex)
-            opts="-y -q -v -h -V --grace --deep --batch --limit --show --report-out --yes --dry-run --plan --plan-out --prefer --duplicates --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
+            opts="-y -q -v -h -V --grace --deep --batch --limit --show --report-out --yes --dry-run --plan --plan-out --prefer --duplicates --migrate-pointers --url --read-from --tls-ca --tls-cert --tls-key --tls-insecure --schema --namespace --json --color --quiet --verbose --connect-timeout --response-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -197,6 +197,7 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand -y 'Do not ask; apply the plan'
             cand --yes 'Do not ask; apply the plan'
             cand --dry-run 'Show the plan and stop (exit 1 when there is something to do)'
+            cand --migrate-pointers 'Move popoto 1.8.0-1.8.2 index pointers over to the $IdxPtr key 1.10.1 reads'
             cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
             cand --json 'Print one JSON object on stdout instead of a table'
             cand -q 'Print nothing on stderr but errors'

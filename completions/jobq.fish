@@ -180,6 +180,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l response-timeout -
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l deep -d 'Also walk the keyspace (SCAN MATCH <Model>:*) to find records missing from the class set'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s y -l yes -d 'Do not ask; apply the plan'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l migrate-pointers -d 'Move popoto 1.8.0-1.8.2 index pointers over to the $IdxPtr key 1.10.1 reads'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -l json -d 'Print one JSON object on stdout instead of a table'
 complete -c jobq -n "__fish_jobq_using_subcommand reindex" -s q -l quiet -d 'Print nothing on stderr but errors'

@@ -401,6 +401,14 @@ pub struct ReindexArgs {
     /// removed is kept in the audit stream as a before-image.
     #[arg(long, value_enum, value_name = "POLICY")]
     pub duplicates: Option<DuplicatePolicy>,
+    /// Move popoto 1.8.0-1.8.2 index pointers over to the $IdxPtr key 1.10.1 reads
+    ///
+    /// Only for a schema whose status is indexed. Without it, legacy_pointer
+    /// findings are reported and left alone (exit 4): a popoto 1.8 node still
+    /// running would no longer find its own pointer. The old pointer's value
+    /// is kept in the audit stream.
+    #[arg(long)]
+    pub migrate_pointers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,14 @@ pub(super) enum StepEnd<'a> {
 pub(super) fn step_end(end: StepEnd<'_>, since: &str) -> (Outcome, Option<String>) {
     match end {
         StepEnd::Applied => (Outcome::Applied, None),
+        // Not a change since: the record's pointer predates popoto 1.8.3.
+        StepEnd::Skipped(SkipReason::LegacyPointer) => (
+            Outcome::Skipped,
+            Some(
+                "it carries a popoto 1.8.0-1.8.2 index pointer: untouched (`jobq reindex` migrates it)"
+                    .into(),
+            ),
+        ),
         StepEnd::Skipped(r) => (
             Outcome::Skipped,
             Some(format!(

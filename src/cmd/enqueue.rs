@@ -40,7 +40,11 @@ pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u
     let filler = model.filler(store.server_time().await?);
     let run_id = audit.run_id.clone();
     let mut ctx = CreateContext::new(
-        model.fields.iter().map(|f| f.name.clone()).collect(),
+        model
+            .hset_order()
+            .into_iter()
+            .map(|i| model.fields[i].name.clone())
+            .collect(),
         model.class_set(),
         model
             .sorted_fields()
@@ -105,6 +109,15 @@ pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u
                     let id = job_id_of(model, &k).unwrap_or(job_id);
                     (k, false, Some("a record with this job_id exists"), id)
                 }
+                CreateOutcome::UniqueConflict(set) => {
+                    report.conflicts += 1;
+                    (
+                        set,
+                        false,
+                        Some("another record holds this value of a unique field (the key is its set)"),
+                        job_id,
+                    )
+                }
                 CreateOutcome::IdempotencyConflict(k) => {
                     report.conflicts += 1;
                     let id = job_id_of(model, &k).unwrap_or(job_id);
@@ -136,7 +149,7 @@ pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u
     }
     if report.conflicts > 0 {
         ui.warn(format!(
-            "{} job(s) not created: a record with that job_id exists, or the idempotency key was used for other fields (each job's \"reason\" says which)",
+            "{} job(s) not created: a record with that job_id exists, a unique field's value is taken, or the idempotency key was used for other fields (each job's \"reason\" says which)",
             report.conflicts
         ));
     }
@@ -233,6 +246,28 @@ fn create_job(
                 guard_keys.push(k.clone());
             }
         }
+        // A pointer left by a record of this key (a legacy one too) would
+        // make popoto take it for this job's: never write over one. This
+        // also sends the create through the script, which checks the key.
+        for f in model.indexf_fields() {
+            guard_keys.push(model.legacy_pointer_key(&rec.key, &f.name));
+        }
+    }
+    let mut values = rec.values;
+    let values = model
+        .hset_order()
+        .into_iter()
+        .map(|i| std::mem::take(&mut values[i]))
+        .collect();
+    let mut index_sets = rec.index_sets;
+    let mut pointers = Vec::with_capacity(rec.indexf.len());
+    let mut unique_sets = Vec::new();
+    for (e, f) in rec.indexf.into_iter().zip(model.indexf_fields()) {
+        if f.role == crate::schema::FieldRole::Unique {
+            unique_sets.push(e.set.clone());
+        }
+        pointers.push((e.pointer, e.set.clone()));
+        index_sets.push(e.set);
     }
     let idempotency_key = jobs.idempotency_keys[i]
         .as_deref()
@@ -241,8 +276,10 @@ fn create_job(
         content_digest: content_digest(jobs.drafts.given_bytes(i)),
         key: rec.key,
         job_id: rec.job_id.as_bytes().to_vec(),
-        values: rec.values,
-        index_sets: rec.index_sets,
+        values,
+        index_sets,
+        pointers,
+        unique_sets,
         scores: rec.scores,
         guard_keys,
         idempotency_key,

@@ -190,9 +190,9 @@ async fn prepare(settings: &Settings, store: &mut Store) -> Result<Audit> {
     store.require_writable()?;
     let audit = Audit::new(settings.ns.audit(), "retry");
     store.open_run(&audit).await?;
-    store
-        .load_script(&crate::store::script::scripts().move_record)
-        .await?;
+    let scripts = crate::store::script::scripts();
+    store.load_script(&scripts.move_record).await?;
+    store.load_script(&scripts.index_swap).await?;
     Ok(audit)
 }
 

@@ -8,10 +8,13 @@
 //! it reads is plain data in `schema::observed`. Must not: talk to Redis,
 //! print, or decide how to repair (that is `plan`).
 
+pub mod indexed;
+mod kind;
 pub mod stale;
 pub mod values;
 pub mod verdict;
 
+pub use kind::Kind;
 pub use values::{bad_values, field_status, sorted_problem, sorted_score, FieldStatus};
 
 // What a read saw of one key is plain data in `schema`, which `store` and
@@ -23,95 +26,6 @@ use serde::{Deserialize, Serialize};
 use crate::bytes::{escape_bytes, quote, Bytes};
 use crate::schema::msgpack;
 use crate::schema::{Model, ParsedKey};
-
-/// A kind of damage. Serialized in snake_case, as docs/layout.md names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Orphan,
-    Unlisted,
-    MultiIndexed,
-    WrongIndex,
-    FieldMismatch,
-    Dangling,
-    StaleKey,
-    Duplicate,
-    Partial,
-    SecondaryGap,
-    Malformed,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 11] = [
-        Kind::Orphan,
-        Kind::Unlisted,
-        Kind::MultiIndexed,
-        Kind::WrongIndex,
-        Kind::FieldMismatch,
-        Kind::Dangling,
-        Kind::StaleKey,
-        Kind::Duplicate,
-        Kind::Partial,
-        Kind::SecondaryGap,
-        Kind::Malformed,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Orphan => "orphan",
-            Kind::Unlisted => "unlisted",
-            Kind::MultiIndexed => "multi_indexed",
-            Kind::WrongIndex => "wrong_index",
-            Kind::FieldMismatch => "field_mismatch",
-            Kind::Dangling => "dangling",
-            Kind::StaleKey => "stale_key",
-            Kind::Duplicate => "duplicate",
-            Kind::Partial => "partial",
-            Kind::SecondaryGap => "secondary_gap",
-            Kind::Malformed => "malformed",
-        }
-    }
-
-    /// What the kind means for the application, for reports.
-    pub fn meaning(self) -> &'static str {
-        match self {
-            Kind::Orphan => "live job in no status index: never picked up",
-            Kind::Unlisted => "live job missing from the class set: invisible to all()/count()",
-            Kind::MultiIndexed => "job in two or more status indexes: processed twice",
-            Kind::WrongIndex => "job only in another status's index: picked up as that status",
-            Kind::FieldMismatch => "key says one status, the hash field another",
-            Kind::Dangling => "index or class-set member whose hash is gone: a ghost",
-            Kind::StaleKey => "ghost of an old state: the job lives on under another key",
-            Kind::Duplicate => "two or more live records for one job_id",
-            Kind::Partial => "hash missing declared fields",
-            Kind::SecondaryGap => "missing from its project index or a sorted-field zset",
-            Kind::Malformed => "does not parse, wrong type, or not valid msgpack: never touched",
-        }
-    }
-
-    /// How much a kind matters when a job shows several (higher first):
-    /// what decides whether anything can be repaired comes first.
-    pub fn severity(self) -> u8 {
-        match self {
-            Kind::Malformed => 12,
-            Kind::Partial => 11,
-            Kind::FieldMismatch => 10,
-            Kind::Duplicate => 9,
-            Kind::Orphan => 8,
-            Kind::WrongIndex => 7,
-            Kind::MultiIndexed => 6,
-            Kind::Unlisted => 5,
-            Kind::SecondaryGap => 4,
-            Kind::StaleKey => 3,
-            Kind::Dangling => 2,
-        }
-    }
-
-    /// Kinds whose repair needs an explicit policy flag.
-    pub fn needs_policy(self) -> bool {
-        matches!(self, Kind::FieldMismatch | Kind::Duplicate)
-    }
-}
 
 /// One affected key and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,17 +77,20 @@ pub fn plainly_healthy(
         && !probe.probe_twins
 }
 
-fn show(b: &Bytes) -> String {
+pub(crate) fn show(b: &Bytes) -> String {
     escape_bytes(b.as_slice())
 }
 
-fn join(sets: &[Bytes]) -> String {
+pub(crate) fn join(sets: &[Bytes]) -> String {
     sets.iter().map(show).collect::<Vec<_>>().join(", ")
 }
 
 /// Classify one record key. `None` means healthy, or nothing to say (a key
 /// that is gone from everywhere).
 pub fn classify(model: &Model, obs: &Observation) -> Option<Finding> {
+    if !model.status_in_key() {
+        return indexed::classify(model, obs);
+    }
     let parsed = match model.parse_key(obs.key.as_slice()) {
         Ok(p) => p,
         Err(e) => {
@@ -411,27 +328,7 @@ fn live(
         repair.push(format!("add it to {}", show(&obs.class_set.set)));
         add_set(&mut sets, &obs.class_set.set);
     }
-    let mut gaps: Vec<String> = Vec::new();
-    for m in &obs.secondary_sets {
-        if m.member == Some(false) {
-            gaps.push(format!("add it to {}", show(&m.set)));
-            add_set(&mut sets, &m.set);
-        }
-    }
-    for z in obs.zsets.iter().filter(|z| z.known && z.score.is_none()) {
-        let value = sorted
-            .iter()
-            .find(|(f, _)| *f == z.field)
-            .and_then(|(_, v)| v.as_ref());
-        if let Some(score) = value.and_then(sorted_score) {
-            gaps.push(format!(
-                "add it to {} with score {}",
-                show(&z.zset),
-                msgpack::format_float(score)
-            ));
-            add_set(&mut sets, &z.zset);
-        }
-    }
+    let gaps = secondary_gaps(obs, sorted, &mut sets);
     if !gaps.is_empty() {
         kinds.push(Kind::SecondaryGap);
         seen.push(format!(
@@ -449,6 +346,42 @@ fn live(
     Some(f)
 }
 
+/// The repairs of a live record's gaps in its other key-field indexes and
+/// sorted-field zsets ("add it to ..."), the sets named added to `sets`.
+pub(crate) fn secondary_gaps(
+    obs: &Observation,
+    sorted: &[(String, Option<Bytes>)],
+    sets: &mut Vec<Bytes>,
+) -> Vec<String> {
+    let mut add_set = |b: &Bytes| {
+        if !sets.contains(b) {
+            sets.push(b.clone());
+        }
+    };
+    let mut gaps: Vec<String> = Vec::new();
+    for m in &obs.secondary_sets {
+        if m.member == Some(false) {
+            gaps.push(format!("add it to {}", show(&m.set)));
+            add_set(&m.set);
+        }
+    }
+    for z in obs.zsets.iter().filter(|z| z.known && z.score.is_none()) {
+        let value = sorted
+            .iter()
+            .find(|(f, _)| *f == z.field)
+            .and_then(|(_, v)| v.as_ref());
+        if let Some(score) = value.and_then(sorted_score) {
+            gaps.push(format!(
+                "add it to {} with score {}",
+                show(&z.zset),
+                msgpack::format_float(score)
+            ));
+            add_set(&z.zset);
+        }
+    }
+    gaps
+}
+
 /// Why the diagnosis of a live record that [`classify`] found nothing wrong
 /// with cannot be trusted: a set its verdict depends on could not be read
 /// (another Redis type). The record is not confirmed in its own status
@@ -458,6 +391,9 @@ fn live(
 pub fn unconfirmed(model: &Model, obs: &Observation) -> Option<String> {
     if !matches!(obs.hash, HashState::Hash { .. }) {
         return None;
+    }
+    if !model.status_in_key() {
+        return indexed::unconfirmed(obs);
     }
     let parsed = model.parse_key(obs.key.as_slice()).ok()?;
     let own = model.status_index(model.key_status(&parsed));
@@ -526,7 +462,7 @@ pub fn survivor<'a>(model: &Model, keys: &[&'a Bytes]) -> Option<&'a Bytes> {
     best
 }
 
-fn list<S: AsRef<str>>(items: &[S]) -> String {
+pub(crate) fn list<S: AsRef<str>>(items: &[S]) -> String {
     items
         .iter()
         .map(|s| s.as_ref())
@@ -535,7 +471,7 @@ fn list<S: AsRef<str>>(items: &[S]) -> String {
 }
 
 impl Finding {
-    fn new(
+    pub(crate) fn new(
         kind: Kind,
         job_id: Option<String>,
         obs: &Observation,

@@ -92,7 +92,7 @@ pub fn judge_running(model: &Model, policy: &ReapPolicy, key: &[u8], read: &Fiel
     };
     let running = &model.status.running;
     let key_status = model.key_status(&parsed);
-    if key_status != running {
+    if model.status_in_key() && key_status != running {
         return Seen::Ignored(format!(
             "the key names status {key_status:?}, not {running:?}"
         ));
@@ -123,6 +123,21 @@ pub fn judge_running(model: &Model, policy: &ReapPolicy, key: &[u8], read: &Fiel
                     "the record's {} is {:?}, the key says {want:?}",
                     f.name,
                     v.display()
+                ))
+            }
+        }
+    }
+    // The indexed layout: the key names no status, the field must say
+    // running as the set it was found in does (else a wrong_index, the
+    // scan's business).
+    if !model.status_in_key() {
+        match get(&model.status.field) {
+            Some(Value::Str(s)) if s == running => {}
+            v => {
+                return Seen::Ignored(format!(
+                    "its {} field says {}, not {running:?} as the set it is in does",
+                    model.status.field,
+                    v.map_or("nothing".to_owned(), |v| format!("{:?}", v.display()))
                 ))
             }
         }

@@ -60,6 +60,7 @@ pub fn healthy(id: &str, status: &str) -> Observation {
         twins: Some(vec![]),
         found_in: vec![],
         bad_values: vec![],
+        pointer: None,
     }
 }
 

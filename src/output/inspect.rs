@@ -342,6 +342,42 @@ fn record(s: &mut String, r: &RecordFacts, style: &Style) {
         ]);
     }
     let _ = writeln!(s, "{t}");
+    if !r.pointers.is_empty() {
+        let _ = writeln!(s, "  pointers:");
+        for p in &r.pointers {
+            pointer(s, p, style);
+        }
+    }
+}
+
+/// An indexed field's pointer beside the memberships: the set it names and
+/// whether the record is in it; the legacy forms popoto still adopts.
+fn pointer(s: &mut String, p: &crate::report::inspect::PointerFacts, style: &Style) {
+    let names = match (&p.names, p.names_member) {
+        (Some(n), Some(true)) => format!("-> {n} {}", style.good("(member)")),
+        (Some(n), Some(false)) => format!("-> {n} {}", style.bad("(not a member)")),
+        (Some(n), None) => format!("-> {n}"),
+        (None, _) => style.bad("missing").to_string(),
+    };
+    let _ = writeln!(s, "    {} {names}", p.key);
+    if let Some((k, v)) = &p.legacy_key {
+        let _ = writeln!(
+            s,
+            "    {} legacy pointer (popoto 1.8.1-1.8.2) {k} -> {v}",
+            style.bad("!")
+        );
+    }
+    if let Some(v) = &p.legacy_field {
+        let name = crate::bytes::Bytes(format!("{}\x00idxset", p.field).into_bytes());
+        let _ = writeln!(
+            s,
+            "    {} legacy pointer field {name} (popoto 1.8.0) -> {v}",
+            style.bad("!"),
+        );
+    }
+    if let Some(e) = &p.error {
+        let _ = writeln!(s, "    {} {e}", style.bad("error:"));
+    }
 }
 
 fn membership(c: &SetCheck, style: &Style) -> Cell {

@@ -10,8 +10,10 @@
 use crate::schema::keys::ParsedKey;
 use crate::schema::{msgpack, Model, Value};
 use crate::store::audit::Audit;
-use crate::store::delete::DeleteRecord;
+use crate::store::delete::{DeleteRecord, FieldPointers};
 use crate::store::moves::MoveRecord;
+
+use super::status_move::status_move;
 
 /// One record as read for an admin verb.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,11 +71,12 @@ pub fn judge(model: &Model, record: &Selected, force: bool) -> Judgement {
 
 /// Every set a record may be in, for a delete: each declared status index
 /// and the one its key names, each other key-field index of its key's
-/// values, and the class set last (popoto's order).
+/// values, and the class set last (popoto's order). The set an indexed
+/// field's pointer names is found by the delete script itself.
 fn sets_of(model: &Model, parsed: &ParsedKey) -> Vec<Vec<u8>> {
     let st = &model.status;
     let mut sets: Vec<Vec<u8>> = st.values.iter().map(|v| model.status_index(v)).collect();
-    for f in model.indexed_fields() {
+    for f in model.keyf_fields() {
         let k = model.index_key(&f.name, parsed.get(&f.name));
         if !sets.contains(&k) {
             sets.push(k);
@@ -113,6 +116,14 @@ pub fn delete_step(
             .sorted_fields()
             .map(|f| model.sorted_key(&f.name))
             .collect(),
+        pointers: model
+            .indexf_fields()
+            .map(|f| FieldPointers {
+                pointer: model.index_pointer(&record.key, &f.name),
+                legacy: model.legacy_pointer_key(&record.key, &f.name),
+                set_prefix: model.index_prefix(&f.name),
+            })
+            .collect(),
         before_image,
         audit: audit.entry(&pairs),
     })
@@ -132,21 +143,15 @@ pub fn retry_step(
     let parsed = record.parsed.as_ref().ok()?;
     let expect = record.status_raw.clone()?;
     let st = &model.status;
-    let from = model.key_status(parsed).to_owned();
+    // The status it was read in: its key's (key layout) or its field's,
+    // the set it was found in (indexed layout; `pick` checked they agree).
+    let from = if model.status_in_key() {
+        model.key_status(parsed).to_owned()
+    } else {
+        record.status()?
+    };
     let to = &st.pending;
-    let new_key = model.rekey(parsed, &st.field, to);
-    let mut srem = vec![model.class_set()];
-    let mut sadd = vec![model.class_set()];
-    for f in model.indexed_fields() {
-        let old = parsed.get(&f.name);
-        srem.push(model.index_key(&f.name, old));
-        let new = if f.name == st.field {
-            Some(to.as_str())
-        } else {
-            old
-        };
-        sadd.push(model.index_key(&f.name, new));
-    }
+    let mv = status_move(model, &record.key, parsed, &from, to);
     let mut overrides = vec![(st.field.clone(), msgpack::encode(&Value::Str(to.clone())))];
     if let Some((f, v)) = priority {
         overrides.push((f.clone(), v.clone()));
@@ -155,33 +160,26 @@ pub fn retry_step(
         ("action", b"retry"),
         ("job", &record.job_id),
         ("key", &record.key),
-        ("new_key", &new_key),
+        ("new_key", &mv.new_key),
         ("to", to.as_bytes()),
     ]);
     Some(MoveRecord {
         old_key: record.key.clone(),
-        absent: st
-            .values
-            .iter()
-            .filter(|s| **s != from && *s != to)
-            .map(|s| model.rekey(parsed, &st.field, s))
-            .collect(),
-        new_key,
+        absent: mv.twins,
+        new_key: mv.new_key,
         audit_stream: audit.stream.clone(),
         audit_maxlen: audit.maxlen,
         expect_field: st.field.clone(),
         expect_value: expect,
-        guard_sets: vec![model.status_index(&from)],
-        srem,
-        sadd,
-        zsets: model
-            .sorted_fields()
-            .map(|f| model.sorted_key(&f.name))
-            .collect(),
+        guard_sets: mv.guard_sets,
+        srem: mv.srem,
+        sadd: mv.sadd,
+        zsets: mv.zsets,
         overrides,
         counter: None,
         forget_in: None,
         audit: entry,
+        pointer: mv.pointer,
     })
 }
 

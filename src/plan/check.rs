@@ -15,6 +15,9 @@ use super::{Action, Step};
 
 /// Why one step of a plan file is refused.
 pub fn check(model: &Model, a: &Action) -> Result<(), String> {
+    if !model.status_in_key() {
+        return super::indexed::check(model, a);
+    }
     let parsed = model.parse_key(a.key.as_slice()).map_err(|e| {
         format!(
             "its key is not a record key of the {} model ({e})",
@@ -82,6 +85,9 @@ pub fn check(model: &Model, a: &Action) -> Result<(), String> {
                     "it overwrites {f:?}; only the status field is ever overwritten"
                 ));
             }
+        }
+        Step::Repoint(_) | Step::RemovePointers { .. } => {
+            return Err("the status of this model is in its key: it has no pointers".into());
         }
         Step::RemoveGhost { srem, zrem } => {
             if !matches!(a.kind, Kind::Dangling | Kind::StaleKey) {
@@ -238,6 +244,56 @@ pub fn describe(a: &Action) -> String {
         Step::RemoveGhost { srem, zrem } => {
             let all: Vec<Bytes> = srem.iter().chain(zrem).cloned().collect();
             parts.push(format!("remove the ghost from {}", list(&all)));
+        }
+        Step::Repoint(r) => {
+            let super::Repoint {
+                sadd,
+                srem,
+                zadd,
+                pointer,
+                point_to,
+                legacy,
+                migrate,
+                ..
+            } = &**r;
+            if !srem.is_empty() {
+                parts.push(format!("remove it from {}", list(srem)));
+            }
+            if !sadd.is_empty() {
+                parts.push(format!("add it to {}", list(sadd)));
+            }
+            for (z, score) in zadd {
+                parts.push(format!(
+                    "add it to {} with score {score}",
+                    escape_bytes(z.as_slice())
+                ));
+            }
+            if let Some(to) = point_to {
+                parts.push(format!(
+                    "point {} at {}",
+                    escape_bytes(pointer.as_slice()),
+                    escape_bytes(to.as_slice())
+                ));
+            }
+            if *migrate {
+                parts.push(format!(
+                    "delete the popoto 1.8 pointer {} / hash field {}",
+                    escape_bytes(legacy.key.as_slice()),
+                    escape_bytes(legacy.field.as_slice())
+                ));
+            }
+        }
+        Step::RemovePointers {
+            pointers,
+            srem,
+            zrem,
+        } => {
+            let keys: Vec<Bytes> = pointers.iter().map(|(k, _)| k.clone()).collect();
+            parts.push(format!("delete {}", list(&keys)));
+            let all: Vec<Bytes> = srem.iter().chain(zrem).cloned().collect();
+            if !all.is_empty() {
+                parts.push(format!("remove the ghost from {}", list(&all)));
+            }
         }
         Step::Move { to, .. } => {
             parts.push(format!(

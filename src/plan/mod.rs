@@ -31,6 +31,9 @@ pub enum Prefer {
 pub struct Policy {
     pub prefer: Option<Prefer>,
     pub keep_latest: bool,
+    /// `--migrate-pointers`: move a popoto 1.8.0-1.8.2 pointer over to the
+    /// `$IdxPtr` key 1.10.1 reads (the indexed status layout).
+    pub migrate_pointers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +105,45 @@ pub enum Step {
         srem: Vec<Bytes>,
         zrem: Vec<Bytes>,
     },
+    /// Indexed status layout: put a live record's memberships right for
+    /// the status its field holds, then its pointer (`point_to`), and with
+    /// `migrate` move a 1.8.0-1.8.2 pointer over. Guard: the status field
+    /// still holds `expect_status`, the pointer `expect_pointer` (`None`:
+    /// absent), and when migrating the old pointers what `legacy` expects.
+    Repoint(Box<Repoint>),
+    /// Indexed status layout: delete the pointers a gone record left and
+    /// drop it from its sets. Guard: the record still does not exist, each
+    /// pointer still holds the value given (or is gone).
+    RemovePointers {
+        pointers: Vec<(Bytes, Bytes)>,
+        srem: Vec<Bytes>,
+        zrem: Vec<Bytes>,
+    },
+}
+
+/// A [`Step::Repoint`]'s fields (boxed: the largest step by far).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repoint {
+    pub expect_status: Bytes,
+    pub sadd: Vec<Bytes>,
+    pub srem: Vec<Bytes>,
+    pub zadd: Vec<(Bytes, f64)>,
+    pub pointer: Bytes,
+    pub expect_pointer: Option<Bytes>,
+    /// The set the pointer must name; `None`: pointers left as they are.
+    pub point_to: Option<Bytes>,
+    pub legacy: LegacyPointers,
+    #[serde(default)]
+    pub migrate: bool,
+}
+
+/// The 1.8.0-1.8.2 pointers a migration removes, and what they must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegacyPointers {
+    pub key: Bytes,
+    pub expect_key: Option<Bytes>,
+    pub field: Bytes,
+    pub expect_field: Option<Bytes>,
 }
 
 /// Turn confirmed findings into actions.
@@ -127,6 +169,10 @@ pub fn build_window(
         untouched: Vec::new(),
     };
     for f in findings {
+        if !model.status_in_key() {
+            indexed::plan(model, f, policy, &mut plan);
+            continue;
+        }
         let skip = |reason: String| Skip {
             kind: f.kind,
             job_id: f.job_id.clone(),
@@ -214,7 +260,7 @@ fn join(sets: &[Bytes]) -> String {
 }
 
 /// Sets vs sorted-field zsets, told apart by the model's zset names.
-fn split_sets(model: &Model, sets: &[Bytes]) -> (Vec<Bytes>, Vec<Bytes>) {
+pub(crate) fn split_sets(model: &Model, sets: &[Bytes]) -> (Vec<Bytes>, Vec<Bytes>) {
     let zsets: Vec<Vec<u8>> = model
         .sorted_fields()
         .map(|f| model.sorted_key(&f.name))
@@ -373,8 +419,10 @@ fn mismatch(model: &Model, f: &Finding, side: Prefer) -> Option<(String, Step)> 
 pub mod admin;
 mod check;
 pub mod file;
+mod indexed;
 pub mod reap;
 pub mod select;
+pub mod status_move;
 pub mod undo;
 
 #[cfg(test)]

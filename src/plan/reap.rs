@@ -15,6 +15,8 @@ use crate::schema::{Model, Namespace, Value};
 use crate::store::audit::Audit;
 use crate::store::moves::{Counter, MoveRecord};
 
+use super::status_move::status_move;
+
 /// A planned move and what it will do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedMove {
@@ -40,19 +42,7 @@ pub fn plan_move(
     let st = &model.status;
     let to_failed = attempts >= policy.max_attempts;
     let to = if to_failed { &st.failed } else { &st.pending };
-    let new_key = model.rekey(&job.parsed, &st.field, to);
-    let mut srem = vec![model.class_set()];
-    let mut sadd = vec![model.class_set()];
-    for f in model.indexed_fields() {
-        let old = job.parsed.get(&f.name);
-        srem.push(model.index_key(&f.name, old));
-        let new = if f.name == st.field {
-            Some(to.as_str())
-        } else {
-            old
-        };
-        sadd.push(model.index_key(&f.name, new));
-    }
+    let mv = status_move(model, &job.key, &job.parsed, &st.running, to);
     let mut overrides = vec![(st.field.clone(), encode(&Value::Str(to.clone())))];
     if !to_failed {
         if let Some((f, v)) = &policy.priority {
@@ -90,38 +80,25 @@ pub fn plan_move(
         ),
         ("job", job.job_id.as_bytes()),
         ("key", &job.key),
-        ("new_key", &new_key),
+        ("new_key", &mv.new_key),
         ("to", to.as_bytes()),
         ("attempts", attempts_text.as_bytes()),
         ("reason", reason.as_bytes()),
     ]);
     let record = MoveRecord {
         old_key: job.key.clone(),
-        new_key,
+        new_key: mv.new_key,
         audit_stream: audit.stream.clone(),
         audit_maxlen: audit.maxlen,
         expect_field: st.field.clone(),
         expect_value: encode(&Value::Str(st.running.clone())),
-        guard_sets: vec![model.status_index(&st.running)],
-        srem,
-        sadd,
-        zsets: model
-            .sorted_fields()
-            .map(|f| model.sorted_key(&f.name))
-            .collect(),
+        guard_sets: mv.guard_sets,
+        srem: mv.srem,
+        sadd: mv.sadd,
+        zsets: mv.zsets,
         // The same job under another status (a twin its key's segments
         // name) makes it a duplicate: the move is skipped, not made.
-        absent: job
-            .heartbeat
-            .iter()
-            .cloned()
-            .chain(
-                st.values
-                    .iter()
-                    .filter(|s| **s != st.running && *s != to)
-                    .map(|s| model.rekey(&job.parsed, &st.field, s)),
-            )
-            .collect(),
+        absent: job.heartbeat.iter().cloned().chain(mv.twins).collect(),
         overrides,
         counter: Some(Counter {
             hash: ns.reap_attempts(&model.class),
@@ -130,6 +107,7 @@ pub fn plan_move(
         }),
         forget_in: Some(ns.reap_seen(&model.class)),
         audit: entry,
+        pointer: mv.pointer,
     };
     PlannedMove {
         record,

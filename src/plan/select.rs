@@ -64,7 +64,9 @@ pub fn pick(
             return Pick::Refuse(selected, why);
         }
     };
-    if model.key_status(&parsed) != status {
+    // The key layout: a member whose key names another status is not this
+    // status's (a ghost of a move). The indexed layout's key names none.
+    if model.status_in_key() && model.key_status(&parsed) != status {
         return Pick::Pass;
     }
     if let Some((pf, p)) = &filter.project {
@@ -77,8 +79,13 @@ pub fn pick(
         decode(values.get(i)?.as_deref()?).ok()
     };
     if selected.status().as_deref() != Some(status) {
+        let by = if model.status_in_key() {
+            "its key does"
+        } else {
+            "the set it is in does"
+        };
         let why = format!(
-            "its {} field does not say {status:?} as its key does (see `jobq orphans scan`)",
+            "its {} field does not say {status:?} as {by} (see `jobq orphans scan`)",
             model.status.field
         );
         return Pick::Refuse(selected, why);

@@ -101,6 +101,7 @@ fn policies() {
         &Policy {
             prefer: Some(Prefer::Key),
             keep_latest: false,
+            migrate_pointers: false,
         },
     );
     match only_step(&p) {
@@ -122,6 +123,7 @@ fn policies() {
         &Policy {
             prefer: Some(Prefer::Field),
             keep_latest: false,
+            migrate_pointers: false,
         },
     );
     match only_step(&p) {
@@ -149,6 +151,7 @@ fn duplicates_keep_the_latest_once() {
         &Policy {
             prefer: None,
             keep_latest: true,
+            migrate_pointers: false,
         },
     );
     match only_step(&p) {

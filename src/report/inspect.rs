@@ -176,6 +176,36 @@ pub struct RecordFacts {
     pub sorted_sets: Vec<SetCheck>,
     /// The sets and zsets above it is a member of.
     pub member_of: Vec<Bytes>,
+    /// Each indexed field's pointers (a model whose status is an
+    /// `IndexedField`): which set the record says it is in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pointers: Vec<PointerFacts>,
+}
+
+/// An indexed field's pointers for one record (docs/layout.md, "The other
+/// status layout"): popoto 1.10.1's `$IdxPtr` key, and the older forms it
+/// adopts and deletes on its next save.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointerFacts {
+    pub field: String,
+    /// `$IdxPtr:{K}:{field}`.
+    pub key: Bytes,
+    /// The set it names; none when the pointer is missing.
+    pub names: Option<Bytes>,
+    /// Whether the record is a member of the set it names (none when that
+    /// was not checked: no pointer, or a read failed).
+    pub names_member: Option<bool>,
+    /// The 1.8.1-1.8.2 pointer key `{K}\x00idxptr\x00{field}` and what it
+    /// names, when it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_key: Option<(Bytes, Bytes)>,
+    /// What the 1.8.0 in-hash field `{field}\x00idxset` names, when the
+    /// record has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_field: Option<Bytes>,
+    /// A read that failed (a key of the wrong type).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -23,6 +23,7 @@
 mod holders;
 mod join;
 mod passes;
+mod pointers;
 mod walker;
 pub mod window;
 
@@ -185,10 +186,13 @@ pub async fn scan(
         .enumerate()
     {
         if w.status_lane[si].is_none() {
-            walks.push(IndexWalk::index(
-                idx,
-                Some((model.status.field.clone(), esc.clone())),
-            ));
+            // Under the indexed layout the key names no status: every
+            // member the class set holds was examined in pass A, where
+            // its memberships are read against its field.
+            let value = model
+                .status_in_key()
+                .then(|| (model.status.field.clone(), esc.clone()));
+            walks.push(IndexWalk::index(idx, value));
         }
     }
     for set in &w.secondary {
@@ -221,6 +225,12 @@ pub async fn scan(
         w.pass_b(walk, &progress)
             .await
             .with_context(|| format!("scanning {}", crate::bytes::escape_bytes(&walk.set)))?;
+    }
+    if !model.status_in_key() {
+        progress.set_message("walking the index pointers");
+        w.pointer_walk(&progress)
+            .await
+            .context("walking the index pointers")?;
     }
     progress.set_message("looking for job_ids held twice");
     w.cross_duplicates()

@@ -136,8 +136,12 @@ impl Walker<'_> {
         let pattern = self.model.record_pattern();
         let mut cursor = 0;
         loop {
-            let page = self.store.scan_keys(&pattern, cursor, self.batch).await?;
+            let mut page = self.store.scan_keys(&pattern, cursor, self.batch).await?;
             self.scanned.keyspace_keys += page.items.len() as u64;
+            // popoto 1.8.1-1.8.2's pointer keys match the records' pattern:
+            // they are the pointer walk's, never records (nor malformed).
+            page.items
+                .retain(|k| self.model.parse_legacy_pointer_key(k).is_none());
             // A record with a value that does not decode is malformed
             // whatever else it shows (an earlier walk may have found it
             // orphaned): it is reported as that alone, and never touched.

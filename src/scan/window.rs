@@ -218,6 +218,7 @@ mod tests {
                 twins: None,
                 found_in: vec![],
                 bad_values: vec![],
+                pointer: None,
             },
         }
     }

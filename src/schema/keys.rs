@@ -5,10 +5,17 @@
 //! Owns: building and parsing keys. Must not: talk to Redis.
 
 use super::escape::{escape, glob_escape, unescape};
-use super::model::{FieldRole, Model};
+use super::model::{Field, FieldRole, Model};
 
 /// The text popoto writes for a None key value.
 pub const NONE_TEXT: &str = "None";
+
+/// The prefix of a record's `$IdxPtr` pointer keys (popoto 1.8.3+).
+const POINTER_PREFIX: &[u8] = b"$IdxPtr:";
+/// Between K and the field in a 1.8.1-1.8.2 pointer key.
+const LEGACY_POINTER_INFIX: &[u8] = b"\x00idxptr\x00";
+/// After the field in a 1.8.0 in-hash pointer field's name.
+const LEGACY_POINTER_FIELD_SUFFIX: &[u8] = b"\x00idxset";
 
 /// A record key taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +47,11 @@ pub enum KeyError {
     Segments { found: usize, want: usize },
     #[error("a key segment is not valid UTF-8")]
     Utf8,
+    /// `{K}\x00idxptr\x00{field}`: popoto 1.8.1-1.8.2's pointer to an
+    /// indexed field's set, not a record (it has K's segments, so it would
+    /// otherwise parse). See [`Model::parse_legacy_pointer_key`].
+    #[error("is a popoto 1.8.1-1.8.2 index pointer, not a record")]
+    LegacyPointer,
 }
 
 impl Model {
@@ -74,6 +86,9 @@ impl Model {
         {
             return Err(KeyError::Prefix(format!("{}:", self.class)));
         }
+        if self.parse_legacy_pointer_key(key).is_some() {
+            return Err(KeyError::LegacyPointer);
+        }
         let segments: Vec<&[u8]> = key[prefix..].split(|&b| b == b':').collect();
         if segments.len() != self.key_field_count() {
             return Err(KeyError::Segments {
@@ -91,8 +106,12 @@ impl Model {
 
     /// The unescaped auto-key segment of a record key, as bytes: matches a
     /// job_id even when another segment (or the id itself) is not UTF-8 and
-    /// [`Model::parse_key`] refuses the key.
+    /// [`Model::parse_key`] refuses the key. None for a 1.8.1-1.8.2 pointer
+    /// key, which has a record key's segments but is no record.
     pub fn key_job_id_bytes(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if self.parse_legacy_pointer_key(key).is_some() {
+            return None;
+        }
         let rest = key
             .strip_prefix(self.class.as_bytes())?
             .strip_prefix(b":")?;
@@ -109,7 +128,9 @@ impl Model {
         parsed.get(&self.auto_field().name).unwrap_or(NONE_TEXT)
     }
 
-    /// The status named by a parsed key's segment.
+    /// The status named by a parsed key's segment. Only the `KeyField`
+    /// layout has one ([`Model::status_in_key`]): under the indexed layout
+    /// this is `None` text, and the status is the hash field's alone.
     pub fn key_status<'a>(&self, parsed: &'a ParsedKey) -> &'a str {
         parsed.get(&self.status.field).unwrap_or(NONE_TEXT)
     }
@@ -119,9 +140,11 @@ impl Model {
         format!("$Class:{}", self.class).into_bytes()
     }
 
-    /// `$KeyF:{Model}:{field}:{esc(value)}`.
+    /// The index set of one value of a field: `$KeyF:{Model}:{field}:{esc(value)}`
+    /// for a key field, `$IndexF:{Model}:{field}:{esc(value)}` for an
+    /// indexed (or unique) one.
     pub fn index_key(&self, field: &str, value: Option<&str>) -> Vec<u8> {
-        let mut k = format!("$KeyF:{}:{}:", self.class, field).into_bytes();
+        let mut k = self.index_prefix(field);
         k.extend(escape(value.unwrap_or(NONE_TEXT).as_bytes()));
         k
     }
@@ -131,9 +154,100 @@ impl Model {
     }
 
     /// The prefix of every index set of one field, for recognising (and
-    /// decoding) index names found with SCAN.
+    /// decoding) index names found with SCAN: `$IndexF:` for an indexed
+    /// field, `$KeyF:` otherwise.
     pub fn index_prefix(&self, field: &str) -> Vec<u8> {
-        format!("$KeyF:{}:{}:", self.class, field).into_bytes()
+        let kind = match self.field(field) {
+            Some(f) if f.is_indexf() => "$IndexF",
+            _ => "$KeyF",
+        };
+        format!("{kind}:{}:{}:", self.class, field).into_bytes()
+    }
+
+    /// `$IdxPtr:{K}:{field}`: the STRING whose value is the name of the
+    /// `$IndexF` set record K is in for that field (popoto 1.8.3 and later).
+    pub fn index_pointer(&self, record_key: &[u8], field: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(POINTER_PREFIX.len() + record_key.len() + field.len() + 1);
+        k.extend_from_slice(POINTER_PREFIX);
+        k.extend_from_slice(record_key);
+        k.push(b':');
+        k.extend_from_slice(field.as_bytes());
+        k
+    }
+
+    /// `{K}\x00idxptr\x00{field}`: the pointer popoto 1.8.1 and 1.8.2 kept.
+    /// It matches the model's own key pattern; 1.10.1 adopts and deletes it.
+    pub fn legacy_pointer_key(&self, record_key: &[u8], field: &str) -> Vec<u8> {
+        let mut k = record_key.to_vec();
+        k.extend_from_slice(LEGACY_POINTER_INFIX);
+        k.extend_from_slice(field.as_bytes());
+        k
+    }
+
+    /// `{field}\x00idxset`: the hash field inside the record in which popoto
+    /// 1.8.0 kept the pointer.
+    pub fn legacy_pointer_field(&self, field: &str) -> Vec<u8> {
+        let mut f = field.as_bytes().to_vec();
+        f.extend_from_slice(LEGACY_POINTER_FIELD_SUFFIX);
+        f
+    }
+
+    /// MATCH pattern for every `$IdxPtr` pointer of the model's records.
+    pub fn index_pointer_pattern(&self) -> Vec<u8> {
+        let mut prefix = POINTER_PREFIX.to_vec();
+        prefix.extend_from_slice(self.class.as_bytes());
+        prefix.push(b':');
+        let mut p = glob_escape(&prefix);
+        p.push(b'*');
+        p
+    }
+
+    /// MATCH pattern for every 1.8.1-1.8.2 pointer key of one indexed
+    /// field, `{K}\x00idxptr\x00{field}` for each record K of the model:
+    /// the scan's pointer walk meets those whose record is gone with it.
+    pub fn legacy_pointer_pattern(&self, field: &str) -> Vec<u8> {
+        let mut p = self.record_pattern();
+        let mut tail = LEGACY_POINTER_INFIX.to_vec();
+        tail.extend_from_slice(field.as_bytes());
+        p.extend(glob_escape(&tail));
+        p
+    }
+
+    /// A `$IdxPtr:{K}:{field}` key taken apart: the record key K (not
+    /// checked to parse: a pointer may outlive its record or name a
+    /// malformed one) and the indexed field. None for any other key.
+    pub fn parse_index_pointer<'k>(&self, key: &'k [u8]) -> Option<(&'k [u8], &Field)> {
+        let rest = key.strip_prefix(POINTER_PREFIX)?;
+        // The field name has no ':' (checked by `Model::new`), K may.
+        let colon = rest.iter().rposition(|&b| b == b':')?;
+        let (record_key, field) = (&rest[..colon], &rest[colon + 1..]);
+        let f = self.indexf_fields().find(|f| f.name.as_bytes() == field)?;
+        record_key
+            .strip_prefix(self.class.as_bytes())?
+            .strip_prefix(b":")?;
+        Some((record_key, f))
+    }
+
+    /// A 1.8.1-1.8.2 pointer key `{K}\x00idxptr\x00{field}` taken apart:
+    /// K and the indexed field. None for any other key, so a keyspace walk
+    /// can tell these from records and never call them malformed.
+    pub fn parse_legacy_pointer_key<'k>(&self, key: &'k [u8]) -> Option<(&'k [u8], &Field)> {
+        let at = key
+            .windows(LEGACY_POINTER_INFIX.len())
+            .position(|w| w == LEGACY_POINTER_INFIX)?;
+        let (record_key, field) = (&key[..at], &key[at + LEGACY_POINTER_INFIX.len()..]);
+        let f = self.indexf_fields().find(|f| f.name.as_bytes() == field)?;
+        record_key
+            .strip_prefix(self.class.as_bytes())?
+            .strip_prefix(b":")?;
+        Some((record_key, f))
+    }
+
+    /// The indexed field whose 1.8.0 in-hash pointer a hash field name is
+    /// (`{field}\x00idxset`), if it is one.
+    pub fn parse_legacy_pointer_field(&self, name: &[u8]) -> Option<&Field> {
+        let field = name.strip_suffix(LEGACY_POINTER_FIELD_SUFFIX)?;
+        self.indexf_fields().find(|f| f.name.as_bytes() == field)
     }
 
     /// The value an index name stands for, if `key` is an index of `field`.
@@ -342,155 +456,4 @@ impl Namespace {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn m() -> Model {
-        Model::redis_job()
-    }
-
-    fn s(b: Vec<u8>) -> String {
-        String::from_utf8(b).expect("utf8")
-    }
-
-    #[test]
-    fn record_key_has_alphabetical_segments() {
-        let k = m().record_key(|n| match n {
-            "job_id" => Some("abc"),
-            "project_key" => Some("team:ops-1"),
-            "status" => Some("pending"),
-            _ => None,
-        });
-        assert_eq!(s(k), "RedisJob:abc:team{&#58;}ops/-1:pending");
-        let k = m().record_key(|n| if n == "job_id" { Some("x") } else { None });
-        assert_eq!(s(k), "RedisJob:x:None:None");
-    }
-
-    #[test]
-    fn parse_round_trip() {
-        let model = m();
-        let key = b"RedisJob:abc:team{&#58;}ops/-1:pending";
-        let p = model.parse_key(key).expect("parses");
-        assert_eq!(p.get("project_key"), Some("team:ops-1"));
-        assert_eq!(model.job_id(&p), "abc");
-        assert_eq!(model.key_status(&p), "pending");
-        assert_eq!(model.record_key(|n| p.get(n)), key.to_vec());
-        assert_eq!(
-            s(model.rekey(&p, "status", "running")),
-            "RedisJob:abc:team{&#58;}ops/-1:running"
-        );
-    }
-
-    #[test]
-    fn parse_errors() {
-        let model = m();
-        assert!(matches!(
-            model.parse_key(b"Other:a:b:c"),
-            Err(KeyError::Prefix(_))
-        ));
-        assert!(matches!(
-            model.parse_key(b"RedisJob"),
-            Err(KeyError::Prefix(_))
-        ));
-        assert_eq!(
-            model.parse_key(b"RedisJob:a:b"),
-            Err(KeyError::Segments { found: 2, want: 3 })
-        );
-        assert_eq!(model.parse_key(b"RedisJob:a:b\xff:c"), Err(KeyError::Utf8));
-    }
-
-    #[test]
-    fn job_id_bytes_of_any_key() {
-        let model = m();
-        assert_eq!(
-            model.key_job_id_bytes(b"RedisJob:a/*b:p:pending"),
-            Some(b"a*b".to_vec())
-        );
-        assert_eq!(
-            model.key_job_id_bytes(b"RedisJob:\xff{&#58;}x:p\xfe:pending"),
-            Some(b"\xff:x".to_vec())
-        );
-        assert_eq!(model.key_job_id_bytes(b"RedisJob:a:b"), None);
-        assert_eq!(model.key_job_id_bytes(b"Other:a:b:c"), None);
-    }
-
-    #[test]
-    fn index_names() {
-        let model = m();
-        assert_eq!(s(model.class_set()), "$Class:RedisJob");
-        assert_eq!(
-            s(model.status_index("pending")),
-            "$KeyF:RedisJob:status:pending"
-        );
-        assert_eq!(
-            s(model.index_key("project_key", Some("2026-01-01"))),
-            "$KeyF:RedisJob:project_key:2026/-01/-01"
-        );
-        assert_eq!(
-            s(model.sorted_key("created_at")),
-            "$SortF:RedisJob:created_at"
-        );
-        assert_eq!(
-            model.index_value("status", b"$KeyF:RedisJob:status:a/-b"),
-            Some(b"a-b".to_vec())
-        );
-        assert_eq!(
-            model.index_value("status", b"$KeyF:RedisJob:project_key:x"),
-            None
-        );
-    }
-
-    #[test]
-    fn patterns_are_literal() {
-        let model = m();
-        assert_eq!(s(model.job_pattern(b"a*b")), "RedisJob:a/\\*b:*:*");
-        assert_eq!(s(model.record_pattern()), "RedisJob:*");
-        assert_eq!(s(model.index_pattern("status")), "$KeyF:RedisJob:status:*");
-    }
-
-    #[test]
-    fn heartbeat_templates() {
-        let model = m();
-        let t = model
-            .key_template("worker:{project_key}:alive")
-            .expect("valid");
-        assert_eq!(t.fields().collect::<Vec<_>>(), ["project_key"]);
-        let k = t.render(|f| {
-            assert_eq!(f, "project_key");
-            "team:ops-1".to_owned()
-        });
-        assert_eq!(s(k), "worker:team{&#58;}ops/-1:alive");
-        let t = model
-            .key_template("hb:{{{job_id}}}:{status}")
-            .expect("valid");
-        assert_eq!(s(t.render(|f| f.to_uppercase())), "hb:{JOB_ID}:STATUS");
-        assert_eq!(
-            s(model
-                .key_template("plain")
-                .expect("valid")
-                .render(|_| String::new())),
-            "plain"
-        );
-        assert_eq!(model.key_template(""), Err(TemplateError::Empty));
-        assert_eq!(
-            model.key_template("a:{job_id"),
-            Err(TemplateError::Unclosed(2))
-        );
-        assert_eq!(model.key_template("a}"), Err(TemplateError::Unopened(1)));
-        assert!(matches!(
-            model.key_template("w:{worker}"),
-            Err(TemplateError::UnknownField(f, _)) if f == "worker"
-        ));
-    }
-
-    #[test]
-    fn namespace_keys() {
-        let ns = Namespace::new("jobq");
-        assert_eq!(s(ns.audit()), "jobq:audit");
-        assert_eq!(
-            s(ns.idempotency("RedisJob", "ci-1")),
-            "jobq:idem:RedisJob:ci-1"
-        );
-        assert_eq!(s(ns.reap_lock("RedisJob")), "jobq:reap:RedisJob:lock");
-    }
-}
+mod tests;

@@ -16,7 +16,7 @@ pub mod probe;
 pub mod record;
 
 pub use keys::{KeyError, KeyTemplate, Namespace, ParsedKey, TemplateError};
-pub use model::{Field, FieldDefault, FieldRole, FieldType, Model, Statuses};
+pub use model::{Field, FieldDefault, FieldRole, FieldType, Model, StatusLayout, Statuses};
 pub use msgpack::Value;
 
 use anyhow::{Context, Result};

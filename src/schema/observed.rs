@@ -90,6 +90,43 @@ pub struct Observation {
     /// the values were read (`--deep`, see `diagnose::bad_values`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bad_values: Vec<BadValue>,
+    /// The record's index pointers, read only under the indexed status
+    /// layout (docs/layout.md, "The other status layout").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<PointerObs>,
+}
+
+/// What a read saw of a record's pointers under the indexed layout: the
+/// `$IdxPtr:{K}:{field}` STRING popoto 1.10.1 keeps, and the two schemes
+/// records may still carry (1.8.1-1.8.2's `{K}\x00idxptr\x00{field}` key,
+/// 1.8.0's `{field}\x00idxset` hash field).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointerObs {
+    /// `$IdxPtr:{K}:{field}`.
+    pub key: Bytes,
+    /// Its value (the name of a set); `None` when absent.
+    pub value: Option<Bytes>,
+    /// `{K}\x00idxptr\x00{field}` (1.8.1-1.8.2).
+    pub legacy_key: Bytes,
+    pub legacy_key_value: Option<Bytes>,
+    /// The 1.8.0 in-hash pointer field's name and value (when present).
+    pub legacy_field: Bytes,
+    pub legacy_field_value: Option<Bytes>,
+    /// A pointer key of another Redis type than a string (which one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_type: Option<Bytes>,
+}
+
+impl PointerObs {
+    /// Whether any pointer scheme is present.
+    pub fn any(&self) -> bool {
+        self.value.is_some() || self.legacy_key_value.is_some() || self.legacy_field_value.is_some()
+    }
+
+    /// Whether a pre-1.10 pointer is present.
+    pub fn legacy(&self) -> bool {
+        self.legacy_key_value.is_some() || self.legacy_field_value.is_some()
+    }
 }
 
 /// A field whose stored value does not decode.

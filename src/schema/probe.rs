@@ -21,6 +21,10 @@ pub struct Layout {
     pub packed_statuses: Vec<Vec<u8>>,
     /// Each status as escaped in a key segment (same order as `statuses`).
     pub escaped_statuses: Vec<Vec<u8>>,
+    /// Under the indexed status layout: the 1.8.0 in-hash pointer field
+    /// (`status\x00idxset`) every observation reads. `None`: the status is
+    /// in the key, and records have no pointers.
+    pub legacy_pointer_field: Option<Vec<u8>>,
 }
 
 impl Layout {
@@ -48,6 +52,8 @@ impl Layout {
                 .sorted_fields()
                 .map(|f| (f.name.clone(), model.sorted_key(&f.name)))
                 .collect(),
+            legacy_pointer_field: (!model.status_in_key())
+                .then(|| model.legacy_pointer_field(&model.status.field)),
         }
     }
 }
@@ -72,6 +78,10 @@ pub struct Probe {
     /// Memberships the scan's joint walk has already seen; the light read
     /// asks the server only about the rest.
     pub seen: SeenInWalk,
+    /// Under the indexed status layout, the record's pointer keys
+    /// (`$IdxPtr:{K}:{field}`, `{K}\x00idxptr\x00{field}`) for the status
+    /// field: an observation reads them with the memberships.
+    pub pointers: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Memberships of a key already known from the walks (`None`: not known,
@@ -108,13 +118,19 @@ impl Probe {
                     .collect();
                 let own = model.key_status(&p).to_owned();
                 own_status = model.status.values.iter().position(|s| *s == own);
-                let twins = model
-                    .status
-                    .values
-                    .iter()
-                    .filter(|s| **s != own)
-                    .map(|s| model.rekey(&p, &model.status.field, s))
-                    .collect();
+                // Under the indexed layout the status is not in the key: a
+                // record has no twins under other statuses.
+                let twins = if model.status_in_key() {
+                    model
+                        .status
+                        .values
+                        .iter()
+                        .filter(|s| **s != own)
+                        .map(|s| model.rekey(&p, &model.status.field, s))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 (secondary, twins)
             }
             Err(_) => (Vec::new(), Vec::new()),
@@ -127,6 +143,7 @@ impl Probe {
             found_in: Vec::new(),
             own_status,
             seen: SeenInWalk::default(),
+            pointers: pointers(model, key),
         }
     }
 
@@ -155,6 +172,7 @@ impl Probe {
             found_in: Vec::new(),
             own_status,
             seen: SeenInWalk::default(),
+            pointers: pointers(model, key),
         }
     }
 
@@ -162,6 +180,16 @@ impl Probe {
         self.probe_twins = true;
         self
     }
+}
+
+/// A record's pointer keys under the indexed layout (see [`Probe::pointers`]).
+fn pointers(model: &Model, key: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    (!model.status_in_key()).then(|| {
+        (
+            model.index_pointer(key, &model.status.field),
+            model.legacy_pointer_key(key, &model.status.field),
+        )
+    })
 }
 
 /// The raw (still escaped) segment of key field `field` in a record key,

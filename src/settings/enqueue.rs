@@ -213,7 +213,7 @@ fn check_spec(model: &Model, mut spec: Spec) -> Result<Spec> {
             )));
         }
     }
-    for f in model.indexed_fields() {
+    for f in model.keyf_fields() {
         if spec.given.get(model, &f.name).is_none() {
             let hint = if f.name == "project_key" {
                 " (--project)"

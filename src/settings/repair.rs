@@ -143,6 +143,7 @@ impl ReindexSettings {
                     CliPrefer::Field => Prefer::Field,
                 }),
                 keep_latest: matches!(a.duplicates, Some(DuplicatePolicy::KeepLatest)),
+                migrate_pointers: a.migrate_pointers,
             },
         })
     }

@@ -27,11 +27,26 @@ pub struct DeleteRecord {
     pub srem: Vec<Vec<u8>>,
     /// Zsets to ZREM it from.
     pub zrem: Vec<Vec<u8>>,
+    /// The pointers of each indexed field (none for a model without one).
+    pub pointers: Vec<FieldPointers>,
     /// Write the record's before-image into the entry (off when a backup
     /// file holds it).
     pub before_image: bool,
     /// XADD field/value list (see `Audit::entry`).
     pub audit: Vec<Vec<u8>>,
+}
+
+/// An indexed field's pointer keys for one record, deleted with it as
+/// popoto deletes them; the set the pointer names is left too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldPointers {
+    /// `$IdxPtr:{K}:{field}`.
+    pub pointer: Vec<u8>,
+    /// `{K}\x00idxptr\x00{field}` (popoto 1.8.1-1.8.2).
+    pub legacy: Vec<u8>,
+    /// `$IndexF:{Model}:{field}:`: a pointer's value is taken as a set to
+    /// leave only when it starts with this.
+    pub set_prefix: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +65,10 @@ impl DeleteRecord {
         let mut keys = vec![self.key.clone(), self.audit_stream.clone()];
         keys.extend(self.srem.iter().cloned());
         keys.extend(self.zrem.iter().cloned());
+        for p in &self.pointers {
+            keys.push(p.pointer.clone());
+            keys.push(p.legacy.clone());
+        }
         let n = |v: usize| v.to_string().into_bytes();
         let mut args = vec![
             self.expect_field.as_bytes().to_vec(),
@@ -58,7 +77,9 @@ impl DeleteRecord {
             n(self.srem.len()),
             n(self.zrem.len()),
             if self.before_image { b"1" } else { b"0" }.to_vec(),
+            n(self.pointers.len()),
         ];
+        args.extend(self.pointers.iter().map(|p| p.set_prefix.clone()));
         args.extend(self.audit.iter().cloned());
         Invocation { keys, args }
     }

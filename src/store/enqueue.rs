@@ -24,11 +24,19 @@ use super::{reply, Reply, Store, StoreError};
 pub struct CreateJob {
     pub key: Vec<u8>,
     pub job_id: Vec<u8>,
-    /// HSET values in declaration order (the names: `CreateContext::fields`).
+    /// HSET values, in the order of `CreateContext::fields` (popoto's: see
+    /// `Model::hset_order`).
     pub values: Vec<Vec<u8>>,
-    /// Each key-field index set (the class set comes first, from the
-    /// context).
+    /// Each index set: the `$KeyF` sets of the key fields, then the
+    /// `$IndexF` set of each indexed field (the class set comes first, from
+    /// the context).
     pub index_sets: Vec<Vec<u8>>,
+    /// Each indexed field's `$IdxPtr` pointer and its value, the name of the
+    /// `$IndexF` set the record joins (popoto 1.10.1's INDEX_SWAP writes).
+    pub pointers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The `$IndexF` sets of unique fields (`UniqueField`): no other record
+    /// may be in one (popoto's uniqueness rule, checked in the script).
+    pub unique_sets: Vec<Vec<u8>>,
     /// (which of `CreateContext::zsets`, score), for each sorted field that
     /// has a value.
     pub scores: Vec<(usize, f64)>,
@@ -43,13 +51,15 @@ pub struct CreateJob {
 
 impl CreateJob {
     fn needs_script(&self) -> bool {
-        self.idempotency_key.is_some() || !self.guard_keys.is_empty()
+        self.idempotency_key.is_some()
+            || !self.guard_keys.is_empty()
+            || !self.unique_sets.is_empty()
     }
 
     /// Commands of its MULTI/EXEC, both included.
     fn transaction_len(&self) -> usize {
-        // MULTI HSET SADD(class) SADD(index)... ZADD... XADD EXEC
-        5 + self.index_sets.len() + self.scores.len()
+        // MULTI HSET SADD(class) SADD(index)... SET(pointer)... ZADD... XADD EXEC
+        5 + self.index_sets.len() + self.pointers.len() + self.scores.len()
     }
 }
 
@@ -64,11 +74,15 @@ pub enum CreateOutcome {
     IdempotencyConflict(Vec<u8>),
     /// A record for this job_id exists already.
     Conflict(Vec<u8>),
+    /// Another record holds this value of a unique field: the set. Nothing
+    /// written.
+    UniqueConflict(Vec<u8>),
 }
 
 /// What a run of creates shares.
 pub struct CreateContext {
-    /// Field names, in declaration order.
+    /// Field names, in the order popoto leaves them in the hash
+    /// (`Model::hset_order`).
     pub fields: Vec<String>,
     fields_len: usize,
     pub class_set: Vec<u8>,
@@ -132,6 +146,7 @@ impl CreateContext {
                 e.push(super::audit::numbered("sadd", i).into_bytes());
                 e.push(set.clone());
             }
+            pointer_entries(&mut e, job);
             for (i, (z, score)) in job.scores.iter().enumerate() {
                 let name = super::audit::numbered("zadd", i);
                 e.push(name.clone().into_bytes());
@@ -141,6 +156,18 @@ impl CreateContext {
             }
         }
         e
+    }
+}
+
+/// A create's pointers in its audit entry: `pointer.N` the key, and
+/// `pointer.N.value` what it was set to (no `.before`: it did not exist).
+fn pointer_entries(e: &mut Vec<Vec<u8>>, job: &CreateJob) {
+    for (i, (ptr, value)) in job.pointers.iter().enumerate() {
+        let name = super::audit::numbered("pointer", i);
+        e.push(name.clone().into_bytes());
+        e.push(ptr.clone());
+        e.push(format!("{name}.value").into_bytes());
+        e.push(value.clone());
     }
 }
 
@@ -240,6 +267,12 @@ impl CreateBatch {
                 .arg("SADD")
                 .arg(s.as_slice())
                 .arg(key);
+        }
+        for (ptr, value) in &job.pointers {
+            pipe.add_command(at(3, 3 + ptr.len() + value.len()))
+                .arg("SET")
+                .arg(ptr.as_slice())
+                .arg(value.as_slice());
         }
         for (z, score) in &job.scores {
             let z = &ctx.zsets[*z];
@@ -481,6 +514,8 @@ fn invocation(ctx: &CreateContext, job: &CreateJob, time_ms: &str) -> Invocation
     keys.extend(job.index_sets.iter().cloned());
     keys.extend(job.scores.iter().map(|(z, _)| ctx.zsets[*z].clone()));
     keys.extend(job.guard_keys.iter().cloned());
+    keys.extend(job.pointers.iter().map(|(p, _)| p.clone()));
+    keys.extend(job.unique_sets.iter().cloned());
     let mut args: Vec<Vec<u8>> = vec![
         if job.idempotency_key.is_some() {
             job.content_digest.clone()
@@ -493,12 +528,15 @@ fn invocation(ctx: &CreateContext, job: &CreateJob, time_ms: &str) -> Invocation
         job.scores.len().to_string().into_bytes(),
         job.guard_keys.len().to_string().into_bytes(),
         job.values.len().to_string().into_bytes(),
+        job.pointers.len().to_string().into_bytes(),
+        job.unique_sets.len().to_string().into_bytes(),
     ];
     for (f, v) in ctx.fields.iter().zip(&job.values) {
         args.push(f.as_bytes().to_vec());
         args.push(v.clone());
     }
     args.extend(job.scores.iter().map(|(_, s)| score_text(*s).into_bytes()));
+    args.extend(job.pointers.iter().map(|(_, v)| v.clone()));
     args.extend(ctx.audit_entry(job, time_ms, true));
     Invocation { keys, args }
 }
@@ -549,6 +587,7 @@ fn outcome(key: &[u8], r: Reply, scripted: bool, digest: Option<&[u8]>) -> Resul
             }
         }
         2 => Ok(CreateOutcome::Conflict(other)),
+        4 => Ok(CreateOutcome::UniqueConflict(other)),
         3 => bail!(
             "{} has the wrong type: refusing to write {}",
             crate::bytes::escape_bytes(&other),

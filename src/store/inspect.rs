@@ -235,6 +235,41 @@ impl Store {
             .collect())
     }
 
+    /// Small values read by name, pipelined: `GET key`, or `HGET key field`
+    /// (a pointer and its legacy forms). A read of a key of the wrong type
+    /// keeps the server's error in its place.
+    pub async fn read_values(
+        &mut self,
+        reads: &[(Vec<u8>, Option<Vec<u8>>)],
+    ) -> Result<Vec<std::result::Result<Option<Vec<u8>>, String>>> {
+        if reads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (key, field) in reads {
+            match field {
+                None => pipe.cmd("GET").arg(key.as_slice()),
+                Some(f) => pipe.cmd("HGET").arg(key.as_slice()).arg(f.as_slice()),
+            };
+        }
+        let replies = self.pipeline(&mut pipe).await.context("reading pointers")?;
+        Ok(replies
+            .into_iter()
+            .map(|r| {
+                let v = r.map_err(|e| e.to_string())?;
+                if let Some(e) = reply::is_error(&v) {
+                    return Err(e.to_string());
+                }
+                match v {
+                    Value::Nil => Ok(None),
+                    other => reply::bytes(&other)
+                        .map(Some)
+                        .ok_or_else(|| format!("unexpected reply {other:?}")),
+                }
+            })
+            .collect())
+    }
+
     /// Read keys as records: type, expiry, and (for hashes) the selected
     /// fields. A value longer than `cap` bytes is not read, only measured
     /// (`HSTRLEN`), so that a 100 MB field never crosses the wire.

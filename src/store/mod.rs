@@ -16,6 +16,7 @@ pub mod in_flight;
 pub mod inspect;
 pub mod moves;
 pub mod observe;
+mod pointers;
 pub mod reap;
 pub mod repair;
 pub mod replication;

@@ -1,8 +1,12 @@
-//! Moving a record to another key the way popoto does (re-create it under
-//! the new key with every field, drop the old key from every set, move its
-//! zset scores), guarded and audited, through `scripts/move.lua`. Generic:
-//! `reap` moves running jobs back to pending or to failed; `reindex` can move
-//! a record to the key its status field names.
+//! Moving a record to another status the way popoto does, guarded and
+//! audited. In the key layout the record is re-created under the new key
+//! with every field, the old key dropped from every set and its zset
+//! scores moved (`scripts/move.lua`); in the indexed layout the key stays
+//! and the status changes in place, as popoto's INDEX_SWAP script does it
+//! (`scripts/index_swap.lua`: old set left, new set joined, pointer set,
+//! field written). Generic: `reap` moves running jobs back to pending or to
+//! failed, `retry` failed ones to pending; `reindex` can move a record to
+//! the key its status field names.
 //!
 //! Owns: [`MoveRecord`] (everything one move touches, as bytes, built by the
 //! caller from `schema`) and reading the script's reply. Must not: build keys
@@ -43,6 +47,26 @@ pub struct MoveRecord {
     /// XADD field/value list (see `Audit::entry`); the script appends the
     /// old hash's fields as `before.<field>`.
     pub audit: Vec<Vec<u8>>,
+    /// The indexed layout's in-place change (`old_key == new_key`, no
+    /// zsets): the pointer swapped with the sets. `None`: a key move.
+    pub pointer: Option<PointerSwap>,
+}
+
+/// The pointer of an in-place status change (popoto's INDEX_SWAP).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointerSwap {
+    /// `$IdxPtr:{K}:{field}`.
+    pub key: Vec<u8>,
+    /// The set it must name now: the one the record leaves.
+    pub expect: Vec<u8>,
+    /// The set it will name: the one the record joins.
+    pub value: Vec<u8>,
+    /// `{K}\x00idxptr\x00{field}`, which must not exist.
+    pub legacy_key: Vec<u8>,
+    /// `{field}\x00idxset`, which the record must not hold.
+    pub legacy_field: Vec<u8>,
+    /// A `UniqueField`: the set joined must hold no other record.
+    pub unique: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +93,12 @@ pub enum SkipReason {
     KeyExists,
     /// The counter moved (another reaper acted on this record meanwhile).
     CounterChanged,
+    /// The record's pointer no longer names the set it was read in.
+    PointerChanged,
+    /// The record carries a popoto 1.8.0-1.8.2 pointer: left for `reindex`.
+    LegacyPointer,
+    /// A unique field's new value is held by another record.
+    UniqueConflict,
 }
 
 impl SkipReason {
@@ -81,6 +111,9 @@ impl SkipReason {
             SkipReason::TargetExists => "target_exists",
             SkipReason::KeyExists => "key_exists",
             SkipReason::CounterChanged => "counter_changed",
+            SkipReason::PointerChanged => "pointer_changed",
+            SkipReason::LegacyPointer => "legacy_pointer",
+            SkipReason::UniqueConflict => "unique_conflict",
         }
     }
 
@@ -92,6 +125,9 @@ impl SkipReason {
             SkipReason::TargetExists,
             SkipReason::KeyExists,
             SkipReason::CounterChanged,
+            SkipReason::PointerChanged,
+            SkipReason::LegacyPointer,
+            SkipReason::UniqueConflict,
         ]
         .into_iter()
         .find(|r| r.name().as_bytes() == s)
@@ -114,6 +150,61 @@ pub enum MoveOutcome {
 
 impl MoveRecord {
     fn invocation(&self) -> Invocation {
+        match &self.pointer {
+            None => self.key_move(),
+            Some(p) => self.in_place(p),
+        }
+    }
+
+    /// `index_swap.lua`'s keys and arguments.
+    fn in_place(&self, p: &PointerSwap) -> Invocation {
+        let mut keys = vec![
+            self.old_key.clone(),
+            self.audit_stream.clone(),
+            self.counter
+                .as_ref()
+                .map(|c| c.hash.clone())
+                .unwrap_or_default(),
+            self.forget_in.clone().unwrap_or_default(),
+            p.key.clone(),
+            p.legacy_key.clone(),
+        ];
+        for group in [&self.guard_sets, &self.srem, &self.sadd, &self.absent] {
+            keys.extend(group.iter().cloned());
+        }
+        let n = |v: usize| v.to_string().into_bytes();
+        let mut args = vec![
+            self.expect_field.as_bytes().to_vec(),
+            self.expect_value.clone(),
+            self.counter
+                .as_ref()
+                .map(|c| c.field.clone())
+                .unwrap_or_default(),
+            self.counter
+                .as_ref()
+                .map(|c| c.expect.to_string().into_bytes())
+                .unwrap_or_else(|| b"0".to_vec()),
+            self.audit_maxlen.to_string().into_bytes(),
+            n(self.guard_sets.len()),
+            n(self.srem.len()),
+            n(self.sadd.len()),
+            n(self.absent.len()),
+            n(self.overrides.len()),
+            p.expect.clone(),
+            p.value.clone(),
+            p.legacy_field.clone(),
+            if p.unique { b"1" } else { b"0" }.to_vec(),
+        ];
+        for (f, v) in &self.overrides {
+            args.push(f.as_bytes().to_vec());
+            args.push(v.clone());
+        }
+        args.extend(self.audit.iter().cloned());
+        Invocation { keys, args }
+    }
+
+    /// `move.lua`'s keys and arguments.
+    fn key_move(&self) -> Invocation {
         let mut keys = vec![
             self.old_key.clone(),
             self.new_key.clone(),
@@ -171,11 +262,18 @@ impl Store {
         &mut self,
         moves: impl IntoIterator<Item = &'a MoveRecord>,
     ) -> Result<Vec<MoveOutcome>> {
-        let calls: Vec<Invocation> = moves.into_iter().map(MoveRecord::invocation).collect();
-        if calls.is_empty() {
+        let moves: Vec<&MoveRecord> = moves.into_iter().collect();
+        if moves.is_empty() {
             return Ok(Vec::new());
         }
-        let replies = self.eval_many(&scripts().move_record, &calls).await?;
+        // One model has one layout: a page of moves is all of one kind.
+        let script = if moves[0].pointer.is_some() {
+            &scripts().index_swap
+        } else {
+            &scripts().move_record
+        };
+        let calls: Vec<Invocation> = moves.iter().map(|m| m.invocation()).collect();
+        let replies = self.eval_many(script, &calls).await?;
         Ok(replies.into_iter().map(outcome).collect())
     }
 }

@@ -177,6 +177,7 @@ impl Store {
         for (_, z) in &layout.sorted {
             cmds.ask_scores(&mut pipe, z, keys.iter().copied());
         }
+        super::pointers::ask(&mut pipe, layout, probes);
         let mut twin_at: Vec<(usize, usize)> = Vec::new(); // (probe, count)
         for (i, p) in probes.iter().enumerate() {
             if p.probe_twins && !p.twins.is_empty() {
@@ -228,6 +229,7 @@ impl Store {
         for _ in &layout.sorted {
             scores.push(cmds.take_scores(&mut next, n).map_err(failed)?);
         }
+        let mut pointers = super::pointers::take(&mut next, layout, probes).map_err(failed)?;
         let mut twins: Vec<Option<Vec<Bytes>>> = vec![None; n];
         for (i, count) in twin_at {
             if count == 0 {
@@ -296,6 +298,7 @@ impl Store {
                 twins: twins[i].take(),
                 found_in: p.found_in.iter().cloned().map(Bytes).collect(),
                 bad_values: Vec::new(),
+                pointer: pointers[i].take(),
             });
         }
         self.follow_up(layout, probes, &mut out).await?;

@@ -62,6 +62,7 @@ impl Store {
     pub async fn load_reap_scripts(&mut self) -> Result<()> {
         let scripts = scripts();
         self.load_script(&scripts.move_record).await?;
+        self.load_script(&scripts.index_swap).await?;
         for s in scripts.reap() {
             self.load_script(s).await?;
         }

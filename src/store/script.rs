@@ -51,10 +51,17 @@ pub struct Scripts {
     pub enqueue: LuaScript,
     /// A record moved to another key (reap, reindex).
     pub move_record: LuaScript,
+    /// An indexed status changed in place (reap, retry of the indexed
+    /// layout).
+    pub index_swap: LuaScript,
     /// The repair scripts, each a batch of actions (`batch.lua` appended).
     pub reconcile: LuaScript,
     pub remove_ghost: LuaScript,
     pub remove_record: LuaScript,
+    /// The indexed status layout's repairs: a live record's memberships and
+    /// pointer, and the pointers a gone record left.
+    pub repoint: LuaScript,
+    pub remove_pointers: LuaScript,
     /// A job deleted popoto-style (`delete`, `prune`).
     pub delete_record: LuaScript,
     /// One guarded step of `undo`.
@@ -72,6 +79,7 @@ impl Scripts {
         Scripts {
             enqueue: LuaScript::new("enqueue", lua!("acl.lua", "entry.lua", "enqueue.lua")),
             move_record: LuaScript::new("move", lua!("acl.lua", "move.lua")),
+            index_swap: LuaScript::new("index_swap", lua!("acl.lua", "index_swap.lua")),
             reconcile: LuaScript::new(
                 "reconcile",
                 lua!("acl.lua", "entry.lua", "reconcile.lua", "batch.lua"),
@@ -83,6 +91,14 @@ impl Scripts {
             remove_record: LuaScript::new(
                 "remove_record",
                 lua!("acl.lua", "entry.lua", "remove_record.lua", "batch.lua"),
+            ),
+            repoint: LuaScript::new(
+                "repoint",
+                lua!("acl.lua", "entry.lua", "repoint.lua", "batch.lua"),
+            ),
+            remove_pointers: LuaScript::new(
+                "remove_pointers",
+                lua!("acl.lua", "entry.lua", "remove_pointers.lua", "batch.lua"),
             ),
             delete_record: LuaScript::new(
                 "delete_record",
@@ -98,8 +114,14 @@ impl Scripts {
     }
 
     /// The repair scripts, in the order of [`super::repair::MAX_PER_CALL`].
-    pub fn repairs(&self) -> [&LuaScript; 3] {
-        [&self.reconcile, &self.remove_ghost, &self.remove_record]
+    pub fn repairs(&self) -> [&LuaScript; 5] {
+        [
+            &self.reconcile,
+            &self.remove_ghost,
+            &self.remove_record,
+            &self.repoint,
+            &self.remove_pointers,
+        ]
     }
 
     /// reap's own scripts (the move script aside).
@@ -226,6 +248,8 @@ mod tests {
             &s.reconcile,
             &s.remove_ghost,
             &s.remove_record,
+            &s.repoint,
+            &s.remove_pointers,
             &s.delete_record,
         ] {
             assert!(w.source.starts_with(acl), "{} lacks acl.lua", w.name);
@@ -249,6 +273,8 @@ mod tests {
                 "reconcile",
                 "remove_ghost",
                 "remove_record",
+                "repoint",
+                "remove_pointers",
                 "reap_note",
                 "reap_prune",
                 "lock_acquire",

@@ -37,6 +37,13 @@
      gives them back; popoto's query.get loads each as pending with priority
      "high" and every other field unchanged, filter(status=...) and count()
      agree, and check_indexes() reports nothing.
+  h. the other status layout (model.Job: status = IndexedField): jobq's
+     enqueue is byte for byte popoto's create (db 8 vs db 9: records, hash
+     field order, $IndexF sets, $IdxPtr pointers); popoto loads and filters
+     what jobq wrote; jobq inspect reads popoto's records and pointers; after
+     popoto moves jobs in place, jobq reap / retry / delete leave every job
+     found once by Job.query.filter(status=...) with the right status, no
+     pointer of a deleted record, and check_indexes() reporting nothing.
 b runs before a's popoto reads, since popoto 1.9+ readers repair dangling
 index members they meet (a then also checks that they changed nothing).
 
@@ -64,6 +71,7 @@ import msgpack
 
 DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REPAIR, DB_REAP = 1, 2, 3, 4, 6  # 5: --db-090
 DB_ADMIN = 7
+DB_INDEXED_JOBQ, DB_INDEXED_POPOTO = 8, 9
 JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -84,7 +92,7 @@ if _known.url_base:
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model  # noqa: E402
-from model import FIELDS, RedisJob  # noqa: E402
+from model import FIELDS, JOB_FIELDS, JOB_SCHEMA, Job, RedisJob  # noqa: E402
 
 
 # ---------------------------------------------------------------- reporting
@@ -886,6 +894,176 @@ def check_g(report, jobq, url, raw):
                      [] if res.get("total") == 0 else [f"check_indexes() after retry/delete: {res}"])
 
 
+def check_h(report, jobq, url_j, raw_j, url_p, raw_p, tmp):
+    """The status as an IndexedField (model.Job, LAYOUT.md's last section).
+    h.bytes: jobq enqueues jobs (a given job_id: the guarded script; none: the
+    MULTI) into db DB_INDEXED_JOBQ, popoto 1.10.1 creates the same jobs into
+    DB_INDEXED_POPOTO: both key spaces (records, hash field order, $IndexF
+    sets, $IdxPtr pointers, class, key-field and sorted sets) are identical.
+    h.popoto-loads-jobq: popoto loads and filters what jobq wrote.
+    h.jobq-reads-popoto: `jobq inspect` shows popoto's record, its field
+    values and its pointer naming the set it is in.
+    h.reap / h.retry / h.delete: popoto moves jobs in place; jobq reaps the
+    running ones, retries the failed ones, deletes the completed ones; popoto's
+    Job.query.filter(status=...) then finds every job once, with the right
+    status, and none deleted; check_indexes() reports nothing."""
+    schema = os.path.join(tmp, "job.toml")
+    with open(schema, "w") as f:
+        f.write(JOB_SCHEMA)
+    jq = ["--schema", schema]
+
+    def fields_of(job):
+        return {n: getattr(job, n) for n in JOB_FIELDS}
+
+    cases = [
+        dict(job_id="a" * 32, project_key="team:ops-1", status="pending", created_at=T0),
+        dict(job_id="0123456789abcdef" * 2, project_key="2026-01-01", status="running",
+             priority="high", created_at=T0 + 1),
+        dict(project_key="p*q?[x]", status="failed", created_at=T0 + 2.25),
+        dict(project_key="plain", status="completed", created_at=1767225600),
+    ]
+    made = []
+    for i, c in enumerate(cases):
+        args = jq + ["--json", "enqueue", "--project", c["project_key"], "--status", c["status"],
+                     "--set", f"created_at={c['created_at']}"]
+        if "job_id" in c:
+            args += ["--set", f"job_id={c['job_id']}"]
+        if "priority" in c:
+            args += ["--priority", c["priority"]]
+        out = guarded(report, f"h.jobq-enqueue[{i}]", jobq.run, url_j, args)
+        if out is None:
+            continue
+        job_id = c.get("job_id") or out["jobs"][0]["job_id"]
+        made.append(dict(c, job_id=job_id))
+    model.connect(url_p)
+    for c in made:
+        guarded(report, f"h.popoto-create[{c['job_id']}]", lambda c=c: Job.create(**c))
+    mine = {k: v for k, v in dump_keyspace(raw_j).items() if not k.startswith(JOBQ_NAMESPACE_PREFIX)}
+    theirs = dump_keyspace(raw_p)
+    problems = diff_keyspaces(theirs, mine, "popoto", "jobq")
+    for k, (t, _) in theirs.items():
+        if t == "hash" and hash_field_order(raw_p, k) != hash_field_order(raw_j, k):
+            problems.append(f"{show(k)}: field order popoto {hash_field_order(raw_p, k)}, "
+                            f"jobq {hash_field_order(raw_j, k)}")
+    if not any(k.startswith(b"$IdxPtr:") for k in theirs):
+        problems.append("popoto wrote no $IdxPtr pointer: is status an IndexedField?")
+    report.check("h.bytes", problems)
+
+    model.connect(url_j)
+
+    def loads_jobq():
+        problems = []
+        for c in made:
+            job = Job.query.get(job_id=c["job_id"])
+            if job is None:
+                problems.append(f"{c['job_id']}: query.get returned None")
+                continue
+            got = fields_of(job)
+            want = {"priority": "normal", **c}
+            problems += [f"{c['job_id']} {f}: got {got.get(f)!r}, expected {v!r}"
+                         for f, v in want.items() if got.get(f) != v]
+            found = [j.job_id for j in Job.query.filter(status=c["status"])]
+            if c["job_id"] not in found:
+                problems.append(f"filter(status={c['status']!r}) lacks {c['job_id']}")
+        return problems
+    res = guarded(report, "h.popoto-loads-jobq", loads_jobq)
+    if res is not None:
+        report.check("h.popoto-loads-jobq", res)
+
+    # popoto's own jobs, moved in place the popoto way, in the popoto db.
+    model.connect(url_p)
+    raw_p.flushdb()
+    plan = ["running", "running", "failed", "failed", "completed", "pending"]
+    jobs = {}
+
+    def make():
+        for i, status in enumerate(plan):
+            job = Job.create(project_key=f"h{i % 2}", status="pending", priority="low",
+                             created_at=T0 + i)
+            if status != "pending":
+                job = Job.query.get(job_id=job.job_id)
+                job.status = status
+                job.save()
+            jobs[job.job_id] = (status, fields_of(Job.query.get(job_id=job.job_id)))
+        return True
+    if guarded(report, "h.popoto-create-and-move", make) is None:
+        return
+
+    def reads_popoto():
+        problems = []
+        for job_id, (status, fields) in jobs.items():
+            out = jobq.run(url_p, jq + ["--json", "inspect", job_id], codes=(0, 1))
+            recs = out.get("records") or []
+            if len(recs) != 1:
+                problems.append(f"{job_id}: {len(recs)} records")
+                continue
+            r = recs[0]
+            for f, v in fields.items():
+                if r["fields"].get(f) != v:
+                    problems.append(f"{job_id} {f}: jobq {r['fields'].get(f)!r}, popoto {v!r}")
+            ptr = (r.get("pointers") or [{}])[0]
+            if ptr.get("names") != f"$IndexF:Job:status:{status}" or ptr.get("names_member") is not True:
+                problems.append(f"{job_id}: pointer {ptr!r}, expected one naming the {status} set")
+        return problems
+    res = guarded(report, "h.jobq-reads-popoto", reads_popoto)
+    if res is not None:
+        report.check("h.jobq-reads-popoto", res)
+
+    by = lambda s: sorted(j for j, (st, _) in jobs.items() if st == s)  # noqa: E731
+    steps = [
+        ("h.reap", ["reap", "--once", "--all", "--yes"], "to_pending", len(by("running"))),
+        ("h.retry", ["retry", "--yes"], "applied", len(by("failed"))),
+        ("h.delete", ["delete", "--yes", *by("completed")], "applied", len(by("completed"))),
+    ]
+    for name, args, count, want in steps:
+        out = guarded(report, name, jobq.run, url_p, jq + ["--json", *args])
+        if out is not None:
+            got = (out.get("counts") or {}).get(count)
+            report.check(name, [] if got == want else [f"counts {out.get('counts')!r}, expected {count}={want}"])
+
+    def after():
+        problems = []
+        want = {j: "pending" for j in by("running") + by("failed") + by("pending")}
+        seen = {}
+        for status in ("pending", "running", "completed", "failed"):
+            for job in Job.query.filter(status=status):
+                if job.job_id in seen:
+                    problems.append(f"{job.job_id} found under {seen[job.job_id]!r} and {status!r}")
+                seen[job.job_id] = status
+                if job.status != status:
+                    problems.append(f"{job.job_id} in filter({status!r}) says {job.status!r}")
+        if seen != want:
+            problems.append(f"filter(status=...) -> {seen}, expected {want}")
+        for j in by("running"):
+            job = Job.query.get(job_id=j)
+            if job is None or job.priority != "high":
+                problems.append(f"reaped {j}: priority {getattr(job, 'priority', None)!r}, expected 'high'")
+        for j in by("completed"):
+            if Job.query.get(job_id=j) is not None:
+                problems.append(f"deleted {j}: popoto still loads it")
+        if Job.query.count() != len(want):
+            problems.append(f"query.count()={Job.query.count()}, expected {len(want)}")
+        left = [k for k in raw_p.scan_iter(match=b"$IdxPtr:*")
+                if not raw_p.exists(k[len(b"$IdxPtr:"):-len(b":status")])]
+        if left:
+            problems.append(f"pointers of deleted records left: {left}")
+        # popoto moves a reaped job on: its pointer and sets are its own.
+        for j in by("running")[:1]:
+            job = Job.query.get(job_id=j)
+            job.status = "completed"
+            job.save()
+            if [x.job_id for x in Job.query.filter(status="completed")] != [j]:
+                problems.append(f"popoto's own move of {j} after jobq's reap is not found")
+        return problems
+    res = guarded(report, "h.popoto-after-jobq", after)
+    if res is not None:
+        report.check("h.popoto-after-jobq", res)
+    res = guarded(report, "h.check_indexes", Job.check_indexes)
+    if res is not None:
+        report.check("h.check_indexes",
+                     [] if res.get("total") == 0 else [f"check_indexes() after reap/retry/delete: {res}"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobq", required=True, help="jobq command (shell-split)")
@@ -931,6 +1109,12 @@ def main():
     raw_g = model.raw_client(url_g)
     raw_g.flushdb()
     check_g(report, jobq, url_g, raw_g)
+    url_hj, url_hp = (db_url(args.url_base, n) for n in (DB_INDEXED_JOBQ, DB_INDEXED_POPOTO))
+    raw_hj, raw_hp = (model.raw_client(u) for u in (url_hj, url_hp))
+    for r in (raw_hj, raw_hp):
+        r.flushdb()
+    with tempfile.TemporaryDirectory(prefix="jobq-interop-") as tmp:
+        guarded(report, "h.indexed", check_h, report, jobq, url_hj, raw_hj, url_hp, raw_hp, tmp)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0

@@ -119,6 +119,7 @@ os.environ["REDIS_URL"] = _url
 import redis  # noqa: E402
 import popoto  # noqa: E402
 from popoto import AutoKeyField, Field, KeyField, Model, SortedField  # noqa: E402
+from popoto.fields.shortcuts import IndexedField  # noqa: E402
 from popoto.redis_db import set_REDIS_DB_settings  # noqa: E402
 
 
@@ -145,6 +146,47 @@ class RedisJob(Model):
 
 
 FIELDS = ("job_id", "project_key", "status", "priority", "message_text", "created_at")
+
+
+class Job(Model):
+    """The other status layout (popoto 1.8+, LAYOUT.md's last section): the
+    status is an IndexedField, not part of the key.  Key Job:{job_id}:{project_key};
+    $IndexF:Job:status:{value} sets; a $IdxPtr:{key}:status pointer per record.
+    popoto 1.10.1 creates with its INDEX_SWAP script then a MULTI, and changes
+    the status in place with `job.status = X; job.save()` (no migrate_key)."""
+    job_id = AutoKeyField()
+    project_key = KeyField()
+    status = IndexedField(type=str)
+    priority = Field(type=str, default="normal")
+    created_at = SortedField(type=float)
+
+
+JOB_FIELDS = ("job_id", "project_key", "status", "priority", "created_at")
+
+# The schema file jobq reads for Job.
+JOB_SCHEMA = """
+class = "Job"
+[[field]]
+name = "job_id"
+role = "auto"
+[[field]]
+name = "project_key"
+role = "key"
+[[field]]
+name = "status"
+role = "indexed"
+[[field]]
+name = "priority"
+default = "normal"
+[[field]]
+name = "created_at"
+type = "float"
+sorted = true
+default_now = true
+[status]
+field = "status"
+values = ["pending", "running", "completed", "failed"]
+"""
 
 
 def fields_of(job) -> dict:

@@ -4,6 +4,7 @@
 #   bash tests/interop/run.sh path/to/jobq   # the CI entry point: runs check.py
 #   bash tests/interop/run.sh --self-test    # check.py against fake_jobq.py (no jobq needed)
 #   bash tests/interop/run.sh --damage-090   # damage_090.py with popoto 0.9.0 (own venv)
+#   bash tests/interop/run.sh --indexed path/to/jobq   # indexed.py alone (the IndexedField status)
 #
 # Needs python3 (with pip) and redis-server on PATH, and PyPI.  It creates or
 # reuses the venv .venv-interop at the repo root (.venv-interop-090 for
@@ -35,6 +36,14 @@ case "$1" in
     -h|--help) usage ;;
     --self-test) MODE=self-test ;;
     --damage-090) MODE=damage-090 ;;
+    --indexed)
+        MODE=indexed
+        shift
+        [ $# -ge 1 ] || usage
+        JOBQ="$1"
+        [ -x "$JOBQ" ] || die "jobq binary not found or not executable: $JOBQ"
+        JOBQ="$(cd "$(dirname "$JOBQ")" && pwd)/$(basename "$JOBQ")"
+        ;;
     -*) usage ;;
     *)
         JOBQ="$1"
@@ -142,6 +151,22 @@ start_redis
 BASE="redis://127.0.0.1:$PORT"
 echo "interop: redis-server pid $REDIS_PID on $BASE, $("$PY" -c "import importlib.metadata as m; print('popoto', m.version('popoto'))")" >&2
 
+# The IndexedField status (issue 20): popoto 1.8.0 and 1.8.2 write their
+# records first, each in its own venv and db (9, 10), then indexed.py checks
+# jobq against them and against popoto 1.10.1 (db 8).
+run_indexed() {
+    local legacy=() v db
+    for v in 180 182; do
+        VENV="$ROOT/.venv-interop-$v" REQ="$HERE/requirements-$v.txt"
+        ensure_venv
+        db=$([ "$v" = 180 ] && echo 9 || echo 10)
+        (cd "$HERE" && JOBQ_INTEROP_URL="$BASE/$db" "$VENV/bin/python" indexed_legacy.py 12) > "$TMP/left$v.json" ||
+            die "indexed_legacy.py (popoto $v) failed: $(tail -c 400 "$TMP/left$v.json")"
+        legacy+=(--legacy "1.8.${v:2}=$db:$TMP/left$v.json")
+    done
+    (cd "$HERE" && "$PY" indexed.py --jobq "$(printf '%q' "$JOBQ")" --url-base "$BASE" "${legacy[@]}")
+}
+
 # ---------------------------------------------------------------- run
 set +e
 case "$MODE" in
@@ -156,7 +181,14 @@ case "$MODE" in
                 --residue-090 "$TMP/residue.json" --db-090 5
         else
             "$PY" "$HERE/check.py" --jobq "$(printf '%q' "$JOBQ")" --url-base "$BASE"
-        fi ;;
+        fi
+        rc=$?
+        if [ "${JOBQ_INTEROP_SKIP_INDEXED:-0}" != 1 ]; then
+            run_indexed || rc=1
+        fi
+        (exit "$rc") ;;
+    indexed)
+        run_indexed ;;
     self-test)
         "$PY" "$HERE/check.py" --jobq "$(printf '%q %q' "$PY" "$HERE/fake_jobq.py")" --url-base "$BASE" ;;
     damage-090)

@@ -19,6 +19,8 @@ mod faults;
 mod generated;
 mod help;
 mod hostile;
+mod idxptr;
+mod indexed;
 mod inspect;
 mod read_from;
 mod readme;

@@ -15,7 +15,7 @@ use crate::diagnose::verdict;
 use crate::exit;
 use crate::output::Ui;
 use crate::report::inspect::{
-    ExtraField, FieldValue, Fields, JobReport, RecordFacts, SetCheck, HEALTHY,
+    ExtraField, FieldValue, Fields, JobReport, PointerFacts, RecordFacts, SetCheck, HEALTHY,
 };
 use crate::schema::probe::{Layout, Probe};
 use crate::schema::Model;
@@ -91,9 +91,17 @@ pub async fn run(
         ));
     }
 
-    // The statuses its key and its field name are looked at even when the
-    // schema does not list them and discovery was off.
+    read_pointers(store, model, &mut records).await?;
+
+    // The statuses its key, its field and its pointer name are looked at
+    // even when the schema does not list them and discovery was off.
     for r in &records {
+        let named = r
+            .pointers
+            .iter()
+            .filter(|p| p.field == model.status.field)
+            .filter_map(|p| model.index_value(&model.status.field, &p.names.as_ref()?.0))
+            .filter_map(|v| String::from_utf8(v).ok());
         let own = [
             r.key_fields
                 .as_ref()
@@ -104,7 +112,7 @@ pub async fn run(
                 .and_then(FieldValue::key_text)
                 .map(str::to_owned),
         ];
-        for s in own.into_iter().flatten() {
+        for s in own.into_iter().flatten().chain(named) {
             let key = model.status_index(&s);
             if !statuses.iter().any(|x| x.key.0 == key) {
                 statuses.push(StatusIndex {
@@ -117,6 +125,17 @@ pub async fn run(
     }
 
     check_memberships(store, model, &statuses, &mut records).await?;
+    for r in &mut records {
+        for p in &mut r.pointers {
+            if let Some(n) = &p.names {
+                p.names_member = r
+                    .status_indexes
+                    .iter()
+                    .find(|c| &c.set == n)
+                    .and_then(|c| c.member);
+            }
+        }
+    }
 
     // The verdict is the shared diagnosis of each record, observed in one
     // snapshot with its twins (other live records of the job_id).
@@ -228,7 +247,58 @@ fn facts_of(model: &Model, raw: RawRecord) -> RecordFacts {
         key_field_indexes: Vec::new(),
         sorted_sets: Vec::new(),
         member_of: Vec::new(),
+        pointers: Vec::new(),
     }
+}
+
+/// Each indexed field's pointers of each hash record: popoto 1.10.1's
+/// `$IdxPtr` key and the 1.8.0-1.8.2 forms, read in one round trip.
+async fn read_pointers(
+    store: &mut Store,
+    model: &Model,
+    records: &mut [RecordFacts],
+) -> Result<()> {
+    let mut reads = Vec::new();
+    let mut slots = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if r.redis_type != "hash" {
+            continue;
+        }
+        for f in model.indexf_fields() {
+            let k = &r.key.0;
+            reads.push((model.index_pointer(k, &f.name), None));
+            reads.push((model.legacy_pointer_key(k, &f.name), None));
+            reads.push((k.clone(), Some(model.legacy_pointer_field(&f.name))));
+            slots.push((i, f.name.clone()));
+        }
+    }
+    let answers = store.read_values(&reads).await?;
+    for ((i, field), (read, answer)) in slots
+        .into_iter()
+        .zip(reads.chunks(3).zip(answers.chunks(3)))
+    {
+        let mut error = None;
+        let mut got = |a: &Result<Option<Vec<u8>>, String>| match a {
+            Ok(v) => v.clone().map(Bytes),
+            Err(e) => {
+                error.get_or_insert_with(|| e.clone());
+                None
+            }
+        };
+        let names = got(&answer[0]);
+        let legacy_key = got(&answer[1]).map(|v| (Bytes(read[1].0.clone()), v));
+        let legacy_field = got(&answer[2]);
+        records[i].pointers.push(PointerFacts {
+            field,
+            key: Bytes(read[0].0.clone()),
+            names,
+            names_member: None,
+            legacy_key,
+            legacy_field,
+            error,
+        });
+    }
+    Ok(())
 }
 
 /// Where a check's answer goes.

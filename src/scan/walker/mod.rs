@@ -493,6 +493,9 @@ impl Walker<'_> {
             .filter(|k| !self.win.knows(k))
             .filter(|k| {
                 let names_this = match &self.lanes[lane].role {
+                    // Under the indexed layout the key names no status:
+                    // pass A reads a member's sets against its field.
+                    Role::Status(_) if !self.model.status_in_key() => true,
                     Role::Status(si) => {
                         key_segment(self.model, k, &self.model.status.field)
                             == self.layout.escaped_statuses.get(*si).map(Vec::as_slice)

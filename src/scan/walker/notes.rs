@@ -121,6 +121,7 @@ impl Walker<'_> {
             twins: None,
             found_in: vec![],
             bad_values: vec![],
+            pointer: None,
         };
         let f = Finding {
             kind: Kind::Malformed,

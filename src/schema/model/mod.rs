@@ -41,6 +41,13 @@ pub enum FieldRole {
     Auto,
     /// popoto `KeyField`: part of the key, with `$KeyF` index sets.
     Key,
+    /// popoto `IndexedField` (1.8 and later): not in the key; `$IndexF`
+    /// value sets and a `$IdxPtr` pointer per record (docs/layout.md, "The
+    /// other status layout").
+    Indexed,
+    /// popoto `UniqueField`: an `Indexed` field whose value set may hold
+    /// one record only (popoto's INDEX_SWAP script refuses a second).
+    Unique,
     /// A plain field (popoto `Field` / `SortedField`).
     Field,
 }
@@ -65,6 +72,12 @@ pub struct Field {
 impl Field {
     pub fn is_key(&self) -> bool {
         matches!(self.role, FieldRole::Auto | FieldRole::Key)
+    }
+
+    /// An `IndexedField` or `UniqueField`: indexed through `$IndexF` sets
+    /// and `$IdxPtr` pointers, not part of the key.
+    pub fn is_indexf(&self) -> bool {
+        matches!(self.role, FieldRole::Indexed | FieldRole::Unique)
     }
 
     /// Parse command-line text (`--set FIELD=VALUE`) into this field's type.
@@ -183,6 +196,18 @@ impl Statuses {
     }
 }
 
+/// Where a model keeps its status: the two layouts of docs/layout.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusLayout {
+    /// A `KeyField`: the status is a segment of the record key and a job's
+    /// move re-keys the record (`$KeyF:{Model}:{status}:{value}` sets).
+    Key,
+    /// An `IndexedField` (`unique`: a `UniqueField`): the key has no status;
+    /// a move changes the field, the `$IndexF` set membership and the
+    /// `$IdxPtr` pointer in place.
+    Indexed { unique: bool },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub class: String,
@@ -272,6 +297,14 @@ impl Model {
             if fl.is_key() && fl.ty != FieldType::Str {
                 bail!("key field {:?} must be of type str", fl.name);
             }
+            // popoto renders a non-str value into the set's name with str();
+            // jobq only writes the names of str values (and None).
+            if fl.is_indexf() && fl.ty != FieldType::Str {
+                bail!("indexed field {:?} must be of type str", fl.name);
+            }
+            if fl.sorted && fl.is_indexf() {
+                bail!("field {:?} cannot be both indexed and sorted", fl.name);
+            }
             if fl.sorted && !matches!(fl.ty, FieldType::Int | FieldType::Float) {
                 bail!("sorted field {:?} must be of type int or float", fl.name);
             }
@@ -295,9 +328,9 @@ impl Model {
             bail!("the model needs exactly one auto key field (role = \"auto\"), found {autos}");
         }
         match fields.iter().find(|f| f.name == status.field) {
-            Some(f) if f.role == FieldRole::Key => {}
+            Some(f) if matches!(f.role, FieldRole::Key) || f.is_indexf() => {}
             Some(_) => bail!(
-                "status field {:?} must be a key field (role = \"key\")",
+                "status field {:?} must be a key field (role = \"key\") or an indexed one (role = \"indexed\" or \"unique\")",
                 status.field
             ),
             None => bail!("status field {:?} is not declared", status.field),
@@ -431,6 +464,16 @@ impl Model {
             .collect()
     }
 
+    /// Places in `fields` in the order popoto 1.10.1's create leaves them in
+    /// the hash: each indexed field first (its INDEX_SWAP script HSETs it),
+    /// then every other field in declaration order (the MULTI's HSET). For
+    /// a model without indexed fields, declaration order.
+    pub fn hset_order(&self) -> Vec<usize> {
+        let indexf = (0..self.fields.len()).filter(|&i| self.fields[i].is_indexf());
+        let rest = (0..self.fields.len()).filter(|&i| !self.fields[i].is_indexf());
+        indexf.chain(rest).collect()
+    }
+
     /// Key fields' places in `fields`, in key-segment order.
     pub fn key_field_indexes(&self) -> &[usize] {
         &self.key_order
@@ -440,15 +483,37 @@ impl Model {
         self.key_order.len()
     }
 
-    /// Non-auto key fields: the ones with `$KeyF` index sets.
-    pub fn indexed_fields(&self) -> impl Iterator<Item = &Field> + '_ {
+    /// Non-auto key fields: the ones with `$KeyF` index sets, in key-segment
+    /// order.
+    pub fn keyf_fields(&self) -> impl Iterator<Item = &Field> + '_ {
         self.key_fields().filter(|f| f.role == FieldRole::Key)
     }
 
-    /// Indexed key fields other than the status field (e.g. project_key).
+    /// `IndexedField`s and `UniqueField`s, in declaration order: the ones
+    /// with `$IndexF` value sets and `$IdxPtr` pointers.
+    pub fn indexf_fields(&self) -> impl Iterator<Item = &Field> + '_ {
+        self.fields.iter().filter(|f| f.is_indexf())
+    }
+
+    /// `$KeyF` key fields other than the status field (e.g. project_key).
     pub fn secondary_key_fields(&self) -> impl Iterator<Item = &Field> + '_ {
-        self.indexed_fields()
+        self.keyf_fields()
             .filter(move |f| f.name != self.status.field)
+    }
+
+    /// Where the status lives: in the key, or in an indexed field.
+    pub fn status_layout(&self) -> StatusLayout {
+        match self.field(&self.status.field).map(|f| f.role) {
+            Some(FieldRole::Indexed) => StatusLayout::Indexed { unique: false },
+            Some(FieldRole::Unique) => StatusLayout::Indexed { unique: true },
+            // `new` allows only Key otherwise.
+            _ => StatusLayout::Key,
+        }
+    }
+
+    /// The status is a segment of the record key (the `KeyField` layout).
+    pub fn status_in_key(&self) -> bool {
+        self.status_layout() == StatusLayout::Key
     }
 
     pub fn sorted_fields(&self) -> impl Iterator<Item = &Field> + '_ {
@@ -519,4 +584,4 @@ struct RawStatus {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -88,7 +88,7 @@ impl Model {
             })
             .collect();
         let index_prefixes = self
-            .indexed_fields()
+            .keyf_fields()
             .map(|f| {
                 let i = self
                     .fields
@@ -97,6 +97,13 @@ impl Model {
                     .unwrap_or(0);
                 (i, self.index_prefix(&f.name))
             })
+            .collect();
+        let indexf = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.is_indexf())
+            .map(|(i, f)| (i, self.index_prefix(&f.name)))
             .collect();
         let sorted = self
             .fields
@@ -113,6 +120,7 @@ impl Model {
         Filler {
             defaults,
             index_prefixes,
+            indexf,
             sorted,
             auto,
         }
@@ -182,6 +190,16 @@ impl Model {
                 k
             })
             .collect();
+        let indexf = filler
+            .indexf
+            .iter()
+            .map(|(j, prefix)| {
+                let mut set = prefix.clone();
+                escape_into(&mut set, text(*j).as_bytes());
+                let pointer = self.index_pointer(&key, &self.fields[*j].name);
+                IndexfEntry { set, pointer }
+            })
+            .collect();
         let scores = filler
             .sorted
             .iter()
@@ -204,6 +222,7 @@ impl Model {
             explicit_id,
             values,
             index_sets,
+            indexf,
             scores,
         }
     }
@@ -347,6 +366,8 @@ pub struct Filler {
     defaults: Vec<Option<Vec<u8>>>,
     /// (field, `$KeyF:{Model}:{field}:`) of each indexed key field.
     index_prefixes: Vec<(usize, Vec<u8>)>,
+    /// (field, `$IndexF:{Model}:{field}:`) of each indexed non-key field.
+    indexf: Vec<(usize, Vec<u8>)>,
     /// The sorted fields.
     sorted: Vec<usize>,
     auto: usize,
@@ -363,8 +384,21 @@ pub struct RecordBytes {
     pub values: Vec<Vec<u8>>,
     /// The `$KeyF` index sets, as [`NewRecord::index_sets`].
     pub index_sets: Vec<Vec<u8>>,
+    /// Each indexed field's set and pointer, as [`NewRecord::indexf_entries`].
+    pub indexf: Vec<IndexfEntry>,
     /// (which sorted field, score), as [`NewRecord::sorted_entries`].
     pub scores: Vec<(usize, f64)>,
+}
+
+/// Where one `IndexedField` value of a record is indexed (popoto 1.10.1):
+/// the record key is a member of `set`, and the STRING `pointer` holds
+/// `set`'s name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexfEntry {
+    /// `$IndexF:{Model}:{field}:{esc(value)}`.
+    pub set: Vec<u8>,
+    /// `$IdxPtr:{K}:{field}`.
+    pub pointer: Vec<u8>,
 }
 
 /// A job_id of the right form, for checking defaults without drawing one.
@@ -435,8 +469,21 @@ impl NewRecord<'_> {
     /// The `$KeyF` index sets this record belongs in.
     pub fn index_sets(&self, model: &Model) -> Vec<Vec<u8>> {
         model
-            .indexed_fields()
+            .keyf_fields()
             .map(|f| model.index_key(&f.name, self.key_value(&f.name)))
+            .collect()
+    }
+
+    /// Each indexed (non-key) field's `$IndexF` set and `$IdxPtr` pointer,
+    /// in declaration order.
+    pub fn indexf_entries(&self, model: &Model) -> Vec<IndexfEntry> {
+        let key = self.key(model);
+        model
+            .indexf_fields()
+            .map(|f| IndexfEntry {
+                set: model.index_key(&f.name, self.key_value(&f.name)),
+                pointer: model.index_pointer(&key, &f.name),
+            })
             .collect()
     }
 

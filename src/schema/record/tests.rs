@@ -187,3 +187,64 @@ fn bad_records() {
     g.insert("status".to_string(), Value::Str("lost".into()));
     assert!(format!("{:#}", m.new_record(g, 0.0).unwrap_err()).contains("unknown status \"lost\""));
 }
+
+/// The indexed layout: the record's bytes are popoto 1.10.1's (read back
+/// raw after `Job.create(job_id="a"*32, project_key="team:ops-1",
+/// status="pending", created_at=1767225600.5)`), its `$IndexF` set and
+/// `$IdxPtr` pointer too, and a draft renders the same.
+#[test]
+fn indexed_records_are_popotos() {
+    let m = Model::from_toml(crate::schema::model::tests::INDEXED_SCHEMA).expect("schema");
+    let id = "a".repeat(32);
+    let mut given = BTreeMap::new();
+    given.insert("job_id".to_owned(), Value::Str(id.clone()));
+    given.insert("project_key".to_owned(), Value::Str("team:ops-1".into()));
+    given.insert("status".to_owned(), Value::Str("pending".into()));
+    given.insert("created_at".to_owned(), Value::Float(1767225600.5));
+    let r = m.new_record(given.clone(), 0.0).expect("valid");
+    let k = format!("Job:{id}:team{{&#58;}}ops/-1").into_bytes();
+    assert_eq!(r.key(&m), k);
+    let pairs = r.hash_pairs();
+    let in_popotos_order: Vec<(&str, &[u8])> = m
+        .hset_order()
+        .into_iter()
+        .map(|i| (pairs[i].0, pairs[i].1.as_slice()))
+        .collect();
+    let mut id_bytes = vec![0xd9, 0x20];
+    id_bytes.extend_from_slice(id.as_bytes());
+    assert_eq!(
+        in_popotos_order,
+        vec![
+            ("status", &b"\xa7pending"[..]),
+            ("job_id", &id_bytes[..]),
+            ("project_key", &b"\xaateam:ops-1"[..]),
+            ("priority", &b"\xa6normal"[..]),
+            ("created_at", &b"\xcbA\xdaUn@ \x00\x00"[..]),
+        ]
+    );
+    assert_eq!(
+        r.index_sets(&m),
+        vec![b"$KeyF:Job:project_key:team{&#58;}ops/-1".to_vec()]
+    );
+    let mut pointer = b"$IdxPtr:".to_vec();
+    pointer.extend_from_slice(&k);
+    pointer.extend_from_slice(b":status");
+    let want = vec![IndexfEntry {
+        set: b"$IndexF:Job:status:pending".to_vec(),
+        pointer,
+    }];
+    assert_eq!(r.indexf_entries(&m), want);
+
+    let mut g = Given::new(&m);
+    for (name, v) in given {
+        assert!(g.set(&m, &name, v));
+    }
+    let mut drafts = Drafts::default();
+    m.add_draft(&g, &mut drafts).expect("valid");
+    let got = m.render(&drafts, 0, &m.filler(0.0));
+    assert_eq!(got.key, k);
+    assert_eq!(got.indexf, want);
+    assert_eq!(got.index_sets, r.index_sets(&m));
+    let values: Vec<Vec<u8>> = pairs.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(got.values, values);
+}

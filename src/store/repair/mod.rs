@@ -28,10 +28,10 @@ use crate::bytes::Bytes;
 use crate::plan::{Action, Step};
 
 /// Actions per script call, by script (reconcile, remove_ghost,
-/// remove_record): enough that a call's own cost is paid once for many,
+/// remove_record, repoint, remove_pointers): enough that a call's own cost is paid once for many,
 /// few enough that a call stays far under the 10 ms a SLOWLOG entry marks.
 /// A removed record's before-image is read whole, so those go fewer.
-pub const MAX_PER_CALL: [usize; 3] = [32, 32, 8];
+pub const MAX_PER_CALL: [usize; 5] = [32, 32, 8, 32, 32];
 
 /// Argument bytes per script call: a few records with huge values must not
 /// make one long call.
@@ -145,6 +145,57 @@ fn invocation(action: &Action) -> Option<(usize, Invocation)> {
             a.push(keep.0.clone());
             Some((2, Invocation { keys: k, args: a }))
         }
+        Step::Repoint(r) => {
+            let crate::plan::Repoint {
+                expect_status,
+                sadd,
+                srem,
+                zadd,
+                pointer,
+                expect_pointer,
+                point_to,
+                legacy,
+                migrate,
+            } = &**r;
+            let mut k = vec![key.clone(), pointer.0.clone(), legacy.key.0.clone()];
+            k.extend(keys(sadd));
+            k.extend(keys(srem));
+            k.extend(zadd.iter().map(|(z, _)| z.0.clone()));
+            let flag = |v: &Option<Bytes>| -> [Vec<u8>; 2] {
+                match v {
+                    Some(v) => [b(b"1"), v.0.clone()],
+                    None => [b(b"0"), Vec::new()],
+                }
+            };
+            let mut a = vec![expect_status.0.clone()];
+            a.extend(flag(expect_pointer));
+            a.extend(flag(point_to));
+            a.push(b(if *migrate { b"1" } else { b"0" }));
+            a.extend(flag(&legacy.expect_key));
+            a.push(legacy.field.0.clone());
+            a.extend(flag(&legacy.expect_field));
+            a.extend([n(sadd.len()), n(srem.len()), n(zadd.len())]);
+            a.extend(
+                zadd.iter()
+                    .map(|(_, s)| super::enqueue::score_text(*s).into_bytes()),
+            );
+            a.extend(entry("repoint"));
+            Some((3, Invocation { keys: k, args: a }))
+        }
+        Step::RemovePointers {
+            pointers,
+            srem,
+            zrem,
+        } => {
+            let mut k = vec![key.clone()];
+            k.extend(pointers.iter().map(|(p, _)| p.0.clone()));
+            k.extend(keys(srem));
+            k.extend(keys(zrem));
+            let mut a = vec![n(pointers.len()), n(srem.len()), n(zrem.len())];
+            a.extend(pointers.iter().map(|(_, v)| v.0.clone()));
+            a.extend(entry("remove_pointers"));
+            Some((4, Invocation { keys: k, args: a }))
+        }
         Step::Move { .. } => None,
     }
 }
@@ -235,6 +286,8 @@ fn move_record(action: &Action, audit: &Audit, status_field: &str) -> Option<Mov
         overrides: Vec::new(),
         counter: None,
         forget_in: None,
+        // A `--prefer field` move re-keys: the key layout's alone.
+        pointer: None,
         audit: audit.entry(&[
             ("action", b"move"),
             ("kind", action.kind.name().as_bytes()),
@@ -291,7 +344,13 @@ impl Store {
         status_field: &str,
     ) -> Result<Vec<RepairOutcome>> {
         let scripts = scripts().repairs();
-        let commons: [&[u8]; 3] = [status_field.as_bytes(), b"", b""];
+        let commons: [&[u8]; 5] = [
+            status_field.as_bytes(),
+            b"",
+            b"",
+            status_field.as_bytes(),
+            b"",
+        ];
         let mut outcomes: Vec<Option<RepairOutcome>> = vec![None; actions.len()];
         let parts: Vec<Option<(usize, Invocation)>> =
             actions.iter().map(|a| invocation(a)).collect();

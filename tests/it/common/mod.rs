@@ -843,6 +843,10 @@ pub fn snapshot(con: &mut redis::Connection) -> std::collections::BTreeMap<Vec<u
                     .expect("ZRANGE");
                 format!("zset {m:?}")
             }
+            "string" => {
+                let v: Vec<u8> = redis::cmd("GET").arg(&k).query(con).expect("GET");
+                format!("string {v:?}")
+            }
             other => other.to_string(),
         };
         out.insert(k, v);

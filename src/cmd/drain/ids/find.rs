@@ -57,8 +57,14 @@ pub(super) fn identity(
             return Ok((Some(model.rekey(&parsed, &st.field, first)), false));
         }
     }
-    let only_project =
-        model.key_field_count() == 3 && model.field(PROJECT_FIELD).is_some_and(|f| f.is_key());
+    // The key is known from the job_id and the project when those (and the
+    // status, in the key layout) are its only segments.
+    let only_project = model.field(PROJECT_FIELD).is_some_and(|f| f.is_key())
+        && model.key_fields().all(|f| {
+            f.role == crate::schema::FieldRole::Auto
+                || f.name == PROJECT_FIELD
+                || f.name == st.field
+        });
     match project {
         Some(p) if only_project => {
             let auto = &model.auto_field().name;
