@@ -41,6 +41,15 @@ pub struct Note {
     pub after: Option<B>,
 }
 
+/// A string key (an indexed field's pointer) set or deleted: its value
+/// after (none: deleted) and before (none: it did not exist).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pointer {
+    pub key: B,
+    pub value: Option<B>,
+    pub before: Option<B>,
+}
+
 /// What happened to the record under `key`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -77,6 +86,8 @@ pub struct Change {
     pub zmove: Vec<(B, B)>,
     pub counter: Option<Counter>,
     pub note: Option<Note>,
+    /// Pointers set or deleted (the indexed status layout).
+    pub pointers: Vec<Pointer>,
     /// The idempotency key a create claimed.
     pub idempotency: Option<B>,
     /// An idempotency key to drop when it still names `key` (reversing a
@@ -92,6 +103,8 @@ pub enum Op {
     Hash(B),
     /// The key does not exist.
     Absent(B),
+    /// The string key holds exactly this value.
+    Text(B, B),
     /// The hash has exactly this many fields.
     Len(B, usize),
     Field(B, B, B),
@@ -103,6 +116,10 @@ pub enum Op {
     Hset(B, B, B),
     Hdel(B, B),
     Del(B),
+    /// SET a string key.
+    Set(B, B),
+    /// DEL a string key.
+    Unset(B),
     Sadd(B, B),
     Srem(B, B),
     Zadd(B, B, B),
@@ -165,7 +182,7 @@ pub fn read(e: &StreamEntry) -> Reading {
         Shape::Deleted
     } else if action == "create" || action == "restore" || is("created") {
         Shape::Created
-    } else if action == "remove_ghost" || is("ghost") {
+    } else if action == "remove_ghost" || action == "remove_pointers" || is("ghost") {
         Shape::Ghost
     } else {
         Shape::InPlace
@@ -223,14 +240,23 @@ pub fn read(e: &StreamEntry) -> Reading {
             after: None,
         })
     };
+    // The removed fields: undo's `unset.F`, and repoint's `hdel` (the field's
+    // name) with `hdel.before` (its value).
+    let mut before = prefixed(e, b"before.");
+    let mut hdel: Vec<B> = prefixed(e, b"unset.").into_iter().map(|(f, _)| f).collect();
+    if let (Some(f), Some(v)) = (e.get("hdel"), e.get("hdel.before")) {
+        hdel.push(f.to_vec());
+        before.push((f.to_vec(), v.to_vec()));
+    }
     Reading::Change(Box::new(Change {
+        pointers: pointers(e),
         action,
         job: e.get("job").unwrap_or_default().to_vec(),
         key: key.to_vec(),
         shape,
-        before: prefixed(e, b"before."),
+        before,
         hset: prefixed(e, b"hset."),
-        hdel: prefixed(e, b"hdel.").into_iter().map(|(f, _)| f).collect(),
+        hdel,
         sadd: numbered(e, "sadd").into_iter().map(|(_, s)| s).collect(),
         srem: numbered(e, "srem").into_iter().map(|(_, s)| s).collect(),
         zadd,
@@ -268,6 +294,7 @@ pub fn pruned(
         zmove: Vec::new(),
         counter: None,
         note: None,
+        pointers: Vec::new(),
         idempotency: None,
         unclaim: None,
     }
@@ -286,6 +313,43 @@ pub fn pruned_keys(e: &StreamEntry) -> Vec<(B, B)> {
             (k, job)
         })
         .collect()
+}
+
+/// Every pointer an entry set or deleted, in each script's words:
+/// `pointer.N` (`.value`, `.before`), repoint's `set` (`.value`,
+/// `.before`) and `del` (`.value`), remove_pointers' `del.N` (`.value`).
+fn pointers(e: &StreamEntry) -> Vec<Pointer> {
+    let mut out = Vec::new();
+    let get = |n: String| e.get(&n).map(<[u8]>::to_vec);
+    for (n, k) in numbered(e, "pointer") {
+        out.push(Pointer {
+            key: k,
+            value: get(format!("{n}.value")),
+            before: get(format!("{n}.before")),
+        });
+    }
+    if let Some(k) = e.get("set") {
+        out.push(Pointer {
+            key: k.to_vec(),
+            value: get("set.value".into()),
+            before: get("set.before".into()),
+        });
+    }
+    if let Some(k) = e.get("del") {
+        out.push(Pointer {
+            key: k.to_vec(),
+            value: None,
+            before: get("del.value".into()),
+        });
+    }
+    for (n, k) in numbered(e, "del") {
+        out.push(Pointer {
+            key: k,
+            value: None,
+            before: get(format!("{n}.value")),
+        });
+    }
+    out
 }
 
 /// A moved record's new image: the old one in its order, the written
@@ -365,6 +429,15 @@ impl Change {
                 before: n.after.clone(),
                 after: n.before.clone(),
             }),
+            pointers: self
+                .pointers
+                .iter()
+                .map(|p| Pointer {
+                    key: p.key.clone(),
+                    value: p.before.clone(),
+                    before: p.value.clone(),
+                })
+                .collect(),
             idempotency: None,
             unclaim: None,
         };
@@ -527,6 +600,16 @@ impl Change {
                 None => Op::Hdel(n.hash.clone(), n.field.clone()),
             });
         }
+        for p in &self.pointers {
+            g.push(match &p.before {
+                Some(b) => Op::Text(p.key.clone(), b.clone()),
+                None => Op::Absent(p.key.clone()),
+            });
+            w.push(match &p.value {
+                Some(v) => Op::Set(p.key.clone(), v.clone()),
+                None => Op::Unset(p.key.clone()),
+            });
+        }
         if let Some(i) = &self.unclaim {
             let mut prefix = k.clone();
             prefix.push(b'\n');
@@ -560,7 +643,7 @@ impl Change {
             e.push((name("hset", f), v.clone()));
         }
         for f in &self.hdel {
-            e.push((name("hdel", f), Vec::new()));
+            e.push((name("unset", f), Vec::new()));
         }
         let mut list = |p: &str, items: &[(B, Option<B>)], extra: &[(&str, Vec<Option<B>>)]| {
             for (i, (v, _)) in items.iter().enumerate() {
@@ -598,6 +681,16 @@ impl Change {
                 &items,
                 &[("score", v.iter().map(|(_, s)| Some(s.clone())).collect())],
             );
+        }
+        for (i, p) in self.pointers.iter().enumerate() {
+            let n = format!("pointer.{}", i + 1);
+            e.push((n.clone(), p.key.clone()));
+            if let Some(v) = &p.value {
+                e.push((format!("{n}.value"), v.clone()));
+            }
+            if let Some(b) = &p.before {
+                e.push((format!("{n}.before"), b.clone()));
+            }
         }
         if let Some(c) = &self.counter {
             e.push(("counter".into(), c.hash.clone()));

@@ -51,6 +51,9 @@ fn encode(stream: &[u8], maxlen: u64, check_only: bool, s: &UndoStep) -> Invocat
         let (code, parts): (&str, Vec<Vec<u8>>) = match op {
             Op::Hash(k) => ("x", vec![index(k, &mut keys)]),
             Op::Absent(k) => ("a", vec![index(k, &mut keys)]),
+            Op::Text(k, v) => ("g", vec![index(k, &mut keys), v.clone()]),
+            Op::Set(k, v) => ("T", vec![index(k, &mut keys), v.clone()]),
+            Op::Unset(k) => ("U", vec![index(k, &mut keys)]),
             Op::Len(k, n) => ("l", vec![index(k, &mut keys), n.to_string().into_bytes()]),
             Op::Field(k, f, v) => ("f", vec![index(k, &mut keys), f.clone(), v.clone()]),
             Op::NoField(k, f) => ("n", vec![index(k, &mut keys), f.clone()]),

@@ -460,8 +460,7 @@ fn a_trimmed_stream_is_said_to_miss_the_runs_start() {
     assert!(j["trimmed"]["missing"].is_string(), "{j}");
     // Trimmed away whole: nothing left of the run (exit 4, not "unknown").
     cmd(&mut con, &[b"XTRIM", b"jobq:audit", b"MAXLEN", b"0"]);
-    let later = retry_run(&r, &mut con, 20, 1);
-    assert!(later > id);
+    retry_run(&r, &mut con, 20, 1);
     let old = "20200101T000000Z-0000";
     let run = r.jobq(&["audit", old]);
     // Redis 6.2 does not say whether a stream was trimmed (XINFO's

@@ -448,3 +448,44 @@ fn every_exit_code_of_undo_and_audit() {
     assert!(shown.contains("1 undone"), "{shown}");
     assert!(shown.contains("1 skipped"), "{shown}");
 }
+
+/// The indexed status layout: enqueue, reap, retry and delete runs (their
+/// in-place moves and `$IdxPtr` pointers) undone and redone exactly.
+#[test]
+fn an_indexed_model_s_runs_are_undone_and_redone_exactly() {
+    use crate::indexed::{popoto_indexed_create, JOB_TOML};
+    let r = Redis::start();
+    let mut con = r.con();
+    let schema = write_file(r.dir.path(), "job.toml", JOB_TOML);
+    let schema = schema.to_string_lossy().into_owned();
+    let jq = |args: &[&str]| {
+        let mut a = vec!["--json", "--schema", schema.as_str()];
+        a.extend_from_slice(args);
+        r.jobq(&a)
+    };
+    popoto_indexed_create(&mut con, "r1", "p", "running", 1767225600.5);
+    popoto_indexed_create(&mut con, "r2", "p", "running", 1767225601.5);
+    popoto_indexed_create(&mut con, "f1", "p", "failed", 1767225602.5);
+    popoto_indexed_create(&mut con, "c1", "q", "completed", 1767225603.5);
+    for args in [
+        &["enqueue", "--project", "p", "--set", "job_id=e1"][..],
+        &["reap", "--once", "--all", "--yes"],
+        &["retry", "--priority", "high", "--yes"],
+        &["delete", "--yes", "c1"],
+    ] {
+        let before = model_state(&mut con);
+        let run = jq(args);
+        run.expect_code(0);
+        let id = run_id(&run.json());
+        let after = model_state(&mut con);
+        assert_ne!(after, before, "{args:?} changed nothing");
+        let u = jq(&["undo", &id, "--yes"]);
+        u.expect_code(0);
+        let now = model_state(&mut con);
+        assert!(now == before, "{args:?}\n{}", diff(&before, &now));
+        let redo = jq(&["undo", &run_id(&u.json()), "--yes"]);
+        redo.expect_code(0);
+        let now = model_state(&mut con);
+        assert!(now == after, "{args:?} redo\n{}", diff(&after, &now));
+    }
+}

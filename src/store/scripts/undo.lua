@@ -9,26 +9,27 @@
 -- ARGV[3..4] ng, nw: how many guards, then writes
 -- ARGV[5..]  the operations, each an opcode and its operands (a key is its
 --            index in KEYS), then the audit entry's field/value pairs
--- Guards:  x K (a hash), a K (absent), l K n (n fields), f K F v (field F
+-- Guards:  x K (a hash), a K (absent), g K v (the string K is v), l K n (n fields), f K F v (field F
 --          is v), n K F (no field F), m S M / o S M (M is / is not in set
 --          S), z Z M s / y Z M (M has score s / none in zset Z).
 -- Writes:  H K F v (HSET; consecutive ones on one key are one HSET, so the
 --          record is written in one command as popoto does), D K F (HDEL),
 --          X K (DEL), S S M (SADD), R S M (SREM), Z Z M s (ZADD), Q Z M
---          (ZREM), I K p (DEL the string K when its value starts with p).
+--          (ZREM), I K p (DEL the string K when its value starts with p),
+--          T K v (SET the string K), U K (DEL the string K).
 -- Every key written to is checked for its type, and every write asked of
 -- the ACL (acl.lua, prepended), before the first write.
 -- Returns {1, 'applied'}; {2, 'would apply'} (check only); {0, reason}
 --         nothing written because a guard failed; {3, key} nothing written
 --         because that key has the wrong type; a NOPERM error (nothing
 --         written) when the user may not make one of the writes.
-local arity = {x = 1, a = 1, l = 2, f = 3, n = 2, m = 2, o = 2, z = 3, y = 2,
-  H = 3, D = 2, X = 1, S = 2, R = 2, Z = 3, Q = 2, I = 2}
+local arity = {x = 1, a = 1, g = 2, l = 2, f = 3, n = 2, m = 2, o = 2, z = 3, y = 2,
+  H = 3, D = 2, X = 1, S = 2, R = 2, Z = 3, Q = 2, I = 2, T = 2, U = 1}
 -- Opcodes whose second operand is a key (a member) too.
 local member = {m = true, o = true, z = true, y = true, S = true, R = true, Z = true, Q = true}
 -- The type each key written to must have (or none).
 local wants = {H = 'hash', D = 'hash', X = 'hash', S = 'set', R = 'set',
-  Z = 'zset', Q = 'zset', I = 'string'}
+  Z = 'zset', Q = 'zset', I = 'string', T = 'string', U = 'string'}
 
 local stream = KEYS[1]
 local ng, nw = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -59,6 +60,9 @@ local function check(o)
     if t ~= 'hash' then return {0, k .. ' is now a ' .. t} end
   elseif c == 'a' then
     if redis.call('EXISTS', k) == 1 then return {0, k .. ' exists again'} end
+  elseif c == 'g' then
+    if not is(k, 'string') then return {3, k} end
+    if redis.call('GET', k) ~= o[2] then return {0, k .. ' changed'} end
   elseif c == 'l' or c == 'f' or c == 'n' then
     if not is(k, 'hash') then return {3, k} end
     if c == 'l' and redis.call('HLEN', k) ~= tonumber(o[2]) then
@@ -100,12 +104,13 @@ if ARGV[2] == '1' then return {2, 'would apply'} end
 
 -- ACL (Redis 7+): denied() and noperm() are acl.lua's, prepended.
 local cmds = {H = 'HSET', D = 'HDEL', X = 'DEL', S = 'SADD', R = 'SREM',
-  Z = 'ZADD', Q = 'ZREM', I = 'DEL'}
+  Z = 'ZADD', Q = 'ZREM', I = 'DEL', T = 'SET', U = 'DEL'}
 for i = ng + 1, ng + nw do
   local o = ops[i]
   local c = cmds[o.c]
   local d
-  if o.c == 'X' or o.c == 'I' then d = denied(c, o.k)
+  if o.c == 'X' or o.c == 'I' or o.c == 'U' then d = denied(c, o.k)
+  elseif o.c == 'T' then d = denied(c, o.k, 'v')
   elseif o.c == 'Z' then d = denied(c, o.k, '0', o.m)
   elseif o.c == 'H' then d = denied(c, o.k, 'f', 'v')
   elseif o.c == 'D' then d = denied(c, o.k, 'f')
@@ -127,7 +132,8 @@ while i <= ng + nw do
     end
     redis.call('HSET', k, unpack(h))
   elseif c == 'D' then redis.call('HDEL', k, o[2])
-  elseif c == 'X' then redis.call('DEL', k)
+  elseif c == 'X' or c == 'U' then redis.call('DEL', k)
+  elseif c == 'T' then redis.call('SET', k, o[2])
   elseif c == 'S' then redis.call('SADD', k, o.m)
   elseif c == 'R' then redis.call('SREM', k, o.m)
   elseif c == 'Z' then redis.call('ZADD', k, o[3], o.m)
