@@ -21,7 +21,7 @@ back to the run's start entry. When the stream was trimmed past that start
 (MAXLEN), undo reverses what is left and says what is missing (exit 4).
 
 Exit: 0 every change of the run reversed, 1 a dry run found changes to
-reverse, 2 usage, an unknown run or no terminal to ask on, 3 error, 4 a
+reverse, 2 usage or an unknown run or no terminal to ask on, 3 error, 4 a
 change skipped or failed or the run's start trimmed away, 5 declined, 130
 interrupted.
 
