@@ -14,6 +14,8 @@ KIND:
           healthy completed jobs
   mixed   N jobs by thirds: orphans, jobs also in the failed index, and
           ghosts whose hash is gone (in the class set and pending index)
+  completed  N healthy completed jobs, created in 2026 a second apart, in
+          every index popoto puts them (bench/prune.sh prunes them)
 """
 
 import struct
@@ -91,13 +93,16 @@ def main():
         elif kind == "mixed":
             key = "RedisJob:%s:%s:pending" % (job_id, project)
             member_of_all(out, key, project, created, "pending")
+        elif kind == "completed":
+            key = record(out, job_id, project, "completed", created)
+            member_of_all(out, key, project, created, "completed")
         elif kind == "ghost":
             live = record(out, job_id, project, "completed", created)
             member_of_all(out, live, project, created, "completed")
             old = "RedisJob:%s:%s:pending" % (job_id, project)
             member_of_all(out, old, project, created, "pending")
         else:
-            sys.exit("KIND is orphan, ghost or mixed")
+            sys.exit("KIND is orphan, ghost, mixed or completed")
 
 
 if __name__ == "__main__":

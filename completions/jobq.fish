@@ -51,6 +51,8 @@ complete -c jobq -n "__fish_jobq_needs_command" -f -a "retry" -d 'Move failed (o
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "undo" -d 'Reverse one run of jobq, each change guarded, from the audit stream'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "audit" -d 'The history of what jobq did: runs, one run\'s entries, one job\'s'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "prune" -d 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "restore" -d 'Re-create the records of a prune\'s backup file, byte for byte'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -309,6 +311,55 @@ complete -c jobq -n "__fish_jobq_using_subcommand audit" -s q -l quiet -d 'Print
 complete -c jobq -n "__fish_jobq_using_subcommand audit" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand audit" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l status -d 'A status to prune (repeatable) [default: the model\'s completed status]' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l project -d 'Only jobs of this project' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l older-than -d 'Only jobs older than this, by the since field or the first sorted field (required unless job_ids are given)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l newer-than -d 'Only jobs newer than this, by the since field or the first sorted field' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l match -d 'Only jobs whose FIELD decodes to exactly VALUE (typed by the schema; repeatable)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l limit -d 'Prune at most N jobs' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l backup -d 'Write every record pruned to FILE first (JSON Lines, mode 0600; must not exist)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l no-backup -d 'Keep no backup: pruned jobs cannot be restored'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l force -d 'Allow statuses other than completed and failed (a worker may be on them); always asks'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -s y -l yes -d 'Do not ask; apply the plan'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -l json -d 'Print one JSON object on stdout instead of a table'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand prune" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -s y -l yes -d 'Do not ask; apply the plan'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -l json -d 'Print one JSON object on stdout instead of a table'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l project -d 'Wait only for this project\'s jobs' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l timeout -d 'Give up after this long (exit 6)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand drain" -l settle -d 'Two empty reads this far apart mean drained' -r
@@ -354,16 +405,18 @@ complete -c jobq -n "__fish_jobq_using_subcommand generate" -s q -l quiet -d 'Pr
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "enqueue" -d 'Create jobs exactly as popoto\'s create() does'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "inspect" -d 'Show the queue at a glance, list jobs, or examine one job'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "orphans" -d 'Find jobs and index entries that have drifted apart'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "reindex" -d 'Repair what `orphans scan` finds, member by member, while workers run'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "retry" -d 'Move failed (or other) jobs back to pending, popoto-style, filtered'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "undo" -d 'Reverse one run of jobq, each change guarded, from the audit stream'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "audit" -d 'The history of what jobq did: runs, one run\'s entries, one job\'s'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit drain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "enqueue" -d 'Create jobs exactly as popoto\'s create() does'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "inspect" -d 'Show the queue at a glance, list jobs, or examine one job'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "orphans" -d 'Find jobs and index entries that have drifted apart'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "reindex" -d 'Repair what `orphans scan` finds, member by member, while workers run'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "retry" -d 'Move failed (or other) jobs back to pending, popoto-style, filtered'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "undo" -d 'Reverse one run of jobq, each change guarded, from the audit stream'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "audit" -d 'The history of what jobq did: runs, one run\'s entries, one job\'s'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "prune" -d 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "restore" -d 'Re-create the records of a prune\'s backup file, byte for byte'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobq -n "__fish_jobq_using_subcommand help; and __fish_seen_subcommand_from orphans" -f -a "scan" -d 'Read-only consistency scan: classify every kind of damage'

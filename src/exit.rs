@@ -243,6 +243,30 @@ pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
             ),
             (130, None),
         ],
+        "jobq-prune" => vec![
+            (0, Some("Every selected job was pruned, or none matched.")),
+            (1, Some("--dry-run: there are jobs to prune.")),
+            (2, Some("Usage error (no --older-than and no job_ids, neither or both of --backup and --no-backup, a --backup file that exists), or a prompt was needed with no terminal (--force always asks, even with --yes).")),
+            (3, None),
+            (
+                4,
+                Some("Some jobs were skipped (changed since their backup line was written: never deleted), refused or failed."),
+            ),
+            (5, None),
+            (130, Some("Interrupted (Ctrl-C): the jobs pruned stay pruned, their lines in the backup file, which is closed with complete: false; a rerun does the rest.")),
+        ],
+        "jobq-restore" => vec![
+            (0, Some("Every record of the backup was re-created.")),
+            (1, Some("--dry-run: there are records to restore.")),
+            (2, Some("Usage error, a file that is not a jobq backup (or cannot be read) or a backup of another model, or a prompt was needed with no terminal.")),
+            (3, None),
+            (
+                4,
+                Some("Some records were skipped (the job exists: restored already, or re-created since) or failed."),
+            ),
+            (5, None),
+            (130, None),
+        ],
         "jobq-drain" => vec![
             (
                 0,

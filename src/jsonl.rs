@@ -63,8 +63,44 @@ impl JsonLines {
         Ok(out)
     }
 
+    /// Create `path`, which must not exist (O_EXCL: an existing file is
+    /// never overwritten, nor a symlink followed), with mode 0600, write
+    /// `header` and make it durable. `Err` with [`std::io::ErrorKind::AlreadyExists`]
+    /// underneath when the file exists.
+    pub fn create_new(path: &Path, header: &impl Serialize) -> Result<JsonLines> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts
+            .open(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut out = JsonLines {
+            file,
+            path: path.to_owned(),
+            pending: Vec::new(),
+            items: 0,
+        };
+        out.push(header)?;
+        out.items = 0;
+        out.sync()?;
+        Ok(out)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Write the lines gathered so far and wait until they are on disk
+    /// (fsync): what a caller does next may rely on them.
+    pub fn sync(&mut self) -> Result<()> {
+        self.flush()?;
+        self.file
+            .sync_data()
+            .with_context(|| format!("cannot sync {}", self.path.display()))
     }
 
     /// Add one line (written at the next [`JsonLines::flush`], or when

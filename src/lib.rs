@@ -15,6 +15,7 @@
 //! returns a typed `report`. `exit` is the exit-code table. ARCHITECTURE.md
 //! names the rooms and the imports between them.
 
+pub mod backup;
 pub mod bytes;
 pub mod cli;
 pub mod cmd;

@@ -91,52 +91,6 @@ Examples:
   jobq reap --interval 1m --min-interval 50s --json
   */5 * * * * jobq reap --once -q || [ $? -eq 75 ]";
 
-pub(super) const DELETE_ABOUT: &str = "\
-Delete the given jobs, every record of each job_id (duplicates included),
-the way popoto deletes: SREM from every index, ZREM, DEL, SREM from the
-class set, one guarded script per record that does nothing (skipped) if the
-record's status changed since it was read. Each record's before-image (every
-field's exact bytes, every set and zset it was in, with scores) goes to the
-audit stream. A running job is deleted only with --force.
-
-Exit: 0 every record deleted, 1 a dry run found records to delete, 2 usage
-or no terminal to ask on, 3 error, 4 a record skipped or refused or failed
-or a job_id not found, 5 declined, 130 interrupted.
-
-Examples:
-  # Show what would be deleted
-  jobq delete 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e --dry-run
-  # Delete two jobs without asking
-  jobq delete 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e 9b1d --yes
-  # A poisoned job a worker keeps crashing on, running or not
-  jobq delete 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e --force --yes";
-
-pub(super) const RETRY_ABOUT: &str = "\
-Move jobs of a status (default failed) back to pending, the way popoto moves
-a job: one guarded script per job re-creates the record under its pending key
-with every other field kept, and does nothing (skipped) if the job changed
-since it was selected. The status index is walked with SSCAN page by page,
-each page's records read with pipelined HMGETs and filtered here.
-
-Filters: --project, --older-than/--newer-than (by the model's since_field,
-else its first sorted field), --match FIELD=VALUE (exact, on the decoded
-value; repeatable), --limit, and job_ids as arguments. A running job is
-never retried unless --include-running, which always asks first.
-
-Exit: 0 every selected job retried or none matched, 1 a dry run found jobs to
-retry, 2 usage or no terminal to ask on, 3 error, 4 some skipped or refused
-or failed, 5 declined, 130 interrupted.
-
-Examples:
-  # What would be retried (nothing written)
-  jobq retry --dry-run
-  # Failed jobs of one project from the last hour, high priority, no prompt
-  jobq retry --project billing --newer-than 1h --priority high --yes
-  # Two given jobs
-  jobq retry 3f2a9c0e8b6d4f1a9e7c5b3d1f0a2c4e 9b1d0c --yes
-  # Completed jobs whose message matches, at most 100
-  jobq retry --status completed --match message_text=rebuild --limit 100";
-
 pub(super) const DRAIN_ABOUT: &str = "\
 Wait until the queue (or one project) has no pending and no running jobs,
 confirmed by two reads --settle apart. Detects a queue nobody is working on.
@@ -449,51 +403,6 @@ pub struct ReapArgs {
     /// Stop a sweep after this long (moves already planned are applied)
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub max_duration: Option<Duration>,
-    #[command(flatten)]
-    pub confirm: ConfirmArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct DeleteArgs {
-    /// The job_ids to delete (every record of each), matched byte for byte
-    #[arg(value_name = "JOB_ID", required = true, value_parser = clap::value_parser!(OsString))]
-    pub ids: Vec<OsString>,
-    /// Delete running jobs too (a worker may still be on them)
-    #[arg(long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub confirm: ConfirmArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct RetryArgs {
-    /// Retry only these job_ids (every record of each that matches)
-    #[arg(value_name = "JOB_ID", value_parser = clap::value_parser!(OsString))]
-    pub ids: Vec<OsString>,
-    /// The status to retry from [default: the model's failed status]
-    #[arg(long, value_name = "STATUS")]
-    pub status: Option<String>,
-    /// Only jobs of this project
-    #[arg(long, value_name = "KEY")]
-    pub project: Option<String>,
-    /// Only jobs older than this, by the since field or the first sorted field
-    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
-    pub older_than: Option<Duration>,
-    /// Only jobs newer than this, by the since field or the first sorted field
-    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
-    pub newer_than: Option<Duration>,
-    /// Only jobs whose FIELD decodes to exactly VALUE (typed by the schema; repeatable)
-    #[arg(long = "match", value_name = "FIELD=VALUE")]
-    pub matches: Vec<String>,
-    /// Retry at most N jobs
-    #[arg(long, value_parser = parse_count::<u64>, allow_negative_numbers = true, value_name = "N")]
-    pub limit: Option<u64>,
-    /// Give retried jobs this priority (when the model has a priority field)
-    #[arg(long, value_name = "PRIORITY")]
-    pub priority: Option<String>,
-    /// Allow --status running (a worker may still be on those); always asks
-    #[arg(long)]
-    pub include_running: bool,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
 }

@@ -233,6 +233,12 @@ pub enum Command {
     /// The history of what jobq did: runs, one run's entries, one job's
     #[command(long_about = AUDIT_ABOUT)]
     Audit(AuditArgs),
+    /// Delete old completed (or failed) jobs, backed up first, one audit entry per batch
+    #[command(long_about = PRUNE_ABOUT)]
+    Prune(PruneArgs),
+    /// Re-create the records of a prune's backup file, byte for byte
+    #[command(long_about = RESTORE_ABOUT)]
+    Restore(RestoreArgs),
     /// Wait until the queue has no pending and no running jobs
     #[command(long_about = DRAIN_ABOUT)]
     Drain(DrainArgs),
@@ -261,14 +267,15 @@ pub fn command_path(args: &[OsString]) -> String {
     path.join(" ")
 }
 
+pub use admin_args::*;
+use admin_args::{DELETE_ABOUT, PRUNE_ABOUT, RESTORE_ABOUT, RETRY_ABOUT};
 pub use args::*;
-use args::{
-    DELETE_ABOUT, DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT, RETRY_ABOUT,
-};
+use args::{DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT};
 pub use history::{AuditArgs, UndoArgs};
 use history::{AUDIT_ABOUT, UNDO_ABOUT};
 pub use parse::*;
 
+mod admin_args;
 mod args;
 mod history;
 mod parse;

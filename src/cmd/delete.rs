@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::admin::{step_end, StepEnd};
+use super::admin::{delete_end, is_refusal, leftover_code};
 use super::{Ctx, Decision};
 use crate::bytes::Bytes;
 use crate::exit;
@@ -22,7 +22,7 @@ use crate::settings::delete::DeleteSettings;
 use crate::settings::repair::Gate;
 use crate::settings::Settings;
 use crate::store::audit::Audit;
-use crate::store::delete::{DeleteOutcome, DeleteRecord};
+use crate::store::delete::DeleteRecord;
 use crate::store::Store;
 
 /// Keys per SCAN step when looking for a job's records.
@@ -140,8 +140,8 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
         match store.delete_records(&steps).await {
             Ok(outs) => {
                 for ((i, _), o) in chunk.iter().zip(outs) {
-                    let (outcome, reason) = describe(o);
-                    if outcome == Outcome::Failed && reason.as_deref().is_some_and(is_refusal) {
+                    let (outcome, reason) = delete_end(&o, "read");
+                    if outcome == Outcome::Failed && is_refusal(reason.as_deref()) {
                         stop = true;
                     }
                     set(&mut rows, *i, outcome, reason);
@@ -268,40 +268,5 @@ fn set(rows: &mut [JobRow], i: usize, outcome: Outcome, reason: Option<String>) 
     if let Some(row) = rows.get_mut(i) {
         row.outcome = outcome;
         row.reason = reason;
-    }
-}
-
-fn describe(o: DeleteOutcome) -> (Outcome, Option<String>) {
-    let end = match &o {
-        DeleteOutcome::Deleted => StepEnd::Applied,
-        DeleteOutcome::Skipped(r) => StepEnd::Skipped(r),
-        DeleteOutcome::WrongType(k) => StepEnd::WrongType(k),
-        DeleteOutcome::Error(e) => StepEnd::Error(e),
-    };
-    step_end(end, "read")
-}
-
-fn is_refusal(reason: &str) -> bool {
-    reason.starts_with("refused: ")
-}
-
-/// 0 when everything asked was done; 4 when anything was skipped, refused,
-/// not found, failed, unknown or not run.
-fn leftover_code(report: &AdminReport) -> u8 {
-    let left = [
-        Outcome::Skipped,
-        Outcome::Refused,
-        Outcome::NotFound,
-        Outcome::Failed,
-        Outcome::Unknown,
-        Outcome::NotRun,
-    ]
-    .iter()
-    .map(|o| report.count(*o))
-    .sum::<u64>();
-    if left > 0 {
-        exit::PARTIAL
-    } else {
-        exit::OK
     }
 }

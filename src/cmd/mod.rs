@@ -13,9 +13,11 @@ pub mod enqueue;
 pub mod generate;
 pub mod inspect;
 pub mod interrupt;
+pub mod prune;
 pub mod read_from;
 pub mod reap;
 pub mod reindex;
+pub mod restore;
 pub mod retry;
 pub mod scan;
 pub mod session;
@@ -106,6 +108,8 @@ pub fn handles_interrupt(cmd: &Command) -> bool {
             | Command::Delete(_)
             | Command::Retry(_)
             | Command::Undo(_)
+            | Command::Prune(_)
+            | Command::Restore(_)
     ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
 }
 
@@ -122,7 +126,12 @@ pub async fn dispatch(
     if settings.read_from.is_some()
         && matches!(
             command,
-            Command::Enqueue(_) | Command::Reap(_) | Command::Retry(_) | Command::Delete(_)
+            Command::Enqueue(_)
+                | Command::Reap(_)
+                | Command::Retry(_)
+                | Command::Delete(_)
+                | Command::Prune(_)
+                | Command::Restore(_)
         )
     {
         ui.warn("--read-from: this command reads nothing a replica could serve; everything goes to --url");
@@ -191,6 +200,18 @@ pub async fn dispatch(
         Command::Audit(args) => {
             let view = crate::settings::undo::AuditView::from_args(args)?;
             let (report, code) = audit::run(ctx, &view).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Prune(args) => {
+            let ps = crate::settings::prune::PruneSettings::from_args(&settings.model, args)?;
+            let (report, code) = prune::run(ctx, &ps).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Restore(args) => {
+            let rs = crate::settings::restore::RestoreSettings::from_args(args);
+            let (report, code) = restore::run(ctx, &rs).await?;
             ui.emit(&report)?;
             Ok(code)
         }

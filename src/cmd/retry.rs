@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::admin::{step_end, StepEnd};
+use super::admin::{final_code, leftover_code, step_end, Candidates, StepEnd, PAGE};
 use super::{Ctx, Decision};
 use crate::bytes::Bytes;
 use crate::exit;
@@ -28,8 +28,6 @@ use crate::store::audit::Audit;
 use crate::store::moves::{MoveOutcome, MoveRecord};
 use crate::store::Store;
 
-/// Members per SSCAN step, and records per pipelined read.
-const PAGE: u32 = 1000;
 /// A confirmed selection up to this size is kept and applied exactly.
 pub const WINDOW: usize = 10_000;
 
@@ -37,53 +35,20 @@ fn interrupted_before_writing() -> anyhow::Error {
     exit::with_code(exit::INTERRUPTED, "interrupted; nothing was written")
 }
 
-/// Where the candidates come from.
-struct Candidates {
-    /// The job_ids' records (found up front: bounded by the arguments).
-    keys: Option<Vec<Vec<u8>>>,
-    index: Vec<u8>,
-    cursor: u64,
-    done: bool,
-}
-
-impl Candidates {
-    async fn new(store: &mut Store, settings: &Settings, rs: &RetrySettings) -> Result<Self> {
-        let model = &settings.model;
-        let keys = if rs.filter.ids.is_empty() {
-            None
-        } else {
-            let found = super::delete::records_of(store, model, &rs.filter.ids).await?;
-            let keys: Vec<Vec<u8>> = found.into_iter().flat_map(|(_, k)| k).collect();
-            Some(keys)
-        };
-        Ok(Candidates {
-            keys,
-            index: model.status_index(&rs.status),
-            cursor: 0,
-            done: false,
-        })
-    }
-
-    /// The next page of candidate keys; `None` when the walk is done.
-    async fn next(&mut self, store: &mut Store) -> Result<Option<Vec<Vec<u8>>>> {
-        if self.done {
-            return Ok(None);
-        }
-        if let Some(keys) = &mut self.keys {
-            self.done = true;
-            return Ok(Some(std::mem::take(keys)));
-        }
-        let page = store.sscan(&self.index, self.cursor, PAGE).await?;
-        if let Some(e) = page.wrong_type {
-            anyhow::bail!(
-                "{} cannot be walked ({e}); see `jobq orphans scan`",
-                crate::bytes::escape_bytes(&self.index)
-            );
-        }
-        self.cursor = page.cursor;
-        self.done = page.cursor == 0;
-        Ok(Some(page.items))
-    }
+/// The candidates of a retry: the status index, or the job_ids' records.
+async fn candidates(
+    store: &mut Store,
+    settings: &Settings,
+    rs: &RetrySettings,
+) -> Result<Candidates> {
+    let model = &settings.model;
+    let keys = if rs.filter.ids.is_empty() {
+        None
+    } else {
+        let found = super::delete::records_of(store, model, &rs.filter.ids).await?;
+        Some(found.into_iter().flat_map(|(_, k)| k).collect())
+    };
+    Ok(Candidates::new(keys, model.status_index(&rs.status)))
 }
 
 /// What a walk does with what it selects.
@@ -208,7 +173,7 @@ async fn walk(
     let Ctx { settings, ui, intr } = ctx;
     let model = &settings.model;
     let fields = rs.filter.read_fields(model);
-    let mut cand = Candidates::new(store, settings, rs).await?;
+    let mut cand = candidates(store, settings, rs).await?;
     let mut taken: u64 = 0;
     let progress = ui.progress(None, "retry");
     while let Some(keys) = cand.next(store).await? {
@@ -324,33 +289,4 @@ fn describe(o: MoveOutcome) -> (Outcome, Option<String>) {
         MoveOutcome::Error(e) => StepEnd::Error(e),
     };
     step_end(end, "selected")
-}
-
-fn final_code(report: &AdminReport) -> u8 {
-    if report.interrupted {
-        exit::INTERRUPTED
-    } else {
-        leftover_code(report)
-    }
-}
-
-/// 0 when every job selected was retried (or none matched); 4 when any was
-/// skipped, refused, failed, unknown or not run.
-fn leftover_code(report: &AdminReport) -> u8 {
-    let left: u64 = [
-        Outcome::Skipped,
-        Outcome::Refused,
-        Outcome::NotFound,
-        Outcome::Failed,
-        Outcome::Unknown,
-        Outcome::NotRun,
-    ]
-    .iter()
-    .map(|o| report.count(*o))
-    .sum();
-    if left > 0 {
-        exit::PARTIAL
-    } else {
-        exit::OK
-    }
 }

@@ -69,11 +69,27 @@ pub fn records(entries: &[&StreamEntry], moved_to: Option<&Path>) -> Pruned {
     out
 }
 
-/// The records of `keys` in the backup at `path`.
+/// The records of `keys` in the backup at `path`, read a line at a time.
 fn read_backup(path: &Path, keys: &[Vec<u8>]) -> Result<HashMap<Vec<u8>, Change>, String> {
-    let _ = keys;
-    Err(format!(
-        "{}: undo of a prune needs the backup reader of issue 18 (not in this build)",
-        path.display()
-    ))
+    let wanted: std::collections::HashSet<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let mut reader = crate::backup::Reader::open(path)
+        .map_err(|e| format!("{e:#} (undo --backup FILE names a backup that was moved)"))?;
+    let mut out = HashMap::new();
+    while let Some(rec) = reader.next_record().map_err(|e| format!("{e:#}"))? {
+        if !wanted.contains(rec.key.as_slice()) {
+            continue;
+        }
+        let change = crate::plan::undo::pruned(
+            rec.key.as_slice(),
+            rec.job_id.as_slice(),
+            rec.fields.into_iter().map(|(f, v)| (f.0, v.0)).collect(),
+            rec.sets.into_iter().map(|s| s.0).collect(),
+            rec.zsets
+                .into_iter()
+                .map(|(z, sc)| (z.0, sc.into_bytes()))
+                .collect(),
+        );
+        out.insert(change.key.clone(), change);
+    }
+    Ok(out)
 }

@@ -1,4 +1,5 @@
-//! Text form of the admin verbs' report (`delete`, `retry`), and the plan shown on
+//! Text form of the admin verbs' report (`delete`, `retry`, `prune`,
+//! `restore`), and the plan shown on
 //! stderr before the prompt.
 
 use std::fmt::Write;
@@ -63,6 +64,16 @@ impl Render for AdminReport {
             counts.join(", ")
         };
         let _ = writeln!(s, "{head}{counts}");
+        if let Some(b) = &self.backup {
+            match self.backup_records {
+                Some(n) => {
+                    let _ = writeln!(s, "backup: {b} ({n} records)");
+                }
+                None => {
+                    let _ = writeln!(s, "backup: {b}");
+                }
+            }
+        }
         if let Some(run) = &self.run_id {
             let _ = writeln!(s, "run id: {run} (see the audit stream)");
         }
@@ -76,6 +87,7 @@ fn word(verb: &str, o: Outcome) -> String {
         "delete" => "deleted",
         "retry" => "retried",
         "prune" => "pruned",
+        "restore" => "restored",
         other => other,
     };
     match o {

@@ -1,4 +1,4 @@
-//! Planning of the admin verbs (`delete`, `retry`; `prune` to come):
+//! Planning of the admin verbs (`delete`, `retry`; prune in `plan::prune`):
 //! which selected records may be touched ([`judge`]), the guarded
 //! popoto-style delete of one record ([`delete_step`]) and its move back to
 //! pending ([`retry_step`], through the move script reap shares).
@@ -73,7 +73,7 @@ pub fn judge(model: &Model, record: &Selected, force: bool) -> Judgement {
 /// and the one its key names, each other key-field index of its key's
 /// values, and the class set last (popoto's order). The set an indexed
 /// field's pointer names is found by the delete script itself.
-fn sets_of(model: &Model, parsed: &ParsedKey) -> Vec<Vec<u8>> {
+pub fn sets_of(model: &Model, parsed: &ParsedKey) -> Vec<Vec<u8>> {
     let st = &model.status;
     let mut sets: Vec<Vec<u8>> = st.values.iter().map(|v| model.status_index(v)).collect();
     for f in model.keyf_fields() {

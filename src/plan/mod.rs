@@ -420,6 +420,7 @@ pub mod admin;
 mod check;
 pub mod file;
 mod indexed;
+pub mod prune;
 pub mod reap;
 pub mod select;
 pub mod status_move;

@@ -8,7 +8,7 @@ use super::admin::Selected;
 use crate::schema::calendar::parse_iso_utc;
 use crate::schema::msgpack::decode;
 use crate::schema::{Model, Value};
-use crate::settings::retry::Filter;
+use crate::settings::select::Filter;
 
 /// What became of one record read.
 #[derive(Debug, Clone, PartialEq)]

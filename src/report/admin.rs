@@ -1,4 +1,4 @@
-//! The report of the admin verbs (`delete`, `retry`; `prune` to come):
+//! The report of the admin verbs (`delete`, `retry`, `prune`, `restore`):
 //! one row per record touched or left alone, and the counts per outcome.
 
 use std::collections::BTreeMap;
@@ -81,6 +81,12 @@ pub struct AdminReport {
     pub dry_run: bool,
     pub declined: bool,
     pub interrupted: bool,
+    /// The backup file written (`prune`) or read (`restore`), absolute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+    /// Record lines written to the backup file (`prune`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_records: Option<u64>,
     /// Records per outcome, every outcome present (0 included).
     pub counts: BTreeMap<&'static str, u64>,
     /// The rows, the first [`MAX_ROWS`]: a retry of a million jobs counts
@@ -99,6 +105,8 @@ impl AdminReport {
             dry_run,
             declined: false,
             interrupted: false,
+            backup: None,
+            backup_records: None,
             counts: Outcome::ALL.iter().map(|o| (o.name(), 0)).collect(),
             jobs: Vec::new(),
             jobs_not_listed: 0,

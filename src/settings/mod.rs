@@ -10,9 +10,12 @@ pub mod delete;
 pub mod drain;
 pub mod enqueue;
 pub mod inspect;
+pub mod prune;
 pub mod reap;
 pub mod repair;
+pub mod restore;
 pub mod retry;
+pub mod select;
 pub mod undo;
 
 use std::io::IsTerminal;

@@ -1,6 +1,6 @@
 //! Deleting a job record the way popoto does (SREM from every index, ZREM,
 //! DEL, SREM from the class set), guarded and audited, through
-//! `scripts/delete_record.lua`: `delete` and `prune` share it.
+//! `scripts/delete_record.lua` (`jobq delete`; prune batches its own).
 //!
 //! Owns: [`DeleteRecord`] (everything one delete touches, as bytes, built by
 //! `plan` from `schema`) and reading the script's reply. Must not: build

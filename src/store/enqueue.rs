@@ -120,8 +120,7 @@ impl CreateContext {
     }
 
     /// The audit entry of one create: the header (see `Audit::header`),
-    /// then action, job, key, and every field written (`hset.F`, so that
-    /// undo can tell an untouched job). A create by MULTI (a fresh job_id: its key
+    /// then action, job, key, every field written (`hset.F`). A create by MULTI (a fresh job_id: its key
     /// can be in no set yet) also lists every set and zset it is added to;
     /// the script lists the ones it added itself (see `scripts/enqueue.lua`).
     fn audit_entry(&self, job: &CreateJob, time_ms: &str, scripted: bool) -> Vec<Vec<u8>> {
@@ -353,8 +352,7 @@ impl Store {
         // must mean nothing was written.
         targets.push((ctx.audit.stream.clone(), "stream"));
         self.check_target_types(ctx, targets).await?;
-        // The run's start entry, once, before its first create and after
-        // the checks: a run refused there wrote nothing at all.
+        // The run's start entry, after the checks: a refused run writes nothing.
         self.open_run(&ctx.audit).await?;
         if !ctx.script_loaded && slots.iter().any(|s| s.scripted.is_some()) {
             // Once per run: a server that forgets it meanwhile answers

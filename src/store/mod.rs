@@ -17,6 +17,7 @@ pub mod inspect;
 pub mod moves;
 pub mod observe;
 mod pointers;
+pub mod prune;
 pub mod reap;
 pub mod repair;
 pub mod replication;

@@ -117,7 +117,7 @@ impl SkipReason {
         }
     }
 
-    fn parse(s: &[u8]) -> Option<SkipReason> {
+    pub(super) fn parse(s: &[u8]) -> Option<SkipReason> {
         [
             SkipReason::Gone,
             SkipReason::FieldChanged,

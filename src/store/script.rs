@@ -62,10 +62,14 @@ pub struct Scripts {
     /// pointer, and the pointers a gone record left.
     pub repoint: LuaScript,
     pub remove_pointers: LuaScript,
-    /// A job deleted popoto-style (`delete`, `prune`).
+    /// A job deleted popoto-style (`delete`).
     pub delete_record: LuaScript,
     /// One guarded step of `undo`.
     pub undo: LuaScript,
+    /// A batch of jobs deleted popoto-style, one audit entry (`prune`).
+    pub prune_batch: LuaScript,
+    /// A record re-created from a backup (`restore`, `undo`).
+    pub restore_record: LuaScript,
     /// reap's bookkeeping and its lock.
     pub reap_note: LuaScript,
     pub reap_prune: LuaScript,
@@ -105,6 +109,14 @@ impl Scripts {
                 lua!("acl.lua", "entry.lua", "delete_record.lua"),
             ),
             undo: LuaScript::new("undo", lua!("acl.lua", "undo.lua")),
+            prune_batch: LuaScript::new(
+                "prune_batch",
+                lua!("acl.lua", "entry.lua", "prune_batch.lua"),
+            ),
+            restore_record: LuaScript::new(
+                "restore_record",
+                lua!("acl.lua", "entry.lua", "restore_record.lua"),
+            ),
             reap_note: LuaScript::new("reap_note", lua!("reap_note.lua")),
             reap_prune: LuaScript::new("reap_prune", lua!("reap_prune.lua")),
             lock_acquire: LuaScript::new("lock_acquire", lua!("lock_acquire.lua")),
@@ -251,6 +263,8 @@ mod tests {
             &s.repoint,
             &s.remove_pointers,
             &s.delete_record,
+            &s.prune_batch,
+            &s.restore_record,
         ] {
             assert!(w.source.starts_with(acl), "{} lacks acl.lua", w.name);
             let own = w.source[acl.len()..].matches("function denied").count();
@@ -266,7 +280,13 @@ mod tests {
         let s = scripts();
         let mut names: Vec<&str> = s.repairs().iter().map(|x| x.name).collect();
         names.extend(s.reap().iter().map(|x| x.name));
-        names.extend([s.enqueue.name, s.move_record.name, s.delete_record.name]);
+        names.extend([
+            s.enqueue.name,
+            s.move_record.name,
+            s.delete_record.name,
+            s.prune_batch.name,
+            s.restore_record.name,
+        ]);
         assert_eq!(
             names,
             [
@@ -282,7 +302,9 @@ mod tests {
                 "lock_release",
                 "enqueue",
                 "move",
-                "delete_record"
+                "delete_record",
+                "prune_batch",
+                "restore_record"
             ]
         );
     }

@@ -44,6 +44,9 @@
      popoto moves jobs in place, jobq reap / retry / delete leave every job
      found once by Job.query.filter(status=...) with the right status, no
      pointer of a deleted record, and check_indexes() reporting nothing.
+  i. popoto finds no job `jobq prune` deleted (db 10) and check_indexes()
+     reports nothing; after `jobq restore` popoto loads each with identical
+     fields and check_indexes() is still clean.
 b runs before a's popoto reads, since popoto 1.9+ readers repair dangling
 index members they meet (a then also checks that they changed nothing).
 
@@ -72,6 +75,7 @@ import msgpack
 DB_JOBQ, DB_POPOTO, DB_INSPECT, DB_REPAIR, DB_REAP = 1, 2, 3, 4, 6  # 5: --db-090
 DB_ADMIN = 7
 DB_INDEXED_JOBQ, DB_INDEXED_POPOTO = 8, 9
+DB_PRUNE = 10
 JOBQ_NAMESPACE_PREFIX = b"jobq:"  # jobq's own keys (--namespace default "jobq")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -1062,6 +1066,84 @@ def check_h(report, jobq, url_j, raw_j, url_p, raw_p, tmp):
     if res is not None:
         report.check("h.check_indexes",
                      [] if res.get("total") == 0 else [f"check_indexes() after reap/retry/delete: {res}"])
+def check_i(report, jobq, url, raw):
+    """popoto creates jobs and completes most (db DB_PRUNE); `jobq prune`
+    deletes the completed ones into a backup file: popoto finds none of them
+    and its check_indexes() reports nothing; `jobq restore` puts them back:
+    popoto loads each with identical fields, check_indexes() still clean."""
+    model.connect(url)
+    made = {}
+    for i, status in enumerate(["completed", "completed", "completed", "completed", "failed", "pending"]):
+        def make(i=i, status=status):
+            job = RedisJob.create(project_key=f"prune{i % 2}", status="pending",
+                                  priority="normal", message_text=f"prune job {i}: caf\u00e9",
+                                  created_at=1767225600.5 + i)
+            if status != "pending":
+                job = RedisJob.query.get(job_id=job.job_id)
+                job.status = status
+                job.save(migrate_key=True)
+            loaded = RedisJob.query.get(job_id=job.job_id)
+            made[loaded.job_id] = (status, model.fields_of(loaded))
+            return True
+        guarded(report, f"i.popoto-create[{i}]", make)
+    completed = sorted(j for j, (s, _) in made.items() if s == "completed")
+    with tempfile.TemporaryDirectory(prefix="jobq-interop-prune-") as tmp:
+        backup = os.path.join(tmp, "backup.jsonl")
+        out = guarded(report, "i.jobq-prune", jobq.run, url,
+                      ["--json", "prune", "--older-than", "1d", "--backup", backup, "--yes"])
+        if out is not None:
+            problems = check_envelope(out, "prune")
+            if (out.get("counts") or {}).get("applied") != len(completed):
+                problems.append(f"counts {out.get('counts')!r}, expected {len(completed)} applied")
+            report.check("i.jobq-prune", problems)
+
+        def gone():
+            problems = [f"pruned {j}: popoto still loads it"
+                        for j in completed if RedisJob.query.get(job_id=j) is not None]
+            left = [j.job_id for j in RedisJob.query.filter(status="completed")]
+            if left:
+                problems.append(f"filter(status='completed') -> {left}, expected []")
+            if RedisJob.query.count() != len(made) - len(completed):
+                problems.append(f"query.count()={RedisJob.query.count()}, expected {len(made) - len(completed)}")
+            return problems
+        res = guarded(report, "i.popoto-finds-none-pruned", gone)
+        if res is not None:
+            report.check("i.popoto-finds-none-pruned", res)
+        res = guarded(report, "i.check_indexes-after-prune", RedisJob.check_indexes)
+        if res is not None:
+            report.check("i.check_indexes-after-prune",
+                         [] if res.get("total") == 0 else [f"check_indexes() after prune: {res}"])
+
+        out = guarded(report, "i.jobq-restore", jobq.run, url, ["--json", "restore", backup, "--yes"])
+        if out is not None:
+            problems = check_envelope(out, "restore")
+            if (out.get("counts") or {}).get("applied") != len(completed):
+                problems.append(f"counts {out.get('counts')!r}, expected {len(completed)} applied")
+            report.check("i.jobq-restore", problems)
+
+    def back():
+        problems = []
+        for job_id in completed:
+            job = RedisJob.query.get(job_id=job_id)
+            if job is None:
+                problems.append(f"restored {job_id}: query.get returned None")
+                continue
+            got, want = model.fields_of(job), made[job_id][1]
+            problems += [f"{job_id} {f}: got {got.get(f)!r}, expected {v!r}"
+                         for f, v in want.items() if got.get(f) != v]
+        done = sorted(j.job_id for j in RedisJob.query.filter(status="completed"))
+        if done != completed:
+            problems.append(f"filter(status='completed') -> {done}, expected {completed}")
+        if RedisJob.query.count() != len(made):
+            problems.append(f"query.count()={RedisJob.query.count()}, expected {len(made)}")
+        return problems
+    res = guarded(report, "i.popoto-loads-restored", back)
+    if res is not None:
+        report.check("i.popoto-loads-restored", res)
+    res = guarded(report, "i.check_indexes-after-restore", RedisJob.check_indexes)
+    if res is not None:
+        report.check("i.check_indexes-after-restore",
+                     [] if res.get("total") == 0 else [f"check_indexes() after restore: {res}"])
 
 
 def main():
@@ -1115,6 +1197,10 @@ def main():
         r.flushdb()
     with tempfile.TemporaryDirectory(prefix="jobq-interop-") as tmp:
         guarded(report, "h.indexed", check_h, report, jobq, url_hj, raw_hj, url_hp, raw_hp, tmp)
+    url_i = db_url(args.url_base, DB_PRUNE)
+    raw_i = model.raw_client(url_i)
+    raw_i.flushdb()
+    check_i(report, jobq, url_i, raw_i)
 
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0

@@ -533,6 +533,7 @@ fn exit_130_ctrl_c_at_the_prompt_writes_nothing() {
         "reap --once --all",
         &format!("{delete} --force"),
         "retry --status running --include-running",
+        "prune --status running --force --older-than 1s --no-backup",
     ] {
         let (code, shown) = answer_prompt(&r, args, b"\x03");
         assert_eq!(code, Some(130), "{args}:\n{shown}");

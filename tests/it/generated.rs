@@ -137,8 +137,10 @@ fn man_pages_render_cleanly_with_every_section() {
             "jobq-inspect.1",
             "jobq-orphans-scan.1",
             "jobq-orphans.1",
+            "jobq-prune.1",
             "jobq-reap.1",
             "jobq-reindex.1",
+            "jobq-restore.1",
             "jobq-retry.1",
             "jobq-undo.1",
             "jobq.1"

@@ -109,6 +109,8 @@ fn snapshots_cover_every_subcommand() {
         "drain",
         "delete",
         "retry",
+        "prune",
+        "restore",
         "generate",
     ] {
         assert!(

@@ -22,6 +22,7 @@ mod hostile;
 mod idxptr;
 mod indexed;
 mod inspect;
+mod prune;
 mod read_from;
 mod readme;
 mod reap;

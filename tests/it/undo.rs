@@ -489,3 +489,74 @@ fn an_indexed_model_s_runs_are_undone_and_redone_exactly() {
         assert!(now == after, "{args:?} redo\n{}", diff(&after, &now));
     }
 }
+
+/// A prune undone from its backup file (also when the file was moved:
+/// `--backup`), and redone; a restore undone (the records it re-created
+/// removed, untouched) and redone. Every key as before, DUMP for DUMP.
+#[test]
+fn a_prune_and_a_restore_are_undone_and_redone_exactly() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let old = 1_600_000_000.25;
+    for i in 1..=40 {
+        let status = if i % 4 == 0 { "failed" } else { "completed" };
+        popoto_create(&mut con, &job_id(i), "projA", status, old + i as f64);
+    }
+    // A ghost and a damaged neighbour prune leaves alone.
+    cmd(
+        &mut con,
+        &[b"SADD", CLASS.as_bytes(), b"RedisJob:ghost:projA:completed"],
+    );
+    for i in 101..=102 {
+        popoto_create(&mut con, &job_id(i), "projA", "pending", old + i as f64);
+    }
+    let before = model_state(&mut con);
+    let file = r.dir.path().join("prune.jsonl");
+    let f = file.to_str().expect("path");
+    let run = r.jobq(&[
+        "--json",
+        "prune",
+        "--status",
+        "completed",
+        "--status",
+        "failed",
+        "--older-than",
+        "1d",
+        "--backup",
+        f,
+        "--yes",
+    ]);
+    run.expect_code(0);
+    let id = run_id(&run.json());
+    let pruned = model_state(&mut con);
+    assert_ne!(pruned, before);
+    // The backup moved: undo is told where it is now.
+    let moved = r.dir.path().join("moved.jsonl");
+    std::fs::rename(&file, &moved).expect("rename");
+    let lost = r.jobq(&["--json", "undo", &id, "--yes"]);
+    lost.expect_code(4);
+    assert_eq!(lost.json()["counts"]["refused"], 40, "{}", lost.explain());
+    assert_eq!(
+        model_state(&mut con),
+        pruned,
+        "nothing put back without the file"
+    );
+    let m = moved.to_str().expect("path");
+    let u = r.jobq(&["--json", "undo", &id, "--backup", m, "--yes"]);
+    u.expect_code(0);
+    let j = u.json();
+    assert_eq!(j["counts"]["applied"], 40, "{j}");
+    let now = model_state(&mut con);
+    assert!(now == before, "{}", diff(&before, &now));
+    let redo = undo(&r, &run_id(&j), 0);
+    assert_eq!(redo["counts"]["applied"], 40, "{redo}");
+    let now = model_state(&mut con);
+    assert!(now == pruned, "{}", diff(&pruned, &now));
+
+    // restore, then its undo and redo.
+    let run = r.jobq(&["--json", "restore", m, "--yes"]);
+    run.expect_code(0);
+    let restored = model_state(&mut con);
+    assert!(restored == before, "{}", diff(&before, &restored));
+    undo_and_redo(&r, &mut con, &run_id(&run.json()), 40, &pruned);
+}

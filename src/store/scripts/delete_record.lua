@@ -2,7 +2,7 @@
 -- from every index, ZREM, DEL, SREM from the class set), in one guarded
 -- step, its whole before-image and every membership it had (with scores)
 -- in the audit entry, so that `jobq undo` can re-create it exactly. Used
--- by `jobq delete` and `jobq prune`.
+-- by `jobq delete` (prune has its own batch script, prune_batch.lua).
 --
 -- KEYS[1]    the record (a hash)
 -- KEYS[2]    the audit stream
