@@ -48,6 +48,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('reap', 'reap', [CompletionResultType]::ParameterValue, 'Move stale running jobs back to pending (or to failed)')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Move failed (or other) jobs back to pending, popoto-style, filtered')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs by job_id, popoto-style, each record''s before-image audited')
+            [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Reverse one run of jobq, each change guarded, from the audit stream')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'The history of what jobq did: runs, one run''s entries, one job''s')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Re-create the records of a prune''s backup file, byte for byte')
             [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Wait until the queue has no pending and no running jobs')
@@ -320,6 +322,58 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'jobq;undo' {
+            [CompletionResult]::new('--backup', '--backup', [CompletionResultType]::ParameterName, 'Where the run''s backup file is now, when it was moved (prune)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'TOML file describing the popoto model [default: RedisJob]')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Prefix of jobq''s own keys (audit stream, locks, reaper state)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to Redis after this long')
+            [CompletionResult]::new('--response-timeout', '--response-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for one Redis reply after this long')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask; apply the plan')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask; apply the plan')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show the plan and stop (exit 1 when there is something to do)')
+            [CompletionResult]::new('--tls-insecure', '--tls-insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (a test server only)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object on stdout instead of a table')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jobq;audit' {
+            [CompletionResult]::new('--job', '--job', [CompletionResultType]::ParameterName, 'Everything done to this job_id, oldest first')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N runs (or entries) [default: 20 runs, 1000 entries]')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'A replica of --url to read from; re-checks and writes stay on --url')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust (with rediss://)')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM file of the client certificate to present (with --tls-key)')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM file of the client certificate''s private key (with --tls-cert)')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'TOML file describing the popoto model [default: RedisJob]')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Prefix of jobq''s own keys (audit stream, locks, reaper state)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to Redis after this long')
+            [CompletionResult]::new('--response-timeout', '--response-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for one Redis reply after this long')
+            [CompletionResult]::new('--tls-insecure', '--tls-insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (a test server only)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object on stdout instead of a table')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'jobq;prune' {
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'A status to prune (repeatable) [default: the model''s completed status]')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Only jobs of this project')
@@ -443,6 +497,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             [CompletionResult]::new('reap', 'reap', [CompletionResultType]::ParameterValue, 'Move stale running jobs back to pending (or to failed)')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Move failed (or other) jobs back to pending, popoto-style, filtered')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs by job_id, popoto-style, each record''s before-image audited')
+            [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Reverse one run of jobq, each change guarded, from the audit stream')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'The history of what jobq did: runs, one run''s entries, one job''s')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Re-create the records of a prune''s backup file, byte for byte')
             [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Wait until the queue has no pending and no running jobs')
@@ -473,6 +529,12 @@ Register-ArgumentCompleter -Native -CommandName 'jobq' -ScriptBlock {
             break
         }
         'jobq;help;delete' {
+            break
+        }
+        'jobq;help;undo' {
+            break
+        }
+        'jobq;help;audit' {
             break
         }
         'jobq;help;prune' {

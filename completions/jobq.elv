@@ -45,6 +45,8 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand reap 'Move stale running jobs back to pending (or to failed)'
             cand retry 'Move failed (or other) jobs back to pending, popoto-style, filtered'
             cand delete 'Delete jobs by job_id, popoto-style, each record''s before-image audited'
+            cand undo 'Reverse one run of jobq, each change guarded, from the audit stream'
+            cand audit 'The history of what jobq did: runs, one run''s entries, one job''s'
             cand prune 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch'
             cand restore 'Re-create the records of a prune''s backup file, byte for byte'
             cand drain 'Wait until the queue has no pending and no running jobs'
@@ -305,6 +307,56 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'jobq;undo'= {
+            cand --backup 'Where the run''s backup file is now, when it was moved (prune)'
+            cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
+            cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
+            cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
+            cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
+            cand --schema 'TOML file describing the popoto model [default: RedisJob]'
+            cand --namespace 'Prefix of jobq''s own keys (audit stream, locks, reaper state)'
+            cand --color 'When to use colour (NO_COLOR is honoured with auto)'
+            cand --connect-timeout 'Give up connecting to Redis after this long'
+            cand --response-timeout 'Give up waiting for one Redis reply after this long'
+            cand -y 'Do not ask; apply the plan'
+            cand --yes 'Do not ask; apply the plan'
+            cand --dry-run 'Show the plan and stop (exit 1 when there is something to do)'
+            cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
+            cand --json 'Print one JSON object on stdout instead of a table'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jobq;audit'= {
+            cand --job 'Everything done to this job_id, oldest first'
+            cand --limit 'Show at most N runs (or entries) [default: 20 runs, 1000 entries]'
+            cand --url 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work'
+            cand --read-from 'A replica of --url to read from; re-checks and writes stay on --url'
+            cand --tls-ca 'PEM file of CA certificates to trust (with rediss://)'
+            cand --tls-cert 'PEM file of the client certificate to present (with --tls-key)'
+            cand --tls-key 'PEM file of the client certificate''s private key (with --tls-cert)'
+            cand --schema 'TOML file describing the popoto model [default: RedisJob]'
+            cand --namespace 'Prefix of jobq''s own keys (audit stream, locks, reaper state)'
+            cand --color 'When to use colour (NO_COLOR is honoured with auto)'
+            cand --connect-timeout 'Give up connecting to Redis after this long'
+            cand --response-timeout 'Give up waiting for one Redis reply after this long'
+            cand --tls-insecure 'Do not verify the server''s certificate (a test server only)'
+            cand --json 'Print one JSON object on stdout instead of a table'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand -v 'More detail on stderr (repeat for more)'
+            cand --verbose 'More detail on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'jobq;prune'= {
             cand --status 'A status to prune (repeatable) [default: the model''s completed status]'
             cand --project 'Only jobs of this project'
@@ -424,6 +476,8 @@ set edit:completion:arg-completer[jobq] = {|@words|
             cand reap 'Move stale running jobs back to pending (or to failed)'
             cand retry 'Move failed (or other) jobs back to pending, popoto-style, filtered'
             cand delete 'Delete jobs by job_id, popoto-style, each record''s before-image audited'
+            cand undo 'Reverse one run of jobq, each change guarded, from the audit stream'
+            cand audit 'The history of what jobq did: runs, one run''s entries, one job''s'
             cand prune 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch'
             cand restore 'Re-create the records of a prune''s backup file, byte for byte'
             cand drain 'Wait until the queue has no pending and no running jobs'
@@ -446,6 +500,10 @@ set edit:completion:arg-completer[jobq] = {|@words|
         &'jobq;help;retry'= {
         }
         &'jobq;help;delete'= {
+        }
+        &'jobq;help;undo'= {
+        }
+        &'jobq;help;audit'= {
         }
         &'jobq;help;prune'= {
         }

@@ -49,6 +49,8 @@ complete -c jobq -n "__fish_jobq_needs_command" -f -a "reindex" -d 'Repair what 
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "retry" -d 'Move failed (or other) jobs back to pending, popoto-style, filtered'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "undo" -d 'Reverse one run of jobq, each change guarded, from the audit stream'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "audit" -d 'The history of what jobq did: runs, one run\'s entries, one job\'s'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "prune" -d 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "restore" -d 'Re-create the records of a prune\'s backup file, byte for byte'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
@@ -268,6 +270,47 @@ complete -c jobq -n "__fish_jobq_using_subcommand delete" -s q -l quiet -d 'Prin
 complete -c jobq -n "__fish_jobq_using_subcommand delete" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l backup -d 'Where the run\'s backup file is now, when it was moved (prune)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -s y -l yes -d 'Do not ask; apply the plan'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l dry-run -d 'Show the plan and stop (exit 1 when there is something to do)'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -l json -d 'Print one JSON object on stdout instead of a table'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand undo" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l job -d 'Everything done to this job_id, oldest first' -r
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l limit -d 'Show at most N runs (or entries) [default: 20 runs, 1000 entries]' -r
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l url -d 'Redis URL (redis://, rediss:// for TLS, unix://); user:password work' -r
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l read-from -d 'A replica of --url to read from; re-checks and writes stay on --url' -r
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l tls-ca -d 'PEM file of CA certificates to trust (with rediss://)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l tls-cert -d 'PEM file of the client certificate to present (with --tls-key)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l tls-key -d 'PEM file of the client certificate\'s private key (with --tls-cert)' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l schema -d 'TOML file describing the popoto model [default: RedisJob]' -r -F
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l namespace -d 'Prefix of jobq\'s own keys (audit stream, locks, reaper state)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l connect-timeout -d 'Give up connecting to Redis after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l response-timeout -d 'Give up waiting for one Redis reply after this long' -r
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l tls-insecure -d 'Do not verify the server\'s certificate (a test server only)'
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -l json -d 'Print one JSON object on stdout instead of a table'
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand audit" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand prune" -l status -d 'A status to prune (repeatable) [default: the model\'s completed status]' -r
 complete -c jobq -n "__fish_jobq_using_subcommand prune" -l project -d 'Only jobs of this project' -r
 complete -c jobq -n "__fish_jobq_using_subcommand prune" -l older-than -d 'Only jobs older than this, by the since field or the first sorted field (required unless job_ids are given)' -r
@@ -362,16 +405,18 @@ complete -c jobq -n "__fish_jobq_using_subcommand generate" -s q -l quiet -d 'Pr
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "enqueue" -d 'Create jobs exactly as popoto\'s create() does'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "inspect" -d 'Show the queue at a glance, list jobs, or examine one job'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "orphans" -d 'Find jobs and index entries that have drifted apart'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "reindex" -d 'Repair what `orphans scan` finds, member by member, while workers run'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "retry" -d 'Move failed (or other) jobs back to pending, popoto-style, filtered'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "prune" -d 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "restore" -d 'Re-create the records of a prune\'s backup file, byte for byte'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete prune restore drain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "enqueue" -d 'Create jobs exactly as popoto\'s create() does'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "inspect" -d 'Show the queue at a glance, list jobs, or examine one job'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "orphans" -d 'Find jobs and index entries that have drifted apart'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "reindex" -d 'Repair what `orphans scan` finds, member by member, while workers run'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "reap" -d 'Move stale running jobs back to pending (or to failed)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "retry" -d 'Move failed (or other) jobs back to pending, popoto-style, filtered'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "delete" -d 'Delete jobs by job_id, popoto-style, each record\'s before-image audited'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "undo" -d 'Reverse one run of jobq, each change guarded, from the audit stream'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "audit" -d 'The history of what jobq did: runs, one run\'s entries, one job\'s'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "prune" -d 'Delete old completed (or failed) jobs, backed up first, one audit entry per batch'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "restore" -d 'Re-create the records of a prune\'s backup file, byte for byte'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "drain" -d 'Wait until the queue has no pending and no running jobs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue inspect orphans reindex reap retry delete undo audit prune restore drain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobq -n "__fish_jobq_using_subcommand help; and __fish_seen_subcommand_from orphans" -f -a "scan" -d 'Read-only consistency scan: classify every kind of damage'

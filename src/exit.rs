@@ -221,6 +221,28 @@ pub fn of_command(page: &str) -> Vec<(u8, Option<&'static str>)> {
             (5, None),
             (130, None),
         ],
+        "jobq-undo" => vec![
+            (0, Some("Every change of the run was reversed.")),
+            (1, Some("--dry-run: there are changes to reverse.")),
+            (2, Some("Usage error, a run id the audit stream does not hold, or a prompt was needed with no terminal.")),
+            (3, None),
+            (
+                4,
+                Some("Some changes were skipped (the job changed since that run) or failed, or the stream was trimmed past the run's start."),
+            ),
+            (5, None),
+            (130, Some("Interrupted (Ctrl-C): the changes reversed before it stay reversed (each in the audit stream).")),
+        ],
+        "jobq-audit" => vec![
+            (0, Some("Shown.")),
+            (2, Some("Usage error, or a run id the audit stream does not hold.")),
+            (3, None),
+            (
+                4,
+                Some("The stream was trimmed past the run's start: what is shown of the run is incomplete."),
+            ),
+            (130, None),
+        ],
         "jobq-prune" => vec![
             (0, Some("Every selected job was pruned, or none matched.")),
             (1, Some("--dry-run: there are jobs to prune.")),

@@ -64,6 +64,7 @@ where
         }
     };
     let ui = Ui::new(settings.output.clone());
+    store::audit::set_command_line(settings::command_line(&args, &settings.secrets()));
     if std::iter::once(&settings.connect)
         .chain(&settings.read_from)
         .any(|c| c.tls.insecure)

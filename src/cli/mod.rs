@@ -227,6 +227,12 @@ pub enum Command {
     /// Delete jobs by job_id, popoto-style, each record's before-image audited
     #[command(long_about = DELETE_ABOUT)]
     Delete(DeleteArgs),
+    /// Reverse one run of jobq, each change guarded, from the audit stream
+    #[command(long_about = UNDO_ABOUT)]
+    Undo(UndoArgs),
+    /// The history of what jobq did: runs, one run's entries, one job's
+    #[command(long_about = AUDIT_ABOUT)]
+    Audit(AuditArgs),
     /// Delete old completed (or failed) jobs, backed up first, one audit entry per batch
     #[command(long_about = PRUNE_ABOUT)]
     Prune(PruneArgs),
@@ -265,10 +271,13 @@ pub use admin_args::*;
 use admin_args::{DELETE_ABOUT, PRUNE_ABOUT, RESTORE_ABOUT, RETRY_ABOUT};
 pub use args::*;
 use args::{DRAIN_ABOUT, ENQUEUE_ABOUT, INSPECT_ABOUT, REAP_ABOUT, REINDEX_ABOUT};
+pub use history::{AuditArgs, UndoArgs};
+use history::{AUDIT_ABOUT, UNDO_ABOUT};
 pub use parse::*;
 
 mod admin_args;
 mod args;
+mod history;
 mod parse;
 
 #[cfg(test)]

@@ -118,9 +118,9 @@ pub async fn run(ctx: Ctx<'_>, ds: &DeleteSettings) -> Result<(AdminReport, u8)>
         return Err(interrupted_before_writing());
     }
     store.require_writable()?;
-    store.require_audit_permission(&settings.ns.audit()).await?;
-    store.load_delete_script().await?;
     let audit = Audit::new(settings.ns.audit(), "delete");
+    store.open_run(&audit).await?;
+    store.load_delete_script().await?;
     let run_id = audit.run_id.clone();
     let mut interrupted = false;
     let progress = ui.progress(Some(planned.len() as u64), "delete");

@@ -36,8 +36,8 @@ pub async fn run(ctx: Ctx<'_>, es: &EnqueueSettings) -> Result<(EnqueueReport, u
     let mut store = crate::cmd::connect(&settings.connect, ui).await?;
     store.require_writable()?;
     store.require_audit_permission(&settings.ns.audit()).await?;
-    let filler = model.filler(store.server_time().await?);
     let audit = Audit::new(settings.ns.audit(), "enqueue");
+    let filler = model.filler(store.server_time().await?);
     let run_id = audit.run_id.clone();
     let mut ctx = CreateContext::new(
         model

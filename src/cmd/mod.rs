@@ -6,6 +6,7 @@
 //! directly.
 
 mod admin;
+pub mod audit;
 pub mod delete;
 pub mod drain;
 pub mod enqueue;
@@ -20,6 +21,8 @@ pub mod restore;
 pub mod retry;
 pub mod scan;
 pub mod session;
+pub mod undo;
+mod undo_prune;
 
 use anyhow::Result;
 
@@ -104,6 +107,7 @@ pub fn handles_interrupt(cmd: &Command) -> bool {
             | Command::Orphans(OrphansCommand::Scan(_))
             | Command::Delete(_)
             | Command::Retry(_)
+            | Command::Undo(_)
             | Command::Prune(_)
             | Command::Restore(_)
     ) || matches!(cmd, Command::Inspect(a) if a.watch.is_some())
@@ -184,6 +188,18 @@ pub async fn dispatch(
         Command::Delete(args) => {
             let ds = crate::settings::delete::DeleteSettings::from_args(args)?;
             let (report, code) = delete::run(ctx, &ds).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Undo(args) => {
+            let us = crate::settings::undo::UndoSettings::from_args(args)?;
+            let (report, code) = undo::run(ctx, &us).await?;
+            ui.emit(&report)?;
+            Ok(code)
+        }
+        Command::Audit(args) => {
+            let view = crate::settings::undo::AuditView::from_args(args)?;
+            let (report, code) = audit::run(ctx, &view).await?;
             ui.emit(&report)?;
             Ok(code)
         }

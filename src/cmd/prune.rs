@@ -103,9 +103,9 @@ pub async fn run(ctx: Ctx<'_>, ps: &PruneSettings) -> Result<(AdminReport, u8)> 
         limit = Some(planned);
     }
     store.require_writable()?;
-    store.require_audit_permission(&settings.ns.audit()).await?;
-    store.load_prune_script().await?;
     let audit = Audit::new(settings.ns.audit(), "prune");
+    store.open_run(&audit).await?;
+    store.load_prune_script().await?;
     let backup = match &ps.backup {
         None => None,
         Some(p) => {

@@ -89,9 +89,9 @@ pub async fn run(ctx: Ctx<'_>, rs: &RestoreSettings) -> Result<(AdminReport, u8)
         reader = open(model, rs)?;
     }
     store.require_writable()?;
-    store.require_audit_permission(&settings.ns.audit()).await?;
-    store.load_restore_script().await?;
     let audit = Audit::new(settings.ns.audit(), "restore");
+    store.open_run(&audit).await?;
+    store.load_restore_script().await?;
     let mut report = AdminReport::new("restore", false);
     report.run_id = Some(audit.run_id.clone());
     report.backup = Some(absolute.clone());

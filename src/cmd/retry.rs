@@ -153,11 +153,12 @@ pub async fn run(ctx: Ctx<'_>, rs: &RetrySettings) -> Result<(AdminReport, u8)> 
 /// the move script loaded; the run's audit header.
 async fn prepare(settings: &Settings, store: &mut Store) -> Result<Audit> {
     store.require_writable()?;
-    store.require_audit_permission(&settings.ns.audit()).await?;
+    let audit = Audit::new(settings.ns.audit(), "retry");
+    store.open_run(&audit).await?;
     let scripts = crate::store::script::scripts();
     store.load_script(&scripts.move_record).await?;
     store.load_script(&scripts.index_swap).await?;
-    Ok(Audit::new(settings.ns.audit(), "retry"))
+    Ok(audit)
 }
 
 /// Walk the candidates page by page, selecting up to `limit`.

@@ -15,6 +15,7 @@ mod metrics;
 mod reap;
 mod reindex;
 mod scan;
+mod undo;
 
 use std::fmt::Display;
 use std::io::{self, Write};

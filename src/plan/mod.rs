@@ -424,6 +424,7 @@ pub mod prune;
 pub mod reap;
 pub mod select;
 pub mod status_move;
+pub mod undo;
 
 #[cfg(test)]
 mod tests;

@@ -106,12 +106,26 @@ pub fn restore_step(
         .filter(|s| **s != own)
         .map(|s| model.rekey(&parsed, &st.field, s))
         .collect();
-    let entry = audit.entry(&[
+    // Every field written (`hset.F`, as a create lists them), so that undo
+    // can tell the record untouched since.
+    let hset: Vec<(String, &[u8])> = record
+        .fields
+        .iter()
+        .map(|(f, v)| {
+            (
+                format!("hset.{}", String::from_utf8_lossy(f.as_slice())),
+                v.as_slice(),
+            )
+        })
+        .collect();
+    let mut pairs: Vec<(&str, &[u8])> = vec![
         ("action", b"restore"),
         ("key", key),
         ("job", record.job_id.as_slice()),
         ("backup", backup),
-    ]);
+    ];
+    pairs.extend(hset.iter().map(|(f, v)| (f.as_str(), *v)));
+    let entry = audit.entry(&pairs);
     Ok(RestoreRecord {
         key: key.to_vec(),
         audit_stream: audit.stream.clone(),

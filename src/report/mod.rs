@@ -15,6 +15,7 @@ pub mod read_from;
 pub mod reap;
 pub mod reindex;
 pub mod scan;
+pub mod undo;
 
 use serde::Serialize;
 

@@ -16,6 +16,7 @@ pub mod repair;
 pub mod restore;
 pub mod retry;
 pub mod select;
+pub mod undo;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -355,6 +356,36 @@ pub fn scrub(text: &str, secret: Option<&str>) -> String {
     }
 }
 
+/// The command line as the audit stream's start entry records it: each
+/// argument's URL password masked ([`mask_url`]) and every known password
+/// ([`Settings::secrets`], from a flag or the environment) scrubbed, the
+/// arguments joined by spaces, any with a space or a quote in single quotes,
+/// the program by its file name.
+pub fn command_line(args: &[std::ffi::OsString], secrets: &[&str]) -> String {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut a = a.to_string_lossy().into_owned();
+            // The program by its name, not where it was installed.
+            if i == 0 {
+                a = a.rsplit('/').next().unwrap_or(&a).to_owned();
+            }
+            if a.contains("://") {
+                a = mask_url(&a).0;
+            }
+            for s in secrets {
+                a = scrub(&a, Some(s));
+            }
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Replace the password of `scheme://user:password@host` (and a `pass=`
 /// query parameter of unix URLs) with `***`.
 pub fn mask_url(url: &str) -> (String, Option<String>) {
@@ -421,6 +452,27 @@ mod tests {
         ] {
             assert_eq!(bad_port(ok), None, "{ok}");
         }
+    }
+
+    #[test]
+    fn the_command_line_has_no_password() {
+        let args: Vec<std::ffi::OsString> = [
+            "/usr/local/bin/jobq",
+            "--url",
+            "redis://app:hunter22@h:6379/0",
+            "--url=redis://:pw@h",
+            "delete",
+            "a b",
+            "hunter22x",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        let line = command_line(&args, &["hunter22"]);
+        assert_eq!(
+            line,
+            "jobq --url redis://app:***@h:6379/0 --url=redis://:***@h delete 'a b' ***x"
+        );
     }
 
     #[test]

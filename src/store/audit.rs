@@ -2,7 +2,7 @@
 //! themselves are written inside each guarded step (the MULTI or Lua script
 //! that makes the change), so a change and its record are one atomic step.
 //!
-//! Every entry (format `v` 2) holds enough to reverse its change exactly,
+//! Every entry (format `v` 3) holds enough to reverse its change exactly,
 //! as the README's "Audit stream" section lays out: the sets the key was
 //! added to (`sadd.N`) and removed from (`srem.N`), the zset scores it got
 //! (`zadd.N`, `zadd.N.score`, and `zadd.N.before` when it had one) or lost
@@ -12,15 +12,77 @@
 //! an SADD of a key already in the set is not. `run` names the run that
 //! wrote it, the id every mutating command prints at its end.
 //!
-//! Owns: the audit header. Must not: choose the stream's key (see `schema`).
+//! Format 3 adds a run's opening entry (`action` `start`: the whole
+//! command line, scrubbed of passwords, and the jobq version), written by
+//! [`super::Store::open_run`] before the run's first change, and `hset.F`
+//! for every field an `enqueue` writes, so that undo can tell an untouched
+//! job from one a worker changed. Format 2 entries mean what they meant.
+//!
+//! Owns: the audit header and the start entry. Must not: choose the
+//! stream's key (see `schema`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Entries kept in the stream (`XADD ... MAXLEN ~`).
 pub const DEFAULT_MAXLEN: u64 = 100_000;
 
-/// The entries' format: 2 since they are reversible and name their run.
-pub const FORMAT_VERSION: &str = "2";
+/// The entries' format: 2 since they are reversible and name their run, 3
+/// since a run opens with a `start` entry (see the module doc).
+pub const FORMAT_VERSION: &str = "3";
+
+/// Formats this jobq reads (`jobq audit`, `jobq undo`).
+pub const READABLE_VERSIONS: [&str; 2] = ["2", "3"];
+
+/// The `action` of a run's opening entry.
+pub const START: &str = "start";
+
+/// The run's command line, scrubbed of passwords (set by `jobq::run`,
+/// which knows them; see [`set_command_line`]).
+static COMMAND_LINE: Mutex<String> = Mutex::new(String::new());
+
+/// Record the command line the start entries carry, already scrubbed
+/// (`settings::command_line`). Each `jobq::run` sets its own.
+pub fn set_command_line(line: String) {
+    if let Ok(mut l) = COMMAND_LINE.lock() {
+        *l = line;
+    }
+}
+
+/// One entry of the stream as read: its id and its field/value pairs in
+/// order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamEntry {
+    pub id: String,
+    pub fields: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl StreamEntry {
+    /// The value of the first field so named.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(f, _)| f.as_slice() == name.as_bytes())
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// A field's value as text (lossy), empty when absent.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The entry's time: the milliseconds of its stream id.
+    pub fn ms(&self) -> u64 {
+        self.id
+            .split('-')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Audit {
@@ -31,6 +93,9 @@ pub struct Audit {
     pub maxlen: u64,
     /// Shared by every entry of one run (see [`new_run_id`]).
     pub run_id: String,
+    /// Whether the run's start entry is written (shared by the clones a
+    /// run hands its tasks, so that a run opens once).
+    pub started: Arc<AtomicBool>,
 }
 
 /// A run's id: its start in UTC to the second, and four random hex digits
@@ -59,7 +124,19 @@ impl Audit {
             pid: std::process::id(),
             maxlen: DEFAULT_MAXLEN,
             run_id: new_run_id(),
+            started: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The start entry's field/value list: the header, `action` `start`,
+    /// the scrubbed command line (`argv`) and the jobq version.
+    pub fn start_entry(&self) -> Vec<Vec<u8>> {
+        let line = COMMAND_LINE.lock().map(|l| l.clone()).unwrap_or_default();
+        self.entry(&[
+            ("action", START.as_bytes()),
+            ("argv", line.as_bytes()),
+            ("version", env!("CARGO_PKG_VERSION").as_bytes()),
+        ])
     }
 
     /// Flat field/value list for XADD: command, host, pid, time, then the
@@ -105,6 +182,35 @@ impl Audit {
 }
 
 impl super::Store {
+    /// Before a run's first change: check the stream may be written (see
+    /// [`super::Store::require_audit_permission`]) and XADD the run's
+    /// start entry, once per run. Not atomic with the first change: a run
+    /// killed in between leaves a start entry and no change, which reads
+    /// as a run that did nothing.
+    pub async fn open_run(&mut self, audit: &Audit) -> anyhow::Result<()> {
+        self.require_audit_permission(&audit.stream).await?;
+        if audit.started.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&audit.stream)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(audit.maxlen)
+            .arg("*");
+        for part in audit.start_entry() {
+            cmd.arg(part);
+        }
+        let _: redis::Value = self.query(&cmd).await.map_err(|e| {
+            e.context(format!(
+                "writing the run's start entry to the audit stream {}",
+                crate::bytes::escape_bytes(&audit.stream)
+            ))
+        })?;
+        audit.started.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Before the first write of a run, on a server whose scripts cannot
     /// check ACL permissions (before Redis 7.0): refuse up front when the
     /// user may not append to the audit stream, since a script would make

@@ -120,7 +120,7 @@ impl CreateContext {
     }
 
     /// The audit entry of one create: the header (see `Audit::header`),
-    /// then action, job, key. A create by MULTI (a fresh job_id: its key
+    /// then action, job, key, every field written (`hset.F`). A create by MULTI (a fresh job_id: its key
     /// can be in no set yet) also lists every set and zset it is added to;
     /// the script lists the ones it added itself (see `scripts/enqueue.lua`).
     fn audit_entry(&self, job: &CreateJob, time_ms: &str, scripted: bool) -> Vec<Vec<u8>> {
@@ -132,6 +132,10 @@ impl CreateContext {
         ] {
             e.push(k.to_vec());
             e.push(v.to_vec());
+        }
+        for (name, v) in self.fields.iter().zip(&job.values) {
+            e.push(format!("hset.{name}").into_bytes());
+            e.push(v.clone());
         }
         if !scripted {
             for (i, set) in std::iter::once(&self.class_set)
@@ -348,6 +352,8 @@ impl Store {
         // must mean nothing was written.
         targets.push((ctx.audit.stream.clone(), "stream"));
         self.check_target_types(ctx, targets).await?;
+        // The run's start entry, after the checks: a refused run writes nothing.
+        self.open_run(&ctx.audit).await?;
         if !ctx.script_loaded && slots.iter().any(|s| s.scripted.is_some()) {
             // Once per run: a server that forgets it meanwhile answers
             // NOSCRIPT, and those jobs are sent again (finish_batch). Not

@@ -25,6 +25,7 @@ pub mod script;
 pub mod server;
 pub mod sizes;
 pub mod tls;
+pub mod undo;
 pub mod values;
 
 use std::time::Duration;

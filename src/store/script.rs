@@ -64,6 +64,8 @@ pub struct Scripts {
     pub remove_pointers: LuaScript,
     /// A job deleted popoto-style (`delete`).
     pub delete_record: LuaScript,
+    /// One guarded step of `undo`.
+    pub undo: LuaScript,
     /// A batch of jobs deleted popoto-style, one audit entry (`prune`).
     pub prune_batch: LuaScript,
     /// A record re-created from a backup (`restore`, `undo`).
@@ -106,6 +108,7 @@ impl Scripts {
                 "delete_record",
                 lua!("acl.lua", "entry.lua", "delete_record.lua"),
             ),
+            undo: LuaScript::new("undo", lua!("acl.lua", "undo.lua")),
             prune_batch: LuaScript::new(
                 "prune_batch",
                 lua!("acl.lua", "entry.lua", "prune_batch.lua"),

@@ -65,6 +65,8 @@ fn reverse(con: &mut redis::Connection, e: &Entry) {
             run(con, &[b"ZADD", z, score, &key]);
         }
     } else if action == b"create" {
+        // Format 3 lists every field the create wrote.
+        assert!(get(e, "hset.job_id").is_some(), "hset of a create");
         run(con, &[b"DEL", &key]);
         for (_, set) in list(e, "sadd") {
             run(con, &[b"SREM", set, &key]);
@@ -133,13 +135,20 @@ fn reverse(con: &mut redis::Connection, e: &Entry) {
 
 /// Every entry of run `id`, newest first, reversed; how many there were.
 fn undo(con: &mut redis::Connection, id: &str) -> usize {
-    let entries: Vec<Entry> = xrange(con, "jobq:audit")
+    let entries: Vec<Entry> = xrange_all(con, "jobq:audit")
         .into_iter()
         .map(|(_, e)| e)
         .filter(|e| get(e, "run") == Some(id.as_bytes()))
         .collect();
+    // The run opens with its start entry, which changes nothing.
+    assert_eq!(
+        get(&entries[0], "action"),
+        Some(&b"start"[..]),
+        "start entry"
+    );
+    let entries = &entries[1..];
     for e in entries.iter().rev() {
-        assert_eq!(get(e, "v"), Some(&b"2"[..]), "format version");
+        assert_eq!(get(e, "v"), Some(&b"3"[..]), "format version");
         reverse(con, e);
     }
     entries.len()
@@ -335,6 +344,171 @@ fn an_enqueue_run_is_reversed_exactly() {
     let run = r.jobq(&["enqueue", "--project", "projA"]);
     run.expect_code(0);
     assert!(run.stderr().contains("Run 20"), "{}", run.explain());
+}
+
+/// A retry of `n` failed jobs; its run id.
+fn retry_run(r: &Redis, con: &mut redis::Connection, from: usize, n: usize) -> String {
+    for i in from..from + n {
+        popoto_create(con, &job_id(i), "projA", "failed", 1767225600.0 + i as f64);
+    }
+    let run = r.jobq(&["--json", "retry", "--yes"]);
+    run.expect_code(0);
+    run_id(&run.json())
+}
+
+#[test]
+fn jobq_audit_lists_the_last_runs_with_their_command_lines() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let first = retry_run(&r, &mut con, 1, 3);
+    let second = retry_run(&r, &mut con, 10, 2);
+    let run = r.jobq(&["--json", "audit"]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["command"], "audit");
+    let runs = j["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2, "{j}");
+    // Newest first.
+    assert_eq!(runs[0]["run_id"], second.as_str());
+    assert_eq!(runs[1]["run_id"], first.as_str());
+    assert_eq!(runs[1]["changes"], 3);
+    assert_eq!(runs[1]["actions"]["retry"], 3);
+    assert_eq!(runs[1]["command"], "retry");
+    assert_eq!(runs[1]["start_seen"], true);
+    assert_eq!(runs[1]["version"], env!("CARGO_PKG_VERSION"));
+    let argv = runs[1]["argv"].as_str().expect("argv");
+    assert!(argv.ends_with("--json retry --yes"), "{argv}");
+    // --limit 1: the newest only, and a note that there are more.
+    let run = r.jobq(&["--json", "audit", "--limit", "1"]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(j["more_runs"], true);
+    // The table.
+    let run = r.jobq(&["audit"]);
+    run.expect_code(0);
+    assert!(run.stdout().contains(&first), "{}", run.explain());
+    assert!(run.stdout().contains("retry 3"), "{}", run.explain());
+}
+
+#[test]
+fn jobq_audit_shows_one_run_and_one_job_oldest_first() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let id = retry_run(&r, &mut con, 1, 3);
+    retry_run(&r, &mut con, 10, 1);
+    let run = r.jobq(&["--json", "audit", &id]);
+    run.expect_code(0);
+    let j = run.json();
+    let entries = j["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 4, "the start and three moves: {j}");
+    assert_eq!(entries[0]["action"], "start");
+    assert!(entries.iter().all(|e| e["run"] == id.as_str()));
+    assert!(entries
+        .windows(2)
+        .all(|w| w[0]["id"].as_str() < w[1]["id"].as_str()
+            || w[0]["id"].as_str().map(str::len) < w[1]["id"].as_str().map(str::len)));
+
+    // Everything done to job 2: its retry, then its undo.
+    let undo = r.jobq(&["--json", "undo", &id, "--yes"]);
+    undo.expect_code(0);
+    let run = r.jobq(&["--json", "audit", "--job", &job_id(2)]);
+    run.expect_code(0);
+    let j = run.json();
+    let actions: Vec<&str> = j["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(actions, ["retry", "undo"], "{j}");
+    let run = r.jobq(&["audit", "--job", &job_id(2)]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("undo"), "{}", run.explain());
+
+    // An id of no run: exit 2.
+    let run = r.jobq(&["audit", "20261203T150602Z-0000"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("no entry of run"),
+        "{}",
+        run.explain()
+    );
+}
+
+#[test]
+fn a_trimmed_stream_is_said_to_miss_the_runs_start() {
+    let r = Redis::start();
+    let mut con = r.con();
+    let id = retry_run(&r, &mut con, 1, 5);
+    // MAXLEN caps the stream: keep the last three entries of the run.
+    cmd(&mut con, &[b"XTRIM", b"jobq:audit", b"MAXLEN", b"3"]);
+    let run = r.jobq(&["--json", "audit", &id]);
+    run.expect_code(4);
+    let j = run.json();
+    assert_eq!(j["entries"].as_array().map(Vec::len), Some(3), "{j}");
+    let missing = j["trimmed"]["missing"].as_str().expect("trimmed");
+    assert!(missing.contains("trimmed"), "{missing}");
+    let text = r.jobq(&["audit", &id]);
+    text.expect_code(4);
+    assert!(text.stdout().contains("incomplete: "), "{}", text.explain());
+    // undo reverses what is left, and says what is missing (exit 4).
+    let undo = r.jobq(&["--json", "undo", &id, "--yes"]);
+    undo.expect_code(4);
+    let j = undo.json();
+    assert_eq!(j["counts"]["applied"], 3, "{j}");
+    assert!(j["trimmed"]["missing"].is_string(), "{j}");
+    // Trimmed away whole: nothing left of the run (exit 4, not "unknown").
+    cmd(&mut con, &[b"XTRIM", b"jobq:audit", b"MAXLEN", b"0"]);
+    retry_run(&r, &mut con, 20, 1);
+    let old = "20200101T000000Z-0000";
+    let run = r.jobq(&["audit", old]);
+    // Redis 6.2 does not say whether a stream was trimmed (XINFO's
+    // entries-added): a stream under its MAXLEN is taken as whole there.
+    if server_version().is_some_and(|v| v < (7, 0)) {
+        run.expect_code(2);
+        return;
+    }
+    run.expect_code(4);
+    assert!(run.stderr().contains("trimmed"), "{}", run.explain());
+}
+
+#[test]
+fn the_start_entry_never_holds_a_password() {
+    let r = Redis::start_tcp(&["--requirepass", "s3cret-pw"]);
+    let url = r.tcp_url(":s3cret-pw@");
+    let mut con = redis::Client::open(url.as_str())
+        .expect("client")
+        .get_connection()
+        .expect("connect");
+    popoto_create(&mut con, &job_id(1), "projA", "failed", 1.0);
+    // The password in --url, and in REDIS_URL (the environment).
+    let run = r.jobq_at(&url, &["retry", "--yes"]);
+    run.expect_code(0);
+    popoto_create(&mut con, &job_id(2), "projA", "failed", 1.0);
+    let run = run_jobq_env(
+        &["retry".into(), "--yes".into()],
+        None,
+        r.log_path(),
+        &[("REDIS_URL", url.as_str())],
+    );
+    run.expect_code(0);
+    let all = xrange_all(&mut con, "jobq:audit");
+    assert!(!all.is_empty());
+    for (_, e) in &all {
+        for (f, v) in e {
+            assert!(
+                !String::from_utf8_lossy(v).contains("s3cret-pw"),
+                "{} holds the password",
+                String::from_utf8_lossy(f)
+            );
+        }
+    }
+    let starts = all
+        .iter()
+        .filter(|(_, e)| get(e, "action") == Some(b"start"))
+        .count();
+    assert_eq!(starts, 2);
 }
 
 /// The indexed layout (a status `IndexedField`): an enqueue, a reap, a

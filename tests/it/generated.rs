@@ -130,6 +130,7 @@ fn man_pages_render_cleanly_with_every_section() {
     assert_eq!(
         names,
         [
+            "jobq-audit.1",
             "jobq-delete.1",
             "jobq-drain.1",
             "jobq-enqueue.1",
@@ -141,6 +142,7 @@ fn man_pages_render_cleanly_with_every_section() {
             "jobq-reindex.1",
             "jobq-restore.1",
             "jobq-retry.1",
+            "jobq-undo.1",
             "jobq.1"
         ]
     );

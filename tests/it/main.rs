@@ -35,5 +35,6 @@ mod snapshots_output;
 mod streaming;
 mod terminal;
 mod tls;
+mod undo;
 mod usage_edges;
 mod walker;

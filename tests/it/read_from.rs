@@ -74,10 +74,7 @@ fn in_pending(r: &Redis, key: &str) -> bool {
 }
 
 fn audit_len(r: &Redis) -> u64 {
-    redis::cmd("XLEN")
-        .arg(AUDIT)
-        .query(&mut r.con())
-        .expect("XLEN")
+    xlen(&mut r.con(), AUDIT) as u64
 }
 
 #[test]

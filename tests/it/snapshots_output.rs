@@ -208,6 +208,11 @@ const FILTERS: &[(&str, &str)] = &[
         r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}\b",
         "[JOB_ID]",
     ),
+    // audit stream entry ids and times, and the host that wrote them
+    (r"\b\d{13}-\d+\b", "[ENTRY_ID]"),
+    (r#""time_ms": \d+"#, r#""time_ms": "[VARIES]""#),
+    (r#""host": "[^"]*""#, r#""host": "[HOST]""#),
+    (r#""version": "[^"]*""#, r#""version": "[VERSION]""#),
     // the test server's address and temp dirs
     (r"unix://[^\s\x22]+", "[URL]"),
     (r"redis://[^\s\x22]+", "[URL]"),
@@ -437,4 +442,25 @@ fn drain_table_and_json() {
             ids.as_bytes(),
         ),
     );
+}
+
+#[test]
+fn undo_and_audit_table_and_json() {
+    let r = Redis::start();
+    let mut con = r.con();
+    fixture(&mut con);
+    let run = r.jobq(&["--json", "retry", "--status", "completed", "--yes"]);
+    run.expect_code(0);
+    let id = run.json()["run_id"].as_str().expect("run_id").to_owned();
+    check("undo_dry_run_text", &r.jobq(&["undo", &id, "--dry-run"]));
+    check(
+        "undo_dry_run_json",
+        &r.jobq(&["--json", "undo", &id, "--dry-run"]),
+    );
+    check(
+        "undo_apply_json",
+        &r.jobq(&["--json", "undo", &id, "--yes"]),
+    );
+    check("undo_again_text", &r.jobq(&["undo", &id, "--yes"]));
+    check("audit_runs_json", &r.jobq(&["--json", "audit"]));
 }

@@ -425,6 +425,8 @@ async fn decide(
         }
         return Ok(Vec::new());
     }
+    // The run's start entry, before its first move (once per process).
+    store.open_run(&reaper.audit).await?;
     Ok(planned)
 }
 

@@ -390,9 +390,9 @@ async fn ready_to_write<'a>(
     intr: &'a Interrupt,
 ) -> Result<Applier<'a>> {
     store.require_writable()?;
-    store.require_audit_permission(&settings.ns.audit()).await?;
-    store.load_repair_scripts().await?;
     let audit = Audit::new(settings.ns.audit(), "reindex");
+    store.open_run(&audit).await?;
+    store.load_repair_scripts().await?;
     Ok(Applier::new(
         store.clone(),
         audit,

@@ -881,7 +881,8 @@ pub fn diff(
 /// Entries of a stream: (id, field/value pairs).
 pub type StreamEntries = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
 
-pub fn xrange(con: &mut redis::Connection, key: &str) -> StreamEntries {
+/// Every entry of a stream, a run's start entries included.
+pub fn xrange_all(con: &mut redis::Connection, key: &str) -> StreamEntries {
     let v: redis::Value = redis::cmd("XRANGE")
         .arg(key)
         .arg("-")
@@ -891,8 +892,26 @@ pub fn xrange(con: &mut redis::Connection, key: &str) -> StreamEntries {
     redis::FromRedisValue::from_redis_value(v).expect("stream entries")
 }
 
+/// Whether an audit entry opens a run (`action` `start`) rather than
+/// recording a change.
+pub fn is_start(entry: &[(Vec<u8>, Vec<u8>)]) -> bool {
+    entry
+        .iter()
+        .any(|(f, v)| f.as_slice() == b"action" && v.as_slice() == b"start")
+}
+
+/// The entries of a stream that record changes: a run's start entry (which
+/// changes nothing) is left out, so that tests count changes.
+pub fn xrange(con: &mut redis::Connection, key: &str) -> StreamEntries {
+    let mut all = xrange_all(con, key);
+    all.retain(|(_, e)| !is_start(e));
+    all
+}
+
+/// How many changes a stream records (see [`xrange`]); a run's start
+/// entries are not counted.
 pub fn xlen(con: &mut redis::Connection, key: &str) -> i64 {
-    redis::cmd("XLEN").arg(key).query(con).expect("XLEN")
+    xrange(con, key).len() as i64
 }
 
 /// Seeds `n` pending jobs fast (one pipeline), popoto's bytes; their keys.

@@ -22,6 +22,7 @@ mod bad_data;
 mod killed;
 mod reaper;
 mod refusals;
+mod reversal;
 
 /// A JSON Lines file of `n` jobs in five projects, with idempotency keys
 /// when `keyed`.

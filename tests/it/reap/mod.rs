@@ -213,8 +213,10 @@ fn audit(con: &mut redis::Connection) -> Vec<BTreeMap<String, Vec<u8>>> {
         .arg("+")
         .query(con)
         .expect("XRANGE");
+    // A run's start entry records no change.
     v.into_iter()
-        .map(|(_, f)| f.into_iter().collect())
+        .map(|(_, f)| f.into_iter().collect::<BTreeMap<String, Vec<u8>>>())
+        .filter(|f| f.get("action").map(Vec::as_slice) != Some(b"start"))
         .collect()
 }
 
