@@ -223,6 +223,16 @@ fn reap_on_a_replica_and_without_permission() {
             if *user == "nomove" {
                 cmd(&mut pcon, &[b"DEL", b"jobq:reap:RedisJob:seen"]);
             }
+            // The refused run's start entry stays (README, "Production
+            // safety": the attempt is audited); it must record no change.
+            if *user == "nomove" {
+                assert_eq!(
+                    xlen(&mut pcon, "jobq:audit"),
+                    0,
+                    "{user} {args:?}: a change was audited"
+                );
+                cmd(&mut pcon, &[b"DEL", b"jobq:audit"]);
+            }
             let now = every_key(&mut pcon);
             let extra: Vec<&String> = now.iter().filter(|k| !p_keys.contains(k)).collect();
             let gone: Vec<&String> = p_keys.iter().filter(|k| !now.contains(k)).collect();
