@@ -21,13 +21,14 @@ use crate::backup::{End, Header, Writer};
 use crate::bytes::{escape_bytes, Bytes};
 use crate::exit;
 use crate::plan::admin::Selected;
-use crate::plan::prune::{prune_step, read_keys, zsets};
+use crate::plan::prune::{pointer_keys, prune_step, read_keys, zsets};
 use crate::plan::select::{pick, Pick};
 use crate::report::admin::{AdminReport, JobRow, Outcome};
 use crate::settings::prune::PruneSettings;
 use crate::settings::repair::Gate;
 use crate::settings::Settings;
 use crate::store::audit::Audit;
+use crate::store::delete::DeleteOutcome;
 use crate::store::prune::{ExactRead, PruneBatch, PruneStep};
 use crate::store::Store;
 
@@ -274,20 +275,22 @@ async fn apply_page(
     let zs = zsets(model);
     let mut chosen: Vec<&Selected> = Vec::with_capacity(page.len());
     let mut sets = Vec::with_capacity(page.len());
+    let mut strings = Vec::with_capacity(page.len());
     for sel in page {
         // `pick` refuses a key that does not parse: never here.
         if let Ok(parsed) = &sel.parsed {
             chosen.push(sel);
             sets.push(read_keys(model, parsed).0);
+            strings.push(pointer_keys(model, &sel.key));
         }
     }
     if chosen.is_empty() {
         return Ok(());
     }
     let keys: Vec<Vec<u8>> = chosen.iter().map(|s| s.key.clone()).collect();
-    let reads = store.read_exact(&keys, &sets, &zs).await?;
+    let reads = store.read_exact(&keys, &sets, &zs, &strings).await?;
     let mut steps: Vec<(&Selected, PruneStep)> = Vec::with_capacity(chosen.len());
-    for ((sel, s), read) in chosen.into_iter().zip(sets).zip(reads) {
+    for (((sel, s), ptrs), read) in chosen.into_iter().zip(sets).zip(strings).zip(reads) {
         match read {
             ExactRead::Gone => report.push(row(
                 sel,
@@ -302,14 +305,19 @@ async fn apply_page(
                     escape_bytes(&k)
                 )),
             )),
-            read => {
-                if let Some((line, step)) = prune_step(&sel.key, &sel.job_id, s, zs.clone(), read) {
+            read => match prune_step(model, &sel.key, &sel.job_id, (s, zs.clone()), ptrs, read) {
+                Some(Ok((line, step))) => {
                     if let Some(w) = &mut ap.backup {
                         w.push(&line)?;
                     }
                     steps.push((sel, step));
                 }
-            }
+                Some(Err(why)) => {
+                    let (outcome, reason) = delete_end(&DeleteOutcome::Skipped(why), "read");
+                    report.push(row(sel, outcome, reason));
+                }
+                None => {}
+            },
         }
     }
     // Every line on disk before any record it holds is deleted.

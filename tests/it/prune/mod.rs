@@ -13,6 +13,8 @@ use std::time::Duration;
 use crate::common::*;
 use crate::exit_codes::answer_prompt_after;
 
+mod indexed;
+
 /// Long ago: --older-than 1d takes these.
 const OLD: f64 = 1767225600.5;
 const CLASS: &str = "$Class:RedisJob";
@@ -356,8 +358,9 @@ fn each_guard_of_a_prune_batch_skips_a_record_changed_since_its_read() {
         .map(|k| read_keys(&model, &model.parse_key(k).expect("parse")).0)
         .collect();
     let zs = zsets(&model);
+    let none = vec![Vec::new(); raw.len()];
     let reads = rt
-        .block_on(store.read_exact(&raw, &sets, &zs))
+        .block_on(store.read_exact(&raw, &sets, &zs, &none))
         .expect("read");
     let steps: Vec<_> = raw
         .iter()
@@ -365,7 +368,8 @@ fn each_guard_of_a_prune_batch_skips_a_record_changed_since_its_read() {
         .zip(reads)
         .map(|((k, s), read)| {
             let id = model.key_job_id_bytes(k).expect("id");
-            prune_step(k, &id, s, zs.clone(), read).expect("step").1
+            let step = prune_step(&model, k, &id, (s, zs.clone()), vec![], read);
+            step.expect("step").expect("taken").1
         })
         .collect();
     // The changes between the read and the delete.
