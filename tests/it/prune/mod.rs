@@ -1,10 +1,9 @@
 //! `jobq prune` and `jobq restore` against a real redis-server: the backup
-//! file (mode 0600, never overwritten, exact bytes, non-UTF-8 and msgpack
-//! values), the round trip prune → restore giving identical DUMP bytes,
-//! members and scores, one audit entry per batch, every exit code, each
-//! guard of the batch script proven by changing the state between the exact
-//! read and the delete, a popoto-style worker moving jobs meanwhile, and a
-//! backup cut short by a kill still restorable.
+//! file (0600, never overwritten, exact bytes), prune → restore giving
+//! identical DUMP bytes, members and scores, one audit entry per batch,
+//! every exit code, each guard of the batch script proven by a change between
+//! the read and the delete, a popoto-style worker moving jobs meanwhile, a
+//! backup cut short by a kill still restorable; `indexed`: the pointers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -12,7 +11,6 @@ use std::time::Duration;
 
 use crate::common::*;
 use crate::exit_codes::answer_prompt_after;
-
 mod indexed;
 
 /// Long ago: --older-than 1d takes these.
