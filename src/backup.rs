@@ -73,6 +73,12 @@ pub struct Record {
     pub sets: Vec<Bytes>,
     /// Every zset the key was in, with its score as Redis returned it.
     pub zsets: Vec<(Bytes, String)>,
+    /// The string keys deleted with it and their exact values: an indexed
+    /// field's `$IdxPtr` pointer (popoto deletes it with the record).
+    /// Absent from lines of a jobq before it (and of a model without an
+    /// indexed field): none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strings: Vec<(Bytes, Bytes)>,
 }
 
 /// The closing line's content.
@@ -247,6 +253,10 @@ mod tests {
             ],
             sets: vec![Bytes::from("$Class:RedisJob")],
             zsets: vec![(Bytes::from("$SortF:RedisJob:created_at"), "1.5".into())],
+            strings: vec![(
+                Bytes::from("$IdxPtr:RedisJob:j:p:completed:status"),
+                Bytes::from("$IndexF:RedisJob:status:completed"),
+            )],
         }
     }
 
@@ -285,5 +295,18 @@ mod tests {
         assert!(r.next_record().unwrap().is_some());
         assert!(r.next_record().unwrap().is_none());
         assert!(r.cut && r.ended.is_none());
+    }
+
+    #[test]
+    fn a_line_without_strings_reads_as_none() {
+        let line = r#"{"key":"K","job_id":"j","fields":[["a","b"]],"sets":[],"zsets":[]}"#;
+        let Ok(Item::Record(r)) = parse(line) else {
+            panic!("not a record");
+        };
+        assert!(r.strings.is_empty());
+        let mut without = record();
+        without.strings.clear();
+        let text = serde_json::to_string(&without).unwrap();
+        assert!(!text.contains("strings"), "{text}");
     }
 }

@@ -13,12 +13,28 @@ use crate::bytes::Bytes;
 use crate::schema::keys::ParsedKey;
 use crate::schema::Model;
 use crate::store::audit::Audit;
+use crate::store::moves::SkipReason;
 use crate::store::prune::{record_digest, ExactRead, PruneStep, RestoreRecord};
 
 /// The sets a record is read (and deleted) with: every index it may be in,
 /// the class set last; and the model's zsets.
 pub fn read_keys(model: &Model, parsed: &ParsedKey) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     (sets_of(model, parsed), zsets(model))
+}
+
+/// The string keys a record is read (and deleted) with: for each indexed
+/// field, its `$IdxPtr` pointer then its 1.8.1-1.8.2 legacy pointer key
+/// (popoto deletes both with the record).
+pub fn pointer_keys(model: &Model, key: &[u8]) -> Vec<Vec<u8>> {
+    model
+        .indexf_fields()
+        .flat_map(|f| {
+            [
+                model.index_pointer(key, &f.name),
+                model.legacy_pointer_key(key, &f.name),
+            ]
+        })
+        .collect()
 }
 
 /// The model's sorted-field zsets.
@@ -30,22 +46,41 @@ pub fn zsets(model: &Model) -> Vec<Vec<u8>> {
 }
 
 /// The backup line and the guarded delete of a record read exactly as
-/// `read` (`None` when it is not a record any more).
+/// `read` with `strings` ([`pointer_keys`]): `None` when it is not a record
+/// any more; `Err` when it is left: it carries a legacy pointer (a key or
+/// 1.8.0's hash field: `reindex --migrate-pointers` migrates it), or its
+/// pointer names one of the field's sets it was not read with (popoto's
+/// delete would leave that set too, and no line would say it was in it).
 pub fn prune_step(
+    model: &Model,
     key: &[u8],
     job_id: &[u8],
-    sets: Vec<Vec<u8>>,
-    zsets: Vec<Vec<u8>>,
+    (sets, zsets): (Vec<Vec<u8>>, Vec<Vec<u8>>),
+    strings: Vec<Vec<u8>>,
     read: ExactRead,
-) -> Option<(Record, PruneStep)> {
+) -> Option<Result<(Record, PruneStep), SkipReason>> {
     let ExactRead::Record {
         fields,
         in_sets,
         scores,
+        strings: values,
     } = read
     else {
         return None;
     };
+    for (j, f) in model.indexf_fields().enumerate() {
+        let legacy_field = model.legacy_pointer_field(&f.name);
+        let legacy_key = values.get(2 * j + 1).is_some_and(|v| v.is_some());
+        if legacy_key || fields.iter().any(|(n, _)| *n == legacy_field) {
+            return Some(Err(SkipReason::LegacyPointer));
+        }
+        let prefix = model.index_prefix(&f.name);
+        if let Some(Some(v)) = values.get(2 * j) {
+            if v.starts_with(&prefix) && !sets.contains(v) {
+                return Some(Err(SkipReason::PointerChanged));
+            }
+        }
+    }
     let digest = record_digest(fields.iter().map(|(f, v)| (f.as_slice(), v.as_slice())));
     let record = Record {
         key: Bytes::from(key),
@@ -68,6 +103,11 @@ pub fn prune_step(
                 Some((Bytes(z.clone()), String::from_utf8_lossy(s).into_owned()))
             })
             .collect(),
+        strings: strings
+            .iter()
+            .zip(&values)
+            .filter_map(|(k, v)| Some((Bytes(k.clone()), Bytes(v.clone()?))))
+            .collect(),
     };
     let step = PruneStep {
         key: key.to_vec(),
@@ -76,9 +116,11 @@ pub fn prune_step(
         in_sets,
         zsets,
         scores,
+        strings,
+        values,
         digest,
     };
-    Some((record, step))
+    Some(Ok((record, step)))
 }
 
 /// The guarded re-creation of a backup's record: under its own key, with
@@ -106,6 +148,19 @@ pub fn restore_step(
         .filter(|s| **s != own)
         .map(|s| model.rekey(&parsed, &st.field, s))
         .collect();
+    // Only this record's own pointer keys are written: a line's strings
+    // are data, never trusted to name any key.
+    let own_pointers = pointer_keys(model, key);
+    if let Some((k, _)) = record
+        .strings
+        .iter()
+        .find(|(k, _)| !own_pointers.contains(&k.0))
+    {
+        return Err(format!(
+            "{} is not one of its pointer keys",
+            crate::bytes::escape_bytes(&k.0)
+        ));
+    }
     // Every field written (`hset.F`, as a create lists them), so that undo
     // can tell the record untouched since.
     let hset: Vec<(String, &[u8])> = record
@@ -142,6 +197,11 @@ pub fn restore_step(
             .map(|(z, s)| (z.0.clone(), s.clone().into_bytes()))
             .collect(),
         absent,
+        strings: record
+            .strings
+            .iter()
+            .map(|(k, v)| (k.0.clone(), v.0.clone()))
+            .collect(),
         audit: entry,
     })
 }
@@ -163,8 +223,11 @@ mod tests {
             fields: vec![(b"status".to_vec(), b"\xa9completed".to_vec())],
             in_sets,
             scores: vec![Some(b"1.5".to_vec())],
+            strings: vec![],
         };
-        let (rec, step) = prune_step(key, b"j1", sets, zs, read).expect("step");
+        let (rec, step) = prune_step(&m, key, b"j1", (sets, zs), vec![], read)
+            .expect("step")
+            .expect("taken");
         assert_eq!(
             rec.sets,
             [
@@ -174,7 +237,7 @@ mod tests {
         );
         assert_eq!(rec.zsets[0].1, "1.5");
         assert_eq!(step.digest.len(), 40);
-        assert!(prune_step(key, b"j1", vec![], vec![], ExactRead::Gone).is_none());
+        assert!(prune_step(&m, key, b"j1", (vec![], vec![]), vec![], ExactRead::Gone).is_none());
         let audit = Audit::new(b"jobq:audit".to_vec(), "restore");
         let r = restore_step(&m, &audit, &rec, b"/tmp/b").expect("restore");
         assert_eq!(r.key, key);

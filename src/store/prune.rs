@@ -1,9 +1,10 @@
 //! Prune's and restore's Redis side: reading a page of records exactly
 //! (HGETALL, the memberships of every set each may be in with SMISMEMBER
-//! per set, the zset scores with ZMSCORE, all in one pipeline), deleting a
-//! batch of them in one `scripts/prune_batch.lua` call guarded by what was
-//! read (one audit entry per batch), and re-creating one record as a backup
-//! holds it (`scripts/restore_record.lua`, one audit entry per record).
+//! per set, the zset scores with ZMSCORE, its pointers with GET, all in
+//! one pipeline), deleting a batch of them in one `scripts/prune_batch.lua`
+//! call guarded by what was read (one audit entry per batch), and
+//! re-creating one record as a backup holds it (`scripts/restore_record.lua`,
+//! one audit entry per record).
 //!
 //! Owns: [`ExactRead`], the digest of a record's fields both sides compute
 //! ([`record_digest`]), [`PruneBatch`] and [`RestoreRecord`] (everything
@@ -34,6 +35,9 @@ pub enum ExactRead {
         fields: Vec<(Vec<u8>, Vec<u8>)>,
         in_sets: Vec<bool>,
         scores: Vec<Option<Vec<u8>>>,
+        /// The value of each string key asked about (its pointers), `None`
+        /// where it does not exist.
+        strings: Vec<Option<Vec<u8>>>,
     },
     /// Gone since it was listed (a worker moved it).
     Gone,
@@ -88,6 +92,10 @@ pub struct PruneStep {
     pub in_sets: Vec<bool>,
     pub zsets: Vec<Vec<u8>>,
     pub scores: Vec<Option<Vec<u8>>>,
+    /// String keys deleted with it (its pointers), and the value each had
+    /// (`None`: it did not exist, and must not).
+    pub strings: Vec<Vec<u8>>,
+    pub values: Vec<Option<Vec<u8>>>,
     pub digest: String,
 }
 
@@ -118,8 +126,10 @@ impl PruneBatch {
             keys.push(s.key.clone());
             keys.extend(s.sets.iter().cloned());
             keys.extend(s.zsets.iter().cloned());
+            keys.extend(s.strings.iter().cloned());
             args.push(n(s.sets.len()));
             args.push(n(s.zsets.len()));
+            args.push(n(s.strings.len()));
             args.push(s.digest.clone().into_bytes());
             args.push(
                 s.in_sets
@@ -127,7 +137,14 @@ impl PruneBatch {
                     .map(|&b| if b { b'1' } else { b'0' })
                     .collect(),
             );
+            args.push(
+                s.values
+                    .iter()
+                    .map(|v| if v.is_some() { b'1' } else { b'0' })
+                    .collect(),
+            );
             args.extend(s.scores.iter().map(|x| x.clone().unwrap_or_default()));
+            args.extend(s.values.iter().map(|x| x.clone().unwrap_or_default()));
             args.push(s.job_id.clone());
         }
         Invocation { keys, args }
@@ -146,6 +163,8 @@ pub struct RestoreRecord {
     pub zsets: Vec<(Vec<u8>, Vec<u8>)>,
     /// Keys that must not exist: the job under every other status.
     pub absent: Vec<Vec<u8>>,
+    /// String keys to SET (must not exist): its pointers.
+    pub strings: Vec<(Vec<u8>, Vec<u8>)>,
     /// XADD field/value list (see `Audit::entry`).
     pub audit: Vec<Vec<u8>>,
 }
@@ -157,18 +176,21 @@ impl RestoreRecord {
         keys.extend(self.sets.iter().cloned());
         keys.extend(self.zsets.iter().map(|(z, _)| z.clone()));
         keys.extend(self.absent.iter().cloned());
+        keys.extend(self.strings.iter().map(|(k, _)| k.clone()));
         let mut args = vec![
             self.audit_maxlen.to_string().into_bytes(),
             n(self.sets.len()),
             n(self.zsets.len()),
             n(self.absent.len()),
             n(self.fields.len()),
+            n(self.strings.len()),
         ];
         for (f, v) in &self.fields {
             args.push(f.clone());
             args.push(v.clone());
         }
         args.extend(self.zsets.iter().map(|(_, s)| s.clone()));
+        args.extend(self.strings.iter().map(|(_, v)| v.clone()));
         args.extend(self.audit.iter().cloned());
         Invocation { keys, args }
     }
@@ -196,14 +218,16 @@ impl Store {
     }
 
     /// Read `keys` exactly, in one round trip: each one's HGETALL, its
-    /// membership of each of its `sets` (SMISMEMBER per distinct set) and
-    /// its score in each of `zsets` (ZMSCORE per zset). A reply jobq cannot
-    /// read fails the whole read.
+    /// membership of each of its `sets` (SMISMEMBER per distinct set), its
+    /// score in each of `zsets` (ZMSCORE per zset) and the value of each of
+    /// its `strings` (GET; its pointers). A reply jobq cannot read fails
+    /// the whole read.
     pub async fn read_exact(
         &mut self,
         keys: &[Vec<u8>],
         sets: &[Vec<Vec<u8>>],
         zsets: &[Vec<u8>],
+        strings: &[Vec<Vec<u8>>],
     ) -> Result<Vec<ExactRead>> {
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -245,6 +269,11 @@ impl Store {
                 }
             }
         }
+        for ss in strings {
+            for s in ss {
+                pipe.cmd("GET").arg(s.as_slice());
+            }
+        }
         let replies = self.pipeline(&mut pipe).await?;
         let mut r = replies.into_iter();
         let mut next = || r.next().unwrap_or_else(|| Err("missing reply".into()));
@@ -257,6 +286,7 @@ impl Store {
                         fields,
                         in_sets: vec![false; ss.len()],
                         scores: vec![None; zsets.len()],
+                        strings: Vec::new(),
                     },
                     None => return Err(anyhow!("HGETALL {}: unexpected reply", escape_bytes(k))),
                 },
@@ -308,6 +338,27 @@ impl Store {
                     },
                     Err(e) if e.is_wrong_type() => out[ki] = ExactRead::WrongType(z.clone()),
                     Err(e) => return Err(anyhow!("ZSCORE {}: {e}", escape_bytes(z))),
+                }
+            }
+        }
+        for (ki, ss) in strings.iter().enumerate() {
+            for s in ss {
+                let v = match next() {
+                    Ok(Value::Nil) => None,
+                    Ok(v) => Some(
+                        reply::into_bytes(v)
+                            .ok_or_else(|| anyhow!("GET {}: unexpected reply", escape_bytes(s)))?,
+                    ),
+                    Err(e) if e.is_wrong_type() => {
+                        if let Some(o @ ExactRead::Record { .. }) = out.get_mut(ki) {
+                            *o = ExactRead::WrongType(s.clone());
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(anyhow!("GET {}: {e}", escape_bytes(s))),
+                };
+                if let Some(ExactRead::Record { strings, .. }) = out.get_mut(ki) {
+                    strings.push(v);
                 }
             }
         }

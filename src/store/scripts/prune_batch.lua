@@ -5,15 +5,17 @@
 --
 -- KEYS[1]      the audit stream
 -- KEYS[2..]    per record: the record, its nset sets (every index it may be
---              in, the class set last), its nz zsets
+--              in, the class set last), its nz zsets, its nstr string keys
+--              (an indexed field's $IdxPtr pointer and legacy pointer key)
 -- ARGV[1]      audit stream MAXLEN (approximate)
 -- ARGV[2]      n, the number of records
 -- ARGV[3]      h, the length of the audit header
 -- ARGV[4..3+h] the audit header (v, run, command, host, pid, time_ms)
 -- ARGV[4+h]    the backup file's absolute path ('' with --no-backup)
--- then per record: nset, nz, the digest of its fields, its memberships
---              (one '1' or '0' per set, in order), nz scores ('' where it
---              had none), its job_id
+-- then per record: nset, nz, nstr, the digest of its fields, its
+--              memberships (one '1' or '0' per set, in order), whether each
+--              string key existed (one '1' or '0' each), nz scores ('' where
+--              it had none), nstr values ('' where none), its job_id
 -- Digest: sha1 hex of HGETALL's reply packed as a msgpack array of
 --         strings (cmsgpack, in C: a length-prefixed, so injective, form
 --         that costs a microsecond a record; jobq packs the same bytes).
@@ -21,19 +23,20 @@
 --         deleted.
 -- Guard (per record): the key is still a hash with exactly the fields and
 --         bytes read, in exactly the sets and with exactly the scores
---         read; every set and zset and the stream are of the right type or
+--         read, each string key exactly as read (its value, or absent); every set and zset and the stream are of the right type or
 --         missing; the user may make every write. Every check of every
 --         record comes before the first write.
 -- Cost: the records of a batch share most of their sets, so memberships
 --         are asked per set for the whole batch (SMISMEMBER, ZMSCORE; one
 --         SISMEMBER/ZSCORE per record before 6.2) and the writes are one
 --         variadic SREM per set, ZREM per zset and DEL: a few dozen calls
---         per batch besides one HGETALL per record. The writes keep
---         popoto's order (the indexes, the zsets, the hashes, the class
---         sets last); the script is one atomic step.
+--         per batch besides one HGETALL (and a GET per pointer) per
+--         record. The writes keep popoto's order (the indexes, the
+--         pointers, the zsets, the hashes, the class sets last); the
+--         script is one atomic step.
 -- Returns one {code, reason} per record: {1, 'deleted'}; {0, reason}
 --         nothing written for it (gone, field_changed, not_in_set: a
---         membership or score changed); {3, key} that key has the wrong
+--         membership or score changed, pointer_changed); {3, key} that key has the wrong
 --         type. A NOPERM error: nothing written at all.
 local stream = KEYS[1]
 local n, h = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -79,9 +82,10 @@ end
 local recs, out = {}, {}
 local kp, ap = 2, 5 + h
 for r = 1, n do
-  local nset, nz = tonumber(ARGV[ap]), tonumber(ARGV[ap + 1])
+  local nset, nz, ns = tonumber(ARGV[ap]), tonumber(ARGV[ap + 1]), tonumber(ARGV[ap + 2])
   local rec = {key = KEYS[kp], s1 = kp + 1, nset = nset, z1 = kp + 1 + nset, nz = nz,
-               sum = ARGV[ap + 2], flags = ARGV[ap + 3], sc = ap + 4, job = ARGV[ap + 4 + nz]}
+               p1 = kp + 1 + nset + nz, ns = ns, sum = ARGV[ap + 3], flags = ARGV[ap + 4],
+               had = ARGV[ap + 5], sc = ap + 6, v1 = ap + 6 + nz, job = ARGV[ap + 6 + nz + ns]}
   recs[r] = rec
   if not stream_ok then
     out[r] = {3, stream}
@@ -94,9 +98,21 @@ for r = 1, n do
     elseif redis.sha1hex(cmsgpack.pack(all)) ~= rec.sum then
       out[r] = {0, 'field_changed'}
     end
+    for i = 0, ns - 1 do
+      if out[r] then break end
+      local k = KEYS[rec.p1 + i]
+      local v = redis.pcall('GET', k)
+      if is_err(v) then
+        out[r] = {3, k}
+      elseif string.sub(rec.had, i + 1, i + 1) == '1' then
+        if v ~= ARGV[rec.v1 + i] then out[r] = {0, 'pointer_changed'} end
+      elseif v then
+        out[r] = {0, 'pointer_changed'}
+      end
+    end
   end
-  kp = kp + 1 + nset + nz
-  ap = ap + 5 + nz
+  kp = kp + 1 + nset + nz + ns
+  ap = ap + 7 + nz + ns
 end
 
 -- Memberships, per set and zset for every record still going.
@@ -148,7 +164,7 @@ end
 
 -- What goes: per set, the members to SREM (indexes first, class sets
 -- last); per zset, the members to ZREM; the hashes to DEL.
-local srem, srem_last, zrem, del, go = {}, {}, {}, {}, {}
+local srem, srem_last, zrem, del, ptrs, go = {}, {}, {}, {}, {}, {}
 for _, k in ipairs(order_s) do
   for _, w in ipairs(sets[k]) do
     if not out[w[1]] and w[2] then
@@ -171,6 +187,9 @@ end
 for r, rec in ipairs(recs) do
   if not out[r] then
     del[#del + 1] = rec.key
+    for i = 0, rec.ns - 1 do
+      if string.sub(rec.had, i + 1, i + 1) == '1' then ptrs[#ptrs + 1] = KEYS[rec.p1 + i] end
+    end
     go[#go + 1] = rec
     out[r] = {1, 'deleted'}
   end
@@ -189,8 +208,12 @@ end
 for _, k in ipairs(del) do
   if denied('DEL', k) then return noperm('DEL', k) end
 end
+for _, k in ipairs(ptrs) do
+  if denied('DEL', k) then return noperm('DEL', k) end
+end
 
 for _, k in ipairs(srem) do redis.call('SREM', k, unpack(srem[k])) end
+if #ptrs > 0 then redis.call('DEL', unpack(ptrs)) end
 for _, k in ipairs(zrem) do redis.call('ZREM', k, unpack(zrem[k])) end
 redis.call('DEL', unpack(del))
 for _, k in ipairs(srem_last) do redis.call('SREM', k, unpack(srem_last[k])) end

@@ -1,10 +1,9 @@
 //! `jobq prune` and `jobq restore` against a real redis-server: the backup
-//! file (mode 0600, never overwritten, exact bytes, non-UTF-8 and msgpack
-//! values), the round trip prune → restore giving identical DUMP bytes,
-//! members and scores, one audit entry per batch, every exit code, each
-//! guard of the batch script proven by changing the state between the exact
-//! read and the delete, a popoto-style worker moving jobs meanwhile, and a
-//! backup cut short by a kill still restorable.
+//! file (0600, never overwritten, exact bytes), prune → restore giving
+//! identical DUMP bytes, members and scores, one audit entry per batch,
+//! every exit code, each guard of the batch script proven by a change between
+//! the read and the delete, a popoto-style worker moving jobs meanwhile, a
+//! backup cut short by a kill still restorable; `indexed`: the pointers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -12,6 +11,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use crate::exit_codes::answer_prompt_after;
+mod indexed;
 
 /// Long ago: --older-than 1d takes these.
 const OLD: f64 = 1767225600.5;
@@ -356,8 +356,9 @@ fn each_guard_of_a_prune_batch_skips_a_record_changed_since_its_read() {
         .map(|k| read_keys(&model, &model.parse_key(k).expect("parse")).0)
         .collect();
     let zs = zsets(&model);
+    let none = vec![Vec::new(); raw.len()];
     let reads = rt
-        .block_on(store.read_exact(&raw, &sets, &zs))
+        .block_on(store.read_exact(&raw, &sets, &zs, &none))
         .expect("read");
     let steps: Vec<_> = raw
         .iter()
@@ -365,7 +366,8 @@ fn each_guard_of_a_prune_batch_skips_a_record_changed_since_its_read() {
         .zip(reads)
         .map(|((k, s), read)| {
             let id = model.key_job_id_bytes(k).expect("id");
-            prune_step(k, &id, s, zs.clone(), read).expect("step").1
+            let step = prune_step(&model, k, &id, (s, zs.clone()), vec![], read);
+            step.expect("step").expect("taken").1
         })
         .collect();
     // The changes between the read and the delete.
