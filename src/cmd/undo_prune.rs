@@ -88,6 +88,7 @@ fn read_backup(path: &Path, keys: &[Vec<u8>]) -> Result<HashMap<Vec<u8>, Change>
                 .into_iter()
                 .map(|(z, sc)| (z.0, sc.into_bytes()))
                 .collect(),
+            rec.strings.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
         );
         out.insert(change.key.clone(), change);
     }

@@ -133,6 +133,7 @@ pub fn pruned(
     fields: Vec<(B, B)>,
     sets: Vec<B>,
     zsets: Vec<(B, B)>,
+    strings: Vec<(B, B)>,
 ) -> Change {
     Change {
         action: "prune".into(),
@@ -149,7 +150,15 @@ pub fn pruned(
         zmove: Vec::new(),
         counter: None,
         note: None,
-        pointers: Vec::new(),
+        // An indexed record's pointers, deleted with it.
+        pointers: strings
+            .into_iter()
+            .map(|(key, v)| Pointer {
+                key,
+                value: None,
+                before: Some(v),
+            })
+            .collect(),
         idempotency: None,
         unclaim: None,
     }
