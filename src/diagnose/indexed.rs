@@ -6,7 +6,8 @@
 //! Owns: the judgement of one observation of that layout. Must not: talk
 //! to Redis, print, or plan (that is `plan::indexed`).
 
-use super::{field_status, join, list, secondary_gaps, show, sorted_problem, FieldStatus};
+use super::placement::{listing, status_sets, Notes, Placement, Words};
+use super::{field_status, join, list, show, sorted_problem, FieldStatus};
 use super::{Finding, Kind};
 use crate::bytes::{quote, Bytes};
 use crate::schema::observed::{HashState, Membership, Observation, PointerObs};
@@ -164,11 +165,6 @@ fn live(
     let mut seen: Vec<String> = Vec::new();
     let mut repair: Vec<String> = Vec::new();
     let mut sets: Vec<Bytes> = Vec::new();
-    let add = |sets: &mut Vec<Bytes>, b: &Bytes| {
-        if !sets.contains(b) {
-            sets.push(b.clone());
-        }
-    };
     let indexed: Vec<&Membership> = obs
         .status_sets
         .iter()
@@ -183,56 +179,25 @@ fn live(
         .collect();
     wrong.extend(obs.found_in.iter().filter(|s| **s != right).cloned());
     let unknown = obs.status_sets.iter().any(|m| m.member.is_none());
-    if !in_right && wrong.is_empty() && !unknown {
-        kinds.push(Kind::Orphan);
-        seen.push(format!("in no status set (its field says {field:?})"));
-        repair.push(format!("add it to {}", show(&right)));
-        add(&mut sets, &right);
-    } else if !in_right && wrong.len() == 1 {
-        kinds.push(Kind::WrongIndex);
-        seen.push(format!("{field:?} job only in {}", show(&wrong[0])));
-        repair.push(format!(
-            "move it from {} to {}",
-            show(&wrong[0]),
-            show(&right)
-        ));
-        add(&mut sets, &wrong[0]);
-        add(&mut sets, &right);
-    } else if !wrong.is_empty() {
-        kinds.push(Kind::MultiIndexed);
-        let mut all = wrong.clone();
-        if in_right {
-            all.insert(0, right.clone());
-        }
-        seen.push(format!("{field:?} job in {}", join(&all)));
-        let mut r = format!("remove it from {}", join(&wrong));
-        if !in_right {
-            r.push_str(&format!(" and add it to {}", show(&right)));
-        }
-        repair.push(r);
-        for s in &all {
-            add(&mut sets, s);
-        }
-        add(&mut sets, &right);
-    }
-    if obs.class_set.member == Some(false) {
-        kinds.push(Kind::Unlisted);
-        seen.push(format!("not in {}", show(&obs.class_set.set)));
-        repair.push(format!("add it to {}", show(&obs.class_set.set)));
-        add(&mut sets, &obs.class_set.set);
-    }
-    let gaps = secondary_gaps(obs, sorted, &mut sets);
-    if !gaps.is_empty() {
-        kinds.push(Kind::SecondaryGap);
-        seen.push(format!(
-            "missing from {}",
-            gaps.iter()
-                .map(|g| g.trim_start_matches("add it to "))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        repair.extend(gaps);
-    }
+    let mut notes = Notes {
+        kinds: &mut kinds,
+        seen: &mut seen,
+        repair: &mut repair,
+        sets: &mut sets,
+    };
+    let placement = Placement {
+        right: &right,
+        in_right,
+        wrong: &wrong,
+        unknown,
+    };
+    let words = Words {
+        nowhere: format!("in no status set (its field says {field:?})"),
+        status: field,
+        how: "",
+    };
+    status_sets(&mut notes, &placement, words);
+    listing(&mut notes, obs, sorted);
     if let Some(p) = &obs.pointer {
         pointer_kinds(p, &right, &mut kinds, &mut seen, &mut repair, &mut sets);
     }

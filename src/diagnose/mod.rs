@@ -10,6 +10,7 @@
 
 pub mod indexed;
 mod kind;
+mod placement;
 pub mod stale;
 pub mod values;
 pub mod verdict;
@@ -287,59 +288,38 @@ fn live(
             .collect();
         let unknown = obs.status_sets.iter().any(|m| m.member.is_none());
         let right = Bytes(right_index.clone());
-        if indexed.is_empty() && !unknown {
-            kinds.push(Kind::Orphan);
-            seen.push(format!(
-                "in no status index (key and field say {key_status:?})"
-            ));
-            repair.push(format!("add it to {}", show(&right)));
-            add_set(&mut sets, &right);
-        } else if !in_right && wrong.len() == 1 {
-            kinds.push(Kind::WrongIndex);
-            seen.push(format!("{key_status:?} job only in {}", show(&wrong[0])));
-            repair.push(format!(
-                "move it from {} to {} (SMOVE)",
-                show(&wrong[0]),
-                show(&right)
-            ));
-            add_set(&mut sets, &wrong[0]);
-            add_set(&mut sets, &right);
-        } else if !wrong.is_empty() {
-            kinds.push(Kind::MultiIndexed);
-            let mut all = wrong.clone();
-            if in_right {
-                all.insert(0, right.clone());
-            }
-            seen.push(format!("{key_status:?} job in {}", join(&all)));
-            let mut r = format!("remove it from {}", join(&wrong));
-            if !in_right {
-                r.push_str(&format!(" and add it to {}", show(&right)));
-            }
-            repair.push(r);
-            for s in &all {
-                add_set(&mut sets, s);
-            }
-            add_set(&mut sets, &right);
-        }
+        let words = placement::Words {
+            nowhere: format!("in no status index (key and field say {key_status:?})"),
+            status: &key_status,
+            how: " (SMOVE)",
+        };
+        let placement = placement::Placement {
+            right: &right,
+            in_right,
+            wrong: &wrong,
+            unknown,
+        };
+        placement::status_sets(
+            &mut placement::Notes {
+                kinds: &mut kinds,
+                seen: &mut seen,
+                repair: &mut repair,
+                sets: &mut sets,
+            },
+            &placement,
+            words,
+        );
     }
-    if obs.class_set.member == Some(false) {
-        kinds.push(Kind::Unlisted);
-        seen.push(format!("not in {}", show(&obs.class_set.set)));
-        repair.push(format!("add it to {}", show(&obs.class_set.set)));
-        add_set(&mut sets, &obs.class_set.set);
-    }
-    let gaps = secondary_gaps(obs, sorted, &mut sets);
-    if !gaps.is_empty() {
-        kinds.push(Kind::SecondaryGap);
-        seen.push(format!(
-            "missing from {}",
-            gaps.iter()
-                .map(|g| g.trim_start_matches("add it to "))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        repair.extend(gaps);
-    }
+    placement::listing(
+        &mut placement::Notes {
+            kinds: &mut kinds,
+            seen: &mut seen,
+            repair: &mut repair,
+            sets: &mut sets,
+        },
+        obs,
+        sorted,
+    );
     let kind = *kinds.first()?;
     let mut f = Finding::new(kind, job_id, obs, sets, seen.join("; "), repair.join("; "));
     f.also = kinds[1..].to_vec();
